@@ -1,0 +1,27 @@
+"""Who may see and manage an organization. Every accounts view goes through here."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accounts.models import Membership, Organization, User
+
+
+def organization_for_member(user: User, code: str) -> tuple[Organization, Membership | None]:
+    """The organization with ``code`` if ``user`` belongs to it (staff see all); else 404."""
+    organization = Organization.objects.filter(code=code).first()
+    if organization is None:
+        raise Http404("No such organization.")
+    membership = Membership.objects.filter(user=user, organization=organization).first()
+    if membership is None and not user.is_staff:
+        raise Http404("No such organization.")
+    return organization, membership
+
+
+def organization_for_admin(user: User, code: str) -> Organization:
+    """The organization if ``user`` administers it: 404 to outsiders, 403 to plain members."""
+    organization, membership = organization_for_member(user, code)
+    if not user.is_staff and not (membership and membership.is_admin):
+        raise PermissionDenied("Only the organization's admins can change its members.")
+    return organization

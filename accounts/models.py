@@ -1,0 +1,73 @@
+"""People and the organizations they belong to.
+
+Organization membership is global; the roles a person plays in an exercise are
+per exercise and live in ``exercises``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Sector(models.TextChoices):
+    ENERGY = "energy", "Energy"
+    FINANCE = "finance", "Finance"
+    HEALTHCARE = "healthcare", "Healthcare"
+    TRANSPORT = "transport", "Transport"
+    TELECOM = "telecom", "Telecommunications"
+    CLOUD_IT = "cloud_it", "Cloud / IT services"
+    WATER = "water", "Water"
+    GOVERNMENT = "government", "Government"
+    MANUFACTURING = "manufacturing", "Manufacturing"
+
+
+def new_code() -> str:
+    """An unguessable URL code (never expose primary keys)."""
+    return secrets.token_urlsafe(9)
+
+
+class User(AbstractUser):
+    display_name = models.CharField(max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+
+class Organization(models.Model):
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    name = models.CharField(max_length=160, unique=True)
+    sector = models.CharField(max_length=20, choices=Sector.choices)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(User, through="Membership", related_name="organizations")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    is_admin = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")
+        ]
+        ordering = ["organization__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization}"

@@ -1,0 +1,91 @@
+"""Strict readers for environment variables.
+
+Every reader raises ``ImproperlyConfigured`` with a one-line message that names the
+variable, so a bad deployment fails at start-up with a sentence, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def read_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no).")
+
+
+def read_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def read_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def read_database_url(name: str = "DATABASE_URL") -> dict | None:
+    """The Django DATABASES entry for ``$name``, or None when it is unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        raise ImproperlyConfigured(
+            f"{name} must be a postgres://user@host:port/dbname or sqlite:///path URL, "
+            f"got scheme {parsed.scheme or '(none)'!r}."
+        )
+    if parsed.scheme != "sqlite" and (not parsed.hostname or not parsed.path.strip("/")):
+        raise ImproperlyConfigured(
+            f"{name} must name a host and a database, like postgres://postgres@127.0.0.1:5432/cascade."
+        )
+    try:
+        config = environ.Env.db_url_config(raw)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{name} could not be parsed: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", 60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def read_redis_url(name: str = "REDIS_URL") -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"{name} must be a redis://host:port/db URL, got scheme {parsed.scheme or '(none)'!r}."
+        )
+    if parsed.scheme != "unix" and not parsed.hostname:
+        raise ImproperlyConfigured(f"{name} must name a host, like redis://127.0.0.1:6379/0.")
+    try:
+        parsed.port  # noqa: B018 - urlparse validates the port lazily
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has an invalid port: {raw!r}.") from None
+    return raw

@@ -1,0 +1,53 @@
+"""Exercises: reusable scenarios (authoring) and their live runs (running)."""
+
+from exercises.models.authoring import (
+    Audience,
+    Channel,
+    Consequence,
+    Inject,
+    Option,
+    Prompt,
+    Role,
+    Scenario,
+    Severity,
+    Stage,
+    Tlp,
+    Transition,
+)
+from exercises.models.running import (
+    Decision,
+    DecisionRevision,
+    Event,
+    Exercise,
+    InjectRelease,
+    Observation,
+    Participant,
+    PromptWindow,
+    Share,
+    Team,
+)
+
+__all__ = [
+    "Audience",
+    "Channel",
+    "Consequence",
+    "Decision",
+    "DecisionRevision",
+    "Event",
+    "Exercise",
+    "Inject",
+    "InjectRelease",
+    "Observation",
+    "Option",
+    "Participant",
+    "Prompt",
+    "PromptWindow",
+    "Role",
+    "Scenario",
+    "Severity",
+    "Share",
+    "Stage",
+    "Team",
+    "Tlp",
+    "Transition",
+]

@@ -1,0 +1,176 @@
+"""The shared resilience rubric and what the scoring engine computes against it.
+
+Scores and gaps are computed (``scoring.engine``), never typed in; the
+improvement plan is drafted from gaps and then owned by coordinators.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Organization
+
+
+class Rubric(models.Model):
+    key = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    version = models.CharField(max_length=20, default="1")
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Criterion(models.Model):
+    class Group(models.TextChoices):
+        GOVERN = "GV", "Govern"
+        IDENTIFY = "ID", "Identify"
+        PROTECT = "PR", "Protect"
+        DETECT = "DE", "Detect"
+        RESPOND = "RS", "Respond"
+        RECOVER = "RC", "Recover"
+        COLLABORATION = "CO", "Collaboration"
+
+    rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=60)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    group = models.CharField(max_length=2, choices=Group.choices)
+    reference = models.CharField(
+        max_length=60, blank=True, help_text="E.g. NIST CSF 2.0 category identifiers."
+    )
+    weight = models.FloatField(default=1.0)
+    threshold = models.PositiveIntegerField(default=60, help_text="Below this score is a gap.")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rubric", "order", "key"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "key"], name="criterion_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Score(models.Model):
+    exercise = models.ForeignKey(
+        "exercises.Exercise", on_delete=models.CASCADE, related_name="scores"
+    )
+    team = models.ForeignKey("exercises.Team", on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
+    value = models.FloatField(null=True, blank=True, help_text="0-100; empty: no evidence.")
+    evidence = models.JSONField(default=list)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exercise", "team", "criterion__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exercise", "team", "criterion"], name="one_score_per_team_criterion"
+            )
+        ]
+
+
+class Gap(models.Model):
+    class Kind(models.TextChoices):
+        TEAM = "team", "Team gap"
+        SYSTEMIC = "systemic", "Systemic gap"
+        CASCADE = "cascade", "Cascade gap"
+
+    exercise = models.ForeignKey(
+        "exercises.Exercise", on_delete=models.CASCADE, related_name="gaps"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="gaps")
+    team = models.ForeignKey(
+        "exercises.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="gaps"
+    )
+    severity = models.FloatField(default=0, help_text="How far below threshold, 0-100.")
+    summary = models.TextField()
+    evidence = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exercise", "-severity"]
+
+
+class ImprovementItem(models.Model):
+    """A row of the HSEEP AAR/IP improvement plan."""
+
+    class Element(models.TextChoices):
+        PLANNING = "planning", "Planning"
+        ORGANIZATION = "organization", "Organization"
+        EQUIPMENT = "equipment", "Equipment"
+        TRAINING = "training", "Training"
+        EXERCISE = "exercise", "Exercise"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    exercise = models.ForeignKey(
+        "exercises.Exercise", on_delete=models.CASCADE, related_name="improvement_items"
+    )
+    gap = models.ForeignKey(
+        Gap, on_delete=models.SET_NULL, null=True, blank=True, related_name="improvement_items"
+    )
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    observation = models.TextField(help_text="Area for improvement.")
+    recommendation = models.TextField(blank=True)
+    corrective_action = models.TextField(blank=True)
+    capability_element = models.CharField(
+        max_length=12, choices=Element.choices, default=Element.PLANNING
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    point_of_contact = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    completion_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exercise", "criterion__order", "id"]
+
+
+class ReportExport(models.Model):
+    """An export job (PDF, XLSX, CSV, JSON) run as a Celery task with progress."""
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        XLSX = "xlsx", "Excel"
+        CSV = "csv", "CSV (zip)"
+        JSON = "json", "JSON"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    exercise = models.ForeignKey(
+        "exercises.Exercise", on_delete=models.CASCADE, related_name="exports"
+    )
+    format = models.CharField(max_length=5, choices=Format.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
