@@ -83,6 +83,10 @@ class Scenario(models.Model):
 
     class Meta:
         ordering = ["title", "-version"]
+        permissions = [
+            ("author_scenario", "Can author scenarios"),
+            ("run_exercise", "Can set up and facilitate exercises"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["key", "version"], name="scenario_key_version_unique")
         ]
