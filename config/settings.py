@@ -94,7 +94,8 @@ TEMPLATES = [
 ]
 
 if DATABASE_CONFIG is None:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # The embedded default keeps its database and collected files under DATA_DIR.
+    (DATA_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

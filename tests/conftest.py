@@ -8,6 +8,15 @@ from accounts.models import Sector
 from tests import factories
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run browser tests last.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread while the
+    session-wide browser lives; any async test after it would fail to start its loop.
+    """
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+
+
 @pytest.fixture
 def alice(db):
     """Facilitator."""

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Membership
+from tests.factories import PASSWORD, add_member, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_logs_in_with_the_right_password_and_lands_home(client, bob):
+    response = client.post(reverse("accounts:login"), {"username": "bob", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert "Welcome, Bob Cloud" in client.get(reverse("home")).content.decode()
+
+
+def test_it_refuses_a_wrong_password_with_a_message(client, bob):
+    response = client.post(reverse("accounts:login"), {"username": "bob", "password": "nope"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_it_sends_anonymous_visitors_to_login(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
+
+
+def test_it_shows_an_organization_to_its_members(client, bob, org_a):
+    client.force_login(bob)
+    response = client.get(reverse("accounts:organization", args=[org_a.code]))
+    assert response.status_code == 200
+    assert "Nimbus Cloud" in response.content.decode()
+
+
+def test_it_hides_an_organization_from_outsiders(client, mallory, org_a):
+    client.force_login(mallory)
+    response = client.get(reverse("accounts:organization", args=[org_a.code]))
+    assert response.status_code == 404
+
+
+def test_it_lets_an_admin_add_a_member(client, bob, org_a):
+    dave = make_user("dave")
+    client.force_login(bob)
+    response = client.post(
+        reverse("accounts:member_add", args=[org_a.code]), {"username": "DAVE"}, follow=True
+    )
+    assert "dave is now a member of Nimbus Cloud" in response.content.decode()
+    assert Membership.objects.filter(user=dave, organization=org_a, is_admin=False).exists()
+
+
+def test_it_reports_an_unknown_username(client, bob, org_a):
+    client.force_login(bob)
+    response = client.post(
+        reverse("accounts:member_add", args=[org_a.code]), {"username": "ghost"}, follow=True
+    )
+    assert "No active user is called “ghost”" in response.content.decode()
+
+
+def test_it_forbids_plain_members_from_managing(client, org_a):
+    member = make_user("erin")
+    add_member(member, org_a)
+    client.force_login(member)
+    response = client.post(reverse("accounts:member_add", args=[org_a.code]), {"username": "erin"})
+    assert response.status_code == 403
+
+
+def test_it_denies_outsiders_member_management_with_404(client, mallory, org_a):
+    client.force_login(mallory)
+    response = client.post(reverse("accounts:member_add", args=[org_a.code]), {"username": "x"})
+    assert response.status_code == 404
+
+
+def test_it_creates_an_organization_with_its_creator_as_admin(client, mallory):
+    client.force_login(mallory)
+    response = client.post(
+        reverse("accounts:organization_new"), {"name": "Metro Water", "sector": "water"}
+    )
+    assert response.status_code == 302
+    membership = Membership.objects.get(user=mallory)
+    assert membership.is_admin
+    assert membership.organization.sector == "water"

@@ -1,0 +1,116 @@
+"""Settings selection: the embedded default versus real services, and strict env parsing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'], "
+    "'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], "
+    "'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL, "
+    "'debug': settings.DEBUG}))"
+)
+
+
+def _without_service_urls() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}
+    }
+
+
+def run_with_env(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = _without_service_urls()
+    clean.update(
+        env, DJANGO_SETTINGS_MODULE="config.settings", CASCADE_DATA_DIR="/tmp/cascade-settings-test"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_uses_the_embedded_default_when_nothing_is_set():
+    result = run_with_env(PROBE)
+    assert result.returncode == 0, result.stderr
+    chosen = json.loads(result.stdout)
+    assert chosen == {
+        "db": "django.db.backends.sqlite3",
+        "layer": "channels.layers.InMemoryChannelLayer",
+        "eager": True,
+        "broker": "memory://",
+        "debug": True,
+    }
+
+
+def test_it_uses_postgres_and_redis_when_their_urls_are_set():
+    result = run_with_env(
+        PROBE,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/cascade",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        SECRET_KEY="x" * 50,
+    )
+    assert result.returncode == 0, result.stderr
+    chosen = json.loads(result.stdout)
+    assert chosen == {
+        "db": "django.db.backends.postgresql",
+        "layer": "channels_redis.core.RedisChannelLayer",
+        "eager": False,
+        "broker": "redis://127.0.0.1:6379/3",
+        "debug": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL must be a postgres://"),
+        ({"DATABASE_URL": "postgres://"}, "DATABASE_URL must name a host and a database"),
+        ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL must be a redis://"),
+        ({"REDIS_URL": "redis://localhost:notaport/0"}, "REDIS_URL has an invalid port"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        (
+            {"DATABASE_URL": "postgres://postgres@localhost/x", "DEBUG": "0"},
+            "SECRET_KEY must be set",
+        ),
+    ],
+)
+def test_it_fails_with_one_clear_line_naming_the_bad_variable(env, expected):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**_without_service_urls(), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("cascade: configuration error: ")
+    assert expected in lines[0]
+
+
+def test_it_refuses_a_real_celery_worker_with_the_in_memory_layer(settings):
+    from config.checks import celery_worker_needs_shared_layer
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    errors = celery_worker_needs_shared_layer(None)
+    assert [error.id for error in errors] == ["cascade.E001"]
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    assert celery_worker_needs_shared_layer(None) == []
