@@ -8,6 +8,7 @@ from accounts.models import Sector
 from tests import factories
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Run browser tests last.
 
