@@ -71,3 +71,28 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization}"
+
+
+class AuditEntry(models.Model):
+    """Who did what with authority: facilitator and coordinator actions, never edited.
+
+    ``exercise_code`` (not a foreign key) keeps the entry readable after an exercise
+    is deleted, and keeps this app free of a dependency on ``exercises``.
+    """
+
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
+    actor_label = models.CharField(max_length=160)
+    action = models.CharField(max_length=60)
+    exercise_code = models.CharField(max_length=16, blank=True, db_index=True)
+    target = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.target}"
