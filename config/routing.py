@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from exercises.routing import websocket_urlpatterns as exercise_routes
+
+websocket_urlpatterns: list = [*exercise_routes]

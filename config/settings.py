@@ -9,11 +9,20 @@ Redis. See README.md, "Deploy for real".
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import read_bool, read_database_url, read_int, read_list, read_redis_url
+from config.env import (
+    read_bool,
+    read_choice,
+    read_database_url,
+    read_int,
+    read_list,
+    read_redis_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CASCADE_DATA_DIR", BASE_DIR / "var"))
@@ -43,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "csp",
+    "axes",
     "template_partials.apps.SimpleAppConfig",
     "accounts",
     "exercises",
@@ -59,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -78,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
             # Partials as builtins: moving to Django 6's own partials is a settings change.
             "builtins": ["template_partials.templatetags.partials"],
@@ -115,15 +130,28 @@ else:
     DATABASES = {"default": DATABASE_CONFIG}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Channel layer on Redis. "pubsub" (default) sends a group message through Redis once per
+# server process, which fans it out in memory: 2-2.5x shorter publish calls and lower
+# fan-out latency at 1,000 sockets (bench/README.md). It keeps no per-channel buffer, which
+# the live path does not need: a socket catches up from the database on a seq gap or on
+# reconnect. "core" is channels_redis's buffered layer.
+CHANNEL_LAYER = read_choice("CHANNEL_LAYER", ("pubsub", "core"), "pubsub")
+# redis-py 8 defaults break channels_redis: a 5 s socket_timeout aborts the blocking
+# receive of any idle socket (channels_redis#422), and a 100-connection pool refuses a
+# burst of a few hundred sockets joining their groups.
+_LAYER_CONFIG = {
+    "pubsub": ("channels_redis.pubsub.RedisPubSubChannelLayer", {}),
+    "core": ("channels_redis.core.RedisChannelLayer", {"capacity": 1000, "expiry": 30}),
+}
 if REDIS_URL:
+    backend, extra = _LAYER_CONFIG[CHANNEL_LAYER]
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": backend,
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 5000}],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "cascade"),
-                "capacity": 1000,
-                "expiry": 30,
+                **extra,
             },
         }
     }
@@ -150,6 +178,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username/IP pair before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -187,8 +220,41 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", 0)
 SECURE_SSL_REDIRECT = read_bool("SECURE_SSL_REDIRECT", default=False)
-if read_bool("BEHIND_TLS_PROXY", default=False):
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", default=False)
+BEHIND_TLS_PROXY = read_bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy: scripts only from our own origin or with the per-request nonce;
+# htmx runs with allowEval off (see base.html), so no 'unsafe-eval'. Inline style
+# attributes stay allowed: server-drawn SVG charts and htmx swaps set them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failures for one username
+# from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES.
+AXES_ENABLED = read_bool("LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = read_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=read_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+if BEHIND_TLS_PROXY:
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 LOGGING = {
     "version": 1,

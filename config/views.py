@@ -6,11 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from exercises.live_state import seats_for
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    organizations = request.user.organizations.all()
-    return render(request, "home.html", {"organizations": organizations})
+    context = {
+        "organizations": request.user.organizations.all(),
+        "seats": seats_for(request.user),
+        "can_run": request.user.has_perm("exercises.run_exercise"),
+    }
+    return render(request, "home.html", context)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

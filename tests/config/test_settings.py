@@ -24,7 +24,8 @@ def _without_service_urls() -> dict[str, str]:
     return {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}
+        if k
+        not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
 
 
@@ -67,11 +68,23 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
     chosen = json.loads(result.stdout)
     assert chosen == {
         "db": "django.db.backends.postgresql",
-        "layer": "channels_redis.core.RedisChannelLayer",
+        "layer": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "eager": False,
         "broker": "redis://127.0.0.1:6379/3",
         "debug": False,
     }
+
+
+def test_it_uses_the_buffered_redis_layer_when_asked():
+    result = run_with_env(
+        PROBE,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/cascade",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        SECRET_KEY="x" * 50,
+        CHANNEL_LAYER="core",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["layer"] == "channels_redis.core.RedisChannelLayer"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +95,7 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
         ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL must be a redis://"),
         ({"REDIS_URL": "redis://localhost:notaport/0"}, "REDIS_URL has an invalid port"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"CHANNEL_LAYER": "kafka"}, "CHANNEL_LAYER='kafka' must be one of: pubsub, core"),
         (
             {"DATABASE_URL": "postgres://postgres@localhost/x", "DEBUG": "0"},
             "SECRET_KEY must be set",
