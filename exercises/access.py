@@ -1,0 +1,91 @@
+"""Who may see and run an exercise. Every live entry point (views, consumers) goes through here.
+
+Outsiders get 404 (an exercise code reveals nothing), participants without the needed
+seat get 403. Staff may look at any exercise (as observers) but act only with a seat.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accounts.models import User
+from exercises.models import Exercise, Participant, Team
+from exercises.visibility import Viewer
+
+Kind = Participant.Kind
+
+
+def exercise_for(user: User, code: str) -> tuple[Exercise, Participant | None]:
+    """The exercise with ``code`` and ``user``'s seat in it; 404 unless seated (staff ok)."""
+    if not user.is_authenticated:
+        raise Http404("No such exercise.")
+    exercise = Exercise.objects.select_related("scenario").filter(code=code).first()
+    if exercise is None:
+        raise Http404("No such exercise.")
+    participant = (
+        Participant.objects.select_related("team").filter(exercise=exercise, user=user).first()
+    )
+    if participant is None and not user.is_staff:
+        raise Http404("No such exercise.")
+    return exercise, participant
+
+
+def require_facilitator(user: User, code: str) -> Exercise:
+    """The exercise if ``user`` facilitates it: 404 to outsiders, 403 to other participants."""
+    exercise, participant = exercise_for(user, code)
+    if participant is None or participant.kind != Kind.FACILITATOR:
+        raise PermissionDenied("Only the exercise's facilitators can do that.")
+    return exercise
+
+
+def require_player(user: User, code: str) -> tuple[Exercise, Team]:
+    """The exercise and ``user``'s team: 404 to outsiders, 403 unless a player."""
+    exercise, participant = exercise_for(user, code)
+    if participant is None or participant.kind != Kind.PLAYER or participant.team is None:
+        raise PermissionDenied("Only players of a team can do that.")
+    return exercise, participant.team
+
+
+def require_evaluator(user: User, code: str) -> Exercise:
+    """The exercise if ``user`` evaluates or facilitates it: 404 outsiders, 403 others."""
+    exercise, participant = exercise_for(user, code)
+    if participant is None or participant.kind not in (Kind.EVALUATOR, Kind.FACILITATOR):
+        raise PermissionDenied("Only evaluators and facilitators can do that.")
+    return exercise
+
+
+def viewer_for(participant: Participant | None) -> Viewer:
+    """How the visibility rules see a participant; ``None`` (staff without a seat) observes."""
+    if participant is None:
+        return Viewer(kind=Kind.OBSERVER)
+    team_id = participant.team_id if participant.kind == Kind.PLAYER else None
+    return Viewer(kind=participant.kind, team_id=team_id)
+
+
+def can_read_report(user: User, exercise: Exercise) -> bool:
+    """Facilitators, coordinators, evaluators (and staff) read the whole report; players read
+    it too, limited to their own team plus aggregates (see ``report_team_ids``)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return Participant.objects.filter(
+        exercise=exercise,
+        user=user,
+        kind__in=[Kind.FACILITATOR, Kind.COORDINATOR, Kind.EVALUATOR, Kind.PLAYER],
+    ).exists()
+
+
+def report_team_ids(user: User, exercise: Exercise) -> frozenset[int] | None:
+    """Teams whose details ``user`` may read in the report: None means all of them."""
+    if user.is_staff:
+        return None
+    participant = Participant.objects.filter(exercise=exercise, user=user).first()
+    if participant is None:
+        return frozenset()
+    if participant.kind == Kind.PLAYER:
+        return frozenset({participant.team_id})
+    if participant.kind == Kind.OBSERVER:
+        return frozenset()
+    return None

@@ -1,0 +1,211 @@
+"""The exercise socket: pushes timeline events to one participant's browser.
+
+Protocol (see docs and ``exercises.fragments``): the browser opens
+``/ws/exercises/<code>/`` and sends ``{"type": "hello", "last_seq": N}``; the consumer
+replays every later event the viewer may see from the database, in ``seq`` order, then
+forwards live pushes. ``{"type": "ping"}`` gets a heartbeat frame. Writes do not come
+through here: they are htmx POSTs (CSRF, forms), which call the engine.
+
+Guarantees per socket: events go out in increasing ``seq`` and never twice. Live pushes
+that arrive before the hello are dropped (the replay reads them from the database).
+Each push names the latest earlier event its socket may see (``prev_seq``, see
+``exercises.events``): if that one was not sent yet (two server processes may publish
+consecutive events in either order, or a push was lost), the gap is read from the
+database first; otherwise the push goes out at once, without touching the database,
+even though it skips the seqs of events this viewer may not see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, NamedTuple
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+from django.utils.html import escape
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from exercises import access, events
+from exercises.events import EventPush
+from exercises.fragments import render_event
+from exercises.models import Event
+from exercises.visibility import Viewer, audience_for, can_see_event
+
+MAX_FRAME = 16 * 1024
+
+
+def read_db(fn):
+    """Run a read-only database function in the worker pool, not the one thread shared by
+    every consumer of the process (``thread_sensitive``): hundreds of sockets replaying or
+    catching up at once then wait on the database in parallel, not in single file."""
+    return database_sync_to_async(fn, thread_sensitive=False)
+
+
+CLOSE_ANONYMOUS = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def groups_for(exercise_id: int, viewer: Viewer) -> list[str]:
+    """The channel-layer groups a viewer's socket joins (see ``exercises.events``)."""
+    if viewer.is_control:
+        return [events.group_control(exercise_id)]
+    if viewer.is_player:
+        return [events.group_all(exercise_id), events.group_team(exercise_id, viewer.team_id)]
+    return [events.group_observers(exercise_id)]
+
+
+def visible_frames(
+    exercise_id: int, viewer: Viewer, *, after: int, upto: int | None = None
+) -> list[tuple[int, str]]:
+    """``(seq, html)`` of the events after ``after`` (up to ``upto``) the viewer may see.
+
+    Reads only ``seq`` and audience first: a player's catch-up usually finds nothing to
+    send (the skipped events were other teams'), so no payload is loaded for them.
+    """
+    rows = Event.objects.filter(exercise_id=exercise_id, seq__gt=after)
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    stubs = rows.values_list("seq", "visibility", "team_ids")
+    wanted = [
+        seq
+        for seq, visibility, team_ids in stubs
+        if can_see_event(EventStub(visibility, team_ids), viewer=viewer)
+    ]
+    if not wanted:
+        return []
+    events = Event.objects.filter(exercise_id=exercise_id, seq__in=wanted).order_by("seq")
+    return [(e.seq, render_event(e, audience=audience_for(e, viewer=viewer))) for e in events]
+
+
+class EventStub(NamedTuple):
+    visibility: str
+    team_ids: list[int]
+
+
+def _resolve(user, code: str) -> tuple[int, Viewer] | None:
+    try:
+        exercise, participant = access.exercise_for(user, code)
+    except (Http404, PermissionDenied):
+        return None
+    return exercise.pk, access.viewer_for(participant)
+
+
+def heartbeat_frame() -> str:
+    return (
+        f'<span id="live-heartbeat" hx-swap-oob="true" hidden '
+        f'data-at="{timezone.now().isoformat()}"></span>'
+    )
+
+
+def error_frame(message: str) -> str:
+    return f'<p id="live-error" hx-swap-oob="true" role="alert">{escape(message)}</p>'
+
+
+class ExerciseConsumer(AsyncWebsocketConsumer):
+    """One participant's socket on one exercise. Only pushes; accepts hello and ping."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_ANONYMOUS)
+            return
+        code = self.scope["url_route"]["kwargs"]["code"]
+        resolved = await read_db(_resolve)(user, code)
+        if resolved is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.exercise_id, self.viewer = resolved
+        self.last_sent: int | None = None  # None until the hello: nothing is sent before it
+        self.joined = groups_for(self.exercise_id, self.viewer)
+        for group in self.joined:
+            await self._join(group)
+        await self.accept()
+
+    async def _join(self, group: str, *, attempts: int = 3) -> None:
+        """Join a group. After Redis restarts, the first use of each pooled connection to
+        the old server fails once; retry instead of failing the reconnecting client's
+        handshake with a 500 (found by tests/services/test_faults.py)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+                return
+            except (RedisConnectionError, ConnectionError):
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(0.05 * attempt)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message = self._parse(text_data, bytes_data)
+        if isinstance(message, str):
+            await self.send(text_data=error_frame(message))
+            return
+        handler = {"hello": self.on_hello, "ping": self.on_ping}.get(message["type"])
+        if handler is None:
+            await self.send(text_data=error_frame("Unknown message type."))
+            return
+        await handler(message)
+
+    @staticmethod
+    def _parse(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any] | str:
+        """The message, or a sentence saying what is wrong with it."""
+        if text_data is None:
+            return "Send text frames."
+        if len(text_data.encode()) > MAX_FRAME:
+            return "Message too large."
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            return "Malformed message."
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return "Malformed message."
+        return message
+
+    async def on_hello(self, message: dict[str, Any]) -> None:
+        last_seq = message.get("last_seq") or 0
+        if not isinstance(last_seq, int) or last_seq < 0:
+            await self.send(text_data=error_frame("Malformed message."))
+            return
+        after = max(last_seq, self.last_sent or 0)
+        self.last_sent = after
+        await self._send_from_db(after=after)
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=heartbeat_frame())
+
+    async def event_push(self, message: EventPush) -> None:
+        """A live event from the channel layer (``type: event.push``)."""
+        if self.last_sent is None or message["seq"] <= self.last_sent:
+            return
+        if self.last_sent < self._previous_visible(message):
+            await self._send_from_db(after=self.last_sent, upto=message["seq"] - 1)
+        if message["seq"] > self.last_sent:
+            await self.send(text_data=message["html"])
+            self.last_sent = message["seq"]
+
+    def _previous_visible(self, message: EventPush) -> int:
+        """The latest earlier seq this socket may see, from the publisher's ``prev_seq``
+        (and, for a player, its team's entry in ``team_prev``); without them, the seq just
+        before, so any skipped seq is read from the database."""
+        previous = message.get("prev_seq")
+        if previous is None:
+            return message["seq"] - 1
+        if self.viewer.is_player:
+            team_prev = message.get("team_prev") or {}
+            previous = max(previous, team_prev.get(str(self.viewer.team_id), 0))
+        return previous
+
+    async def _send_from_db(self, *, after: int, upto: int | None = None) -> None:
+        frames = await read_db(visible_frames)(
+            self.exercise_id, self.viewer, after=after, upto=upto
+        )
+        for seq, html in frames:
+            await self.send(text_data=html)
+            self.last_sent = seq

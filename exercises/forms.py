@@ -1,0 +1,202 @@
+"""Forms of the live exercise pages. They only validate; views call the engine."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+
+from accounts.models import Organization, User
+from exercises.models import Exercise, Observation, Participant, Prompt, Scenario, Team, Tlp
+from scoring.models import Criterion
+
+# What each TLP 2.0 marking means *in this app* (the engine enforces it).
+TLP_HELP: dict[str, str] = {
+    Tlp.CLEAR: "Anyone: every team, and the exercise's observers.",
+    Tlp.GREEN: "Every team in the exercise, but not observers.",
+    Tlp.AMBER: "The teams you pick, plus the teams whose roles depend on them.",
+    Tlp.AMBER_STRICT: "Only the teams you pick (their organizations), nobody downstream.",
+    Tlp.RED: "Only the teams you pick, by name. Nobody else, not even their dependents.",
+}
+
+
+def new_client_token() -> str:
+    """A fresh idempotency token for one render of a form."""
+    return uuid.uuid4().hex
+
+
+class ExerciseForm(forms.Form):
+    scenario = forms.ModelChoiceField(
+        queryset=Scenario.objects.none(),
+        empty_label=None,
+        help_text="Only published scenario versions can be run.",
+        to_field_name="code",
+    )
+    name = forms.CharField(max_length=200, help_text="E.g. “Regional cyber drill, spring 2026”.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].queryset = Scenario.objects.filter(
+            status=Scenario.Status.PUBLISHED
+        ).order_by("title", "-version")
+
+
+class TeamAddForm(forms.Form):
+    """Seat an organization in one of the scenario roles that has no team yet."""
+
+    role = forms.ChoiceField(help_text="The seat in the scenario.")
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.order_by("name"),
+        to_field_name="code",
+        help_text="Its members can join this team with the team's join code.",
+    )
+
+    def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.exercise = exercise
+        taken = exercise.teams.values_list("role_id", flat=True)
+        self.roles = {r.key: r for r in exercise.scenario.roles.exclude(id__in=taken)}
+        self.fields["role"].choices = [
+            (key, f"{role.label} ({role.get_sector_display()})") for key, role in self.roles.items()
+        ]
+
+    def clean_role(self):
+        return self.roles[self.cleaned_data["role"]]
+
+
+class ParticipantAddForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    kind = forms.ChoiceField(
+        choices=[
+            (k.value, k.label)
+            for k in Participant.Kind
+            if k != Participant.Kind.PLAYER  # players join through their team's join code
+        ]
+    )
+
+    def clean_username(self) -> User:
+        user = User.objects.filter(username=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError("No user with that username.")
+        return user
+
+
+class AdvanceForm(forms.Form):
+    """Advance the exercise; an explicit stage is a branch override."""
+
+    to_stage = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stages = {s.key: s for s in exercise.scenario.stages.all()}
+        self.fields["to_stage"].choices = [("", "As the teams' decisions say")] + [
+            (key, stage.title) for key, stage in self.stages.items()
+        ]
+
+    def clean_to_stage(self):
+        key = self.cleaned_data["to_stage"]
+        return self.stages[key] if key else None
+
+
+class DecisionForm(forms.Form):
+    option = forms.ChoiceField(required=False, widget=forms.RadioSelect)
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    rationale = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why: evaluators read it in the after-action review.",
+    )
+    client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, prompt: Prompt, **kwargs) -> None:
+        # Prefixed by the prompt key: several prompt forms share one page.
+        kwargs.setdefault("prefix", prompt.key)
+        super().__init__(*args, **kwargs)
+        self.prompt = prompt
+        self.options = {o.key: o for o in prompt.options.all()}
+        self.fields["option"].choices = [(k, o.label) for k, o in self.options.items()]
+        if prompt.kind == Prompt.Kind.CHOICE:
+            del self.fields["text"]
+        elif prompt.kind == Prompt.Kind.TEXT:
+            del self.fields["option"]
+
+    def clean_option(self):
+        key = self.cleaned_data.get("option")
+        return self.options.get(key) if key else None
+
+    def clean_client_token(self) -> str:
+        # A browser without JS renders no token; then each POST is its own revision.
+        return self.cleaned_data["client_token"] or new_client_token()
+
+
+class ShareForm(forms.Form):
+    tlp = forms.ChoiceField(
+        choices=Tlp.choices,
+        initial=Tlp.AMBER,
+        label="Marking (TLP 2.0)",
+        widget=forms.RadioSelect,
+    )
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    recipients = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Needed for RED, AMBER+STRICT and AMBER; GREEN and CLEAR reach every team.",
+    )
+    client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, exercise: Exercise, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        others = exercise.teams.exclude(id=team.id).select_related("organization", "role")
+        self.teams = {t.code: t for t in others}
+        self.fields["recipients"].choices = [(c, str(t)) for c, t in self.teams.items()]
+
+    def clean_recipients(self) -> list[Team]:
+        return [self.teams[code] for code in self.cleaned_data["recipients"]]
+
+    def clean_client_token(self) -> str:
+        return self.cleaned_data["client_token"] or new_client_token()
+
+    def clean(self):
+        cleaned = super().clean()
+        tlp = cleaned.get("tlp")
+        needs_recipients = tlp in {Tlp.RED, Tlp.AMBER_STRICT, Tlp.AMBER}
+        if needs_recipients and not cleaned.get("recipients"):
+            self.add_error("recipients", f"TLP:{tlp} needs at least one recipient team.")
+        return cleaned
+
+
+class ObservationForm(forms.Form):
+    team = forms.ChoiceField()
+    criterion = forms.ChoiceField()
+    rating = forms.ChoiceField(
+        choices=[(r.value, f"{r.value} – {r.label}") for r in Observation.Rating],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.teams = {t.code: t for t in exercise.teams.select_related("organization", "role")}
+        self.criteria = {c.key: c for c in exercise_criteria(exercise)}
+        self.fields["team"].choices = [(c, str(t)) for c, t in self.teams.items()]
+        self.fields["criterion"].choices = [(k, c.title) for k, c in self.criteria.items()]
+
+    def clean_team(self) -> Team:
+        return self.teams[self.cleaned_data["team"]]
+
+    def clean_criterion(self) -> Criterion:
+        return self.criteria[self.cleaned_data["criterion"]]
+
+
+def exercise_criteria(exercise: Exercise) -> list[Criterion]:
+    """The rubric criteria evaluators rate in this exercise (empty without a rubric)."""
+    rubric_id = exercise.scenario.rubric_id
+    return list(Criterion.objects.filter(rubric_id=rubric_id)) if rubric_id else []
+
+
+class HotwashForm(forms.Form):
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What went well, what did not, what to change: feeds the after-action report.",
+    )

@@ -1,0 +1,312 @@
+"""Read-only view models for the live pages and their socket fragments.
+
+Pure presentation: these functions only *read* the running exercise (the engine
+is the only writer) and shape it for templates. The same functions serve the
+first page render and the out-of-band panels pushed over the socket, so a page
+and its live updates can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from accounts.models import User
+from exercises import engine, visibility
+from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
+from exercises.models import (
+    Decision,
+    Event,
+    Exercise,
+    InjectRelease,
+    Observation,
+    Participant,
+    Prompt,
+    PromptWindow,
+    Share,
+    Team,
+)
+
+FEED_LIMIT = 200
+ENTRY_VIEWS = {
+    Participant.Kind.PLAYER: "exercises:room",
+    Participant.Kind.EVALUATOR: "exercises:evaluate",
+    Participant.Kind.OBSERVER: "exercises:observe",
+    Participant.Kind.COORDINATOR: "exercises:observe",
+}
+
+
+# ---------------------------------------------------------------- seats
+
+
+def seat_url(participant: Participant) -> str:
+    """Where this participant works in the exercise."""
+    exercise = participant.exercise
+    if participant.kind == Participant.Kind.FACILITATOR:
+        early = exercise.status in {Exercise.Status.DRAFT, Exercise.Status.LOBBY}
+        name = "exercises:lobby" if early else "exercises:control"
+    else:
+        name = ENTRY_VIEWS[participant.kind]
+    return reverse(name, args=[exercise.code])
+
+
+@dataclass(frozen=True)
+class Seat:
+    exercise: Exercise
+    participant: Participant
+    url: str
+
+
+def seats_for(user: User) -> list[Seat]:
+    """Every exercise ``user`` has a seat in, newest first, with the link to their page."""
+    participants = (
+        Participant.objects.filter(user=user)
+        .select_related("exercise__scenario", "team__organization", "team__role")
+        .order_by("-exercise__created_at")
+    )
+    return [Seat(p.exercise, p, seat_url(p)) for p in participants]
+
+
+def audience_for(participant: Participant | None) -> str:
+    """The fragment audience a participant's page renders for (see exercises.fragments)."""
+    if participant is None or participant.kind in {
+        Participant.Kind.OBSERVER,
+        Participant.Kind.COORDINATOR,
+    }:
+        return "observer"
+    if participant.kind == Participant.Kind.PLAYER:
+        return f"team-{participant.team_id}"
+    return "control"
+
+
+def viewer_for_audience(audience: str) -> visibility.Viewer:
+    if audience.startswith("team-"):
+        return visibility.Viewer(kind="player", team_id=int(audience.removeprefix("team-")))
+    kind = "facilitator" if audience == "control" else "observer"
+    return visibility.Viewer(kind=kind, team_id=None)
+
+
+# ---------------------------------------------------------------- status and feed
+
+
+def status_context(exercise: Exercise) -> dict:
+    return {
+        "exercise": exercise,
+        "clock": engine.exercise_clock(exercise),
+        "running": exercise.status == Exercise.Status.RUNNING,
+        "stage": exercise.current_stage,
+    }
+
+
+def feed_for(exercise: Exercise, *, audience: str, upto: int | None = None) -> list[Event]:
+    """The latest events the audience may see, oldest first (the feed shows them reversed)."""
+    viewer = viewer_for_audience(audience)
+    events = exercise.events.select_related("actor").order_by("-seq")
+    if upto is not None:
+        events = events.filter(seq__lte=upto)
+    return [e for e in reversed(events[:FEED_LIMIT]) if visibility.can_see_event(e, viewer=viewer)]
+
+
+def page_context(exercise: Exercise, *, audience: str) -> dict:
+    """What every live page shows first: status, and the feed up to ``last_seq``.
+
+    ``last_seq`` is read before the feed, and the feed stops there: the browser then
+    asks the socket for everything after it, so no event is missed or shown twice.
+    """
+    last_seq = Exercise.objects.values_list("last_seq", flat=True).get(pk=exercise.pk)
+    context = status_context(exercise)
+    context.update(
+        last_seq=last_seq,
+        audience=audience,
+        is_control=audience == "control",
+        feed=feed_for(exercise, audience=audience, upto=last_seq),
+    )
+    return context
+
+
+# ---------------------------------------------------------------- control console
+
+
+@dataclass
+class InjectRow:
+    inject: object
+    released: bool
+    due_clock: float | None
+
+
+@dataclass
+class PromptRow:
+    prompt: Prompt
+    window: PromptWindow | None
+    teams: list[tuple[Team, Decision | None]] = field(default_factory=list)
+    remaining: float | None = None
+
+
+def control_context(exercise: Exercise) -> dict:
+    context = status_context(exercise)
+    stage = exercise.current_stage
+    teams = list(exercise.teams.select_related("organization", "role"))
+    context.update(
+        teams=teams,
+        injects=_inject_rows(exercise, stage) if stage else [],
+        prompts=_prompt_rows(exercise, stage, teams, context["clock"]) if stage else [],
+        transitions=list(stage.transitions.select_related("to_stage")) if stage else [],
+        shares=list(
+            exercise.shares.select_related("from_team__organization").prefetch_related(
+                "recipients__organization"
+            )
+        ),
+    )
+    return context
+
+
+def inject_list_context(exercise: Exercise) -> dict:
+    """The console's inject list alone: what an ``inject.released`` event changes there."""
+    stage = exercise.current_stage
+    return {"exercise": exercise, "injects": _inject_rows(exercise, stage) if stage else []}
+
+
+def _inject_rows(exercise: Exercise, stage) -> list[InjectRow]:
+    released = set(
+        InjectRelease.objects.filter(exercise=exercise, inject__stage=stage).values_list(
+            "inject_id", flat=True
+        )
+    )
+    rows = []
+    for inject in stage.injects.exclude(release="consequence"):
+        due = None
+        if inject.release == "timed":
+            due = exercise.stage_started_at_clock + (inject.offset_seconds or 0)
+        rows.append(InjectRow(inject, inject.id in released, due))
+    return rows
+
+
+def _prompt_rows(exercise: Exercise, stage, teams: list[Team], clock: float) -> list[PromptRow]:
+    windows = {w.prompt_id: w for w in exercise.prompt_windows.filter(prompt__stage=stage)}
+    decisions = {
+        (d.prompt_id, d.team_id): d for d in exercise.decisions.filter(prompt__stage=stage)
+    }
+    rows = []
+    for prompt in stage.prompts.all():
+        window = windows.get(prompt.id)
+        row = PromptRow(prompt, window)
+        if window is not None:
+            row.teams = [
+                (t, decisions.get((prompt.id, t.id))) for t in teams if t.id in window.team_ids
+            ]
+            if window.is_open and window.deadline_clock is not None:
+                row.remaining = max(0.0, window.deadline_clock - clock)
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- team room
+
+
+@dataclass
+class PromptItem:
+    prompt: Prompt
+    window: PromptWindow
+    decision: Decision | None
+    form: DecisionForm
+    remaining: float | None
+
+
+def prompt_item(
+    exercise: Exercise,
+    team: Team,
+    prompt: Prompt,
+    *,
+    form: DecisionForm | None = None,
+    token: bool = True,
+) -> PromptItem | None:
+    """The prompt as this team sees it, with a fresh decision form.
+
+    ``token=False`` leaves the client token empty, for fragments shared by several
+    browsers: the page's JS gives each rendered form its own token.
+    """
+    window = exercise.prompt_windows.filter(prompt=prompt).first()
+    if window is None or team.id not in window.team_ids:
+        return None
+    decision = Decision.objects.filter(team=team, prompt=prompt).select_related("option").first()
+    if form is None:
+        initial = {"client_token": new_client_token() if token else ""}
+        if decision:
+            initial.update(
+                option=decision.option.key if decision.option else "",
+                text=decision.text,
+                rationale=decision.rationale,
+            )
+        form = DecisionForm(prompt=prompt, initial=initial)
+    remaining = None
+    if window.is_open and window.deadline_clock is not None:
+        remaining = max(0.0, window.deadline_clock - engine.exercise_clock(exercise))
+    return PromptItem(prompt, window, decision, form, remaining)
+
+
+def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[PromptItem]:
+    """Prompts put to this team in the current stage: open ones first."""
+    windows = exercise.prompt_windows.filter(prompt__stage=exercise.current_stage).select_related(
+        "prompt"
+    )
+    items = [
+        prompt_item(exercise, team, w.prompt, token=token) for w in windows if team.id in w.team_ids
+    ]
+    return sorted((i for i in items if i), key=lambda i: (not i.window.is_open, i.prompt.order))
+
+
+def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
+    """Shares (its own included) that the TLP rules let this team read, newest first."""
+    infos = engine.team_infos(exercise)
+    shares = (
+        exercise.shares.all()
+        .select_related("from_team__organization", "from_team__role")
+        .prefetch_related("recipients")
+        .order_by("-created_at")
+    )
+    return [
+        share
+        for share in shares
+        if team.id
+        in visibility.share_audience(
+            tlp=share.tlp,
+            from_team_id=share.from_team_id,
+            recipient_ids=[r.id for r in share.recipients.all()],
+            teams=infos,
+        )
+    ]
+
+
+def room_context(exercise: Exercise, team: Team) -> dict:
+    context = page_context(exercise, audience=f"team-{team.id}")
+    context.update(
+        team=team,
+        prompt_items=prompt_items(exercise, team) if exercise.current_stage else [],
+        shares_received=shares_for_team(exercise, team),
+        tlp_help=TLP_HELP,
+    )
+    return context
+
+
+# ---------------------------------------------------------------- evaluator
+
+
+def evaluation_context(exercise: Exercise) -> dict:
+    teams = list(exercise.teams.select_related("organization", "role"))
+    criteria = exercise_criteria(exercise)
+    observations = list(
+        exercise.observations.select_related(
+            "team__organization", "criterion", "evaluator"
+        ).order_by("-created_at")
+    )
+    latest: dict[tuple[int, int], Observation] = {}
+    for observation in reversed(observations):  # oldest first: the newest wins
+        latest[(observation.team_id, observation.criterion_id)] = observation
+    grid = [(team, [latest.get((team.id, c.id)) for c in criteria]) for team in teams]
+    return {
+        "exercise": exercise,
+        "criteria": criteria,
+        "grid": grid,
+        "recent": observations[:20],
+    }

@@ -1,0 +1,408 @@
+"""Live exercise pages: list, lobby, join, control console, team room, evaluator, observer.
+
+Views only translate: access helper → form → engine function → render. Button
+POSTs come from htmx and get the refreshed panel back (the socket brings the
+timeline); without JavaScript they redirect back to the page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from exercises import access, engine, live_state
+from exercises.engine import EngineError
+from exercises.forms import (
+    TLP_HELP,
+    AdvanceForm,
+    DecisionForm,
+    ExerciseForm,
+    HotwashForm,
+    ObservationForm,
+    ParticipantAddForm,
+    ShareForm,
+    TeamAddForm,
+    new_client_token,
+)
+from exercises.models import Exercise, Participant, Team
+
+# ---------------------------------------------------------------- list, new, entry
+
+
+@login_required
+def exercise_list(request: HttpRequest) -> HttpResponse:
+    context = {
+        "seats": live_state.seats_for(request.user),
+        "can_run": request.user.has_perm("exercises.run_exercise"),
+    }
+    return render(request, "exercises/live/exercise_list.html", context)
+
+
+@login_required
+def exercise_new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("exercises.run_exercise"):
+        raise PermissionDenied("Only facilitators can set up exercises.")
+    form = ExerciseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            exercise = engine.exercise_create(created_by=request.user, **form.cleaned_data)
+        except EngineError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Exercise created. Now seat a team in each role.")
+            return redirect("exercises:lobby", code=exercise.code)
+    return render(request, "exercises/live/exercise_new.html", {"form": form})
+
+
+@login_required
+def exercise_enter(request: HttpRequest, code: str) -> HttpResponse:
+    """Send each participant to their own page of the exercise."""
+    exercise, participant = access.exercise_for(request.user, code)
+    if participant is None:  # staff without a seat: the read-only feed
+        return redirect("exercises:observe", code=exercise.code)
+    return redirect(live_state.seat_url(participant))
+
+
+# ---------------------------------------------------------------- lobby and join
+
+
+@login_required
+def lobby(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_facilitator(request.user, code)
+    return render(request, "exercises/live/lobby.html", _lobby_context(request, exercise))
+
+
+def _lobby_context(request: HttpRequest, exercise: Exercise, **forms) -> dict:
+    teams = exercise.teams.select_related("role", "organization").prefetch_related("members__user")
+    join_links = {
+        team.id: request.build_absolute_uri(reverse("exercises:join", args=[team.join_code]))
+        for team in teams
+    }
+    return {
+        "exercise": exercise,
+        "teams": [(team, join_links[team.id]) for team in teams],
+        "staff": exercise.participants.exclude(kind=Participant.Kind.PLAYER).select_related("user"),
+        "team_form": forms.get("team_form") or TeamAddForm(exercise=exercise),
+        "participant_form": forms.get("participant_form") or ParticipantAddForm(),
+    }
+
+
+@login_required
+@require_POST
+def team_add(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_facilitator(request.user, code)
+    form = TeamAddForm(request.POST, exercise=exercise)
+    if form.is_valid():
+        try:
+            team = engine.team_add(exercise=exercise, actor=request.user, **form.cleaned_data)
+        except EngineError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{team} seated.")
+            return redirect("exercises:lobby", code=exercise.code)
+    context = _lobby_context(request, exercise, team_form=form)
+    return render(request, "exercises/live/lobby.html", context, status=400)
+
+
+@login_required
+@require_POST
+def participant_add(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_facilitator(request.user, code)
+    form = ParticipantAddForm(request.POST)
+    if form.is_valid():
+        try:
+            engine.participant_add(
+                exercise=exercise,
+                user=form.cleaned_data["username"],
+                kind=form.cleaned_data["kind"],
+                actor=request.user,
+            )
+        except EngineError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{form.cleaned_data['username']} added.")
+            return redirect("exercises:lobby", code=exercise.code)
+    context = _lobby_context(request, exercise, participant_form=form)
+    return render(request, "exercises/live/lobby.html", context, status=400)
+
+
+@login_required
+def join(request: HttpRequest, join_code: str) -> HttpResponse:
+    team = get_object_or_404(
+        Team.objects.select_related("exercise", "organization", "role"), join_code=join_code
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            engine.team_join(join_code=join_code, user=request.user)
+        except EngineError as exc:
+            error = str(exc)
+        else:
+            return redirect("exercises:room", code=team.exercise.code)
+    context = {
+        "team": team,
+        "exercise": team.exercise,
+        "error": error,
+        "is_member": team.organization.memberships.filter(user=request.user).exists(),
+        "already_joined": team.members.filter(user=request.user).exists(),
+    }
+    return render(request, "exercises/live/join.html", context, status=400 if error else 200)
+
+
+# ---------------------------------------------------------------- control console
+
+
+@login_required
+def control(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_facilitator(request.user, code)
+    context = live_state.page_context(exercise, audience="control")
+    context.update(live_state.control_context(exercise))
+    context["advance_form"] = AdvanceForm(exercise=exercise)
+    context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
+    return render(request, "exercises/live/control.html", context)
+
+
+def _control_action(request: HttpRequest, code: str, action) -> HttpResponse:
+    """Run ``action(exercise)``; answer htmx with the refreshed panel, others with a redirect."""
+    exercise = access.require_facilitator(request.user, code)
+    error = ""
+    try:
+        action(exercise)
+    except EngineError as exc:
+        error = str(exc)
+    exercise.refresh_from_db()
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        target = "lobby" if exercise.status == Exercise.Status.LOBBY else "control"
+        return redirect(f"exercises:{target}", code=exercise.code)
+    context = live_state.control_context(exercise)
+    context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
+    return render(request, "exercises/live/control.html#control-panel", context)
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, code: str) -> HttpResponse:
+    response = _control_action(
+        request, code, lambda ex: engine.exercise_start(exercise=ex, actor=request.user)
+    )
+    if request.htmx and response.status_code == 200:
+        exercise = Exercise.objects.get(code=code)
+        if exercise.status != Exercise.Status.LOBBY:  # started: the lobby page is done
+            response["HX-Redirect"] = reverse("exercises:control", args=[code])
+    return response
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest, code: str) -> HttpResponse:
+    return _control_action(
+        request, code, lambda ex: engine.exercise_pause(exercise=ex, actor=request.user)
+    )
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest, code: str) -> HttpResponse:
+    return _control_action(
+        request, code, lambda ex: engine.exercise_resume(exercise=ex, actor=request.user)
+    )
+
+
+@login_required
+@require_POST
+def advance(request: HttpRequest, code: str) -> HttpResponse:
+    def act(exercise: Exercise) -> None:
+        form = AdvanceForm(request.POST, exercise=exercise)
+        if not form.is_valid():
+            raise EngineError("Choose a stage of this scenario.")
+        to_stage = form.cleaned_data["to_stage"]
+        engine.exercise_advance(exercise=exercise, actor=request.user, to_stage=to_stage)
+
+    return _control_action(request, code, act)
+
+
+@login_required
+@require_POST
+def end(request: HttpRequest, code: str) -> HttpResponse:
+    return _control_action(
+        request, code, lambda ex: engine.exercise_end(exercise=ex, actor=request.user)
+    )
+
+
+@login_required
+@require_POST
+def inject_release(request: HttpRequest, code: str, inject_key: str) -> HttpResponse:
+    def act(exercise: Exercise) -> None:
+        inject = get_object_or_404(exercise.scenario.injects, key=inject_key)
+        if engine.inject_release(exercise=exercise, inject=inject, actor=request.user) is None:
+            raise EngineError(f"“{inject.title}” was already released.")
+
+    return _control_action(request, code, act)
+
+
+@login_required
+@require_POST
+def prompt_toggle(request: HttpRequest, code: str, prompt_key: str, verb: str) -> HttpResponse:
+    if verb not in {"open", "close"}:
+        raise Http404("No such action.")
+
+    def act(exercise: Exercise) -> None:
+        prompt = get_object_or_404(exercise.scenario.prompts, key=prompt_key)
+        handler = engine.prompt_open if verb == "open" else engine.prompt_close
+        handler(exercise=exercise, prompt=prompt, actor=request.user)
+
+    return _control_action(request, code, act)
+
+
+@login_required
+@require_POST
+def hotwash(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_facilitator(request.user, code)
+    form = HotwashForm(request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            engine.hotwash_save(exercise=exercise, actor=request.user, **form.cleaned_data)
+            saved = True
+        except EngineError as exc:
+            form.add_error(None, str(exc))
+    if not request.htmx:
+        if saved:
+            messages.success(request, "Hot-wash notes saved.")
+        return redirect("exercises:control", code=exercise.code)
+    context = {"exercise": exercise, "hotwash_form": form, "saved": saved}
+    return render(request, "exercises/live/control.html#hotwash", context)
+
+
+# ---------------------------------------------------------------- team room
+
+
+@login_required
+def room(request: HttpRequest, code: str) -> HttpResponse:
+    exercise, team = access.require_player(request.user, code)
+    context = live_state.room_context(exercise, team)
+    context["share_form"] = ShareForm(
+        exercise=exercise, team=team, initial={"client_token": new_client_token()}
+    )
+    return render(request, "exercises/live/room.html", context)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
+    exercise, team = access.require_player(request.user, code)
+    prompt = get_object_or_404(exercise.scenario.prompts, key=prompt_key)
+    form = DecisionForm(request.POST, prompt=prompt)
+    error = ""
+    if form.is_valid():
+        try:
+            engine.decision_submit(
+                exercise=exercise,
+                team=team,
+                prompt=prompt,
+                author=request.user,
+                **form.cleaned_data,
+            )
+        except EngineError as exc:
+            error = str(exc)
+    if not request.htmx:
+        if error or form.errors:
+            messages.error(request, error or "Check the decision form.")
+        return redirect("exercises:room", code=exercise.code)
+    item = live_state.prompt_item(
+        exercise, team, prompt, form=form if error or form.errors else None
+    )
+    if item is None:  # this prompt was never put to the team
+        error = error or "This decision is not asked of your team."
+        return render(request, "exercises/partials/inline_error.html", {"error": error})
+    context = live_state.status_context(exercise) | {"team": team, "item": item, "error": error}
+    return render(request, "exercises/partials/prompt_card.html", context)
+
+
+@login_required
+@require_POST
+def share(request: HttpRequest, code: str) -> HttpResponse:
+    exercise, team = access.require_player(request.user, code)
+    form = ShareForm(request.POST, exercise=exercise, team=team)
+    error, sent = "", None
+    if form.is_valid():
+        try:
+            sent = engine.share_create(
+                exercise=exercise, from_team=team, author=request.user, **form.cleaned_data
+            )
+        except EngineError as exc:
+            error = str(exc)
+    if not request.htmx:
+        if sent:
+            messages.success(request, f"Shared “{sent.title}”.")
+        else:
+            messages.error(request, error or "Check the share form.")
+        return redirect("exercises:room", code=exercise.code)
+    if sent:  # a clean form for the next share
+        form = ShareForm(exercise=exercise, team=team, initial={"client_token": new_client_token()})
+    context = {
+        "exercise": exercise,
+        "team": team,
+        "share_form": form,
+        "error": error,
+        "sent": sent,
+        "tlp_help": TLP_HELP,
+    }
+    return render(request, "exercises/live/room.html#share-form", context)
+
+
+# ---------------------------------------------------------------- evaluator and observer
+
+
+@login_required
+def evaluate(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_evaluator(request.user, code)
+    context = live_state.page_context(exercise, audience="control")
+    context.update(live_state.evaluation_context(exercise))
+    context["form"] = ObservationForm(exercise=exercise)
+    return render(request, "exercises/live/evaluate.html", context)
+
+
+@login_required
+@require_POST
+def observe_record(request: HttpRequest, code: str) -> HttpResponse:
+    exercise = access.require_evaluator(request.user, code)
+    form = ObservationForm(request.POST, exercise=exercise)
+    error, recorded = "", None
+    if form.is_valid():
+        try:
+            recorded = engine.observation_record(
+                exercise=exercise, evaluator=request.user, **form.cleaned_data
+            )
+        except EngineError as exc:
+            error = str(exc)
+    if not request.htmx:
+        if recorded:
+            messages.success(request, "Observation recorded.")
+        else:
+            messages.error(request, error or "Check the observation form.")
+        return redirect("exercises:evaluate", code=exercise.code)
+    context = live_state.evaluation_context(exercise)
+    context.update(form=ObservationForm(exercise=exercise) if recorded else form, error=error)
+    context["recorded"] = recorded
+    panel = render_to_string("exercises/live/evaluate.html#evaluation-panel", context, request)
+    # The ratings too (out of band), in case this browser's socket is down.
+    ratings = render_to_string("exercises/live/evaluate.html#ratings", context | {"oob": True})
+    return HttpResponse(panel + ratings)
+
+
+@login_required
+def observe(request: HttpRequest, code: str) -> HttpResponse:
+    exercise, participant = access.exercise_for(request.user, code)
+    if participant is not None and participant.kind == Participant.Kind.PLAYER:
+        raise PermissionDenied("Players follow the exercise in their team room.")
+    context = live_state.page_context(exercise, audience=live_state.audience_for(participant))
+    return render(request, "exercises/live/observe.html", context)

@@ -1,0 +1,173 @@
+"""Socket fragments stay cheap: what a frequent event redraws, and how many queries it costs.
+
+The frames of an event are rendered while its sockets wait (and a decision's inside the
+submitting request), so these tests pin the query counts and that a frequent event
+redraws only the part of the page it changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.layers import BaseChannelLayer
+
+from exercises import engine, events
+from exercises.fragments import render_event, render_frames
+from exercises.models import Event, Exercise, Team
+from tests import factories
+
+
+@pytest.fixture
+def running(alice, bob, carol, org_a, org_b) -> Exercise:
+    ex = factories.make_exercise(facilitator=alice)
+    cloud = factories.make_team(ex, "cloud", org_a)
+    hospital = factories.make_team(ex, "hospital", org_b)
+    factories.add_player(ex, cloud, bob)
+    factories.add_player(ex, hospital, carol)
+    engine.exercise_start(exercise=ex, actor=alice)
+    ex.refresh_from_db()
+    return ex
+
+
+def team(exercise: Exercise, role_key: str) -> Team:
+    return exercise.teams.get(role__key=role_key)
+
+
+def decide(exercise: Exercise, author, role_key: str, option_key: str, token: str) -> Event:
+    prompt = exercise.scenario.prompts.get(key="first-move")
+    engine.decision_submit(
+        exercise=exercise,
+        team=team(exercise, role_key),
+        prompt=prompt,
+        author=author,
+        client_token=token,
+        option=prompt.options.get(key=option_key),
+    )
+    return exercise.events.filter(kind="decision.submitted").latest("seq")
+
+
+def release_news(exercise: Exercise, alice) -> Event:
+    news = exercise.scenario.injects.get(key="news")
+    return engine.inject_release(exercise=exercise, inject=news, actor=alice).event
+
+
+def test_it_renders_a_decisions_team_and_control_frames_in_one_query(
+    running, bob, django_assert_num_queries
+):
+    cloud = team(running, "cloud")
+    decide(running, bob, "cloud", "pay", "t1")
+    event = decide(running, bob, "cloud", "isolate", "t2")  # a revision
+    with django_assert_num_queries(1):
+        room, control = render_frames(event, [f"team-{cloud.id}", "control"])
+    assert room.startswith(f"<!--seq:{event.seq}-->")
+    assert 'id="prompt-first-move-status" hx-swap-oob="innerHTML"' in room
+    assert "Your team decided" in room
+    assert "revision 2" in room
+    assert f'id="decision-first-move-{cloud.code}" hx-swap-oob="true"' in control
+    assert "revised" in control
+    assert 'id="control-panel"' not in control
+
+
+def test_it_renders_the_same_frames_together_as_one_by_one(running, bob, alice):
+    cloud = team(running, "cloud")
+    decided = decide(running, bob, "cloud", "pay", "t1")
+    released = release_news(running, alice)
+    for event, audiences in (
+        (decided, [f"team-{cloud.id}", "control"]),
+        (released, ["teams", "observer", "control"]),
+    ):
+        together = render_frames(event, audiences)
+        assert together == [render_event(event, audience=a) for a in audiences]
+
+
+def test_it_pushes_only_the_inject_list_to_control_when_an_inject_is_released(
+    running, alice, django_assert_num_queries, django_assert_max_num_queries
+):
+    event = release_news(running, alice)
+    with django_assert_num_queries(0):  # the feed item is the event's payload alone
+        teams = render_event(event, audience="teams")
+    assert "News: outage" in teams
+    with django_assert_max_num_queries(4):  # exercise, releases, the stage's injects
+        control = render_event(event, audience="control")
+    assert 'id="control-panel"' not in control  # no team × prompt table redrawn
+    injects = control.split('<div id="control-injects" hx-swap-oob="true">')[1]
+    news_row = injects.split("News: outage")[1].split("</li>")[0]
+    assert '<span class="badge">released</span>' in news_row
+    assert "Release News: outage" not in injects  # its button is gone
+
+
+def test_it_keeps_the_inject_list_inside_a_redrawn_control_panel(client, running, alice):
+    """Nested in the panel, the list must not carry its own out-of-band swap."""
+    stage_event = running.events.get(kind="stage.entered")
+    panel = render_event(stage_event, audience="control")
+    assert '<div id="control-injects">' in panel
+    assert 'id="control-injects" hx-swap-oob' not in panel
+    client.force_login(alice)
+    page = client.get(f"/exercises/{running.code}/control/").content.decode()
+    assert '<div id="control-injects">' in page
+    assert 'aria-label="Release News: outage"' in page
+
+
+class RecordingLayer(BaseChannelLayer):
+    """Stands in for a Redis layer: records each send with the loop it ran on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, int, asyncio.AbstractEventLoop]] = []
+
+    async def group_send(self, group, message):
+        self.sent.append((group, message["seq"], asyncio.get_running_loop()))
+
+
+def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
+    running, bob, alice, monkeypatch
+):
+    layer = RecordingLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    cloud = team(running, "cloud")
+    decided = decide(running, bob, "cloud", "pay", "t1")
+    released = release_news(running, alice)
+    events.publish(decided)
+    events.publish(released)
+    groups = [(group, seq) for group, seq, _ in layer.sent]
+    assert groups == [
+        (f"exercise-{running.pk}-team-{cloud.pk}", decided.seq),
+        (f"exercise-{running.pk}-control", decided.seq),
+        (f"exercise-{running.pk}", released.seq),
+        (f"exercise-{running.pk}-observers", released.seq),
+        (f"exercise-{running.pk}-control", released.seq),
+    ]
+    loops = {loop for _, _, loop in layer.sent}
+    assert len(loops) == 1  # one loop, so one set of Redis connections, reused
+    assert loops.pop().is_running()
+
+
+def test_it_takes_a_decision_in_a_fixed_number_of_queries(
+    running, bob, carol, django_assert_max_num_queries
+):
+    """Decisions are the hottest write and each holds the exercise lock: one query finds
+    the team's decision and whether this token was already taken; the seat is read
+    before the lock."""
+    cloud = team(running, "cloud")
+    prompt = running.scenario.prompts.get(key="first-move")
+    isolate = prompt.options.get(key="isolate")
+
+    def submit(author, token: str):
+        return engine.decision_submit(
+            exercise=running,
+            team=cloud,
+            prompt=prompt,
+            author=author,
+            client_token=token,
+            option=isolate,
+        )
+
+    submit(bob, "t1")
+    with django_assert_max_num_queries(12):  # 7 of them under the lock (9 before)
+        submit(bob, "t2")
+    with django_assert_max_num_queries(7):  # a retried submission: same revision, no event
+        assert submit(bob, "t2").revision == 2
+    assert running.decisions.get(team=cloud).revision == 2
+    with pytest.raises(engine.EngineError, match="Only the team's players"):
+        submit(carol, "t3")
