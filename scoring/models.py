@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from accounts.models import Organization
+from accounts.models import Organization, new_code
 
 
 class Rubric(models.Model):
@@ -103,6 +103,8 @@ class Gap(models.Model):
 class ImprovementItem(models.Model):
     """A row of the HSEEP AAR/IP improvement plan."""
 
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+
     class Element(models.TextChoices):
         PLANNING = "planning", "Planning"
         ORGANIZATION = "organization", "Organization"
@@ -136,15 +138,27 @@ class ImprovementItem(models.Model):
     start_date = models.DateField(null=True, blank=True)
     completion_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    # Which finding drafted this row ("team:<criterion>:<org id>", …): re-drafting adds
+    # only rows whose key is missing, so coordinators' edits survive a recompute.
+    draft_key = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["exercise", "criterion__order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exercise", "draft_key"],
+                condition=~models.Q(draft_key=""),
+                name="improvement_drafted_once",
+            )
+        ]
 
 
 class ReportExport(models.Model):
     """An export job (PDF, XLSX, CSV, JSON) run as a Celery task with progress."""
+
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
 
     class Format(models.TextChoices):
         PDF = "pdf", "PDF"

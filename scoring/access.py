@@ -1,0 +1,119 @@
+"""Who may read, export and edit after-action reports. Every scoring view calls this.
+
+Facilitators, coordinators and evaluators of an exercise read its whole report; a
+player reads their own team's detail plus shared aggregates; an observer reads the
+aggregates only; anyone else gets a 404. Staff read everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from accounts.models import User
+from exercises.access import exercise_for
+from exercises.models import Exercise, Participant, Team
+from exercises.visibility import Viewer
+from scoring.models import ImprovementItem
+
+FULL_KINDS = frozenset(
+    {Participant.Kind.FACILITATOR, Participant.Kind.COORDINATOR, Participant.Kind.EVALUATOR}
+)
+EDITOR_KINDS = frozenset({Participant.Kind.FACILITATOR, Participant.Kind.COORDINATOR})
+
+
+@dataclass(frozen=True)
+class ReportAccess:
+    """What one user may do with one exercise's report."""
+
+    exercise: Exercise
+    kind: str  # a Participant.Kind value, or "staff"
+    team: Team | None = None
+
+    @property
+    def full(self) -> bool:
+        """Every team's detail, decisions and shares."""
+        return self.kind == "staff" or self.kind in FULL_KINDS
+
+    @property
+    def can_export(self) -> bool:
+        return self.full
+
+    @property
+    def can_edit(self) -> bool:
+        """Recompute, edit the improvement plan, read the audit log."""
+        return self.kind == "staff" or self.kind in EDITOR_KINDS
+
+    @property
+    def viewer(self) -> Viewer:
+        kind = Participant.Kind.FACILITATOR if self.kind == "staff" else self.kind
+        return Viewer(kind=kind, team_id=self.team.id if self.team else None)
+
+    def may_see_team(self, team_id: int | None) -> bool:
+        return self.full or (self.team is not None and self.team.id == team_id)
+
+
+def report_access(user: User, code: str) -> ReportAccess:
+    """The caller's access to the report of exercise ``code``: 404 unless they have a seat
+    (staff without a seat read everything)."""
+    exercise, seat = exercise_for(user, code)
+    if seat is None:
+        return ReportAccess(exercise, "staff")
+    team = (
+        Team.objects.select_related("organization", "role").get(id=seat.team_id)
+        if seat.team_id
+        else None
+    )
+    return ReportAccess(exercise, seat.kind, team)
+
+
+def require_full(user: User, code: str) -> ReportAccess:
+    access = report_access(user, code)
+    if not access.full:
+        raise PermissionDenied("Only the control cell and coordinators may do this.")
+    return access
+
+
+def require_editor(user: User, code: str) -> ReportAccess:
+    access = report_access(user, code)
+    if not access.can_edit:
+        raise PermissionDenied("Only facilitators and coordinators may change the report.")
+    return access
+
+
+def readable_exercises(user: User) -> QuerySet[Exercise]:
+    """Exercises whose report the user may open (any seat), newest first, each annotated
+    with ``seat``: the user's Participant.Kind there (None for staff without one)."""
+    seat = Participant.objects.filter(exercise=OuterRef("pk"), user=user).values("kind")[:1]
+    qs = Exercise.objects.select_related("scenario").annotate(seat=Subquery(seat))
+    if user.is_staff:
+        return qs.all()
+    return qs.filter(participants__user=user)
+
+
+def readable_items(user: User) -> QuerySet[ImprovementItem]:
+    """Improvement items across exercises: all items where the user has full access,
+    their own organization's items where they played."""
+    qs = ImprovementItem.objects.select_related("exercise", "criterion", "organization")
+    if user.is_staff:
+        return qs.all()
+    seats = Participant.objects.filter(user=user)
+    full = seats.filter(kind__in=FULL_KINDS).values("exercise_id")
+    played = seats.filter(kind=Participant.Kind.PLAYER).values_list(
+        "exercise_id", "team__organization_id"
+    )
+    condition = Q(exercise_id__in=full)
+    for exercise_id, org_id in played:
+        condition |= Q(exercise_id=exercise_id, organization_id=org_id)
+    return qs.filter(condition)
+
+
+def editable_item(user: User, code: str, item_code: str) -> tuple[ReportAccess, ImprovementItem]:
+    access = require_editor(user, code)
+    item = ImprovementItem.objects.filter(exercise=access.exercise, code=item_code).first()
+    if item is None:
+        raise Http404("No such improvement item.")
+    return access, item

@@ -1,0 +1,215 @@
+"""Server-side SVG charts for the after-action report (HTML pages and WeasyPrint PDFs).
+
+No JavaScript, no inline ``style``: colours are presentation attributes, so a strict
+Content-Security-Policy keeps them and WeasyPrint renders them. Every chart has a
+``<title>`` and ``role="img"``; every value is also printed as text. Text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+INK, MUTED, GRID, EMPTY = "#1f2937", "#6b7280", "#d1d5db", "#e5e7eb"
+ACCENT, RED = "#1565c0", "#c62828"
+FONT = 'font-family="system-ui, sans-serif"'
+
+
+def score_colour(value: float | None, threshold: float) -> str:
+    """Red below the threshold, amber up to 15 points above it, green beyond."""
+    if value is None:
+        return EMPTY
+    if value < threshold:
+        return "#f4a6a6" if value >= threshold - 20 else "#e57373"
+    return "#ffe08a" if value < threshold + 15 else "#9ad3a0"
+
+
+def _svg(width: float, height: float, title: str, body: list[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" class="chart">'
+        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
+    )
+
+
+def _text(x, y, label, *, size=12, anchor="start", fill=INK, weight="normal", extra="") -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'fill="{fill}" font-weight="{weight}" {FONT} {extra}>{escape(str(label))}</text>'
+    )
+
+
+def _short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    threshold: float
+
+
+def heatmap_svg(
+    rows: Sequence[tuple[str, Sequence[float | None]]],
+    columns: Sequence[Column],
+    *,
+    title: str = "Scores per team and criterion",
+) -> str:
+    """Teams (rows: label, values in column order) × criteria (columns)."""
+    cell_w, cell_h, left, top = 64, 28, 220, 120
+    width = left + cell_w * len(columns) + 120  # room for the slanted last header
+    height = top + cell_h * len(rows) + 10
+    body = []
+    for j, column in enumerate(columns):
+        x = left + j * cell_w + cell_w / 2
+        body.append(
+            _text(
+                x,
+                top - 8,
+                _short(column.title, 22),
+                size=11,
+                extra=f'transform="rotate(-40 {x:.1f} {top - 8})"',
+            )
+        )
+    cells, numbers = [], []
+    for i, (label, values) in enumerate(rows):
+        y = top + i * cell_h
+        body.append(_text(left - 8, y + cell_h / 2 + 4, _short(label, 28), anchor="end"))
+        for j, (value, column) in enumerate(zip(values, columns, strict=True)):
+            x = left + j * cell_w
+            fill = score_colour(value, column.threshold)
+            cells.append(
+                f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}"/>'
+            )
+            shown = "–" if value is None else f"{value:.0f}"
+            numbers.append(
+                f'<text x="{x + cell_w / 2 - 1:.0f}" y="{y + cell_h / 2 + 4:.0f}">{shown}</text>'
+            )
+    # Shared text attributes on a group: hundreds of cells stay light to parse and draw.
+    body += cells
+    body.append(f'<g font-size="12" text-anchor="middle" fill="{INK}" {FONT}>')
+    body += numbers
+    body.append("</g>")
+    return _svg(width, height, title, body)
+
+
+def bars_svg(
+    bars: Sequence[tuple[str, float | None, float | None, float]],
+    *,
+    title: str,
+) -> str:
+    """Horizontal bars: (criterion, team value, mean of all teams, threshold).
+
+    The team's value is the bar, the mean a dark tick, the threshold a red dashed line.
+    """
+    left, bar_h, gap, scale = 200, 18, 10, 3.0
+    width = left + 100 * scale + 60
+    height = 30 + len(bars) * (bar_h + gap) + 20
+    body = [_text(left, 16, "0", size=10, fill=MUTED, anchor="middle")]
+    body.append(_text(left + 100 * scale, 16, "100", size=10, fill=MUTED, anchor="middle"))
+    for i, (label, value, mean, threshold) in enumerate(bars):
+        y = 26 + i * (bar_h + gap)
+        body.append(_text(left - 8, y + bar_h - 4, _short(label, 28), anchor="end"))
+        body.append(
+            f'<rect x="{left}" y="{y}" width="{100 * scale}" height="{bar_h}" fill="{EMPTY}"/>'
+        )
+        if value is not None:
+            body.append(
+                f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="{bar_h}" '
+                f'fill="{score_colour(value, threshold)}"/>'
+            )
+        tx = left + threshold * scale
+        body.append(
+            f'<line x1="{tx:.1f}" y1="{y - 2}" x2="{tx:.1f}" y2="{y + bar_h + 2}" '
+            f'stroke="{RED}" stroke-dasharray="3 2"/>'
+        )
+        if mean is not None:
+            mx = left + mean * scale
+            body.append(
+                f'<rect x="{mx - 1.5:.1f}" y="{y - 3}" width="3" '
+                f'height="{bar_h + 6}" fill="{INK}"/>'
+            )
+        shown = "no evidence" if value is None else f"{value:g}"
+        if mean is not None:
+            shown += f" (mean {mean:g})"
+        body.append(_text(left + 100 * scale + 6, y + bar_h - 4, shown, size=11, fill=MUTED))
+    return _svg(width + 70, height, title, body)
+
+
+@dataclass(frozen=True)
+class ChainView:
+    team: str
+    decision: str
+    injects: Sequence[str]
+    dependents: Sequence[tuple[str, str]]  # (team label, score text)
+
+
+def _box(x, y, w, h, lines: Sequence[str], *, fill="#ffffff", stroke=INK) -> list[str]:
+    out = [
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" '
+        f'stroke="{stroke}" stroke-width="1.5"/>'
+    ]
+    for k, line in enumerate(lines):
+        out.append(
+            _text(x + w / 2, y + 18 + 15 * k, line, anchor="middle", size=12 if k == 0 else 11)
+        )
+    return out
+
+
+def _arrow(x1, y1, x2, y2) -> str:
+    return (
+        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{MUTED}" stroke-width="1.5" '
+        f'marker-end="url(#cascade-arrow)"/>'
+    )
+
+
+def cascade_svg(chains: Sequence[ChainView], *, title: str = "Cascade chains") -> str:
+    """One row per chain: upstream team → decision → inject(s) → dependent teams."""
+    box_w, box_h, col_gap, row_gap = 180, 52, 50, 18
+    xs = [10 + k * (box_w + col_gap) for k in range(4)]
+    body = [
+        '<defs><marker id="cascade-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{MUTED}"/></marker></defs>'
+    ]
+    y = 10
+    for chain in chains:
+        rows = max(1, len(chain.dependents))
+        height = rows * box_h + (rows - 1) * row_gap
+        mid = y + height / 2 - box_h / 2
+        body += _box(xs[0], mid, box_w, box_h, [_short(chain.team, 26), "upstream team"])
+        body += _box(
+            xs[1], mid, box_w, box_h, [_short(chain.decision, 26), "weak decision"], stroke=RED
+        )
+        injects = ", ".join(chain.injects)
+        body += _box(
+            xs[2], mid, box_w, box_h, [_short(injects, 26), "consequence inject"], fill="#fff4e5"
+        )
+        for a, b in ((0, 1), (1, 2)):
+            body.append(_arrow(xs[a] + box_w, mid + box_h / 2, xs[b] - 4, mid + box_h / 2))
+        for k, (label, score) in enumerate(chain.dependents):
+            dy = y + k * (box_h + row_gap)
+            body += _box(xs[3], dy, box_w, box_h, [_short(label, 26), score], fill="#fdecea")
+            body.append(_arrow(xs[2] + box_w, mid + box_h / 2, xs[3] - 4, dy + box_h / 2))
+        y += height + 2 * row_gap
+    return _svg(xs[3] + box_w + 10, max(y, 40), title, body)
+
+
+def sparkline_svg(values: Sequence[float | None], *, title: str) -> str:
+    """A small line of values 0–100 over successive exercises; gaps where no evidence."""
+    width, height, pad = 120, 32, 4
+    step = (width - 2 * pad) / max(1, len(values) - 1)
+    points = [
+        (pad + i * step, height - pad - (v / 100) * (height - 2 * pad))
+        for i, v in enumerate(values)
+        if v is not None
+    ]
+    body = [f'<line x1="0" y1="{height - pad}" x2="{width}" y2="{height - pad}" stroke="{GRID}"/>']
+    if len(points) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        body.append(f'<polyline points="{path}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
+    for x, y in points:
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{ACCENT}"/>')
+    return _svg(width, height, title, body)

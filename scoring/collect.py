@@ -1,0 +1,196 @@
+"""Load an exercise from the database into the scoring engine's plain dataclasses.
+
+A fixed number of queries whatever the size of the exercise; the engine never sees
+an ORM object.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from exercises import visibility
+from exercises.models import (
+    Consequence,
+    Decision,
+    Event,
+    Exercise,
+    InjectRelease,
+    Observation,
+    Prompt,
+    PromptWindow,
+    Share,
+    Team,
+)
+from exercises.visibility import TeamInfo
+from scoring import engine
+from scoring.models import Criterion
+
+
+def load_exercise(exercise: Exercise) -> engine.ExerciseIn:
+    teams = _teams(exercise)
+    team_ids = frozenset(t.id for t in teams)
+    windows = {w.prompt_id: w for w in PromptWindow.objects.filter(exercise=exercise)}
+    return engine.ExerciseIn(
+        criteria=_criteria(exercise),
+        teams=teams,
+        prompts=_prompts(exercise, windows, team_ids),
+        decisions=_decisions(exercise, windows),
+        observations=tuple(
+            engine.ObservationIn(
+                o.id, o.team_id, o.criterion.key, o.evaluator_id, o.rating, o.clock_seconds, o.note
+            )
+            for o in Observation.objects.filter(exercise=exercise).select_related("criterion")
+        ),
+        releases=_releases(exercise, team_ids),
+        shares=_shares(exercise, teams),
+    )
+
+
+def criteria_for(exercise: Exercise) -> list[Criterion]:
+    rubric_id = exercise.scenario.rubric_id
+    return list(Criterion.objects.filter(rubric_id=rubric_id).order_by("order", "key"))
+
+
+def _criteria(exercise: Exercise) -> tuple[engine.CriterionIn, ...]:
+    return tuple(
+        engine.CriterionIn(c.key, c.title, c.group, float(c.threshold), c.weight)
+        for c in criteria_for(exercise)
+    )
+
+
+def _teams(exercise: Exercise) -> tuple[engine.TeamIn, ...]:
+    teams = Team.objects.filter(exercise=exercise).select_related("role", "organization")
+    depends: dict[int, set[str]] = defaultdict(set)
+    through = Team._meta.get_field("role").related_model.depends_on.through
+    for row in through.objects.filter(from_role__scenario_id=exercise.scenario_id).values(
+        "from_role_id", "to_role__key"
+    ):
+        depends[row["from_role_id"]].add(row["to_role__key"])
+    return tuple(
+        engine.TeamIn(
+            t.id,
+            str(t),
+            t.role.key,
+            t.role.sector,
+            t.organization_id,
+            t.organization.name,
+            frozenset(depends[t.role_id]),
+        )
+        for t in teams
+    )
+
+
+def _prompts(exercise: Exercise, windows: dict, team_ids: frozenset[int]) -> tuple:
+    consequences: dict[int, set[int]] = defaultdict(set)
+    for option_id, inject_id in Consequence.objects.filter(
+        option__prompt__scenario_id=exercise.scenario_id
+    ).values_list("option_id", "inject_id"):
+        consequences[option_id].add(inject_id)
+    out = []
+    for prompt in Prompt.objects.filter(scenario_id=exercise.scenario_id).prefetch_related(
+        "options"
+    ):
+        window = windows.get(prompt.id)
+        asked = None
+        if window is not None:
+            asked = frozenset(window.team_ids) & team_ids if window.team_ids else team_ids
+        options = tuple(
+            engine.OptionIn(
+                o.id,
+                o.key,
+                o.label,
+                {k: float(v) for k, v in (o.effects or {}).items()},
+                frozenset(consequences[o.id]),
+            )
+            for o in prompt.options.all()
+        )
+        deadline = (
+            window.deadline_clock - window.opened_at_clock
+            if window and window.deadline_clock
+            else None
+        )
+        out.append(
+            engine.PromptIn(
+                prompt.id,
+                prompt.key,
+                prompt.question,
+                options,
+                tuple(prompt.criteria or ()),
+                deadline or prompt.deadline_seconds,
+                asked,
+            )
+        )
+    return tuple(out)
+
+
+def _decisions(exercise: Exercise, windows: dict) -> tuple[engine.DecisionIn, ...]:
+    out = []
+    for d in Decision.objects.filter(exercise=exercise):
+        window = windows.get(d.prompt_id)
+        opened = window.opened_at_clock if window else 0.0
+        out.append(
+            engine.DecisionIn(
+                d.id,
+                d.team_id,
+                d.prompt_id,
+                d.option_id,
+                d.latency_seconds,
+                opened + d.latency_seconds,
+                d.text,
+            )
+        )
+    return tuple(out)
+
+
+def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[engine.ReleaseIn, ...]:
+    """Who received each release, from its timeline event's audience."""
+    out = []
+    for r in InjectRelease.objects.filter(exercise=exercise).select_related("inject", "event"):
+        visibility = r.event.visibility
+        if visibility == Event.Visibility.CONTROL:
+            received = frozenset()
+        elif visibility == Event.Visibility.SOME:
+            received = frozenset(r.event.team_ids or r.team_ids) & team_ids
+        else:
+            received = team_ids
+        cause = _cause(r.release_key)
+        out.append(
+            engine.ReleaseIn(r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause)
+        )
+    return tuple(out)
+
+
+def _cause(release_key: str) -> int | None:
+    """The choosing team of a consequence release: the live engine keys those
+    ``csq:<consequence id>:<team id>``."""
+    parts = release_key.split(":")
+    if len(parts) == 3 and parts[0] == "csq" and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
+def _shares(exercise: Exercise, teams: tuple[engine.TeamIn, ...]) -> tuple[engine.ShareIn, ...]:
+    recipients: dict[int, set[int]] = defaultdict(set)
+    for share_id, team_id in Share.recipients.through.objects.filter(
+        share__exercise=exercise
+    ).values_list("share_id", "team_id"):
+        recipients[share_id].add(team_id)
+    out = []
+    for s in Share.objects.filter(exercise=exercise):
+        audience = share_audience(s.tlp, s.from_team_id, recipients[s.id], teams)
+        out.append(
+            engine.ShareIn(
+                s.id, s.from_team_id, audience, s.clock_seconds, s.title, s.tlp, s.about_inject_id
+            )
+        )
+    return tuple(out)
+
+
+def share_audience(
+    tlp: str, from_team_id: int, recipient_ids: set[int], teams: tuple[engine.TeamIn, ...]
+) -> frozenset[int]:
+    """Team ids that may read a share, by the live exercise's TLP rules."""
+    infos = [TeamInfo(t.id, t.role_key, t.depends_on) for t in teams]
+    return visibility.share_audience(
+        tlp=tlp, from_team_id=from_team_id, recipient_ids=recipient_ids, teams=infos
+    )

@@ -1,0 +1,92 @@
+"""The report's tables as plain rows, shared by the XLSX, CSV and JSON exports."""
+
+from __future__ import annotations
+
+from scoring.report import Report
+
+
+def score_rows(report: Report) -> list[list]:
+    header = ["Team", "Organization", "Sector", *[c.title for c in report.criteria]]
+    rows = [
+        [str(r.team), r.team.organization.name, r.team.role.get_sector_display(), *r.values]
+        for r in report.rows
+    ]
+    return [header, *rows, ["Mean of all teams", "", "", *report.means]]
+
+
+def gap_rows(report: Report) -> list[list]:
+    header = ["Kind", "Criterion", "Team", "Severity", "Summary"]
+    return [header] + [
+        [
+            g.get_kind_display(),
+            g.criterion.title,
+            str(g.team) if g.team else "",
+            g.severity,
+            g.summary,
+        ]
+        for g in report.gaps
+    ]
+
+
+def decision_rows(report: Report) -> list[list]:
+    header = [
+        "Team",
+        "Prompt",
+        "Option",
+        "Text",
+        "Rationale",
+        "Revision",
+        "Latency (s)",
+        "Submitted",
+    ]
+    return [header] + [
+        [
+            str(d.team),
+            d.prompt.question,
+            d.option.label if d.option else "",
+            d.text,
+            d.rationale,
+            d.revision,
+            round(d.latency_seconds, 1),
+            d.submitted_at.isoformat(),
+        ]
+        for d in report.decisions
+    ]
+
+
+def plan_rows(report: Report) -> list[list]:
+    header = [
+        "Capability",
+        "Observation",
+        "Recommendation",
+        "Corrective action",
+        "Capability element",
+        "Primary responsible organization",
+        "Point of contact",
+        "Start date",
+        "Completion date",
+        "Status",
+    ]
+    return [header] + [
+        [
+            i.criterion.title,
+            i.observation,
+            i.recommendation,
+            i.corrective_action,
+            i.get_capability_element_display(),
+            i.organization.name if i.organization else "",
+            i.point_of_contact,
+            i.start_date.isoformat() if i.start_date else "",
+            i.completion_date.isoformat() if i.completion_date else "",
+            i.get_status_display(),
+        ]
+        for i in report.items
+    ]
+
+
+SHEETS = {
+    "scores": score_rows,
+    "gaps": gap_rows,
+    "decisions": decision_rows,
+    "improvement plan": plan_rows,
+}

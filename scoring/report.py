@@ -1,0 +1,393 @@
+"""The after-action report as one plain structure, cut to what a reader may see.
+
+Pages, PDF, spreadsheets and JSON all render ``build_report``'s result, so the access
+rules are applied once: players get their own team's detail plus aggregates (means
+per criterion), observers the aggregates, the control cell and coordinators all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from statistics import fmean
+from typing import Any
+
+from accounts.audit import audit_for_exercise
+from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
+from exercises.visibility import can_see_event
+from scoring import charts, engine
+from scoring.access import ReportAccess
+from scoring.collect import criteria_for, load_exercise
+from scoring.models import Criterion, Gap, ImprovementItem, Score
+
+STRENGTHS = 5
+CASCADE_CHART_LIMIT = 10  # the most damaging chains; the gap list has them all
+
+EVENT_TEXT = {
+    "exercise.started": "Exercise started",
+    "exercise.paused": "Exercise paused",
+    "exercise.resumed": "Exercise resumed",
+    "exercise.ended": "Exercise ended",
+    "hotwash.saved": "Hot-wash notes saved",
+}
+
+
+@dataclass
+class TeamRow:
+    team: Team
+    values: list[float | None]
+    # (criterion, score row) per criterion with a score; filled by _attach_links
+    details: list = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    exercise: Exercise
+    access: ReportAccess
+    criteria: list[Criterion]
+    teams: list[Team]  # teams whose detail the reader may see
+    all_teams: list[Team]
+    rows: list[TeamRow]
+    means: list[float | None]
+    gaps: list[Gap]
+    strengths: list[Score]
+    items: list[ImprovementItem]
+    decisions: list[Decision]
+    observations: list[Observation]
+    timeline: list[dict]
+    metrics: dict
+    chains: list[engine.CascadeChain]
+    summary: list[str]
+    charts: dict[str, Any] = field(default_factory=dict)
+    audit: list = field(default_factory=list)
+    computed: bool = True
+
+    @property
+    def sectors(self) -> list[str]:
+        return sorted({t.role.get_sector_display() for t in self.all_teams})
+
+
+def build_report(access: ReportAccess) -> Report:
+    exercise = access.exercise
+    criteria = criteria_for(exercise)
+    all_teams = list(
+        Team.objects.filter(exercise=exercise)
+        .select_related("role", "organization")
+        .prefetch_related("role__depends_on")
+    )
+    teams = [t for t in all_teams if access.may_see_team(t.id)]
+    scores = list(
+        Score.objects.filter(exercise=exercise).select_related(
+            "criterion", "team__role", "team__organization"
+        )
+    )
+    table = {(s.team_id, s.criterion_id): s.value for s in scores}
+    rows = [TeamRow(t, [table.get((t.id, c.id)) for c in criteria]) for t in teams]
+    means = [_mean(table.get((t.id, c.id)) for t in all_teams) for c in criteria]
+    data = load_exercise(exercise)
+    report = Report(
+        exercise=exercise,
+        access=access,
+        criteria=criteria,
+        teams=teams,
+        all_teams=all_teams,
+        rows=rows,
+        means=means,
+        gaps=_gaps(access, exercise),
+        strengths=_strengths(access, scores),
+        items=_items(access, exercise),
+        decisions=_decisions(access, exercise),
+        observations=_observations(access, exercise),
+        timeline=_timeline(access, exercise),
+        metrics=_metrics(access, engine.collaboration_metrics(data), all_teams),
+        chains=_chains(access, data),
+        summary=[],
+        computed=bool(scores) or not all_teams,
+    )
+    report.summary = executive_summary(report)
+    _attach_links(report, scores)
+    report.charts = _charts(report, table)
+    if access.can_edit:
+        report.audit = audit_for_exercise(exercise.code)
+    return report
+
+
+def _href(kind: str, ident: int, release_seq: dict[int, int]) -> str:
+    if kind in ("decision", "timing"):
+        return f"#decision-{ident}"
+    if kind == "observation":
+        return f"#observation-{ident}"
+    if kind == "release" and ident in release_seq:
+        return f"#event-{release_seq[ident]}"
+    return "#timeline"
+
+
+def _evidence_text(item: dict, access: ReportAccess) -> str:
+    """An evidence item's sentence; its ``detail`` (an evaluator's note, what another team
+    knew) only for readers of the full report."""
+    if access.full and item.get("detail"):
+        return f"{item['text']}: {item['detail']}"
+    return item["text"]
+
+
+def _attach_links(report: Report, scores: list[Score]) -> None:
+    """Give every visible gap ``links`` (text, href) to the evidence on the page, and
+    every visible score its evidence links (text, href, component)."""
+    release_seq = dict(
+        InjectRelease.objects.filter(exercise=report.exercise).values_list("id", "event__seq")
+    )
+    evidence = {(s.team_id, s.criterion_id): s.evidence for s in scores}
+    for gap in report.gaps:
+        items = []
+        if gap.kind == Gap.Kind.CASCADE and report.access.may_see_team(gap.team_id):
+            items.append(
+                {"kind": "decision", "id": gap.evidence.get("decision_id"), "text": "The decision"}
+            )
+            items += [
+                {"kind": "release", "id": rid, "text": "Consequence released"}
+                for rid in gap.evidence.get("release_ids", [])
+            ]
+        elif gap.team_id and report.access.may_see_team(gap.team_id):
+            items = evidence.get((gap.team_id, gap.criterion_id), [])
+        gap.links = [
+            (_evidence_text(i, report.access), _href(i["kind"], i["id"], release_seq))
+            for i in items
+        ]
+    by_key = {(s.team_id, s.criterion_id): s for s in scores}
+    for row in report.rows:
+        for criterion in report.criteria:
+            score = by_key.get((row.team.id, criterion.id))
+            if score is None or score.value is None:
+                continue
+            score.links = [
+                (
+                    _evidence_text(i, report.access),
+                    _href(i["kind"], i["id"], release_seq),
+                    i.get("component", ""),
+                )
+                for i in score.evidence
+            ]
+            row.details.append((criterion, score))
+
+
+def _mean(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(fmean(present), 1) if present else None
+
+
+def _gaps(access: ReportAccess, exercise: Exercise) -> list[Gap]:
+    gaps = list(
+        Gap.objects.filter(exercise=exercise).select_related(
+            "criterion", "team__role", "team__organization"
+        )
+    )
+    if access.full:
+        return gaps
+    own = access.team.id if access.team else None
+    visible = []
+    for gap in gaps:
+        if gap.kind == Gap.Kind.SYSTEMIC:
+            gap.summary = _systemic_aggregate(gap)  # not saved: hides who was below
+            visible.append(gap)
+        elif own is not None and gap.team_id == own:
+            visible.append(gap)
+    return visible
+
+
+def _systemic_aggregate(gap: Gap) -> str:
+    below = len(gap.evidence.get("team_ids", []))
+    total = gap.evidence.get("scored_teams", below)
+    return (
+        f"{below} of {total} teams fell below {gap.criterion.threshold} on {gap.criterion.title}."
+    )
+
+
+def _strengths(access: ReportAccess, scores: list[Score]) -> list[Score]:
+    mine = [
+        s
+        for s in scores
+        if s.value is not None
+        and s.value >= s.criterion.threshold
+        and access.may_see_team(s.team_id)
+    ]
+    return sorted(mine, key=lambda s: (-s.value, s.criterion.order, s.team_id))[:STRENGTHS]
+
+
+def _items(access: ReportAccess, exercise: Exercise) -> list[ImprovementItem]:
+    qs = ImprovementItem.objects.filter(exercise=exercise).select_related(
+        "criterion", "organization"
+    )
+    if access.full:
+        return list(qs)
+    if access.team is None:
+        return []
+    return list(qs.filter(organization_id=access.team.organization_id))
+
+
+def _decisions(access: ReportAccess, exercise: Exercise) -> list[Decision]:
+    qs = Decision.objects.filter(exercise=exercise).select_related(
+        "team__role", "team__organization", "prompt", "option", "author"
+    )
+    if not access.full:
+        qs = qs.filter(team_id=access.team.id) if access.team else qs.none()
+    return list(qs.order_by("submitted_at", "id"))
+
+
+def _observations(access: ReportAccess, exercise: Exercise) -> list[Observation]:
+    if not access.full:
+        return []
+    return list(
+        Observation.objects.filter(exercise=exercise)
+        .select_related("team__role", "team__organization", "criterion")
+        .order_by("clock_seconds", "id")
+    )
+
+
+def _timeline(access: ReportAccess, exercise: Exercise) -> list[dict]:
+    viewer = access.viewer
+    out = []
+    for event in Event.objects.filter(exercise=exercise).order_by("seq"):
+        if not can_see_event(event, viewer=viewer):
+            continue
+        out.append(
+            {
+                "seq": event.seq,
+                "kind": event.kind,
+                "clock": event.clock_seconds,
+                "text": event_text(event),
+                "at": event.created_at,
+            }
+        )
+    return out
+
+
+def event_text(event: Event) -> str:
+    """One line describing a timeline event, from its payload."""
+    p = event.payload or {}
+    kind = event.kind
+    if kind in EVENT_TEXT:
+        return EVENT_TEXT[kind]
+    if kind == "stage.entered":
+        return f"Stage entered: {p.get('title', '')}"
+    if kind == "inject.released":
+        tlp = f" (TLP:{p['tlp']})" if p.get("tlp") else ""
+        return f"Inject released: {p.get('title', '')}{tlp}"
+    if kind in ("prompt.opened", "prompt.closed"):
+        verb = "opened" if kind == "prompt.opened" else "closed"
+        return f"Prompt {verb}: {p.get('question', '')}"
+    if kind == "decision.submitted":
+        answer = p.get("option_label") or p.get("text") or "an answer"
+        return f"{p.get('team_label', 'A team')} decided: {answer}"
+    if kind == "share.created":
+        sender = p.get("from_team_label", "A team")
+        return f"{sender} shared “{p.get('title', '')}” (TLP:{p.get('tlp', '')})"
+    if kind == "observation.recorded":
+        return (
+            f"{p.get('team_label', 'A team')} rated {p.get('rating', '')} "
+            f"on {p.get('criterion_title', p.get('criterion', ''))}"
+        )
+    return kind.replace(".", " ").capitalize()
+
+
+def _metrics(access: ReportAccess, metrics: dict, teams: list[Team]) -> dict:
+    names = {t.id: str(t) for t in teams}
+    visible = {
+        tid: {**m, "team": names.get(tid, "")}
+        for tid, m in metrics["teams"].items()
+        if access.may_see_team(tid)
+    }
+    out = {k: v for k, v in metrics.items() if k not in ("teams", "uninformed")}
+    out["teams"] = [visible[tid] for tid in sorted(visible)]
+    out["uninformed"] = [u for u in metrics["uninformed"] if access.may_see_team(u["team_id"])]
+    return out
+
+
+def _chains(access: ReportAccess, data: engine.ExerciseIn) -> list[engine.CascadeChain]:
+    return [c for c in engine.cascade_chains(data) if access.may_see_team(c.team.id)]
+
+
+def executive_summary(report: Report) -> list[str]:
+    """A few sentences generated from the numbers."""
+    ex, n_teams = report.exercise, len(report.all_teams)
+    if not report.all_teams:
+        return ["This exercise had no teams, so there is nothing to score."]
+    if not report.computed:
+        return ["Scores have not been computed yet."]
+    lines = [f"{n_teams} teams from {len(report.sectors)} sector(s) played “{ex.scenario.title}”."]
+    scored = [(c, m) for c, m in zip(report.criteria, report.means, strict=True) if m is not None]
+    if scored:
+        best = max(scored, key=lambda cm: (cm[1], -cm[0].order))
+        worst = min(scored, key=lambda cm: (cm[1], cm[0].order))
+        lines.append(
+            f"Strongest capability across teams: {best[0].title} (mean {best[1]:g}); "
+            f"weakest: {worst[0].title} (mean {worst[1]:g})."
+        )
+    kinds = defaultdict(int)
+    for gap in report.gaps:
+        kinds[gap.kind] += 1
+    lines.append(
+        f"{kinds['systemic']} systemic gap(s), {kinds['cascade']} cascade gap(s) and "
+        f"{kinds['team']} team gap(s) were found."
+    )
+    m = report.metrics
+    if m["warn_opportunities"]:
+        warned = m["warn_opportunities"] - m["withheld"]
+        timing = (
+            f", after {m['mean_seconds_to_warn']:.0f} s on average"
+            if m["mean_seconds_to_warn"] is not None
+            else ""
+        )
+        lines.append(
+            f"Teams passed on {warned} of {m['warn_opportunities']} pieces of intelligence their "
+            f"dependents needed{timing}; {m['uninformed_decisions']} decision(s) were taken "
+            "without information another team already had."
+        )
+    return lines
+
+
+def _charts(report: Report, table: dict) -> dict[str, Any]:
+    columns = [charts.Column(c.key, c.title, c.threshold) for c in report.criteria]
+    rows = [(str(r.team), r.values) for r in report.rows]
+    if not report.access.full:
+        rows.append(("All teams (mean)", report.means))
+    out: dict[str, Any] = {}
+    if rows and columns:
+        out["heatmap"] = charts.heatmap_svg(rows, columns)
+    out["teams"] = [
+        (
+            row.team,
+            charts.bars_svg(
+                [
+                    (c.title, v, m, c.threshold)
+                    for c, v, m in zip(report.criteria, row.values, report.means, strict=True)
+                ],
+                title=f"Scores of {row.team} against the mean of all teams",
+            ),
+        )
+        for row in report.rows
+    ]
+    if report.chains:
+        worst = sorted(report.chains, key=_chain_severity)[:CASCADE_CHART_LIMIT]
+        out["cascade"] = charts.cascade_svg([_chain_view(c, report, table) for c in worst])
+        out["cascade_shown"] = len(worst)
+        out["cascade_omitted"] = len(report.chains) - len(worst)
+    return out
+
+
+def _chain_severity(chain: engine.CascadeChain) -> tuple:
+    return (min(chain.option.effects.values()), chain.decision.id)
+
+
+def _chain_view(chain: engine.CascadeChain, report: Report, table: dict) -> charts.ChainView:
+    criteria = {c.key: c for c in report.criteria}
+    first = criteria.get(chain.criteria[0]) if chain.criteria else None
+    deps = []
+    for team in chain.dependents:
+        value = table.get((team.id, first.id)) if first else None
+        label = "score hidden"
+        if report.access.full:
+            label = f"{first.title}: {'–' if value is None else f'{value:g}'}" if first else ""
+        deps.append((team.label, label))
+    return charts.ChainView(
+        chain.team.label, chain.option.label, sorted({r.title for r in chain.releases}), deps
+    )

@@ -1,0 +1,150 @@
+"""After-action pages: access helper → form → service → render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.models import Organization
+from scoring import access, services
+from scoring.compare import compare_table
+from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm
+from scoring.models import ImprovementItem, ReportExport
+from scoring.report import build_report
+
+
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    exercises = access.readable_exercises(request.user)
+    return render(request, "scoring/list.html", {"exercises": exercises})
+
+
+@login_required
+@require_GET
+def report_detail(request: HttpRequest, code: str) -> HttpResponse:
+    acc = access.report_access(request.user, code)
+    if services.scores_stale(acc.exercise):
+        services.report_compute(exercise=acc.exercise)  # first visit: compute once
+    report = build_report(acc)
+    exports = acc.exercise.exports.filter(requested_by=request.user)[:5] if acc.can_export else []
+    return render(
+        request,
+        "scoring/report.html",
+        {"report": report, "exports": exports, "export_form": ExportForm()},
+    )
+
+
+@login_required
+@require_POST
+def report_recompute(request: HttpRequest, code: str) -> HttpResponse:
+    acc = access.require_editor(request.user, code)
+    services.report_compute(exercise=acc.exercise, actor=request.user)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("scoring:report", args=[code]))
+    return redirect("scoring:report", code=code)
+
+
+def _item_context(acc: access.ReportAccess, item: ImprovementItem, form=None) -> dict:
+    report = {"access": acc, "exercise": acc.exercise}
+    return {"report": report, "item": item, "form": form, "interactive": True}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, code: str, item: str) -> HttpResponse:
+    acc, row = access.editable_item(request.user, code, item)
+    orgs = Organization.objects.filter(teams__exercise=acc.exercise).distinct()
+    if request.method == "GET":
+        form = ImprovementItemForm(instance=row, organizations=orgs)
+        return render(request, "scoring/_report_body.html#item-form", _item_context(acc, row, form))
+    form = ImprovementItemForm(request.POST, instance=row, organizations=orgs)
+    if not form.is_valid():
+        return render(
+            request,
+            "scoring/_report_body.html#item-form",
+            _item_context(acc, row, form),
+            status=422,
+        )
+    changes = {name: form.cleaned_data[name] for name in form.changed_data}
+    row.refresh_from_db()
+    services.improvement_update(item=row, actor=request.user, changes=changes)
+    return render(request, "scoring/_report_body.html#item-row", _item_context(acc, row))
+
+
+@login_required
+@require_GET
+def item_row(request: HttpRequest, code: str, item: str) -> HttpResponse:
+    acc, row = access.editable_item(request.user, code, item)
+    return render(request, "scoring/_report_body.html#item-row", _item_context(acc, row))
+
+
+@login_required
+@require_POST
+def export_create(request: HttpRequest, code: str) -> HttpResponse:
+    acc = access.require_full(request.user, code)
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Choose an export format.", status=422)
+    export = services.export_request(
+        exercise=acc.exercise, fmt=form.cleaned_data["format"], user=request.user
+    )
+    export.refresh_from_db()
+    context = {"export": export, "code": code}
+    if request.htmx:
+        return render(request, "scoring/report.html#export-status", context)
+    return redirect("scoring:report", code=code)
+
+
+def _export(request: HttpRequest, code: str, export: str) -> ReportExport:
+    acc = access.require_full(request.user, code)
+    row = ReportExport.objects.filter(exercise=acc.exercise, code=export).first()
+    # An export is rendered with its requester's view (an editor's holds the audit log):
+    # it is theirs alone, like the list of exports on the report page.
+    if row is None or (row.requested_by_id != request.user.id and not request.user.is_staff):
+        raise Http404("No such export.")
+    return row
+
+
+@login_required
+@require_GET
+def export_status(request: HttpRequest, code: str, export: str) -> HttpResponse:
+    row = _export(request, code, export)
+    return render(request, "scoring/report.html#export-status", {"export": row, "code": code})
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, code: str, export: str) -> HttpResponse:
+    row = _export(request, code, export)
+    if row.status != ReportExport.Status.DONE or not row.file:
+        raise Http404("This export is not ready.")
+    name = row.file.name.rsplit("/", 1)[-1]
+    return FileResponse(row.file.open("rb"), as_attachment=True, filename=name)
+
+
+@login_required
+@require_GET
+def plan_index(request: HttpRequest) -> HttpResponse:
+    items = access.readable_items(request.user)
+    orgs = Organization.objects.filter(id__in=items.values("organization_id")).order_by("name")
+    form = PlanFilterForm(request.GET or None, organizations=orgs)
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            items = items.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["organization"]:
+            items = items.filter(organization=form.cleaned_data["organization"])
+    items = items.order_by("-exercise__created_at", "criterion__order", "id")
+    return render(request, "scoring/plan.html", {"items": items, "form": form})
+
+
+@login_required
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    exercises = access.readable_exercises(request.user)
+    context = compare_table(request.user, exercises, request.GET.get("series", ""))
+    return render(request, "scoring/compare.html", context)

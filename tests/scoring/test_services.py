@@ -1,0 +1,107 @@
+"""Storing scores, gaps and the improvement-plan draft; idempotent recomputes."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEntry
+from scoring.models import Gap, ImprovementItem, Score
+from scoring.services import improvement_update, report_compute, scores_stale
+from tests import factories
+
+
+@pytest.fixture
+def played(db, alice):
+    return factories.make_played_exercise(facilitator=alice)
+
+
+def _values(exercise):
+    return {
+        (s.team.role.key, s.criterion.key): s.value
+        for s in Score.objects.filter(exercise=exercise).select_related("team__role", "criterion")
+    }
+
+
+def test_it_stores_scores_from_the_database(played):
+    exercise, _ = played
+    report_compute(exercise=exercise)
+    values = _values(exercise)
+    assert values[("cloud", "respond")] == 25.0
+    assert values[("hospital", "respond")] == 87.5
+    assert values[("bank", "detect")] == 0.0  # worst option, rated U
+    assert values[("hospital", "detect")] == 100.0
+    assert values[("cloud", "info-sharing")] == 65.0
+    assert values[("bank", "dependency-awareness")] == 0.0
+    assert Score.objects.filter(exercise=exercise).count() == 3 * 4
+
+
+def test_it_stores_gaps_including_the_cascade(played):
+    exercise, teams = played
+    report_compute(exercise=exercise)
+    cascade = Gap.objects.get(exercise=exercise, kind="cascade")
+    assert cascade.team == teams["cloud"]
+    assert [d["team_id"] for d in cascade.evidence["dependents"]] == [
+        teams["hospital"].id,
+        teams["bank"].id,
+    ]
+    assert Gap.objects.filter(exercise=exercise, kind="systemic", criterion__key="respond").exists()
+
+
+def test_it_is_idempotent_and_keeps_coordinator_edits(played, alice):
+    exercise, _ = played
+    first = report_compute(exercise=exercise)
+    assert first.created_items > 0
+    scores, gaps = _values(exercise), Gap.objects.filter(exercise=exercise).count()
+    item = ImprovementItem.objects.filter(exercise=exercise).first()
+    improvement_update(
+        item=item,
+        actor=alice,
+        changes={"corrective_action": "Buy backups", "status": "in_progress"},
+    )
+    count = ImprovementItem.objects.filter(exercise=exercise).count()
+    again = report_compute(exercise=exercise, actor=alice)
+    assert again.created_items == 0
+    assert _values(exercise) == scores
+    assert Gap.objects.filter(exercise=exercise).count() == gaps
+    assert ImprovementItem.objects.filter(exercise=exercise).count() == count
+    item.refresh_from_db()
+    assert (item.corrective_action, item.status) == ("Buy backups", "in_progress")
+    assert item.gap is not None  # relinked to the recomputed gap
+    assert AuditEntry.objects.filter(
+        action="report.recomputed", exercise_code=exercise.code
+    ).exists()
+
+
+def test_it_drafts_systemic_items_for_every_affected_organization(played):
+    exercise, teams = played
+    report_compute(exercise=exercise)
+    systemic = ImprovementItem.objects.filter(
+        exercise=exercise, draft_key__startswith="systemic:respond:"
+    )
+    assert {i.organization for i in systemic} == {
+        teams["cloud"].organization,
+        teams["bank"].organization,
+    }
+    assert all(i.status == "open" and not i.point_of_contact for i in systemic)
+    assert all(i.recommendation for i in systemic)
+
+
+def test_it_knows_when_scores_are_stale(played):
+    exercise, _ = played
+    assert scores_stale(exercise)
+    report_compute(exercise=exercise)
+    assert not scores_stale(exercise)
+    factories.add_event(exercise, "hotwash.saved", visibility="control")
+    assert scores_stale(exercise)
+
+
+def test_it_drafts_one_item_per_organization_and_criterion_for_systemic_gaps(played):
+    exercise, teams = played
+    report_compute(exercise=exercise)
+    cloud_respond = ImprovementItem.objects.filter(
+        exercise=exercise, organization=teams["cloud"].organization, criterion__key="respond"
+    )
+    # the systemic item stands for the team gap; the cascade gap has its own item
+    assert sorted(i.draft_key.split(":")[0] for i in cloud_respond) == ["cascade", "systemic"]
+    systemic = cloud_respond.get(draft_key__startswith="systemic:")
+    assert "scored 25.0 on Respond" in systemic.observation
