@@ -1,0 +1,12 @@
+"""Security tests: fast password hashing (they create many users) and no scheduler thread."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CASCADE_INPROCESS_SCHEDULER = False
+    settings.MEDIA_ROOT = tmp_path

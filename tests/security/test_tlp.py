@@ -1,0 +1,191 @@
+"""TLP enforcement: every share marking × every kind of reader, on every surface.
+
+The sender is the hospital, the named recipient the cloud. The bank depends on the cloud
+(a dependent of the recipient); the airport is another team of the cloud's organization.
+The expectation is the literal table below, not the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from io import BytesIO
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from django.urls import reverse
+
+from exercises.models import Tlp
+from exercises.visibility import TeamInfo, share_audience
+from scoring.access import report_access
+from scoring.exports import csv as csv_export
+from scoring.exports import json as json_export
+from scoring.report import build_report
+from tests.security.test_authorization_matrix import frames_until_quiet, ws_open
+from tests.security.world import TLPS, TOKENS, World, build_world, share_all
+
+ALL = frozenset(TLPS)
+SEES = {
+    "player_a": ALL,  # the named recipient
+    "player_b": ALL,  # the sender
+    "player_bank": frozenset({Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR}),  # depends on the recipient
+    "player_airport": frozenset({Tlp.GREEN, Tlp.CLEAR}),  # same organization, other team
+    "observer": frozenset({Tlp.CLEAR}),
+    "coordinator": frozenset({Tlp.CLEAR}),  # watches the live run like an observer
+    "evaluator": ALL,
+    "facilitator": ALL,
+}
+PLAYERS = ("player_a", "player_b", "player_bank", "player_airport")
+LIVE_PAGE = {
+    **dict.fromkeys(PLAYERS, "exercises:room"),
+    "observer": "exercises:observe",
+    "coordinator": "exercises:observe",
+    "evaluator": "exercises:evaluate",
+    "facilitator": "exercises:control",
+}
+
+
+def shown(text: str) -> frozenset[str]:
+    """The markings whose share appears in ``text``."""
+    return frozenset(tlp for tlp in TLPS if TOKENS[tlp] in text)
+
+
+def client(world: World, persona: str) -> Client:
+    c = Client()
+    c.force_login(world.users[persona])
+    return c
+
+
+def test_it_computes_share_audiences_by_the_literal_tlp_table():
+    cloud, hospital, bank, airport = 1, 2, 3, 4
+    teams = [
+        TeamInfo(cloud, "cloud"),
+        TeamInfo(hospital, "hospital", frozenset({"cloud"})),
+        TeamInfo(bank, "bank", frozenset({"cloud"})),
+        TeamInfo(airport, "airport"),
+    ]
+    expected = {
+        Tlp.RED: {cloud, hospital},
+        Tlp.AMBER_STRICT: {cloud, hospital},
+        Tlp.AMBER: {cloud, hospital, bank},
+        Tlp.GREEN: {cloud, hospital, bank, airport},
+        Tlp.CLEAR: {cloud, hospital, bank, airport},
+    }
+    for tlp, audience in expected.items():
+        got = share_audience(tlp=tlp, from_team_id=hospital, recipient_ids=[cloud], teams=teams)
+        assert got == audience, tlp
+    # A recipient that is not a team of the exercise widens nothing.
+    assert share_audience(tlp=Tlp.RED, from_team_id=hospital, recipient_ids=[99], teams=teams) == {
+        hospital
+    }
+
+
+@pytest.mark.django_db
+def test_it_shows_each_reader_only_their_shares_on_the_live_pages():
+    world = build_world(with_report=False)
+    code = world.exercise.code
+    for persona, page in LIVE_PAGE.items():
+        response = client(world, persona).get(reverse(page, kwargs={"code": code}))
+        assert response.status_code == 200, persona
+        assert shown(response.content.decode()) == SEES[persona], persona
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_after_action_report_within_each_players_markings():
+    world = build_world()
+    code = world.exercise.code
+    for persona in (*PLAYERS, "observer", "evaluator", "facilitator"):
+        page = client(world, persona).get(reverse("scoring:report", kwargs={"code": code}))
+        assert page.status_code == 200, persona
+        assert shown(page.content.decode()) <= SEES[persona], persona
+    facilitator_page = client(world, "facilitator").get(reverse("scoring:report", args=[code]))
+    assert shown(facilitator_page.content.decode()) == ALL
+
+
+@pytest.mark.django_db
+def test_it_renders_exports_with_the_requesters_markings_only():
+    """Exports render the requester's view of the report: the control cell gets every
+    share, and a player's view (were it exported) no more than the player may read."""
+    world = build_world()
+    for persona in (*PLAYERS, "evaluator", "facilitator"):
+        report = build_report(report_access(world.users[persona], world.exercise.code))
+        document = json.dumps(json_export.document(report), default=str)
+        with zipfile.ZipFile(BytesIO(csv_export.render(report))) as archive:
+            tables = "".join(archive.read(name).decode() for name in archive.namelist())
+        assert shown(document) <= SEES[persona], persona
+        assert shown(tables) <= SEES[persona], persona
+        if persona in ("evaluator", "facilitator"):
+            assert shown(document) == ALL, persona
+
+
+async def _frames_by_persona(world: World, *, last_seq: int, action=None) -> dict[str, str]:
+    sockets = {}
+    for persona in SEES:
+        communicator, connected, _ = await ws_open(world, persona)
+        assert connected, persona
+        await communicator.send_json_to({"type": "hello", "last_seq": last_seq})
+        sockets[persona] = communicator
+    if action is not None:
+        await database_sync_to_async(action)()
+    received = {}
+    for persona, communicator in sockets.items():
+        received[persona] = await _read_past_last_share(communicator)
+        await communicator.disconnect()
+    return received
+
+
+async def _read_past_last_share(communicator) -> str:
+    """Frames up to the CLEAR share (the last one made, and everyone may read it), then
+    whatever else arrives before the socket goes quiet: no guessing at render speed."""
+    frames = []
+    while not frames or TOKENS[Tlp.CLEAR] not in frames[-1]:
+        frames.append(await communicator.receive_from(timeout=10))
+    return "\n".join(frames + await frames_until_quiet(communicator, first_timeout=0.3))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_it_fans_out_each_share_only_to_its_readers():
+    world = await database_sync_to_async(build_world)(with_report=False, with_shares=False)
+    await database_sync_to_async(world.exercise.refresh_from_db)()
+    before = world.exercise.last_seq
+    received = await _frames_by_persona(world, last_seq=before, action=lambda: share_all(world))
+    for persona, text in received.items():
+        assert shown(text) == SEES[persona], persona
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_it_replays_after_reconnect_only_what_each_reader_may_see():
+    world = await database_sync_to_async(build_world)(with_report=False)
+    for last_seq in (0, 2):  # a fresh page and a reconnect with some events already shown
+        received = await _frames_by_persona(world, last_seq=last_seq)
+        for persona, text in received.items():
+            assert shown(text) == SEES[persona], (persona, last_seq)
+
+
+PRIVATE = ("Cloud rationale: pay quietly", "Evaluator note on the cloud")
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_teams_decisions_and_ratings_from_other_teams_and_observers():
+    """Beyond shares: the cloud's decision rationale and the evaluator's note on the cloud
+    reach the control cell, never another team's or an observer's pages or report."""
+    world = build_world()
+    code = {"code": world.exercise.code}
+    pages = {
+        "player_b": ("exercises:room", "scoring:report"),
+        "player_bank": ("exercises:room", "scoring:report"),
+        "observer": ("exercises:observe", "scoring:report"),
+    }
+    for persona, names in pages.items():
+        for name in names:
+            html = client(world, persona).get(reverse(name, kwargs=code)).content.decode()
+            for secret in PRIVATE:
+                assert secret not in html, (persona, name, secret)
+    report = client(world, "facilitator").get(reverse("scoring:report", kwargs=code))
+    for secret in PRIVATE:
+        assert secret in report.content.decode(), secret
+    own = client(world, "player_a").get(reverse("scoring:report", kwargs=code))
+    assert PRIVATE[0] in own.content.decode()  # a team reads its own rationale
