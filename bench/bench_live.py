@@ -1,0 +1,557 @@
+"""Live path at scale: WebSocket fan-out, decisions/s, lost or duplicated frames, server RSS.
+
+Starts ``--servers`` Daphne processes on real PostgreSQL (a dedicated database, dropped
+and migrated at every run) and real Redis, seeds one running exercise with
+``--participants`` players in ``--teams`` teams, connects every player over a real
+WebSocket (session cookie, round-robin over the servers), then:
+
+1. releases ``--injects`` injects to every team, one every ``--gap`` seconds, and measures
+   fan-out latency: engine call started → frame received, per socket;
+2. submits decisions (new revisions) from ``--workers`` threads for ``--seconds`` seconds
+   through ``exercises.engine.decision_submit`` and reports decisions/s accepted;
+3. checks every socket got exactly the events it may see after its hello, once each, in
+   order (lost, duplicated, out of order and leaked frames must all be 0);
+4. samples the servers' RSS with psutil.
+
+Engine calls run in this process (as a view or task would in another); clients run in
+this process too, so the latencies include client-side scheduling on a shared machine.
+
+    .venv/bin/python bench/bench_live.py                      # 1000 participants, 100 teams
+    .venv/bin/python bench/bench_live.py --participants 200 --teams 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import os
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SEQ = re.compile(r"^<!--seq:(\d+)-->")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=1000)
+    parser.add_argument("--teams", type=int, default=100)
+    parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--injects", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=0.5, help="seconds between injects")
+    parser.add_argument("--seconds", type=float, default=10.0, help="decision phase length")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="decision-submitting threads (per process)"
+    )
+    parser.add_argument(
+        "--decision-processes",
+        type=int,
+        default=0,
+        help="submit decisions from this many separate processes (like web workers);"
+        " 0: from threads of the bench process itself",
+    )
+    parser.add_argument("--join-rate", type=float, default=100, help="sockets opened per second")
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/cascade_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
+    return parser.parse_args()
+
+
+def configure(args: argparse.Namespace) -> dict[str, str]:
+    env = {
+        "DATABASE_URL": args.database,
+        "REDIS_URL": args.redis,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        "DEBUG": "0",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    os.environ.update(env)
+    return env
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed(participants: int, teams: int, injects: int):
+    """One running exercise; returns (exercise, facilitator, players with team ids, cookies)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import Membership, Organization, User
+    from exercises import engine
+    from exercises.models import Exercise, Inject, Participant, Prompt, Role, Scenario, Stage, Team
+    from scoring.models import Rubric
+
+    rubric = Rubric.objects.create(key="bench", title="Bench rubric")
+    scenario = Scenario.objects.create(
+        key="bench", title="Bench", rubric=rubric, status="published"
+    )
+    roles = Role.objects.bulk_create(
+        Role(scenario=scenario, key=f"r{i}", label=f"Role {i}", sector="energy", order=i)
+        for i in range(teams)
+    )
+    stage = Stage.objects.create(scenario=scenario, key="start", title="Start", briefing="Go.")
+    scenario.start_stage = stage
+    scenario.save()
+    prompt = Prompt.objects.create(scenario=scenario, stage=stage, key="choose", question="A or B?")
+    options = [prompt.options.create(key=k, label=k.upper(), order=i) for i, k in enumerate("ab")]
+    Inject.objects.bulk_create(
+        Inject(
+            scenario=scenario,
+            stage=stage,
+            key=f"i{n}",
+            title=f"Inject {n}",
+            body="Body " * 20,
+            audience="all",
+            tlp="GREEN",
+            order=n,
+        )
+        for n in range(injects + 1)
+    )
+    facilitator = User.objects.create_user("bench-facilitator")
+    exercise = Exercise.objects.create(name="Bench", scenario=scenario, status="lobby")
+    Participant.objects.create(exercise=exercise, user=facilitator, kind="facilitator")
+    orgs = Organization.objects.bulk_create(
+        Organization(name=f"Bench org {i}", sector="energy") for i in range(teams)
+    )
+    team_rows = Team.objects.bulk_create(
+        Team(exercise=exercise, role=role, organization=org)
+        for role, org in zip(roles, orgs, strict=True)
+    )
+    users = User.objects.bulk_create(
+        User(username=f"bench-{i}", password="!") for i in range(participants)
+    )
+    Membership.objects.bulk_create(
+        Membership(user=u, organization=orgs[i % teams]) for i, u in enumerate(users)
+    )
+    Participant.objects.bulk_create(
+        Participant(exercise=exercise, user=u, kind="player", team=team_rows[i % teams])
+        for i, u in enumerate(users)
+    )
+    backend = "django.contrib.auth.backends.ModelBackend"
+    assert backend in settings.AUTHENTICATION_BACKENDS
+    store, expire = SessionStore(), timezone.now() + timezone.timedelta(days=1)
+    sessions = [
+        Session(
+            session_key=get_random_string(32),
+            session_data=store.encode(
+                {
+                    SESSION_KEY: str(u.pk),
+                    BACKEND_SESSION_KEY: backend,
+                    HASH_SESSION_KEY: u.get_session_auth_hash(),
+                }
+            ),
+            expire_date=expire,
+        )
+        for u in users
+    ]
+    Session.objects.bulk_create(sessions)
+    engine.exercise_start(exercise=exercise, actor=facilitator)
+    exercise.refresh_from_db()
+    players = [(u, team_rows[i % teams]) for i, u in enumerate(users)]
+    return exercise, facilitator, players, [s.session_key for s in sessions], prompt, options
+
+
+class Client:
+    """One player's socket: every frame's seq and receive time."""
+
+    def __init__(self, port: int, code: str, cookie: str, team_id: int) -> None:
+        self.port, self.code, self.cookie, self.team_id = port, code, cookie, team_id
+        self.received: list[tuple[int, float]] = []
+        self.hello_seq = 0
+
+    async def run(self, hello_seq: int, ready: asyncio.Event, stop: asyncio.Event) -> None:
+        from websockets.asyncio.client import connect
+
+        self.hello_seq = hello_seq
+        uri = f"ws://127.0.0.1:{self.port}/ws/exercises/{self.code}/"
+        async with connect(
+            uri,
+            origin=f"http://127.0.0.1:{self.port}",
+            additional_headers={"Cookie": f"sessionid={self.cookie}"},
+            max_size=2**22,
+            ping_interval=None,
+            open_timeout=60,
+        ) as ws:
+            await ws.send(f'{{"type": "hello", "last_seq": {hello_seq}}}')
+            ready.set()
+            while not stop.is_set():
+                try:
+                    frame = await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except TimeoutError:
+                    continue
+                if match := SEQ.match(frame):
+                    self.received.append((int(match.group(1)), time.monotonic()))
+
+
+def swarm_main(specs, hello_seq: int, join_rate: float, ready, stop, results) -> None:
+    """Child process: open every socket (paced), report ready, listen until ``stop``, then
+    put ``(connect seconds, [(team id, [(seq, monotonic time), ...]), ...])`` on ``results``.
+
+    The sockets live in their own process so that parsing thousands of frames does not
+    take the GIL from the engine calls being timed in the parent."""
+
+    async def run() -> float:
+        clients = [Client(port, code, cookie, team_id) for port, code, cookie, team_id in specs]
+        done = asyncio.Event()
+        readies = [asyncio.Event() for _ in clients]
+        started = time.monotonic()
+        tasks = []
+        for i, (client, client_ready) in enumerate(zip(clients, readies, strict=True)):
+            tasks.append(asyncio.create_task(client.run(hello_seq, client_ready, done)))
+            if i % 10 == 9:
+                await asyncio.sleep(10 / join_rate)  # a join wave, not a stampede
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=120)
+        connect_time = time.monotonic() - started
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        done.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        results.put((connect_time, [(c.team_id, c.received) for c in clients]))
+
+    asyncio.run(run())
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        import psutil
+
+        self.processes = [psutil.Process(pid) for pid in pids]
+        self.peak = [0] * len(pids)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for i, process in enumerate(self.processes):
+                with contextlib.suppress(Exception):  # gone: keep the peak seen
+                    self.peak[i] = max(self.peak[i], process.memory_info().rss)
+            self.stop.wait(0.5)
+
+
+def cpu_seconds(servers, swarm) -> list[float]:
+    """User + system CPU seconds so far of each server process, then of the client swarm."""
+    import psutil
+
+    pids = [process.pid for _, process in servers] + [swarm.pid]
+    times = [psutil.Process(pid).cpu_times() for pid in pids]
+    return [t.user + t.system for t in times]
+
+
+def _cpu_row(before: list[float], after: list[float]) -> str:
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return ", ".join(f"{s:.1f}" for s in spent[:-1]) + f" | {spent[-1]:.1f}"
+
+
+def release_injects(
+    exercise, facilitator, count: int, gap: float
+) -> tuple[dict[int, float], list[float]]:
+    """Release the injects; returns {seq: call start} and each call's duration (ms)."""
+    from django.db import connection
+
+    from exercises import engine
+    from exercises.models import Inject
+
+    started: dict[int, float] = {}
+    calls: list[float] = []
+    try:
+        # Inject 0 warms the processes up (template compilation, first queries): not timed.
+        for n in range(count + 1):
+            inject = Inject.objects.get(scenario=exercise.scenario, key=f"i{n}")
+            t0 = time.monotonic()
+            release = engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
+            if n:
+                started[release.event.seq] = t0
+                calls.append((time.monotonic() - t0) * 1000)
+            time.sleep(gap)
+    finally:
+        connection.close()
+    return started, calls
+
+
+def submit_decisions(
+    exercise,
+    players,
+    prompt,
+    options,
+    seconds: float,
+    workers: int,
+    *,
+    name: str = "w",
+    first: int = 0,
+    stride: int = 1,
+) -> tuple[int, int]:
+    """Decisions from ``workers`` threads for ``seconds``; returns (accepted, rejected).
+
+    Thread ``w`` of a process ``first`` of ``stride`` decides for the teams
+    ``first + stride * (w + workers * k)``, so processes and threads spread over the teams."""
+    from django.db import connection
+
+    from exercises import engine
+
+    by_team = {}
+    for user, team in players:
+        by_team.setdefault(team.pk, (user, team))
+    seats = list(by_team.values())
+    counts = Counter()
+    deadline = time.perf_counter() + seconds
+
+    def work(worker: int) -> None:
+        n = worker
+        try:
+            while time.perf_counter() < deadline:
+                user, team = seats[(first + stride * n) % len(seats)]
+                try:
+                    engine.decision_submit(
+                        exercise=exercise,
+                        team=team,
+                        prompt=prompt,
+                        author=user,
+                        client_token=f"{name}{worker}-{n}",
+                        option=options[n % 2],
+                    )
+                    counts["accepted"] += 1
+                except engine.EngineError:
+                    counts["rejected"] += 1
+                n += workers
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return counts["accepted"], counts["rejected"]
+
+
+def decider_main(index: int, count: int, args, ready, go, results) -> None:
+    """Child process: a web worker's worth of decision threads (``--workers``), so that
+    ``--decision-processes`` > 1 models several server processes taking decisions, as a
+    deployment does, instead of one process's GIL."""
+    import django
+
+    django.setup()
+    from exercises.models import Exercise, Participant
+
+    exercise = Exercise.objects.select_related("scenario").get(name="Bench")
+    prompt = exercise.scenario.prompts.get(key="choose")
+    options = list(prompt.options.order_by("order"))
+    players = [
+        (p.user, p.team)
+        for p in Participant.objects.filter(exercise=exercise, kind="player")
+        .select_related("user", "team__organization")
+        .order_by("pk")
+    ]
+    ready.set()
+    go.wait()
+    results.put(
+        submit_decisions(
+            exercise,
+            players,
+            prompt,
+            options,
+            args.seconds,
+            args.workers,
+            name=f"p{index}w",
+            first=index,
+            stride=count,
+        )
+    )
+
+
+def run_deciders(args, mp) -> tuple[int, int, float]:
+    """``--decision-processes`` processes deciding at once; (accepted, rejected, seconds)."""
+    count = args.decision_processes
+    go, results = mp.Event(), mp.Queue()
+    readies = [mp.Event() for _ in range(count)]
+    processes = [
+        mp.Process(target=decider_main, args=(i, count, args, readies[i], go, results))
+        for i in range(count)
+    ]
+    for process in processes:
+        process.start()
+    for ready in readies:
+        if not ready.wait(timeout=60):
+            raise RuntimeError("a decision process did not start within 60 s")
+    t = time.monotonic()
+    go.set()
+    outcomes = [results.get(timeout=args.seconds + 60) for _ in processes]
+    elapsed = time.monotonic() - t
+    for process in processes:
+        process.join(timeout=30)
+    return sum(a for a, _ in outcomes), sum(r for _, r in outcomes), elapsed
+
+
+def check_delivery(exercise, clients: list[Client]) -> dict[str, int]:
+    """Compare what each socket got with what it may see after its hello."""
+    from exercises.models import Event
+    from exercises.visibility import Viewer, can_see_event
+
+    events = list(Event.objects.filter(exercise=exercise).order_by("seq"))
+    totals = Counter()
+    for client in clients:
+        viewer = Viewer(kind="player", team_id=client.team_id)
+        expected = [
+            e.seq for e in events if e.seq > client.hello_seq and can_see_event(e, viewer=viewer)
+        ]
+        got = [seq for seq, _ in client.received]
+        counts = Counter(got)
+        totals["expected"] += len(expected)
+        totals["received"] += len(got)
+        totals["lost"] += len(set(expected) - set(got))
+        totals["duplicated"] += sum(c - 1 for c in counts.values() if c > 1)
+        totals["leaked"] += len(set(got) - set(expected))
+        totals["out_of_order"] += sum(1 for a, b in itertools.pairwise(got) if b <= a)
+    return totals
+
+
+def run_bench(args, env) -> None:
+    import multiprocessing
+
+    from django.core.management import call_command
+
+    from bench.live_servers import daphne_servers
+
+    load_at_start = os.getloadavg()[0]
+    print(f"Preparing {args.database} …", flush=True)
+    recreate_database(args.database)
+    call_command("migrate", verbosity=0)
+    t = time.monotonic()
+    exercise, facilitator, players, cookies, prompt, options = seed(
+        args.participants, args.teams, args.injects
+    )
+    print(f"Seeded {len(players)} players in {args.teams} teams in {time.monotonic() - t:.1f} s")
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp"))
+    mp = multiprocessing.get_context("spawn")
+    ready, stop, results = mp.Event(), mp.Event(), mp.Queue()
+    with daphne_servers(args.servers, env, log_dir=log_dir) as servers:
+        sampler = RssSampler([process.pid for _, process in servers])
+        sampler.start()
+        ports = [port for port, _ in servers]
+        hello_seq = exercise.last_seq
+        specs = [
+            (ports[i % len(ports)], exercise.code, cookie, team.pk)
+            for i, ((_, team), cookie) in enumerate(zip(players, cookies, strict=True))
+        ]
+        swarm = mp.Process(
+            target=swarm_main, args=(specs, hello_seq, args.join_rate, ready, stop, results)
+        )
+        swarm.start()
+        if not ready.wait(timeout=180):
+            raise RuntimeError("the sockets did not all connect within 180 s")
+        time.sleep(2)  # every hello handled and replayed
+        cpu_start = cpu_seconds(servers, swarm)
+        started, calls = release_injects(exercise, facilitator, args.injects, args.gap)
+        time.sleep(3)
+        cpu_injects = cpu_seconds(servers, swarm)
+        if args.decision_processes:
+            accepted, rejected, decision_time = run_deciders(args, mp)
+        else:
+            t = time.monotonic()
+            accepted, rejected = submit_decisions(
+                exercise, players, prompt, options, args.seconds, args.workers
+            )
+            decision_time = time.monotonic() - t
+        cpu_decisions = cpu_seconds(servers, swarm)
+        time.sleep(5)  # let the last frames arrive
+        stop.set()
+        connect_time, received = results.get(timeout=60)
+        swarm.join(timeout=30)
+        sampler.stop.set()
+        sampler.join()
+    clients = []
+    for team_id, frames in received:
+        client = Client(0, exercise.code, "", team_id)
+        client.hello_seq, client.received = hello_seq, frames
+        clients.append(client)
+    latencies = [
+        (received - started[seq]) * 1000
+        for client in clients
+        for seq, received in client.received
+        if seq in started
+    ]
+    delivery = check_delivery(exercise, clients)
+    from django.conf import settings
+
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[1]
+    rows = [
+        ("channel layer; load average at start", f"{layer}; {load_at_start:.1f}"),
+        ("participants / teams / servers", f"{len(clients)} / {args.teams} / {args.servers}"),
+        ("connect + hello, all sockets", f"{connect_time:.1f} s (join rate {args.join_rate}/s)"),
+        ("injects released", f"{len(started)} (every {args.gap} s)"),
+        (
+            "release call p50 / max (engine, render, send)",
+            f"{percentile(calls, 50):.0f} / {percentile(calls, 100):.0f} ms",
+        ),
+        ("inject frames received", f"{len(latencies)} of {len(started) * len(clients)}"),
+        (
+            "fan-out p50 / p95 / p99 / max",
+            " / ".join(f"{percentile(latencies, p):.0f}" for p in (50, 95, 99, 100)) + " ms",
+        ),
+        (
+            "decisions accepted",
+            f"{accepted} in {decision_time:.1f} s = {accepted / decision_time:.0f}/s"
+            f" ({rejected} rejected; {args.decision_processes or 'the bench'} process(es)"
+            f" x {args.workers} threads)",
+        ),
+        ("frames expected / received", f"{delivery['expected']} / {delivery['received']}"),
+        (
+            "lost / duplicated / out of order / leaked",
+            " / ".join(str(delivery[k]) for k in ("lost", "duplicated", "out_of_order", "leaked")),
+        ),
+        (
+            "CPU s, servers | clients: injects",
+            _cpu_row(cpu_start, cpu_injects),
+        ),
+        ("CPU s, servers | clients: decisions", _cpu_row(cpu_injects, cpu_decisions)),
+        ("server RSS peak (MB)", ", ".join(f"{peak / 2**20:.0f}" for peak in sampler.peak)),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print()
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+
+
+def main() -> None:
+    args = parse_args()
+    env = configure(args)
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    import django
+
+    django.setup()
+    run_bench(args, env)
+
+
+if __name__ == "__main__":
+    main()
