@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Sector
 from tests import factories
+
+# In CI, property tests explore the same (seeded) examples on every run: a red build is
+# then always reproducible, never a lucky draw. Locally they keep exploring new inputs.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.hookimpl(trylast=True)
@@ -16,6 +25,31 @@ def pytest_collection_modifyitems(config, items):
     session-wide browser lives; any async test after it would fail to start its loop.
     """
     items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+
+
+@pytest.fixture(autouse=True)
+def _no_login_throttling(settings):
+    """django-axes off by default so failed-login tests do not lock each other out;
+    tests/config/test_security.py turns it back on to test the throttling itself."""
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Personas are made in almost every test; the production hasher would cost ~1 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def scheduled_sweeps(monkeypatch, settings) -> list[dict]:
+    """Record the engine's requests for timed sweeps instead of running them (no Celery
+    task, no in-process scheduler thread); the list holds each call's keyword arguments."""
+    settings.CASCADE_INPROCESS_SCHEDULER = False
+    calls: list[dict] = []
+    monkeypatch.setattr(
+        "exercises.scheduler.schedule_sweep", lambda **kwargs: calls.append(kwargs) or True
+    )
+    return calls
 
 
 @pytest.fixture

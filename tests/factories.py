@@ -195,3 +195,281 @@ def add_player(exercise: Exercise, team: Team, user: User | None = None) -> Part
 
 def add_participant(exercise: Exercise, kind: str, user: User | None = None) -> Participant:
     return Participant.objects.create(exercise=exercise, user=user or make_user(), kind=kind)
+
+
+def make_three_team_exercise(
+    *,
+    facilitator: User,
+    cloud_player: User,
+    hospital_player: User,
+    cloud_org: Organization,
+    hospital_org: Organization,
+) -> tuple[Exercise, Team, Team, Team, User]:
+    """The small scenario in the lobby with a team per role: cloud and hospital played by
+    the given people of the given organizations, the bank by a new player.
+
+    Returns (exercise, cloud, hospital, bank, bank player)."""
+    exercise = make_exercise(facilitator=facilitator)
+    cloud = make_team(exercise, "cloud", cloud_org)
+    hospital = make_team(exercise, "hospital", hospital_org)
+    bank = make_team(exercise, "bank")
+    add_player(exercise, cloud, cloud_player)
+    add_player(exercise, hospital, hospital_player)
+    bank_player = add_player(exercise, bank).user
+    return exercise, cloud, hospital, bank, bank_player
+
+
+# ---------------------------------------------------------------- scoring (helper E)
+
+
+def add_event(
+    exercise: Exercise, kind: str, *, visibility: str = "all", team_ids=(), clock=0.0, **payload
+):
+    """An Event with the next seq, written directly (tests only; the engine does this live)."""
+    from exercises.models import Event
+
+    exercise.last_seq += 1
+    exercise.save(update_fields=["last_seq"])
+    return Event.objects.create(
+        exercise=exercise,
+        seq=exercise.last_seq,
+        kind=kind,
+        payload=payload,
+        visibility=visibility,
+        team_ids=list(team_ids),
+        clock_seconds=clock,
+    )
+
+
+def make_played_exercise(*, facilitator: User | None = None, name: str = "Played exercise"):
+    """An ended run of ``make_scenario`` built straight from models (no live engine):
+    the cloud pays the ransom (the leak cascades to hospital and bank), warns only the
+    hospital about the SIEM alert; the hospital isolates, the bank waits too long.
+    Returns (exercise, {"cloud": team, "hospital": team, "bank": team})."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exercises.models import Decision, InjectRelease, Observation, PromptWindow, Share
+
+    exercise = make_exercise(facilitator=facilitator, name=name, status="ended")
+    scenario = exercise.scenario
+    teams = {key: make_team(exercise, key) for key in ("cloud", "hospital", "bank")}
+    now = timezone.now()
+    siem = scenario.injects.get(key="siem-alert")
+    event = add_event(
+        exercise,
+        "inject.released",
+        visibility="some",
+        team_ids=[teams["cloud"].id],
+        clock=10,
+        title=siem.title,
+    )
+    InjectRelease.objects.create(
+        exercise=exercise,
+        inject=siem,
+        release_key="t:siem",
+        team_ids=[teams["cloud"].id],
+        event=event,
+        clock_seconds=10,
+    )
+    prompt = scenario.prompts.get(key="first-move")
+    PromptWindow.objects.create(
+        exercise=exercise,
+        prompt=prompt,
+        opened_at=now,
+        opened_at_clock=0,
+        deadline_clock=600,
+        closed_at=now + timedelta(minutes=20),
+    )
+    for key, option, latency in (
+        ("cloud", "pay", 300),
+        ("hospital", "isolate", 600),
+        ("bank", "wait", 900),
+    ):
+        Decision.objects.create(
+            exercise=exercise,
+            team=teams[key],
+            prompt=prompt,
+            option=prompt.options.get(key=option),
+            text=f"{key} decided {option}",
+            latency_seconds=latency,
+            submitted_at=now + timedelta(seconds=latency),
+        )
+        add_event(
+            exercise,
+            "decision.submitted",
+            visibility="some",
+            team_ids=[teams[key].id],
+            clock=latency,
+            team=key,
+        )
+    leak = scenario.injects.get(key="leak")
+    dependents = [teams["hospital"].id, teams["bank"].id]
+    event = add_event(
+        exercise,
+        "inject.released",
+        visibility="some",
+        team_ids=dependents,
+        clock=310,
+        title=leak.title,
+    )
+    InjectRelease.objects.create(
+        exercise=exercise,
+        inject=leak,
+        release_key=f"csq:{leak.consequences.get().pk}:{teams['cloud'].id}",  # engine format
+        team_ids=dependents,
+        event=event,
+        clock_seconds=310,
+    )
+    share = Share.objects.create(
+        exercise=exercise,
+        from_team=teams["cloud"],
+        tlp="RED",
+        title="Ransomware on our hosts",
+        body="Expect outages.",
+        about_inject=siem,
+        client_token="s1",
+        clock_seconds=130,
+    )
+    share.recipients.add(teams["hospital"])
+    add_event(
+        exercise,
+        "share.created",
+        visibility="some",
+        team_ids=[teams["cloud"].id, teams["hospital"].id],
+        clock=130,
+        title=share.title,
+    )
+    evaluator = make_user()
+    Participant.objects.create(exercise=exercise, user=evaluator, kind="evaluator")
+    detect = scenario.rubric.criteria.get(key="detect")
+    for key, rating in (("hospital", "P"), ("bank", "U")):
+        Observation.objects.create(
+            exercise=exercise,
+            team=teams[key],
+            criterion=detect,
+            evaluator=evaluator,
+            rating=rating,
+            note=f"{key} detection",
+            clock_seconds=200,
+        )
+    exercise.hotwash_notes = "Sharing was slow; the bank heard about the ransomware last."
+    exercise.started_at, exercise.ended_at = now, now + timedelta(hours=1)
+    exercise.save(update_fields=["hotwash_notes", "started_at", "ended_at"])
+    return exercise, teams
+
+
+def grant_authoring(user: User) -> User:
+    """Put ``user`` in the Facilitators group (may author scenarios and run exercises)."""
+    from accounts.demo import facilitators_group
+
+    user.groups.add(facilitators_group())
+    return User.objects.get(pk=user.pk)  # fresh: permission caches are per instance
+
+
+def make_played_from_scenario(scenario: Scenario, *, facilitator: User | None = None):
+    """An ended run of any (e.g. shipped) scenario, built straight from models: a team per
+    role, every prompt opened to every team and answered (option chosen round-robin,
+    decided at varying speed), stage injects released to every team, consequence injects
+    to the chooser's dependents, one share per upstream team, an evaluator's ratings."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exercises.models import Decision, InjectRelease, Observation, PromptWindow, Share
+
+    exercise = make_exercise(
+        scenario, facilitator=facilitator, name=f"{scenario.title} run", status="ended"
+    )
+    teams = [make_team(exercise, role.key) for role in scenario.roles.all()]
+    dependents = {
+        t.id: [d for d in teams if d.role.depends_on.filter(id=t.role_id).exists()] for t in teams
+    }
+    now, clock, key = timezone.now(), 0.0, count(1)
+
+    def release(inject, targets, key_=None):
+        ids = sorted(t.id for t in targets)
+        event = add_event(
+            exercise,
+            "inject.released",
+            visibility="some",
+            team_ids=ids,
+            clock=clock,
+            title=inject.title,
+        )
+        InjectRelease.objects.create(
+            exercise=exercise,
+            inject=inject,
+            release_key=key_ or f"r{next(key)}",
+            team_ids=ids,
+            event=event,
+            clock_seconds=clock,
+        )
+
+    for stage in scenario.stages.all():
+        for inject in stage.injects.exclude(release="consequence"):
+            release(inject, teams)
+            clock += 60
+        for p, prompt in enumerate(stage.prompts.prefetch_related("options")):
+            options = list(prompt.options.all())
+            PromptWindow.objects.create(
+                exercise=exercise,
+                prompt=prompt,
+                opened_at=now,
+                opened_at_clock=clock,
+                deadline_clock=clock + (prompt.deadline_seconds or 600),
+            )
+            for i, team in enumerate(teams):
+                option = options[(i + p) % len(options)] if options else None
+                latency = 120.0 * (i + 1)
+                Decision.objects.create(
+                    exercise=exercise,
+                    team=team,
+                    prompt=prompt,
+                    option=option,
+                    text="" if option else "We isolate.",
+                    latency_seconds=latency,
+                    submitted_at=now + timedelta(seconds=clock + latency),
+                )
+                add_event(
+                    exercise,
+                    "decision.submitted",
+                    visibility="some",
+                    team_ids=[team.id],
+                    clock=clock + latency,
+                    team_label=str(team),
+                    option_label=option.label if option else "",
+                )
+                for consequence in option.consequences.all() if option else []:
+                    if dependents[team.id]:
+                        csq = f"csq:{consequence.pk}:{team.id}"  # the engine's key
+                        release(consequence.inject, dependents[team.id], csq)
+            clock += 900
+    for team in teams:
+        if dependents[team.id]:
+            share = Share.objects.create(
+                exercise=exercise,
+                from_team=team,
+                tlp="AMBER",
+                title=f"Heads-up from {team.organization}",
+                body="We are hit.",
+                client_token=f"s{team.id}",
+                clock_seconds=clock,
+            )
+            share.recipients.add(dependents[team.id][0])
+    evaluator = make_user()
+    Participant.objects.create(exercise=exercise, user=evaluator, kind="evaluator")
+    for i, team in enumerate(teams):
+        for j, criterion in enumerate(scenario.rubric.criteria.all()[:6]):
+            Observation.objects.create(
+                exercise=exercise,
+                team=team,
+                criterion=criterion,
+                evaluator=evaluator,
+                rating="PSMU"[(i + j) % 4],
+                clock_seconds=clock,
+            )
+    exercise.hotwash_notes = "Hot wash: dependencies were discovered late."
+    exercise.save(update_fields=["hotwash_notes"])
+    return exercise, teams

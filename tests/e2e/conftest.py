@@ -24,9 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# Playwright's sync API runs an event loop in this thread; Django must allow ORM calls here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -41,30 +38,97 @@ def browser() -> Iterator:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; .ci/run must install Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium chromium-driver)")
+    # Playwright's sync API runs an event loop in this thread; Django must allow ORM calls
+    # here. Set only while the browser lives: subprocesses started by earlier tests (e.g.
+    # `check --deploy`) must not inherit it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with playwright_sync.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _context_factory(browser, base_url: str):
+    contexts = []
+    troubles: list[str] = []
+
+    def make(*, width: int = 1280, height: int = 900):
+        context = browser.new_context(
+            base_url=base_url, viewport={"width": width, "height": height}
+        )
+        context.set_default_timeout(10_000)
+        # What went wrong in the browser, printed with a failing test's output.
+        context.on(
+            "response",
+            lambda r: (
+                troubles.append(f"HTTP {r.status} {r.request.method} {r.url}")
+                if r.status >= 400
+                else None
+            ),
+        )
+        context.on("page", lambda page: _watch_console(page, troubles))
+        contexts.append(context)
+        return context
+
+    return make, contexts, troubles
+
+
+def _watch_console(page, troubles: list[str]) -> None:
+    page.on("pageerror", lambda error: troubles.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda msg: (
+            troubles.append(f"console {msg.type}: {msg.text}")
+            if msg.type in ("error", "warning")
+            else None
+        ),
+    )
+
+
+def _close(contexts, troubles: list[str]) -> None:
+    for context in contexts:
+        context.close()
+    if troubles:
+        print("Browser troubles during the test:", *troubles, sep="\n  ")
 
 
 @pytest.fixture
 def new_context(browser, live_server):
     """Make isolated browser contexts (one per person); closed after the test."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context
-
+    make, contexts, troubles = _context_factory(browser, live_server.url)
     yield make
-    for context in contexts:
-        context.close()
+    _close(contexts, troubles)
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server() -> Iterator[str]:
+    """The ASGI application (HTTP *and* WebSockets) served by Daphne in a thread; its URL.
+
+    pytest-django's ``live_server`` speaks WSGI only. Daphne runs in this process, not in
+    a subprocess, so it shares the in-memory test database and the in-memory channel
+    layer with the test. The Twisted reactor cannot restart, so it lives for the session
+    (tests using it must be ``django_db(transaction=True)``: their data is committed).
+    """
+    from tests.e2e.asgi_server import serve_in_thread
+
+    url, stop = serve_in_thread()
+    yield url
+    stop()
+
+
+@pytest.fixture
+def new_live_context(browser, asgi_live_server):
+    """Like ``new_context``, against the ASGI server (for pages with a live socket)."""
+    make, contexts, troubles = _context_factory(browser, asgi_live_server)
+    yield make
+    _close(contexts, troubles)
 
 
 def login(context, username: str, password: str):
@@ -76,3 +140,14 @@ def login(context, username: str, password: str):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/accounts/login" not in url)
     return page
+
+
+# htmx marks elements while a request is in flight and new content until it has "settled"
+# (about 20 ms later, when htmx attaches its handlers to it). Clicking new content before
+# then acts on an element htmx does not handle yet.
+HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+
+
+def htmx_idle(page) -> None:
+    """Wait until htmx has no request in flight and has settled every swap."""
+    page.wait_for_function(f"() => window.htmx && !document.querySelector({HTMX_BUSY!r})")

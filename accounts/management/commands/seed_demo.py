@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from accounts.demo import DEMO_PASSWORD, seed_demo_people
+from exercises.demo import seed_demo_exercise, seed_demo_played_exercise
 
 
 class Command(BaseCommand):
-    help = "Create demo users and organizations (idempotent) and print their credentials."
+    help = (
+        "Load the shipped rubric and scenarios, create demo users and organizations, a demo "
+        "exercise in the lobby and a finished one with its after-action report (all "
+        "idempotent), and print the credentials."
+    )
 
     def handle(self, *args, **options) -> None:
+        call_command("load_fixtures", stdout=self.stdout)
         people = seed_demo_people()
+        exercise = seed_demo_exercise(people)
+        played = seed_demo_played_exercise(people)
         self.stdout.write(self.style.SUCCESS("Demo ready. Every demo account's password is:"))
         self.stdout.write(f"    {DEMO_PASSWORD}\n")
         rows = [("admin", "site admin (Django admin at /admin/)")]
@@ -20,3 +30,14 @@ class Command(BaseCommand):
         width = max(len(username) for username, _ in rows)
         for username, what in rows:
             self.stdout.write(f"    {username.ljust(width)}  {what}")
+        lobby = reverse("exercises:lobby", args=[exercise.code])
+        self.stdout.write(
+            f"\nDemo exercise {exercise.name!r} is in the lobby at {lobby}: log in as "
+            "facilitator, open it and press Start; players open it from their home page."
+        )
+        report = reverse("scoring:report", args=[played.code])
+        self.stdout.write(
+            f"Demo exercise {played.name!r} was played to the end: its after-action report "
+            f"is at {report} (log in as facilitator, coordinator or evaluator; players see "
+            "their own team's part)."
+        )
