@@ -21,6 +21,7 @@ import asyncio
 import json
 from typing import Any, NamedTuple
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
@@ -124,6 +125,17 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         for group in self.joined:
             await self._join(group)
         await self.accept()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own ``dispatch`` first runs ``close_old_connections`` in the one
+        thread shared by every consumer of the process, for every message: with a
+        thousand sockets, each pushed event waited on that thread a thousand times
+        (a quarter of a server's CPU in bench/bench_live.py). These handlers reach the
+        database only through ``read_db``, which closes stale connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def _join(self, group: str, *, attempts: int = 3) -> None:
         """Join a group. After Redis restarts, the first use of each pooled connection to
