@@ -16,19 +16,21 @@ Cost matters here: an event's frames are rendered while its sockets wait, and de
 (the most frequent event) are rendered in the submitting request. So a frequent event
 redraws only what it changes (a decision: one cell / one status line; an inject: the
 console's inject list), and what its frames read is loaded once for all audiences
-(``_Sources``): a decision's frames for its team and the control cell cost one query.
+(``_Sources``): a decision's frames for its team and the control cell are drawn from its
+event's payload, without a query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import Any
 
 from django.template.loader import render_to_string
 
 from exercises import events as kinds
 from exercises import live_state
-from exercises.models import Decision, Event, Exercise, Prompt, Share, Team
+from exercises.models import Event, Exercise, Share, Team
 
 FEED_ITEM = "exercises/partials/feed_item.html"
 STATUS_KINDS = frozenset(
@@ -48,7 +50,6 @@ class _Sources:
 
     def __init__(self, event: Event) -> None:
         self.event = event
-        self._decisions: dict[int, Decision | None] = {}
 
     @cached_property
     def exercise(self) -> Exercise:
@@ -60,22 +61,21 @@ class _Sources:
     def prompt_key(self) -> str:
         return self.event.payload.get("prompt", "")
 
-    def decision(self, team_id: int | None) -> Decision | None:
-        """The team's current decision on the event's prompt (one query, with what the
-        cell and the status line show)."""
-        if team_id is None:
+    @cached_property
+    def decision(self) -> dict[str, Any] | None:
+        """The decision as the event recorded it (its payload holds what the status line
+        and the console cell show), shaped like a ``Decision`` for the templates. Read
+        from the event, not the table: decisions are the busiest event, and a replayed
+        frame then shows that revision, with the later ones following it in order."""
+        payload = self.event.payload
+        if "revision" not in payload:
             return None
-        if team_id not in self._decisions:
-            self._decisions[team_id] = (
-                Decision.objects.filter(
-                    exercise_id=self.event.exercise_id,
-                    team_id=team_id,
-                    prompt__key=self.prompt_key,
-                )
-                .select_related("option", "author", "team", "prompt")
-                .first()
-            )
-        return self._decisions[team_id]
+        return {
+            "option": {"label": payload["option_label"]} if payload.get("option") else None,
+            "text": payload.get("text", ""),
+            "revision": payload["revision"],
+            "author": {"label": payload["author_label"]} if payload.get("author_label") else None,
+        }
 
     @cached_property
     def share(self) -> Share | None:
@@ -122,7 +122,7 @@ def _panels(event: Event, audience: str) -> list[Panel]:
     elif audience == "teams" and event.kind == kinds.STAGE_ENTERED:
         panels.append(lambda src: _prompt_list(src.exercise, None))  # a new stage: no prompt yet
     if team_id is not None and event.kind == kinds.DECISION_SUBMITTED:
-        panels.append(lambda src: _decision_status(src, team_id))
+        panels.append(_decision_status)
     if event.kind == kinds.SHARE_CREATED and audience != "observer":
         panels.append(_share_item)
     return panels
@@ -152,10 +152,10 @@ def _prompt_list(exercise: Exercise, team_id: int | None) -> str:
     return render_to_string("exercises/partials/prompt_list.html", context)
 
 
-def _decision_status(sources: _Sources, team_id: int) -> str:
+def _decision_status(sources: _Sources) -> str:
     """Only the status line, so a teammate's half-written answer is not wiped."""
-    decision = sources.decision(team_id)
-    html = render_to_string("exercises/partials/decision_status.html", {"decision": decision})
+    context = {"decision": sources.decision}
+    html = render_to_string("exercises/partials/decision_status.html", context)
     return f'<div id="prompt-{sources.prompt_key}-status" hx-swap-oob="innerHTML">{html}</div>'
 
 
@@ -207,18 +207,15 @@ def _inject_list(sources: _Sources) -> str:
 
 
 def _decision_cell(sources: _Sources) -> str:
-    team_id = sources.event.payload.get("team_id")
-    decision = sources.decision(team_id)
-    if decision is not None:
-        team, prompt = decision.team, decision.prompt
-    else:  # not expected for a decision event; show the cell as waiting
-        team = Team.objects.filter(pk=team_id, exercise_id=sources.event.exercise_id).first()
-        prompt = Prompt.objects.filter(
-            scenario__exercises__pk=sources.event.exercise_id, key=sources.prompt_key
-        ).first()
-    if team is None or prompt is None:
+    payload = sources.event.payload
+    if sources.decision is None or "team_code" not in payload:
         return ""
-    context = {"team": team, "prompt": prompt, "decision": decision, "oob": True}
+    context = {
+        "team": {"code": payload["team_code"]},
+        "prompt": {"key": sources.prompt_key},
+        "decision": sources.decision,
+        "oob": True,
+    }
     return render_to_string("exercises/partials/decision_cell.html", context)
 
 

@@ -103,6 +103,15 @@ async def frames(communicator):
     return received
 
 
+async def hello_done(communicator) -> None:
+    """Wait until the consumer has answered the hello (a ping's heartbeat comes after its
+    replay). The in-memory SQLite test database locks whole tables: a test that writes
+    while the hello's replay still reads would fail that read."""
+    await communicator.send_json_to({"type": "ping"})
+    while "live-heartbeat" not in await communicator.receive_from():
+        pass
+
+
 def seqs(received):
     return [seq for seq, _ in received]
 
@@ -355,6 +364,7 @@ async def test_it_pushes_a_timed_inject_on_time_in_the_embedded_default(settings
 
     exercise = await db(lobby)
     socket = await open_socket(exercise, bob)
+    await hello_done(socket)
     await db(engine.exercise_start, exercise=exercise, actor=alice)
     started = time.monotonic()
     while True:
