@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from exercises import access, events
+from exercises import access, events, scheduler
 from exercises.events import EventPush
 from exercises.fragments import render_event
 from exercises.models import Event
@@ -114,6 +114,8 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_ANONYMOUS)
             return
+        if scheduler.needs_recovery():
+            await read_db(scheduler.recover_after_restart)()
         code = self.scope["url_route"]["kwargs"]["code"]
         resolved = await read_db(_resolve)(user, code)
         if resolved is None:

@@ -8,8 +8,9 @@ this module keeps a tiny in-process scheduler instead: ONE daemon thread, starte
 sleeping on a heap of ``(due_time, callable)``. When an entry falls due the thread runs the
 same task body (``release_due``) with its own database connection, closed afterwards. The
 embedded default is one process, so one thread is enough; entries die with the process,
-which is fine because every sweep is derived from the database: the next engine change or
-``resume`` schedules what is still pending.
+which is fine because every sweep is derived from the database: after a restart the first
+socket that connects (``recover_after_restart``) sweeps every running exercise once, which
+releases what fell due while the server was down and schedules the rest.
 
 Duplicate requests for the same ``(exercise, epoch, due_clock)`` are dropped (a cache
 ``add``, shared between processes when the cache is Redis). Stale entries are harmless:
@@ -90,6 +91,43 @@ def _in_fresh_connection(fn: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
+def _in_process() -> bool:
+    """The embedded default's timer is the one in use (eager Celery, scheduler on)."""
+    return settings.CELERY_TASK_ALWAYS_EAGER and getattr(
+        settings, "CASCADE_INPROCESS_SCHEDULER", True
+    )
+
+
+class _Recovery:
+    done = False
+    lock = threading.Lock()
+
+
+def needs_recovery() -> bool:
+    """True until this process has swept its running exercises (embedded default only)."""
+    return not _Recovery.done and _in_process()
+
+
+def recover_after_restart() -> int:
+    """Sweep every running exercise once per process; returns how many were swept.
+
+    Only the embedded default needs it: its timers lived in the previous process's
+    memory, while Celery keeps scheduled tasks in Redis across restarts.
+    """
+    from exercises import engine
+    from exercises.models import Exercise
+
+    with _Recovery.lock:
+        if _Recovery.done or not _in_process():
+            return 0
+        _Recovery.done = True
+        running = Exercise.objects.filter(status=Exercise.Status.RUNNING)
+        ids = list(running.values_list("pk", flat=True))
+        for exercise_id in ids:
+            engine.sweep_exercise(exercise_id)
+        return len(ids)
+
+
 def schedule_sweep(*, exercise_id: int, epoch: int, due_clock: float, delay: float) -> bool:
     """Arrange for ``release_due(exercise_id, epoch)`` to run in ``delay`` seconds.
 
@@ -97,14 +135,15 @@ def schedule_sweep(*, exercise_id: int, epoch: int, due_clock: float, delay: flo
     """
     from exercises import tasks
 
+    eager = settings.CELERY_TASK_ALWAYS_EAGER
+    if eager and not _in_process():
+        return False
     key = f"cascade:sweep:{exercise_id}:{epoch}:{due_clock:.3f}"
     if not cache.add(key, 1, timeout=int(delay) + 120):
         return False
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
+    if not eager:
         tasks.release_due.apply_async(args=[exercise_id, epoch], countdown=delay)
         return True
-    if not getattr(settings, "CASCADE_INPROCESS_SCHEDULER", True):
-        return False
     body = _in_fresh_connection(lambda: tasks.release_due.run(exercise_id, epoch))
     # A little slack so the exercise clock has surely reached ``due_clock``.
     _scheduler.call_later(delay + 0.05, _on_server_loop(body, _caller_event_loop()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
@@ -17,7 +18,7 @@ from django.db import connections
 from django.test import Client
 
 from config.asgi import application as asgi_application
-from exercises import consumers, engine, events, tasks
+from exercises import consumers, engine, events, scheduler, tasks
 from exercises.models import Inject, Prompt
 from exercises.routing import websocket_urlpatterns
 from tests import factories
@@ -372,6 +373,50 @@ async def test_it_pushes_a_timed_inject_on_time_in_the_embedded_default(settings
         if "One second in" in frame:
             break
     assert 0.9 < time.monotonic() - started < 2.5
+    await socket.disconnect()
+
+
+async def test_it_catches_up_timed_work_lost_in_a_restart_when_a_socket_connects(
+    settings, monkeypatch
+):
+    """Embedded default: the timers died with the last process. The first socket of the
+    new one releases what fell due meanwhile and schedules what is still ahead."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CASCADE_INPROCESS_SCHEDULER = False  # the "previous process": its timers die
+    alice, bob = await db(factories.make_user, "alice"), await db(factories.make_user, "bob")
+
+    def running_without_timers():
+        exercise = factories.make_exercise(facilitator=alice)
+        factories.add_player(exercise, factories.make_team(exercise, "cloud"), bob)
+        for key, title, offset in [("overdue", "Fell due while down", 1), ("ahead", "Ahead", 3)]:
+            Inject.objects.create(
+                scenario=exercise.scenario,
+                stage=exercise.scenario.start_stage,
+                key=key,
+                title=title,
+                release="timed",
+                offset_seconds=offset,
+                audience="all",
+            )
+        engine.exercise_start(exercise=exercise, actor=alice)
+        exercise.running_since -= timedelta(seconds=2)  # two seconds in: one is overdue
+        exercise.save(update_fields=["running_since"])
+        return exercise
+
+    exercise = await db(running_without_timers)
+    settings.CASCADE_INPROCESS_SCHEDULER = True  # the restarted process
+    monkeypatch.setattr(scheduler._Recovery, "done", False)
+    socket = await open_socket(exercise, bob)
+    received = await frames(socket)
+    replayed = [html for _, html in received]
+    assert "Fell due while down" in replayed[-1]  # released on connect, after the start
+    assert sum("Fell due while down" in html for html in replayed) == 1
+    assert not any("Ahead" in html for html in replayed)
+    started = time.monotonic()
+    while "Ahead" not in await socket.receive_from(timeout=5):
+        pass
+    assert time.monotonic() - started < 2.0
+    assert scheduler.needs_recovery() is False
     await socket.disconnect()
 
 
