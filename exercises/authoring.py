@@ -105,10 +105,8 @@ def scenario_new_draft(*, scenario: Scenario, created_by: Any) -> Scenario:
     if not scenario.is_published:
         raise AuthoringError("Only a published scenario is edited as a new draft version.")
     with transaction.atomic():
-        latest = Scenario.objects.filter(key=scenario.key).aggregate(v=Max("version"))["v"]
-        draft = Scenario.objects.create(
+        draft = Scenario.objects.create_next_version(
             key=scenario.key,
-            version=latest + 1,
             title=scenario.title,
             summary=scenario.summary,
             sectors=list(scenario.sectors),

@@ -10,7 +10,7 @@ immutable; editing it makes a new draft version (see ``exercises.authoring``).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 from accounts.models import Sector, new_code
 
@@ -52,6 +52,30 @@ class Audience(models.TextChoices):
     CONTROL = "control", "Control cell only"
 
 
+class ScenarioManager(models.Manager):
+    def create_next_version(self, *, key: str, **fields) -> Scenario:
+        """Create the version after the highest of ``key`` (1 for a new key).
+
+        Two transactions creating a version of one key at once would pick the same
+        number; the unique (key, version) constraint makes the later one wait for the
+        other and fail, and it then takes the next number (inside a savepoint, so the
+        caller's transaction goes on). Creating versions is rare, retrying is cheap.
+        """
+        attempts = VERSION_ATTEMPTS
+        while True:
+            highest = self.filter(key=key).aggregate(top=models.Max("version"))["top"] or 0
+            try:
+                with transaction.atomic():
+                    return self.create(key=key, version=highest + 1, **fields)
+            except IntegrityError:
+                attempts -= 1
+                if not attempts:
+                    raise
+
+
+VERSION_ATTEMPTS = 10  # creators of one key at the same moment that all succeed
+
+
 class Scenario(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -80,6 +104,8 @@ class Scenario(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScenarioManager()
 
     class Meta:
         ordering = ["title", "-version"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from exercises.models import (
@@ -122,14 +121,11 @@ class _Builder:
 
     def _scenario(self) -> Scenario:
         key = self.doc["key"]
-        # Lock the existing versions so two imports of one key cannot pick the same number.
-        latest = Scenario.objects.select_for_update().filter(key=key).order_by("-version").first()
-        highest = Scenario.objects.filter(key=key).aggregate(top=Max("version"))["top"] or 0
+        latest = Scenario.objects.filter(key=key).order_by("-version").first()
         sectors = list(dict.fromkeys(role["sector"] for role in self.doc["roles"]))
         status = Scenario.Status.PUBLISHED if self.publish else Scenario.Status.DRAFT
-        return Scenario.objects.create(
+        return Scenario.objects.create_next_version(
             key=key,
-            version=highest + 1,
             previous_version=latest,
             title=self.doc["title"],
             summary=self.doc.get("summary") or "",

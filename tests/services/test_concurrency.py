@@ -1,5 +1,7 @@
-"""Many teams deciding at the same moment on PostgreSQL: each decision stored once, the
-timeline gap-free. Threads have their own database connections, like server processes."""
+"""Simultaneous writes on PostgreSQL: many teams deciding at the same moment (each
+decision stored once, the timeline gap-free) and several imports of one new scenario key
+(each gets its own version). Threads have their own database connections, like server
+processes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import pytest
 from django.db import connection
 
 from exercises import engine
-from exercises.models import Decision, DecisionRevision, Event, Role
+from exercises.models import Decision, DecisionRevision, Event, Role, Scenario
+from exercises.scenario_format import dump_document, export_document, import_scenario
 from tests import factories
 
 TEAMS = 16
@@ -75,3 +78,28 @@ def test_it_stores_every_simultaneous_decision_exactly_once_with_gap_free_seqs()
         Event.objects.filter(exercise=exercise).order_by("seq").values_list("seq", flat=True)
     )
     assert seqs == list(range(1, exercise.last_seq + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_gives_simultaneous_imports_of_a_new_key_one_version_each():
+    assert connection.vendor == "postgresql"
+    document = export_document(factories.make_scenario())
+    document["key"] = "brand-new"
+    text = dump_document(document)
+    importers = 6
+    barrier = threading.Barrier(importers)
+
+    def run(_: int) -> int:
+        try:
+            barrier.wait(timeout=30)
+            return import_scenario(text).version
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=importers) as pool:
+        versions = sorted(pool.map(run, range(importers)))
+
+    assert versions == list(range(1, importers + 1))
+    stored = Scenario.objects.filter(key="brand-new").order_by("version")
+    assert [s.version for s in stored] == versions
+    assert all(s.stages.count() == len(document["stages"]) for s in stored)
