@@ -529,8 +529,10 @@ class SimulatedClock:
         return self._now
 
     def schedule_sweep(
-        self, *, exercise_id: int, epoch: int, due_clock: float, delay: float
+        self, *, exercise_id: int, epoch: int, due_clock: float, delay: float, again: bool = False
     ) -> bool:
+        """Same signature as ``scheduler.schedule_sweep``; nothing here is ever lost, so
+        ``again`` changes nothing."""
         heapq.heappush(self._sweeps, (self._now + timedelta(seconds=delay), exercise_id, epoch))
         return True
 

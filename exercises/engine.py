@@ -1063,8 +1063,11 @@ def _pending_consequences(ex: Exercise, released: frozenset[str]) -> Iterator[Ac
             )
 
 
-def _apply_due(ex: Exercise) -> None:
-    """Do everything due now and schedule the next sweep. Call holding the exercise lock."""
+def _apply_due(ex: Exercise, *, reschedule: bool = False) -> None:
+    """Do everything due now and schedule the next sweep. Call holding the exercise lock.
+
+    ``reschedule``: schedule the next sweep even if one was already asked for (that one
+    may have died with the process holding it)."""
     actions, next_due = due_actions(_state(ex), exercise_clock(ex))
     for action in actions:
         if action.kind == "release":
@@ -1080,24 +1083,25 @@ def _apply_due(ex: Exercise) -> None:
             )
             _close(ex, window, actor=None)
     if next_due is not None:
-        _schedule(ex, next_due)
+        _schedule(ex, next_due, again=reschedule)
 
 
-def _schedule(ex: Exercise, due_clock: float) -> None:
+def _schedule(ex: Exercise, due_clock: float, *, again: bool = False) -> None:
     from exercises import scheduler
 
     exercise_id, epoch = ex.pk, ex.epoch
     delay = max(due_clock - exercise_clock(ex), 0.0)
     transaction.on_commit(
         lambda: scheduler.schedule_sweep(
-            exercise_id=exercise_id, epoch=epoch, due_clock=due_clock, delay=delay
+            exercise_id=exercise_id, epoch=epoch, due_clock=due_clock, delay=delay, again=again
         )
     )
 
 
-def sweep_exercise(exercise_id: int, *, epoch: int | None = None) -> bool:
+def sweep_exercise(exercise_id: int, *, epoch: int | None = None, reschedule: bool = False) -> bool:
     """Apply whatever is due for the exercise; idempotent. Returns False when there is no
-    such exercise or ``epoch`` is stale (the exercise was paused, resumed or moved on)."""
+    such exercise or ``epoch`` is stale (the exercise was paused, resumed or moved on).
+    ``reschedule``: see ``sweep_running_exercises``."""
     exercise = Exercise.objects.filter(pk=exercise_id).first()
     if exercise is None:
         return False
@@ -1105,8 +1109,22 @@ def sweep_exercise(exercise_id: int, *, epoch: int | None = None) -> bool:
         with _locked(exercise) as ex:
             if epoch is not None and ex.epoch != epoch:
                 return False
-            _apply_due(ex)
+            _apply_due(ex, reschedule=reschedule)
     except IntegrityError:
         # Another process released the same key first: releasing is idempotent.
         return False
     return True
+
+
+def sweep_running_exercises() -> int:
+    """Sweep every running exercise and schedule its next sweep anew; how many.
+
+    For a process that starts after one holding scheduled sweeps died: the embedded
+    default's timers live in memory, and a Celery worker killed outright keeps its
+    reserved countdown tasks from the broker until the transport's visibility timeout.
+    What fell due meanwhile is released now; a duplicate sweep does nothing.
+    """
+    ids = list(Exercise.objects.filter(status=Status.RUNNING).values_list("pk", flat=True))
+    for exercise_id in ids:
+        sweep_exercise(exercise_id, reschedule=True)
+    return len(ids)

@@ -109,29 +109,25 @@ def needs_recovery() -> bool:
 
 
 def recover_after_restart() -> int:
-    """Sweep every running exercise once per process; returns how many were swept.
-
-    Only the embedded default needs it: its timers lived in the previous process's
-    memory, while Celery keeps scheduled tasks in Redis across restarts.
-    """
+    """Embedded default: sweep every running exercise once per process (its timers lived
+    in the previous process's memory); returns how many were swept. With Celery, the
+    worker does the same when it starts (``exercises.tasks``)."""
     from exercises import engine
-    from exercises.models import Exercise
 
     with _Recovery.lock:
         if _Recovery.done or not _in_process():
             return 0
         _Recovery.done = True
-        running = Exercise.objects.filter(status=Exercise.Status.RUNNING)
-        ids = list(running.values_list("pk", flat=True))
-        for exercise_id in ids:
-            engine.sweep_exercise(exercise_id)
-        return len(ids)
+        return engine.sweep_running_exercises()
 
 
-def schedule_sweep(*, exercise_id: int, epoch: int, due_clock: float, delay: float) -> bool:
+def schedule_sweep(
+    *, exercise_id: int, epoch: int, due_clock: float, delay: float, again: bool = False
+) -> bool:
     """Arrange for ``release_due(exercise_id, epoch)`` to run in ``delay`` seconds.
 
-    Returns False when the same sweep is already scheduled (or scheduling is off).
+    Returns False when the same sweep is already scheduled (or scheduling is off);
+    ``again`` schedules it anyway (the earlier one may have died with its process).
     """
     from exercises import tasks
 
@@ -139,7 +135,9 @@ def schedule_sweep(*, exercise_id: int, epoch: int, due_clock: float, delay: flo
     if eager and not _in_process():
         return False
     key = f"cascade:sweep:{exercise_id}:{epoch}:{due_clock:.3f}"
-    if not cache.add(key, 1, timeout=int(delay) + 120):
+    if again:
+        cache.set(key, 1, timeout=int(delay) + 120)
+    elif not cache.add(key, 1, timeout=int(delay) + 120):
         return False
     if not eager:
         tasks.release_due.apply_async(args=[exercise_id, epoch], countdown=delay)
