@@ -22,6 +22,7 @@ from exercises import consumers, engine, events, scheduler, tasks
 from exercises.models import Inject, Prompt
 from exercises.routing import websocket_urlpatterns
 from tests import factories
+from tests.sockets import until_answered
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -95,22 +96,16 @@ async def open_socket(exercise, user, *, last_seq=0, hello=True):
 
 
 async def frames(communicator):
-    """Every frame until the socket goes quiet, as (seq, html)."""
-    received = []
+    """Every frame until the socket goes quiet, as (seq, html): first all it owed before
+    a ping (a replay, however slow), then live pushes until 0.3 s of silence."""
+    owed = (await until_answered(communicator))[:-1]
     while not await communicator.receive_nothing(timeout=0.3):
-        html = await communicator.receive_from()
+        owed.append(await communicator.receive_from())
+    received = []
+    for html in owed:
         match = SEQ.match(html)
         received.append((int(match.group(1)) if match else None, html))
     return received
-
-
-async def hello_done(communicator) -> None:
-    """Wait until the consumer has answered the hello (a ping's heartbeat comes after its
-    replay). The in-memory SQLite test database locks whole tables: a test that writes
-    while the hello's replay still reads would fail that read."""
-    await communicator.send_json_to({"type": "ping"})
-    while "live-heartbeat" not in await communicator.receive_from():
-        pass
 
 
 def seqs(received):
@@ -365,7 +360,7 @@ async def test_it_pushes_a_timed_inject_on_time_in_the_embedded_default(settings
 
     exercise = await db(lobby)
     socket = await open_socket(exercise, bob)
-    await hello_done(socket)
+    await until_answered(socket)
     await db(engine.exercise_start, exercise=exercise, actor=alice)
     started = time.monotonic()
     while True:

@@ -30,6 +30,7 @@ from exercises.models import Scenario
 from scoring import forms as scoring_forms
 from tests.security.test_authorization_matrix import ws_open
 from tests.security.world import World, build_world
+from tests.sockets import until_answered
 
 EXAMPLES = settings(
     max_examples=10,
@@ -339,15 +340,6 @@ def _message_type(message: str) -> str | None:
     return parsed.get("type") if isinstance(parsed, dict) else None
 
 
-async def _answers_until_heartbeat(communicator) -> list[str]:
-    """Frames up to and including the heartbeat answering the ping sent after a message."""
-    await communicator.send_json_to({"type": "ping"})
-    frames = [await communicator.receive_from(timeout=5)]
-    while 'id="live-heartbeat"' not in frames[-1]:
-        frames.append(await communicator.receive_from(timeout=5))
-    return frames
-
-
 async def _fuzz_one_socket(world: World, messages: list[str]) -> None:
     communicator, connected, _ = await ws_open(world, "player_a")
     assert connected
@@ -356,14 +348,14 @@ async def _fuzz_one_socket(world: World, messages: list[str]) -> None:
         if _message_type(message) == "ping":  # a well-formed ping is answered by a heartbeat
             assert 'id="live-heartbeat"' in await communicator.receive_from(timeout=5)
             continue
-        answers = await _answers_until_heartbeat(communicator)
+        answers = await until_answered(communicator, timeout=5)
         if _message_type(message) != "hello":  # a hello may replay nothing; the rest is answered
             assert len(answers) >= 2, message[:200]
             first = answers[0]
             assert 'id="live-error"' in first or 'id="live-heartbeat"' in first, message[:200]
     await communicator.send_to(bytes_data=b"\x00\xff")
     assert "Send text frames" in await communicator.receive_from()
-    assert await _answers_until_heartbeat(communicator)  # still open and answering
+    assert await until_answered(communicator, timeout=5)  # still open and answering
     await communicator.disconnect()
 
 

@@ -24,6 +24,7 @@ from scoring.exports import json as json_export
 from scoring.report import build_report
 from tests.security.test_authorization_matrix import frames_until_quiet, ws_open
 from tests.security.world import TLPS, TOKENS, World, build_world, share_all
+from tests.sockets import until_answered
 
 ALL = frozenset(TLPS)
 SEES = {
@@ -126,20 +127,21 @@ async def _frames_by_persona(world: World, *, last_seq: int, action=None) -> dic
         assert connected, persona
         await communicator.send_json_to({"type": "hello", "last_seq": last_seq})
         sockets[persona] = communicator
+    owed = {persona: (await until_answered(c))[:-1] for persona, c in sockets.items()}
     if action is not None:
         await database_sync_to_async(action)()
     received = {}
     for persona, communicator in sockets.items():
-        received[persona] = await _read_past_last_share(communicator)
+        received[persona] = await _read_past_last_share(communicator, owed[persona])
         await communicator.disconnect()
     return received
 
 
-async def _read_past_last_share(communicator) -> str:
-    """Frames up to the CLEAR share (the last one made, and everyone may read it), then
-    whatever else arrives before the socket goes quiet: no guessing at render speed."""
-    frames = []
-    while not frames or TOKENS[Tlp.CLEAR] not in frames[-1]:
+async def _read_past_last_share(communicator, frames: list[str]) -> str:
+    """After ``frames`` (the replay), frames up to the CLEAR share (the last one made, and
+    everyone may read it), then whatever else arrives before the socket goes quiet: no
+    guessing at render speed."""
+    while not any(TOKENS[Tlp.CLEAR] in frame for frame in frames):
         frames.append(await communicator.receive_from(timeout=10))
     return "\n".join(frames + await frames_until_quiet(communicator, first_timeout=0.3))
 
