@@ -52,6 +52,9 @@ class Audience(models.TextChoices):
     CONTROL = "control", "Control cell only"
 
 
+VERSION_ATTEMPTS = 10  # creators of one key at the same moment that all succeed
+
+
 class ScenarioManager(models.Manager):
     def create_next_version(self, *, key: str, **fields) -> Scenario:
         """Create the version after the highest of ``key`` (1 for a new key).
@@ -71,9 +74,6 @@ class ScenarioManager(models.Manager):
                 attempts -= 1
                 if not attempts:
                     raise
-
-
-VERSION_ATTEMPTS = 10  # creators of one key at the same moment that all succeed
 
 
 class Scenario(models.Model):
