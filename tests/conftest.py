@@ -27,6 +27,17 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: "/e2e/" in str(item.fspath))
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """No persistent connections in tests (the PostgreSQL settings keep them 60 s): the
+    worker threads of the test servers (the e2e ASGI server, consumers) would keep
+    theirs open past the test and hold the test database when pytest drops it."""
+    from django.db import connections
+
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _no_login_throttling(settings):
     """django-axes off by default so failed-login tests do not lock each other out;

@@ -14,7 +14,6 @@ from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import connections
 from django.test import Client
 
 from config.asgi import application as asgi_application
@@ -33,17 +32,6 @@ APP = URLRouter(websocket_urlpatterns)
 @pytest.fixture(autouse=True)
 def no_scheduler_thread(settings):
     settings.CASCADE_INPROCESS_SCHEDULER = False
-
-
-@pytest.fixture(autouse=True)
-def short_lived_connections():
-    """The consumer reads in worker threads; with persistent connections (PostgreSQL
-    settings keep them 60 s) those would outlive the test and block dropping the test DB."""
-    config = connections.settings["default"]
-    saved = config.get("CONN_MAX_AGE", 0)
-    config["CONN_MAX_AGE"] = 0
-    yield
-    config["CONN_MAX_AGE"] = saved
 
 
 def build_world():
