@@ -197,6 +197,20 @@ def add_participant(exercise: Exercise, kind: str, user: User | None = None) -> 
     return Participant.objects.create(exercise=exercise, user=user or make_user(), kind=kind)
 
 
+def add_timed_inject(exercise: Exercise, key: str, offset: int, **fields) -> Inject:
+    """An inject to every team, released ``offset`` seconds into the start stage."""
+    fields.setdefault("title", key)
+    return Inject.objects.create(
+        scenario=exercise.scenario,
+        stage=exercise.scenario.start_stage,
+        key=key,
+        release="timed",
+        offset_seconds=offset,
+        audience="all",
+        **fields,
+    )
+
+
 def make_three_team_exercise(
     *,
     facilitator: User,

@@ -301,15 +301,7 @@ async def test_it_ignores_a_stale_timed_task_after_pause(world):
     exercise = world["exercise"]
 
     def add_timed_and_pause():
-        Inject.objects.create(
-            scenario=exercise.scenario,
-            stage=exercise.scenario.start_stage,
-            key="t30",
-            title="Thirty seconds in",
-            release="timed",
-            offset_seconds=0,
-            audience="all",
-        )
+        factories.add_timed_inject(exercise, "t30", 0, title="Thirty seconds in")
         exercise.refresh_from_db()
         stale = exercise.epoch
         engine.exercise_pause(exercise=exercise, actor=world["alice"])
@@ -335,15 +327,7 @@ async def test_it_pushes_a_timed_inject_on_time_in_the_embedded_default(settings
     def lobby():
         exercise = factories.make_exercise(facilitator=alice)
         factories.add_player(exercise, factories.make_team(exercise, "cloud"), bob)
-        Inject.objects.create(
-            scenario=exercise.scenario,
-            stage=exercise.scenario.start_stage,
-            key="soon",
-            title="One second in",
-            release="timed",
-            offset_seconds=1,
-            audience="all",
-        )
+        factories.add_timed_inject(exercise, "soon", 1, title="One second in")
         return exercise
 
     exercise = await db(lobby)
@@ -371,16 +355,8 @@ async def test_it_catches_up_timed_work_lost_in_a_restart_when_a_socket_connects
     def running_without_timers():
         exercise = factories.make_exercise(facilitator=alice)
         factories.add_player(exercise, factories.make_team(exercise, "cloud"), bob)
-        for key, title, offset in [("overdue", "Fell due while down", 1), ("ahead", "Ahead", 3)]:
-            Inject.objects.create(
-                scenario=exercise.scenario,
-                stage=exercise.scenario.start_stage,
-                key=key,
-                title=title,
-                release="timed",
-                offset_seconds=offset,
-                audience="all",
-            )
+        factories.add_timed_inject(exercise, "overdue", 1, title="Fell due while down")
+        factories.add_timed_inject(exercise, "ahead", 3, title="Ahead")
         engine.exercise_start(exercise=exercise, actor=alice)
         exercise.running_since -= timedelta(seconds=2)  # two seconds in: one is overdue
         exercise.save(update_fields=["running_since"])

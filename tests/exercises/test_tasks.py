@@ -10,7 +10,7 @@ import pytest
 
 from exercises import engine, tasks
 from exercises.engine import Action, ExerciseState, due_actions
-from exercises.models import Event, Exercise, Inject, InjectRelease, PromptWindow
+from exercises.models import Event, Exercise, InjectRelease, PromptWindow
 from exercises.scheduler import InProcessScheduler
 from tests import factories
 
@@ -23,16 +23,7 @@ def running(alice, bob, org_a, django_capture_on_commit_callbacks):
     exercise = factories.make_exercise(facilitator=alice)
     cloud = factories.make_team(exercise, "cloud", org_a)
     factories.add_player(exercise, cloud, bob)
-    stage = exercise.scenario.start_stage
-    Inject.objects.create(
-        scenario=exercise.scenario,
-        stage=stage,
-        key="later",
-        title="Later",
-        release="timed",
-        offset_seconds=60,
-        audience="all",
-    )
+    factories.add_timed_inject(exercise, "later", 60, title="Later")
     with django_capture_on_commit_callbacks(execute=True):
         engine.exercise_start(exercise=exercise, actor=alice)
     return exercise
@@ -155,15 +146,7 @@ def test_it_releases_a_timed_inject_on_time_with_the_in_process_scheduler(
     settings.CELERY_TASK_ALWAYS_EAGER = True
     exercise = factories.make_exercise(facilitator=alice)
     factories.add_player(exercise, factories.make_team(exercise, "cloud", org_a), bob)
-    Inject.objects.create(
-        scenario=exercise.scenario,
-        stage=exercise.scenario.start_stage,
-        key="soon",
-        title="One second in",
-        release="timed",
-        offset_seconds=1,
-        audience="all",
-    )
+    factories.add_timed_inject(exercise, "soon", 1, title="One second in")
     engine.exercise_start(exercise=exercise, actor=alice)
     deadline = time.monotonic() + 10
     while not released(exercise, "soon") and time.monotonic() < deadline:

@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 
 from bench.live_servers import ROOT, daphne_servers, free_port, wait_for_port
 from exercises import engine
-from exercises.models import Event, Inject, InjectRelease
+from exercises.models import Event, InjectRelease
 from tests import factories
 from tests.services.live_world import SEQ, build_world, release, server_env, session_cookie
 
@@ -234,18 +234,8 @@ def timed_exercise(offsets: dict[str, int]):
     alice = factories.make_user("alice")
     exercise = factories.make_exercise(facilitator=alice)
     factories.add_player(exercise, factories.make_team(exercise, "cloud"))
-    stage = exercise.scenario.start_stage
     timed = {
-        key: Inject.objects.create(
-            scenario=exercise.scenario,
-            stage=stage,
-            key=key,
-            title=key,
-            audience="all",
-            release="timed",
-            offset_seconds=offset,
-            order=20 + offset,
-        )
+        key: factories.add_timed_inject(exercise, key, offset, order=20 + offset)
         for key, offset in offsets.items()
     }
 
