@@ -194,13 +194,19 @@ class Client:
         ) as ws:
             await ws.send(f'{{"type": "hello", "last_seq": {hello_seq}}}')
             ready.set()
-            while not stop.is_set():
-                try:
-                    frame = await asyncio.wait_for(ws.recv(), timeout=0.5)
-                except TimeoutError:
-                    continue
+            # Closing on ``stop`` ends the loop below. (A ``wait_for`` per frame, to poll
+            # ``stop``, made a task and a timer for each of the ~50,000 frames: client CPU
+            # that the servers, on the same two cores, then did not get.)
+            closer = asyncio.create_task(self._close_when(stop, ws))
+            async for frame in ws:
                 if match := SEQ.match(frame):
                     self.received.append((int(match.group(1)), time.monotonic()))
+            await closer
+
+    @staticmethod
+    async def _close_when(stop: asyncio.Event, ws) -> None:
+        await stop.wait()
+        await ws.close()
 
 
 def swarm_main(specs, hello_seq: int, join_rate: float, ready, stop, results) -> None:
@@ -263,6 +269,11 @@ def cpu_seconds(servers, swarm) -> list[float]:
     pids = [process.pid for _, process in servers] + [swarm.pid]
     times = [psutil.Process(pid).cpu_times() for pid in pids]
     return [t.user + t.system for t in times]
+
+
+def _busy_seconds(times) -> float:
+    """CPU seconds the whole machine spent not idle (all cores), from ``psutil.cpu_times``."""
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 def _cpu_row(before: list[float], after: list[float]) -> str:
@@ -372,23 +383,24 @@ def decider_main(index: int, count: int, args, ready, go, results) -> None:
     ]
     ready.set()
     go.wait()
-    results.put(
-        submit_decisions(
-            exercise,
-            players,
-            prompt,
-            options,
-            args.seconds,
-            args.workers,
-            name=f"p{index}w",
-            first=index,
-            stride=count,
-        )
+    cpu = time.process_time()
+    accepted, rejected = submit_decisions(
+        exercise,
+        players,
+        prompt,
+        options,
+        args.seconds,
+        args.workers,
+        name=f"p{index}w",
+        first=index,
+        stride=count,
     )
+    results.put((accepted, rejected, time.process_time() - cpu))
 
 
-def run_deciders(args, mp) -> tuple[int, int, float]:
-    """``--decision-processes`` processes deciding at once; (accepted, rejected, seconds)."""
+def run_deciders(args, mp) -> tuple[int, int, float, float]:
+    """``--decision-processes`` processes deciding at once; (accepted, rejected, seconds,
+    the deciding processes' CPU seconds)."""
     count = args.decision_processes
     go, results = mp.Event(), mp.Queue()
     readies = [mp.Event() for _ in range(count)]
@@ -407,7 +419,8 @@ def run_deciders(args, mp) -> tuple[int, int, float]:
     elapsed = time.monotonic() - t
     for process in processes:
         process.join(timeout=30)
-    return sum(a for a, _ in outcomes), sum(r for _, r in outcomes), elapsed
+    accepted, rejected, cpu = (sum(column) for column in zip(*outcomes, strict=True))
+    return accepted, rejected, elapsed, cpu
 
 
 def check_delivery(exercise, clients: list[Client]) -> dict[str, int]:
@@ -436,6 +449,7 @@ def check_delivery(exercise, clients: list[Client]) -> dict[str, int]:
 def run_bench(args, env) -> None:
     import multiprocessing
 
+    import psutil
     from django.core.management import call_command
 
     from bench.live_servers import daphne_servers
@@ -472,14 +486,17 @@ def run_bench(args, env) -> None:
         started, calls = release_injects(exercise, facilitator, args.injects, args.gap)
         time.sleep(3)
         cpu_injects = cpu_seconds(servers, swarm)
+        machine = psutil.cpu_times()
         if args.decision_processes:
-            accepted, rejected, decision_time = run_deciders(args, mp)
+            accepted, rejected, decision_time, decider_cpu = run_deciders(args, mp)
         else:
-            t = time.monotonic()
+            t, decider_cpu = time.monotonic(), time.process_time()
             accepted, rejected = submit_decisions(
                 exercise, players, prompt, options, args.seconds, args.workers
             )
             decision_time = time.monotonic() - t
+            decider_cpu = time.process_time() - decider_cpu
+        machine_busy = _busy_seconds(psutil.cpu_times()) - _busy_seconds(machine)
         cpu_decisions = cpu_seconds(servers, swarm)
         time.sleep(5)  # let the last frames arrive
         stop.set()
@@ -532,6 +549,11 @@ def run_bench(args, env) -> None:
             _cpu_row(cpu_start, cpu_injects),
         ),
         ("CPU s, servers | clients: decisions", _cpu_row(cpu_injects, cpu_decisions)),
+        (
+            "CPU ms per decision: deciding / machine",
+            f"{decider_cpu / accepted * 1000:.1f} / {machine_busy / accepted * 1000:.1f}"
+            f" (machine busy {machine_busy / decision_time:.2f} of {os.cpu_count()} cores)",
+        ),
         ("server RSS peak (MB)", ", ".join(f"{peak / 2**20:.0f}" for peak in sampler.peak)),
     ]
     width = max(len(label) for label, _ in rows)

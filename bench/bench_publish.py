@@ -90,12 +90,16 @@ def main() -> None:
             timed(
                 label, lambda e=event, a=audience: fragments.render_event(e, audience=a), args.runs
             )
+        marks = type(exercise).objects.get(pk=exercise.pk).audience_marks
+        previous = events.previous_visible(marks, event.seq, event.visibility, event.team_ids)
         timed(
-            f"publish {event.kind} (every audience)", lambda e=event: events.publish(e), args.runs
+            f"publish {event.kind} (every audience)",
+            lambda e=event, p=previous: events.publish(e, p),
+            args.runs,
         )
     timed("decision_submit, publishing", decide, args.runs)
     publish = events.publish
-    events.publish = lambda event: None
+    events.publish = lambda event, previous: None
     try:
         timed("decision_submit, not publishing", decide, args.runs)
     finally:

@@ -15,8 +15,9 @@ Each group's message also carries ``prev_seq``: the seq of the latest earlier ev
 socket of that group may see (0 if none). A player socket is in two groups, so the
 ``group_all`` message adds ``team_prev`` (team id as text → seq of that team's latest
 earlier ``SOME`` event, for the teams that had one since the last ``ALL``/``TEAMS``
-event). A consumer that already sent ``prev_seq`` sends the push at once; otherwise it
-missed something visible and reads the gap from the database first.
+event). Both come from ``Exercise.audience_marks``, kept as events are appended, so
+publishing reads nothing. A consumer that already sent ``prev_seq`` sends the push at
+once; otherwise it missed something visible and reads the gap from the database first.
 """
 
 from __future__ import annotations
@@ -111,23 +112,28 @@ def append_event(
     """Append the next event of ``exercise`` and publish it once the transaction commits.
 
     Precondition: the caller holds the exercise row lock (``select_for_update`` inside
-    ``transaction.atomic``) and passes the locked instance, so ``seq`` is gap-free.
+    ``transaction.atomic``) and passes the locked instance, so ``seq`` is gap-free and
+    ``audience_marks`` is exact.
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown event kind {kind!r}.")
-    exercise.last_seq += 1
-    exercise.save(update_fields=["last_seq"])
+    team_ids = sorted(set(team_ids or [])) if visibility == Event.Visibility.SOME else []
+    seq = exercise.last_seq + 1
+    previous = previous_visible(exercise.audience_marks, seq, visibility, team_ids)
+    exercise.last_seq = seq
+    exercise.audience_marks = advance_marks(exercise.audience_marks, seq, visibility, team_ids)
+    exercise.save(update_fields=["last_seq", "audience_marks"])
     event = Event.objects.create(
         exercise=exercise,
-        seq=exercise.last_seq,
+        seq=seq,
         kind=kind,
         payload=payload,
         visibility=visibility,
-        team_ids=sorted(set(team_ids or [])) if visibility == Event.Visibility.SOME else [],
+        team_ids=team_ids,
         clock_seconds=round(clock_seconds, 3),
         actor=actor,
     )
-    transaction.on_commit(lambda: publish(event))
+    transaction.on_commit(lambda: publish(event, previous))
     return event
 
 
@@ -146,8 +152,9 @@ def routes(event: Event) -> list[tuple[str, str]]:
     return [*pairs, (group_control(exercise_id), "control")]
 
 
-def publish(event: Event) -> None:
-    """Render the event once per audience group and send it to the channel layer.
+def publish(event: Event, previous: dict[str, dict[str, Any]]) -> None:
+    """Render the event once per audience group and send it to the channel layer, each
+    group's message with its ``previous`` entry (``previous_visible`` when appended).
 
     A messenger failure is logged, not raised: the event is already committed, and
     clients catch up from the database when they reconnect.
@@ -157,7 +164,6 @@ def publish(event: Event) -> None:
     try:
         pairs = routes(event)
         frames = render_frames(event, [audience for _, audience in pairs])
-        previous = previous_visible(event)
         _deliver(
             [
                 (
@@ -171,72 +177,45 @@ def publish(event: Event) -> None:
         logger.exception("Could not publish event %s of exercise %s", event.seq, event.exercise_id)
 
 
-SCAN_BATCH = 64
+# Audience marks (``Exercise.audience_marks``): the seq of the latest event of each kind of
+# audience, kept under the exercise lock as events are appended, so a push can name the
+# latest earlier event its sockets may see without reading the timeline back (with 100
+# teams deciding in turn, a team's previous event is ~100 events back). Shape:
+# ``{"teams": seq of the latest ALL/TEAMS event, "all": of the latest ALL event,
+#   "team": {team id as text: seq of its latest SOME event, only if later than "teams"}}``.
 
 
-def previous_visible(event: Event) -> dict[str, dict[str, Any]]:
-    """Per audience of ``routes(event)``: ``prev_seq`` (and ``team_prev`` for ``"teams"``).
+def advance_marks(
+    marks: dict[str, Any], seq: int, visibility: str, team_ids: list[int]
+) -> dict[str, Any]:
+    """The marks after appending event ``seq`` (pure)."""
+    teams, latest_all = marks.get("teams", 0), marks.get("all", 0)
+    team = dict(marks.get("team", {}))
+    if visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
+        teams, team = seq, {}  # every team saw this one: earlier team entries are moot
+        if visibility == Event.Visibility.ALL:
+            latest_all = seq
+    elif visibility == Event.Visibility.SOME:
+        team.update({str(tid): seq for tid in team_ids})
+    return {"teams": teams, "all": latest_all, "team": team}
 
-    Exact for every socket of the group, counting all the groups that socket is in.
-    Called after the event's transaction committed; events are appended under the
-    exercise lock, so every earlier event is committed and readable now. Reads backwards
-    from the event only to the latest ``ALL``/``TEAMS`` event (or, for a team-only event,
-    until each listed team's previous event is found): one query in the usual case.
-    """
-    seq = event.seq
+
+def previous_visible(
+    marks: dict[str, Any], seq: int, visibility: str, team_ids: list[int]
+) -> dict[str, dict[str, Any]]:
+    """Per audience of ``routes``: ``prev_seq`` (and ``team_prev`` for ``"teams"``) of event
+    ``seq``, from the marks before it (pure). Exact for every socket of the group,
+    counting all the groups that socket is in."""
     result: dict[str, dict[str, Any]] = {"control": {"prev_seq": seq - 1}}
-    if event.visibility == Event.Visibility.CONTROL:
-        return result
-    prev_teams, team_prev = _scan_back(event)
-    if event.visibility == Event.Visibility.SOME:
-        for tid in event.team_ids:
-            result[f"team-{tid}"] = {"prev_seq": team_prev.get(tid, prev_teams)}
-        return result
-    result["teams"] = {
-        "prev_seq": prev_teams,
-        "team_prev": {str(tid): s for tid, s in team_prev.items()},
-    }
-    if event.visibility == Event.Visibility.ALL:
-        result["observer"] = {"prev_seq": _latest_before(event, [Event.Visibility.ALL])}
+    teams, team = marks.get("teams", 0), marks.get("team", {})
+    if visibility == Event.Visibility.SOME:
+        for tid in team_ids:
+            result[f"team-{tid}"] = {"prev_seq": team.get(str(tid), teams)}
+    elif visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
+        result["teams"] = {"prev_seq": teams, "team_prev": dict(team)}
+        if visibility == Event.Visibility.ALL:
+            result["observer"] = {"prev_seq": marks.get("all", 0)}
     return result
-
-
-def _scan_back(event: Event) -> tuple[int, dict[int, int]]:
-    """``(latest earlier ALL/TEAMS seq or 0, {team id: its latest SOME seq after that})``;
-    for a ``SOME`` event it may stop early, once every listed team's entry is found."""
-    wanted = set(event.team_ids) if event.visibility == Event.Visibility.SOME else None
-    team_prev: dict[int, int] = {}
-    upper = event.seq
-    while upper > 1:
-        rows = list(
-            Event.objects.filter(exercise_id=event.exercise_id, seq__lt=upper)
-            .order_by("-seq")
-            .values_list("seq", "visibility", "team_ids")[:SCAN_BATCH]
-        )
-        for seq, visibility, team_ids in rows:
-            if visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
-                return seq, team_prev
-            if visibility == Event.Visibility.SOME:
-                for tid in team_ids:
-                    team_prev.setdefault(tid, seq)
-            if wanted is not None and wanted <= team_prev.keys():
-                return 0, team_prev  # every listed team's own event is later than prev_teams
-        if len(rows) < SCAN_BATCH:
-            break
-        upper = rows[-1][0]
-    return 0, team_prev
-
-
-def _latest_before(event: Event, visibilities: list[str]) -> int:
-    seq = (
-        Event.objects.filter(
-            exercise_id=event.exercise_id, seq__lt=event.seq, visibility__in=visibilities
-        )
-        .order_by("-seq")
-        .values_list("seq", flat=True)
-        .first()
-    )
-    return seq or 0
 
 
 SEND_TIMEOUT = 10.0  # seconds; a hung Redis must not hold the request forever

@@ -239,11 +239,16 @@ def make_three_team_exercise(
 def add_event(
     exercise: Exercise, kind: str, *, visibility: str = "all", team_ids=(), clock=0.0, **payload
 ):
-    """An Event with the next seq, written directly (tests only; the engine does this live)."""
+    """An Event with the next seq, written directly and not published (tests only; the
+    engine does this live)."""
+    from exercises.events import advance_marks
     from exercises.models import Event
 
     exercise.last_seq += 1
-    exercise.save(update_fields=["last_seq"])
+    exercise.audience_marks = advance_marks(
+        exercise.audience_marks, exercise.last_seq, visibility, list(team_ids)
+    )
+    exercise.save(update_fields=["last_seq", "audience_marks"])
     return Event.objects.create(
         exercise=exercise,
         seq=exercise.last_seq,

@@ -37,6 +37,9 @@ class Exercise(models.Model):
     # epoch is stale and does nothing.
     epoch = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
+    # The latest seq each kind of audience saw (``events.advance_marks``), kept with
+    # ``last_seq`` so a push names the previous event its sockets may see without a read.
+    audience_marks = models.JSONField(default=dict, blank=True)
     hotwash_notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -233,7 +233,7 @@ async def test_it_orders_pushes_that_arrive_out_of_order(world, monkeypatch):
     alice = await open_socket(world["exercise"], world["alice"])
     assert seqs(await frames(alice)) == [1, 2, 3, 4]
     held = []
-    monkeypatch.setattr(events, "publish", held.append)
+    monkeypatch.setattr(events, "publish", lambda event, previous: held.append(event))
     await db(release, world, "news")
     await db(share, world, "GREEN", [], "g1")
     assert [e.seq for e in held] == [5, 6]

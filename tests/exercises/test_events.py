@@ -5,16 +5,14 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from exercises import events
+from exercises import events, fragments
 from exercises.consumers import ExerciseConsumer, groups_for
 from exercises.models import Event
 from exercises.visibility import Viewer, can_see_event
 from tests import factories
-
-pytestmark = pytest.mark.django_db
 
 TEAMS = (11, 12, 13)
 VIEWERS = [Viewer(kind="facilitator"), Viewer(kind="observer")] + [
@@ -22,15 +20,18 @@ VIEWERS = [Viewer(kind="facilitator"), Viewer(kind="observer")] + [
 ]
 
 
-def random_timeline(exercise, rng: random.Random, length: int) -> list[Event]:
+def random_timeline(rng: random.Random, length: int) -> list[Event]:
     timeline = []
-    for _ in range(length):
+    for seq in range(1, length + 1):
         visibility = rng.choice(["all", "teams", "some", "some", "some", "control"])
-        team_ids = rng.sample(TEAMS, rng.randint(1, 2)) if visibility == "some" else []
-        timeline.append(
-            factories.add_event(exercise, "share.created", visibility=visibility, team_ids=team_ids)
-        )
+        team_ids = sorted(rng.sample(TEAMS, rng.randint(1, 2))) if visibility == "some" else []
+        timeline.append(Event(seq=seq, visibility=visibility, team_ids=team_ids))
     return timeline
+
+
+def routes(exercise_id: int, event: Event) -> list[tuple[str, str]]:
+    event.exercise_id = exercise_id
+    return events.routes(event)
 
 
 def socket_for(exercise_id: int, viewer: Viewer) -> ExerciseConsumer:
@@ -39,38 +40,57 @@ def socket_for(exercise_id: int, viewer: Viewer) -> ExerciseConsumer:
     return consumer
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_it_names_each_sockets_latest_earlier_visible_event(seed, monkeypatch):
-    monkeypatch.setattr(events, "SCAN_BATCH", 3)  # several batches per scan, too
-    exercise = factories.make_exercise()
-    timeline = random_timeline(exercise, random.Random(seed), 40)
+@pytest.mark.parametrize("seed", range(6))
+def test_it_names_each_sockets_latest_earlier_visible_event(seed):
+    exercise_id = 1
+    marks: dict = {}
+    timeline = random_timeline(random.Random(seed), 60)
     for event in timeline:
-        previous = events.previous_visible(event)
+        previous = events.previous_visible(marks, event.seq, event.visibility, event.team_ids)
+        marks = events.advance_marks(marks, event.seq, event.visibility, event.team_ids)
         messages = {
             group: {"type": "event.push", "seq": event.seq, "html": "", **previous[audience]}
-            for group, audience in events.routes(event)
+            for group, audience in routes(exercise_id, event)
         }
         for viewer in VIEWERS:
             expected = max(
                 (e.seq for e in timeline if e.seq < event.seq and can_see_event(e, viewer=viewer)),
                 default=0,
             )
-            for group in groups_for(exercise.pk, viewer):
+            for group in groups_for(exercise_id, viewer):
                 if group in messages:
-                    socket = socket_for(exercise.pk, viewer)
+                    socket = socket_for(exercise_id, viewer)
                     assert socket._previous_visible(messages[group]) == expected, (viewer, group)
             # The socket gets the event exactly when it may see it.
-            reached = set(groups_for(exercise.pk, viewer)) & messages.keys()
+            reached = set(groups_for(exercise_id, viewer)) & messages.keys()
             assert len(reached) == int(can_see_event(event, viewer=viewer))
 
 
-def test_it_reads_one_query_for_a_team_event_after_its_previous_one():
+@pytest.mark.django_db
+def test_appending_keeps_the_marks_and_publishing_reads_nothing(
+    django_capture_on_commit_callbacks, monkeypatch
+):
     exercise = factories.make_exercise()
-    factories.add_event(exercise, "inject.released", visibility="all")
-    factories.add_event(exercise, "decision.submitted", visibility="some", team_ids=[11])
-    factories.add_event(exercise, "decision.submitted", visibility="some", team_ids=[12])
-    last = factories.add_event(exercise, "decision.submitted", visibility="some", team_ids=[11])
+    sent = []
+    monkeypatch.setattr(events, "_deliver", sent.extend)
+    monkeypatch.setattr(fragments, "render_frames", lambda event, audiences: [""] * len(audiences))
+    timeline = [("all", []), ("some", [11]), ("some", [12]), ("some", [11])]
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for visibility, team_ids in timeline:
+            events.append_event(
+                exercise=exercise,
+                kind="share.created",
+                payload={},
+                visibility=visibility,
+                team_ids=team_ids,
+                clock_seconds=0,
+            )
+    exercise.refresh_from_db()
+    assert exercise.audience_marks == {"teams": 1, "all": 1, "team": {"11": 4, "12": 3}}
     with CaptureQueriesContext(connection) as queries:
-        previous = events.previous_visible(last)
-    assert previous == {"control": {"prev_seq": last.seq - 1}, "team-11": {"prev_seq": 2}}
-    assert len(queries) == 1
+        callbacks[-1]()
+    assert len(queries) == 0
+    assert [(group.rsplit("-", 2)[-2:], message["prev_seq"]) for group, message in sent] == [
+        (["team", str(11)], 2),
+        ([str(exercise.pk), "control"], 3),
+    ]
