@@ -271,7 +271,7 @@ def cpu_seconds(servers, swarm) -> list[float]:
     return [t.user + t.system for t in times]
 
 
-def _busy_seconds(times) -> float:
+def busy_seconds(times) -> float:
     """CPU seconds the whole machine spent not idle (all cores), from ``psutil.cpu_times``."""
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
@@ -398,9 +398,11 @@ def decider_main(index: int, count: int, args, ready, go, results) -> None:
     results.put((accepted, rejected, time.process_time() - cpu))
 
 
-def run_deciders(args, mp) -> tuple[int, int, float, float]:
+def run_deciders(args, mp) -> tuple[int, int, float, float, float]:
     """``--decision-processes`` processes deciding at once; (accepted, rejected, seconds,
-    the deciding processes' CPU seconds)."""
+    the deciding processes' CPU seconds, the whole machine's busy CPU seconds meanwhile)."""
+    import psutil
+
     count = args.decision_processes
     go, results = mp.Event(), mp.Queue()
     readies = [mp.Event() for _ in range(count)]
@@ -413,14 +415,15 @@ def run_deciders(args, mp) -> tuple[int, int, float, float]:
     for ready in readies:
         if not ready.wait(timeout=60):
             raise RuntimeError("a decision process did not start within 60 s")
-    t = time.monotonic()
+    t, machine = time.monotonic(), psutil.cpu_times()
     go.set()
     outcomes = [results.get(timeout=args.seconds + 60) for _ in processes]
     elapsed = time.monotonic() - t
+    machine = busy_seconds(psutil.cpu_times()) - busy_seconds(machine)
     for process in processes:
         process.join(timeout=30)
     accepted, rejected, cpu = (sum(column) for column in zip(*outcomes, strict=True))
-    return accepted, rejected, elapsed, cpu
+    return accepted, rejected, elapsed, cpu, machine
 
 
 def check_delivery(exercise, clients: list[Client]) -> dict[str, int]:
@@ -486,17 +489,16 @@ def run_bench(args, env) -> None:
         started, calls = release_injects(exercise, facilitator, args.injects, args.gap)
         time.sleep(3)
         cpu_injects = cpu_seconds(servers, swarm)
-        machine = psutil.cpu_times()
         if args.decision_processes:
-            accepted, rejected, decision_time, decider_cpu = run_deciders(args, mp)
+            accepted, rejected, decision_time, decider_cpu, machine_busy = run_deciders(args, mp)
         else:
-            t, decider_cpu = time.monotonic(), time.process_time()
+            t, decider_cpu, machine = time.monotonic(), time.process_time(), psutil.cpu_times()
             accepted, rejected = submit_decisions(
                 exercise, players, prompt, options, args.seconds, args.workers
             )
             decision_time = time.monotonic() - t
             decider_cpu = time.process_time() - decider_cpu
-        machine_busy = _busy_seconds(psutil.cpu_times()) - _busy_seconds(machine)
+            machine_busy = busy_seconds(psutil.cpu_times()) - busy_seconds(machine)
         cpu_decisions = cpu_seconds(servers, swarm)
         time.sleep(5)  # let the last frames arrive
         stop.set()

@@ -34,12 +34,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Membership, Organization, User
-from exercises import events
+from exercises import decision_queries, events
 from exercises.models import (
     Consequence,
     Decision,
@@ -78,10 +77,15 @@ class EngineError(Exception):
 
 def exercise_clock(exercise: Exercise, *, now: datetime | None = None) -> float:
     """Seconds the exercise has been running, pauses excluded."""
-    elapsed = exercise.clock_offset_seconds
-    if exercise.running_since is not None:
-        elapsed += ((now or timezone.now()) - exercise.running_since).total_seconds()
-    return max(elapsed, 0.0)
+    return _elapsed(exercise.clock_offset_seconds, exercise.running_since, now=now)
+
+
+def _elapsed(
+    offset: float, running_since: datetime | None, *, now: datetime | None = None
+) -> float:
+    if running_since is not None:
+        offset += ((now or timezone.now()) - running_since).total_seconds()
+    return max(offset, 0.0)
 
 
 @contextmanager
@@ -90,8 +94,17 @@ def _locked(exercise: Exercise) -> Iterator[Exercise]:
     copy takes the committed state from the locked one (every change is saved through
     it), which spares a read per engine call."""
     with transaction.atomic():
-        locked = Exercise.objects.select_for_update().get(pk=exercise.pk)
+        locked = _lock(exercise)
         yield locked
+    _take_state(exercise, locked)
+
+
+def _lock(exercise: Exercise) -> Exercise:
+    """The exercise row, locked until the surrounding transaction ends."""
+    return Exercise.objects.select_for_update().get(pk=exercise.pk)
+
+
+def _take_state(exercise: Exercise, locked: Exercise) -> None:
     for column in Exercise._meta.concrete_fields:
         setattr(exercise, column.attname, getattr(locked, column.attname))
 
@@ -633,6 +646,13 @@ def _close_open_windows(ex: Exercise, *, actor: User | None) -> None:
 # ---------------------------------------------------------------- decisions
 
 
+DECISION_ATTEMPTS = 3
+
+
+class _Retry(Exception):
+    """The exercise moved (paused, resumed) between reading it and locking it: decide again."""
+
+
 def decision_submit(
     *,
     exercise: Exercise,
@@ -648,55 +668,79 @@ def decision_submit(
 
     The same ``client_token`` twice returns the decision unchanged and writes no event.
     Consequences of the chosen option are released (at once or after their delay).
+
+    Decisions are the hottest write, so the exercise row is locked last and briefly: the
+    team's decision row is written first, under its own row lock (which orders one team's
+    submissions), and the exercise lock covers only re-checking that the prompt is still
+    open, the event and the commit. Two first answers of one team at once, or one token
+    sent twice at once, meet on a unique constraint; the loser decides again and finds
+    the other's row (a revision, or the replay).
     """
     client_token = client_token.strip()[:64]
     if not client_token:
         raise EngineError("The submission is missing its token; reload the page.")
-    # Read outside the lock what cannot change (a published scenario, the team's seat):
-    # decisions are the hottest write, and the lock serialises the whole exercise.
-    team_label = str(team)
-    cascades = option is not None and option.consequences.exists()
-    seated = Participant.objects.filter(exercise=exercise, user=author, team=team).exists()
-    with _locked(exercise) as ex:
-        # One query for "the team's decision, and is this token already one of its
-        # revisions?": the lock is held for every query here.
-        replayed = DecisionRevision.objects.filter(
-            decision=OuterRef("pk"), client_token=client_token
-        )
-        decision = (
-            Decision.objects.filter(team=team, prompt=prompt)
-            .annotate(replayed=Exists(replayed))
-            .first()
-        )
+    fields = {"text": text.strip(), "rationale": rationale.strip()}
+    for attempt in range(DECISION_ATTEMPTS):
+        try:
+            return _decide(exercise, team, prompt, author, client_token, option, **fields)
+        except (IntegrityError, _Retry):
+            if attempt == DECISION_ATTEMPTS - 1:
+                raise EngineError("Others were deciding at the same moment; try again.") from None
+    raise AssertionError("unreachable")
+
+
+def _decide(
+    exercise: Exercise,
+    team: Team,
+    prompt: Prompt,
+    author: User,
+    client_token: str,
+    option: Option | None,
+    *,
+    text: str,
+    rationale: str,
+) -> Decision:
+    mine = {"team_id": team.pk, "prompt_id": prompt.pk, "client_token": client_token}
+    try:
+        opened = _open_window_for(exercise, team=team, prompt=prompt, author=author, option=option)
+        _check_answer(prompt, option=option, text=text)
+    except EngineError:
+        # A resubmission of an accepted answer stays a no-op once the prompt has closed.
+        if (decision := decision_queries.team_decision(**mine)) and decision.replayed:
+            return decision
+        raise
+    clock = (exercise.clock_offset_seconds, exercise.running_since)
+    latency = round(_elapsed(*clock) - opened.opened_at_clock, 3)
+    labels = str(team), author.label  # (related rows, read before any lock)
+    with transaction.atomic():
+        decision = decision_queries.team_decision(**mine, lock=True)
         if decision and decision.replayed:
             return decision
-        window = _check_decision(
-            ex, team=team, prompt=prompt, seated=seated, option=option, text=text
-        )
-        latency = round(exercise_clock(ex) - window.opened_at_clock, 3)
         decision = _store_decision(
-            ex,
+            exercise,
             decision,
             team=team,
             prompt=prompt,
             author=author,
             option=option,
-            text=text.strip(),
-            rationale=rationale.strip(),
+            text=text,
+            rationale=rationale,
             latency=latency,
             client_token=client_token,
         )
+        ex = _lock(exercise)
+        _recheck_window(ex, opened, clock=clock, copy=exercise)
         payload = {
             "prompt": prompt.key,
             "question": prompt.question,
             "team_id": team.pk,
             "team_code": team.code,
-            "team_label": team_label,
+            "team_label": labels[0],
             "option": option.key if option else "",
             "option_label": option.label if option else "",
             "text": decision.text,
             "revision": decision.revision,
-            "author_label": author.label,
+            "author_label": labels[1],
             "latency_seconds": latency,
         }
         _emit(
@@ -707,37 +751,66 @@ def decision_submit(
             team_ids=[team.pk],
             actor=author,
         )
-        if cascades:  # nothing else falls due because of a decision
+        if opened.cascades:  # nothing else falls due because of a decision
             _apply_due(ex)
-        return decision
+    _take_state(exercise, ex)
+    return decision
 
 
-def _check_decision(
-    ex: Exercise, *, team: Team, prompt: Prompt, seated: bool, option: Option | None, text: str
+def _open_window_for(
+    exercise: Exercise, *, team: Team, prompt: Prompt, author: User, option: Option | None
 ) -> PromptWindow:
-    """``seated``: the author has a seat in ``team`` (read before the lock: seats are
-    only ever added, so the answer cannot go stale while the lock is awaited)."""
-    _require_status(ex, Status.RUNNING, action="decide")
-    if team.exercise_id != ex.pk:
+    """The prompt's window with ``seated`` and ``cascades`` (``decision_queries``), read
+    before any lock. Raises unless the team may decide now; ``_recheck_window`` confirms
+    that under the lock."""
+    if team.exercise_id != exercise.pk:
         raise EngineError("That team is not part of this exercise.")
-    if not seated:
+    _require_status(exercise, Status.RUNNING, action="decide")
+    window = decision_queries.prompt_window(
+        exercise_id=exercise.pk,
+        prompt_id=prompt.pk,
+        user_id=author.pk,
+        team_id=team.pk,
+        option_id=option.pk if option else None,
+    )
+    if window is None:
+        if not Participant.objects.filter(exercise=exercise, user=author, team=team).exists():
+            raise EngineError("Only the team's players can decide for it.")
+        raise EngineError("This prompt is not open for decisions.")
+    if not window.seated:
         raise EngineError("Only the team's players can decide for it.")
-    window = PromptWindow.objects.filter(exercise=ex, prompt=prompt).first()
-    if window is None or not window.is_open:
+    if not window.is_open:
         raise EngineError("This prompt is not open for decisions.")
     if team.pk not in window.team_ids:
         raise EngineError("This prompt was not put to your team.")
+    return window
+
+
+def _check_answer(prompt: Prompt, *, option: Option | None, text: str) -> None:
     if option is not None and option.prompt_id != prompt.pk:
         raise EngineError("That option does not belong to this prompt.")
     needs_option = prompt.kind in (Prompt.Kind.CHOICE, Prompt.Kind.CHOICE_TEXT)
-    needs_text = prompt.kind in (Prompt.Kind.TEXT, Prompt.Kind.CHOICE_TEXT)
     if needs_option and option is None:
         raise EngineError("Choose one of the options.")
     if prompt.kind == Prompt.Kind.TEXT and option is not None:
         raise EngineError("This prompt takes a written answer, not an option.")
-    if needs_text and not text.strip():
+    if prompt.kind in (Prompt.Kind.TEXT, Prompt.Kind.CHOICE_TEXT) and not text:
         raise EngineError("Write your answer.")
-    return window
+
+
+def _recheck_window(
+    ex: Exercise, window: PromptWindow, *, clock: tuple[float, datetime | None], copy: Exercise
+) -> None:
+    """Under the exercise lock (``ex``): it still runs on the ``clock`` the latency was
+    measured with (else the caller's ``copy`` is brought up to date and ``_Retry``), and
+    the window was not closed meanwhile (a close takes this lock too, so the answer holds
+    until the commit)."""
+    _require_status(ex, Status.RUNNING, action="decide")
+    if (ex.clock_offset_seconds, ex.running_since) != clock:
+        _take_state(copy, ex)
+        raise _Retry
+    if not decision_queries.window_still_open(window.pk):
+        raise EngineError("This prompt is not open for decisions.")
 
 
 def _store_decision(

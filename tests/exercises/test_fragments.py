@@ -11,6 +11,8 @@ import asyncio
 
 import pytest
 from channels.layers import BaseChannelLayer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from exercises import engine, events
 from exercises.fragments import render_event, render_frames
@@ -143,12 +145,13 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     assert loops.pop().is_running()
 
 
-def test_it_takes_a_decision_in_a_fixed_number_of_queries(
+def test_it_takes_a_decision_holding_the_exercise_lock_for_three_statements(
     running, bob, carol, django_assert_max_num_queries
 ):
-    """Decisions are the hottest write and each holds the exercise lock: one query finds
-    the team's decision and whether this token was already taken; the seat is read
-    before the lock."""
+    """Decisions are the hottest write, and the exercise lock serialises the whole
+    exercise: one read before any lock (window, exercise, seat, consequences), the team's
+    decision row locked, found with its token and written, and only then the exercise row
+    locked, for the window's re-check, the seq and the event."""
     cloud = team(running, "cloud")
     prompt = running.scenario.prompts.get(key="first-move")
     isolate = prompt.options.get(key="isolate")
@@ -164,9 +167,19 @@ def test_it_takes_a_decision_in_a_fixed_number_of_queries(
         )
 
     submit(bob, "t1")
-    with django_assert_max_num_queries(12):  # 7 of them under the lock (9 before)
+    with CaptureQueriesContext(connection) as captured:
         submit(bob, "t2")
-    with django_assert_max_num_queries(7):  # a retried submission: same revision, no event
+    statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 8
+    # the exercise row read alone (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
+    # transaction holds the write lock throughout)
+    locked_at = next(
+        i for i, sql in enumerate(statements) if 'FROM "exercises_exercise" WHERE' in sql
+    )
+    assert [sql.split()[0] for sql in statements[locked_at + 1 :]] == ["SELECT", "UPDATE", "INSERT"]
+    assert 'INSERT INTO "exercises_event"' in statements[-1]
+    assert any('UPDATE "exercises_decision"' in sql for sql in statements[:locked_at])
+    with django_assert_max_num_queries(4):  # a retried submission: same revision, no event
         assert submit(bob, "t2").revision == 2
     assert running.decisions.get(team=cloud).revision == 2
     with pytest.raises(engine.EngineError, match="Only the team's players"):

@@ -1,11 +1,13 @@
 """Simultaneous writes on PostgreSQL: many teams deciding at the same moment (each
-decision stored once, the timeline gap-free) and several imports of one new scenario key
-(each gets its own version). Threads have their own database connections, like server
-processes."""
+decision stored once, the timeline gap-free), one team's players and double clicks at the
+same moment, a decision overtaken by the prompt closing or the clock stopping while it
+waits for the exercise lock, and several imports of one new scenario key (each gets its
+own version). Threads have their own database connections, like server processes."""
 
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -78,6 +80,129 @@ def test_it_stores_every_simultaneous_decision_exactly_once_with_gap_free_seqs()
         Event.objects.filter(exercise=exercise).order_by("seq").values_list("seq", flat=True)
     )
     assert seqs == list(range(1, exercise.last_seq + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_teams_players_and_double_clicks_at_the_same_moment_each_count_once():
+    """The team's decision row is written before the exercise lock: two first answers at
+    once, or one token sent twice at once, meet on a unique constraint and the loser
+    decides again (a revision, or the replay) instead of failing."""
+    exercise, prompt, seats = build_world()
+    team = seats[0][0]
+    players = [factories.add_player(exercise, team).user for _ in range(4)]
+    options = list(prompt.options.all())
+    calls = [(players[n % 4], f"token-{n % 4}", options[n % 2]) for n in range(8)]
+    barrier = threading.Barrier(len(calls))
+
+    def submit(call) -> int:
+        player, token, option = call
+        try:
+            barrier.wait(timeout=30)
+            return engine.decision_submit(
+                exercise=exercise,
+                team=team,
+                prompt=prompt,
+                author=player,
+                client_token=token,
+                option=option,
+            ).pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        ids = set(pool.map(submit, calls))
+
+    assert len(ids) == 1
+    revisions = DecisionRevision.objects.filter(decision__team=team).order_by("revision")
+    assert [r.revision for r in revisions] == [1, 2, 3, 4]
+    assert sorted(r.client_token for r in revisions) == [f"token-{n}" for n in range(4)]
+    assert Decision.objects.get(team=team).revision == 4
+    events = Event.objects.filter(exercise=exercise, kind="decision.submitted")
+    assert sorted(e.payload["revision"] for e in events) == [1, 2, 3, 4]
+
+
+def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[list, object]:
+    """Run a decision that stops just before taking the exercise lock (its decision row
+    already written), call ``overtake()`` meanwhile, then let it go on. Returns how many
+    times it reached the lock and its outcome (the decision or the EngineError)."""
+    real_lock, arrivals, go = engine._lock, [], threading.Event()
+
+    def gated(locked_exercise):
+        if threading.current_thread().name == "decider":
+            arrivals.append(time.monotonic())
+            go.wait(timeout=30)
+        return real_lock(locked_exercise)
+
+    monkeypatch.setattr(engine, "_lock", gated)
+    team, player = seat
+    outcome = []
+
+    def decide() -> None:
+        try:
+            outcome.append(
+                engine.decision_submit(
+                    exercise=exercise,
+                    team=team,
+                    prompt=prompt,
+                    author=player,
+                    client_token="late",
+                    option=prompt.options.first(),
+                )
+            )
+        except engine.EngineError as exc:
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    decider = threading.Thread(target=decide, name="decider")
+    decider.start()
+    deadline = time.monotonic() + 30
+    while not arrivals and time.monotonic() < deadline:
+        time.sleep(0.01)
+    overtake()
+    go.set()
+    decider.join(timeout=30)
+    return arrivals, outcome[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_waiting_for_the_lock_is_refused_if_the_prompt_closes_meanwhile(monkeypatch):
+    exercise, prompt, seats = build_world()
+    alice = exercise.participants.get(kind="facilitator").user
+
+    def close() -> None:
+        engine.prompt_close(exercise=exercise, prompt=prompt, actor=alice)
+
+    _, outcome = overtaken_decision(monkeypatch, exercise, prompt, seats[0], close)
+
+    assert isinstance(outcome, engine.EngineError)
+    assert "not open" in str(outcome)
+    # Its decision row, written before the lock, went with the refused transaction.
+    assert not Decision.objects.filter(team=seats[0][0]).exists()
+    kinds = list(Event.objects.filter(exercise=exercise).order_by("seq").values_list("kind"))
+    assert kinds[-1] == ("prompt.closed",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_overtaken_by_a_pause_and_resume_is_timed_on_the_new_clock(monkeypatch):
+    exercise, prompt, seats = build_world()
+    alice = exercise.participants.get(kind="facilitator").user
+
+    def pause_a_second() -> None:
+        engine.exercise_pause(exercise=exercise, actor=alice)
+        time.sleep(1.0)
+        engine.exercise_resume(exercise=exercise, actor=alice)
+
+    arrivals, outcome = overtaken_decision(monkeypatch, exercise, prompt, seats[0], pause_a_second)
+
+    assert isinstance(outcome, Decision)
+    assert len(arrivals) == 2  # measured again on the resumed clock, then stored
+    assert arrivals[1] - arrivals[0] >= 1.0
+    window = exercise.prompt_windows.get(prompt=prompt)
+    exercise.refresh_from_db()
+    since_open = engine.exercise_clock(exercise) - window.opened_at_clock
+    assert 0 <= outcome.latency_seconds <= since_open  # the paused second not counted
+    assert Decision.objects.get(team=seats[0][0]).revision == 1
 
 
 @pytest.mark.django_db(transaction=True)
