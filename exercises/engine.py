@@ -5,6 +5,8 @@ user can read) on a rule violation, locks the exercise row (``select_for_update`
 SQLite the IMMEDIATE transaction mode serialises writers instead), changes state, appends
 its Event(s) in the same transaction (gap-free ``seq`` from ``Exercise.last_seq``) and
 publishes them after commit. Facilitator actions are also written to the audit log.
+``decision_submit`` writes the team's decision row before locking the exercise, in the
+same transaction, so that the lock covers little more than the event (see its docstring).
 
 Event visibility decisions:
 
@@ -761,8 +763,8 @@ def _open_window_for(
     exercise: Exercise, *, team: Team, prompt: Prompt, author: User, option: Option | None
 ) -> PromptWindow:
     """The prompt's window with ``seated`` and ``cascades`` (``decision_queries``), read
-    before any lock. Raises unless the team may decide now; ``_recheck_window`` confirms
-    that under the lock."""
+    before any lock. Raises unless the team may decide now, as far as this and the
+    caller's copy of the exercise tell; ``_recheck_window`` confirms it under the lock."""
     if team.exercise_id != exercise.pk:
         raise EngineError("That team is not part of this exercise.")
     _require_status(exercise, Status.RUNNING, action="decide")
