@@ -24,7 +24,9 @@ def exercise_for(user: User, code: str) -> tuple[Exercise, Participant | None]:
     if exercise is None:
         raise Http404("No such exercise.")
     participant = (
-        Participant.objects.select_related("team").filter(exercise=exercise, user=user).first()
+        Participant.objects.select_related("team__organization", "team__role")
+        .filter(exercise=exercise, user=user)
+        .first()
     )
     if participant is None and not user.is_staff:
         raise Http404("No such exercise.")
