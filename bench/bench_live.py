@@ -7,14 +7,17 @@ WebSocket (session cookie, round-robin over the servers), then:
 
 1. releases ``--injects`` injects to every team, one every ``--gap`` seconds, and measures
    fan-out latency: engine call started → frame received, per socket;
-2. submits decisions (new revisions) from ``--workers`` threads for ``--seconds`` seconds
-   through ``exercises.engine.decision_submit`` and reports decisions/s accepted;
+2. submits decisions (new revisions) for ``--seconds`` seconds through
+   ``exercises.engine.decision_submit`` from ``--decision-processes`` processes of
+   ``--workers`` threads each (as that many web workers would; 0 processes: threads of
+   the bench process) and reports decisions/s accepted and the CPU they cost;
 3. checks every socket got exactly the events it may see after its hello, once each, in
    order (lost, duplicated, out of order and leaked frames must all be 0);
 4. samples the servers' RSS with psutil.
 
-Engine calls run in this process (as a view or task would in another); clients run in
-this process too, so the latencies include client-side scheduling on a shared machine.
+Injects are released from this process (as a view or task would in another); the sockets
+live in a child process on the same machine, so latencies include the clients' own
+scheduling and their CPU competes with the servers'.
 
     .venv/bin/python bench/bench_live.py                      # 1000 participants, 100 teams
     .venv/bin/python bench/bench_live.py --participants 200 --teams 20
@@ -46,16 +49,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--injects", type=int, default=20)
     parser.add_argument("--gap", type=float, default=0.5, help="seconds between injects")
-    parser.add_argument("--seconds", type=float, default=10.0, help="decision phase length")
+    parser.add_argument("--seconds", type=float, default=30.0, help="decision phase length")
     parser.add_argument(
-        "--workers", type=int, default=4, help="decision-submitting threads (per process)"
+        "--workers", type=int, default=2, help="decision-submitting threads (per process)"
     )
     parser.add_argument(
         "--decision-processes",
         type=int,
-        default=0,
+        default=2,
         help="submit decisions from this many separate processes (like web workers);"
         " 0: from threads of the bench process itself",
+    )
+    parser.add_argument(
+        "--decide-via",
+        choices=("engine", "http"),
+        default="engine",
+        help="engine: call decision_submit in decision processes; http: POST to the decide"
+        " view of the servers, as browsers do, from processes x workers client threads",
     )
     parser.add_argument("--join-rate", type=float, default=100, help="sockets opened per second")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/cascade_bench")
@@ -363,6 +373,66 @@ def submit_decisions(
     return counts["accepted"], counts["rejected"]
 
 
+def post_decisions(
+    ports: list[int],
+    code: str,
+    cookies: list[str],
+    prompt_key: str,
+    options,
+    seconds: float,
+    clients: int,
+) -> int:
+    """Decisions as browsers send them: htmx POSTs to the decide view, from ``clients``
+    threads with a keep-alive connection each, spread over the servers and over one
+    player per team (``cookies``). Returns the number of requests answered 200; the view
+    answers 200 with an inline error too, so the caller counts accepted decisions in
+    the database."""
+    import http.client
+    from urllib.parse import urlencode
+
+    answered = Counter()
+    deadline = time.perf_counter() + seconds
+    csrf = "b" * 32  # any 32-character secret: the header must match the cookie
+
+    def work(client: int) -> None:
+        port = ports[client % len(ports)]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        n = client
+        try:
+            while time.perf_counter() < deadline:
+                form = {
+                    f"{prompt_key}-option": options[n % 2].key,
+                    f"{prompt_key}-client_token": f"h{client}-{n}",
+                }
+                connection.request(
+                    "POST",
+                    f"/exercises/{code}/room/prompts/{prompt_key}/",
+                    body=urlencode(form),
+                    headers={
+                        "Cookie": f"sessionid={cookies[n % len(cookies)]}; csrftoken={csrf}",
+                        "X-CSRFToken": csrf,
+                        "HX-Request": "true",
+                        "Origin": f"http://127.0.0.1:{port}",
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                )
+                response = connection.getresponse()
+                response.read()
+                answered[response.status] += 1
+                n += clients
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if set(answered) - {200}:
+        raise RuntimeError(f"the decide view answered {dict(answered)}")
+    return answered[200]
+
+
 def decider_main(index: int, count: int, args, ready, go, results) -> None:
     """Child process: a web worker's worth of decision threads (``--workers``), so that
     ``--decision-processes`` > 1 models several server processes taking decisions, as a
@@ -426,6 +496,35 @@ def run_deciders(args, mp) -> tuple[int, int, float, float, float]:
     return accepted, rejected, elapsed, cpu, machine
 
 
+def run_posts(args, ports, exercise, players, cookies, prompt, options):
+    """``--decide-via http``: like ``run_deciders``, but through the servers' decide view
+    (the "deciding" CPU is then the client threads', the servers' shows in their row)."""
+    import psutil
+
+    from exercises.models import DecisionRevision
+
+    first_cookie = {}
+    for (_, team), cookie in zip(players, cookies, strict=True):
+        first_cookie.setdefault(team.pk, cookie)
+    revisions = DecisionRevision.objects.filter(decision__exercise=exercise)
+    before = revisions.count()
+    clients = args.workers * max(args.decision_processes, 1)
+    t, cpu, machine = time.monotonic(), time.process_time(), psutil.cpu_times()
+    answered = post_decisions(
+        ports,
+        exercise.code,
+        list(first_cookie.values()),
+        prompt.key,
+        options,
+        args.seconds,
+        clients,
+    )
+    elapsed, cpu = time.monotonic() - t, time.process_time() - cpu
+    machine = busy_seconds(psutil.cpu_times()) - busy_seconds(machine)
+    accepted = revisions.count() - before
+    return accepted, answered - accepted, elapsed, cpu, machine
+
+
 def check_delivery(exercise, clients: list[Client]) -> dict[str, int]:
     """Compare what each socket got with what it may see after its hello."""
     from exercises.models import Event
@@ -478,8 +577,10 @@ def run_bench(args, env) -> None:
             (ports[i % len(ports)], exercise.code, cookie, team.pk)
             for i, ((_, team), cookie) in enumerate(zip(players, cookies, strict=True))
         ]
-        swarm = mp.Process(
-            target=swarm_main, args=(specs, hello_seq, args.join_rate, ready, stop, results)
+        swarm = mp.Process(  # a daemon: a failed run must not leave it holding 1,000 sockets
+            target=swarm_main,
+            args=(specs, hello_seq, args.join_rate, ready, stop, results),
+            daemon=True,
         )
         swarm.start()
         if not ready.wait(timeout=180):
@@ -489,7 +590,11 @@ def run_bench(args, env) -> None:
         started, calls = release_injects(exercise, facilitator, args.injects, args.gap)
         time.sleep(3)
         cpu_injects = cpu_seconds(servers, swarm)
-        if args.decision_processes:
+        if args.decide_via == "http":
+            accepted, rejected, decision_time, decider_cpu, machine_busy = run_posts(
+                args, ports, exercise, players, cookies, prompt, options
+            )
+        elif args.decision_processes:
             accepted, rejected, decision_time, decider_cpu, machine_busy = run_deciders(args, mp)
         else:
             t, decider_cpu, machine = time.monotonic(), time.process_time(), psutil.cpu_times()
@@ -538,8 +643,13 @@ def run_bench(args, env) -> None:
         (
             "decisions accepted",
             f"{accepted} in {decision_time:.1f} s = {accepted / decision_time:.0f}/s"
-            f" ({rejected} rejected; {args.decision_processes or 'the bench'} process(es)"
-            f" x {args.workers} threads)",
+            f" ({rejected} rejected; "
+            + (
+                f"HTTP POSTs from {args.workers * max(args.decision_processes, 1)} clients)"
+                if args.decide_via == "http"
+                else f"{args.decision_processes or 'the bench'} process(es)"
+                f" x {args.workers} threads)"
+            ),
         ),
         ("frames expected / received", f"{delivery['expected']} / {delivery['received']}"),
         (
