@@ -88,6 +88,30 @@ def test_it_uses_the_buffered_redis_layer_when_asked():
 
 
 @pytest.mark.parametrize(
+    ("pool", "expected"),
+    [
+        ("", {"max_age": 60, "pool": None}),
+        ("4", {"max_age": 0, "pool": {"min_size": 1, "max_size": 4}}),
+    ],
+)
+def test_it_pools_postgres_connections_when_asked(pool, expected):
+    probe = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "db = settings.DATABASES['default']; "
+        "print(json.dumps({'max_age': db['CONN_MAX_AGE'], "
+        "'pool': db.get('OPTIONS', {}).get('pool')}))"
+    )
+    result = run_with_env(
+        probe,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/cascade",
+        SECRET_KEY="x" * 50,
+        DATABASE_POOL=pool,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == expected
+
+
+@pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL must be a postgres://"),
@@ -96,6 +120,10 @@ def test_it_uses_the_buffered_redis_layer_when_asked():
         ({"REDIS_URL": "redis://localhost:notaport/0"}, "REDIS_URL has an invalid port"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"CHANNEL_LAYER": "kafka"}, "CHANNEL_LAYER='kafka' must be one of: pubsub, core"),
+        (
+            {"DATABASE_URL": "postgres://postgres@localhost/x", "DATABASE_POOL": "many"},
+            "DATABASE_POOL='many' is not a whole number",
+        ),
         (
             {"DATABASE_URL": "postgres://postgres@localhost/x", "DEBUG": "0"},
             "SECRET_KEY must be set",
