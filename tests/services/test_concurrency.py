@@ -39,6 +39,18 @@ def build_world():
     return exercise, prompt, seats
 
 
+def decide(exercise, team, player, token: str, option):
+    """``player`` answers for ``team`` with ``option`` (whose prompt must be open)."""
+    return engine.decision_submit(
+        exercise=exercise,
+        team=team,
+        prompt=option.prompt,
+        author=player,
+        client_token=token,
+        option=option,
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_stores_every_simultaneous_decision_exactly_once_with_gap_free_seqs():
     assert connection.vendor == "postgresql"
@@ -54,14 +66,8 @@ def test_it_stores_every_simultaneous_decision_exactly_once_with_gap_free_seqs()
             # Each team sends its decision twice with the same token (a double click or a
             # retry after a timeout) and then revises it once with a new token.
             for token in ("first", "first", "second"):
-                decision = engine.decision_submit(
-                    exercise=exercise,
-                    team=team,
-                    prompt=prompt,
-                    author=player,
-                    client_token=f"{team.pk}-{token}",
-                    option=options[(index + (token == "second")) % len(options)],
-                )
+                option = options[(index + (token == "second")) % len(options)]
+                decision = decide(exercise, team, player, f"{team.pk}-{token}", option)
                 ids.append(decision.pk)
             return ids
         finally:
@@ -98,14 +104,7 @@ def test_one_teams_players_and_double_clicks_at_the_same_moment_each_count_once(
         player, token, option = call
         try:
             barrier.wait(timeout=30)
-            return engine.decision_submit(
-                exercise=exercise,
-                team=team,
-                prompt=prompt,
-                author=player,
-                client_token=token,
-                option=option,
-            ).pk
+            return decide(exercise, team, player, token, option).pk
         finally:
             connection.close()
 
@@ -137,24 +136,15 @@ def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[l
     team, player = seat
     outcome = []
 
-    def decide() -> None:
+    def run() -> None:
         try:
-            outcome.append(
-                engine.decision_submit(
-                    exercise=exercise,
-                    team=team,
-                    prompt=prompt,
-                    author=player,
-                    client_token="late",
-                    option=prompt.options.first(),
-                )
-            )
+            outcome.append(decide(exercise, team, player, "late", prompt.options.first()))
         except engine.EngineError as exc:
             outcome.append(exc)
         finally:
             connection.close()
 
-    decider = threading.Thread(target=decide, name="decider")
+    decider = threading.Thread(target=run, name="decider")
     decider.start()
     deadline = time.monotonic() + 30
     while not arrivals and time.monotonic() < deadline:
