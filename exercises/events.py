@@ -117,6 +117,32 @@ def append_event(
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown event kind {kind!r}.")
+    event, previous = write_event(
+        exercise=exercise,
+        kind=kind,
+        payload=payload,
+        visibility=visibility,
+        clock_seconds=round(clock_seconds, 3),
+        team_ids=team_ids,
+        actor=actor,
+    )
+    transaction.on_commit(lambda: publish(event, previous))
+    return event
+
+
+def write_event(
+    *,
+    exercise: Exercise,
+    kind: str,
+    payload: dict[str, Any],
+    visibility: str,
+    clock_seconds: float,
+    team_ids: list[int] | None = None,
+    actor: User | None = None,
+) -> tuple[Event, dict[str, dict[str, Any]]]:
+    """Store the next event and move ``last_seq`` and the audience marks with it; returns
+    the event and its ``previous_visible``. Publishes nothing (``append_event`` does; test
+    factories call this directly)."""
     team_ids = sorted(set(team_ids or [])) if visibility == Event.Visibility.SOME else []
     seq = exercise.last_seq + 1
     previous = previous_visible(exercise.audience_marks, seq, visibility, team_ids)
@@ -130,11 +156,10 @@ def append_event(
         payload=payload,
         visibility=visibility,
         team_ids=team_ids,
-        clock_seconds=round(clock_seconds, 3),
+        clock_seconds=clock_seconds,
         actor=actor,
     )
-    transaction.on_commit(lambda: publish(event, previous))
-    return event
+    return event, previous
 
 
 def routes(event: Event) -> list[tuple[str, str]]:

@@ -241,23 +241,17 @@ def add_event(
 ):
     """An Event with the next seq, written directly and not published (tests only; the
     engine does this live)."""
-    from exercises.events import advance_marks
-    from exercises.models import Event
+    from exercises.events import write_event
 
-    exercise.last_seq += 1
-    exercise.audience_marks = advance_marks(
-        exercise.audience_marks, exercise.last_seq, visibility, list(team_ids)
-    )
-    exercise.save(update_fields=["last_seq", "audience_marks"])
-    return Event.objects.create(
+    event, _ = write_event(
         exercise=exercise,
-        seq=exercise.last_seq,
         kind=kind,
         payload=payload,
         visibility=visibility,
-        team_ids=list(team_ids),
         clock_seconds=clock,
+        team_ids=list(team_ids),
     )
+    return event
 
 
 def make_played_exercise(*, facilitator: User | None = None, name: str = "Played exercise"):
