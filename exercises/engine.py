@@ -131,6 +131,20 @@ def _emit(
     )
 
 
+def _announce(
+    ex: Exercise,
+    kind: str,
+    message: str,
+    action: str,
+    *,
+    actor: User | None,
+    visibility: str = Vis.ALL,
+) -> None:
+    """An event whose whole payload is ``message``, and its audit entry ``action``."""
+    _emit(ex, kind, {"message": message}, visibility=visibility, actor=actor)
+    _audit(ex, actor, action)
+
+
 def _audit(
     exercise: Exercise, actor: User | None, action: str, target: str = "", **details
 ) -> None:
@@ -255,14 +269,9 @@ def exercise_start(*, exercise: Exercise, actor: User) -> None:
         now = timezone.now()
         ex.status, ex.running_since, ex.started_at = Status.RUNNING, now, now
         ex.save(update_fields=["status", "running_since", "started_at"])
-        _emit(
-            ex,
-            events.EXERCISE_STARTED,
-            {"message": "The exercise has started."},
-            visibility=Vis.ALL,
-            actor=actor,
+        _announce(
+            ex, events.EXERCISE_STARTED, "The exercise has started.", "exercise.start", actor=actor
         )
-        _audit(ex, actor, "exercise.start")
         _enter_stage(ex, ex.scenario.start_stage, actor=actor)
 
 
@@ -275,14 +284,9 @@ def exercise_pause(*, exercise: Exercise, actor: User) -> None:
         ex.status = Status.PAUSED
         ex.epoch += 1
         ex.save(update_fields=["status", "epoch", "clock_offset_seconds", "running_since"])
-        _emit(
-            ex,
-            events.EXERCISE_PAUSED,
-            {"message": "The exercise is paused."},
-            visibility=Vis.ALL,
-            actor=actor,
+        _announce(
+            ex, events.EXERCISE_PAUSED, "The exercise is paused.", "exercise.pause", actor=actor
         )
-        _audit(ex, actor, "exercise.pause")
 
 
 def exercise_resume(*, exercise: Exercise, actor: User) -> None:
@@ -293,14 +297,9 @@ def exercise_resume(*, exercise: Exercise, actor: User) -> None:
         ex.status, ex.running_since = Status.RUNNING, timezone.now()
         ex.epoch += 1
         ex.save(update_fields=["status", "running_since", "epoch"])
-        _emit(
-            ex,
-            events.EXERCISE_RESUMED,
-            {"message": "The exercise has resumed."},
-            visibility=Vis.ALL,
-            actor=actor,
+        _announce(
+            ex, events.EXERCISE_RESUMED, "The exercise has resumed.", "exercise.resume", actor=actor
         )
-        _audit(ex, actor, "exercise.resume")
         _apply_due(ex)
 
 
@@ -346,14 +345,14 @@ def hotwash_save(*, exercise: Exercise, actor: User, notes: str) -> None:
         _require_status(ex, Status.RUNNING, Status.PAUSED, Status.ENDED, action="save the hot wash")
         ex.hotwash_notes = notes
         ex.save(update_fields=["hotwash_notes"])
-        _emit(
+        _announce(
             ex,
             events.HOTWASH_SAVED,
-            {"message": "Hot-wash notes saved."},
-            visibility=Vis.CONTROL,
+            "Hot-wash notes saved.",
+            "hotwash.save",
             actor=actor,
+            visibility=Vis.CONTROL,
         )
-        _audit(ex, actor, "hotwash.save")
 
 
 def _stop_clock(ex: Exercise) -> None:
@@ -367,14 +366,7 @@ def _end(ex: Exercise, actor: User | None) -> None:
     ex.status, ex.ended_at = Status.ENDED, timezone.now()
     ex.epoch += 1
     ex.save(update_fields=["status", "ended_at", "epoch", "clock_offset_seconds", "running_since"])
-    _emit(
-        ex,
-        events.EXERCISE_ENDED,
-        {"message": "The exercise has ended."},
-        visibility=Vis.ALL,
-        actor=actor,
-    )
-    _audit(ex, actor, "exercise.end")
+    _announce(ex, events.EXERCISE_ENDED, "The exercise has ended.", "exercise.end", actor=actor)
 
 
 def _enter_stage(ex: Exercise, stage: Stage, *, actor: User | None) -> None:
