@@ -87,7 +87,7 @@ def _pool_connections(config: dict) -> None:
 
     Under ASGI Django runs each request's sync code in a thread of its own, so thread-bound
     persistent connections are seldom reused: a decision POST through Daphne opened a new
-    PostgreSQL connection, and a pool took 55 → 70 decisions/s over HTTP (bench/README.md).
+    PostgreSQL connection; a pool took ~50 → 66-70 decisions/s over HTTP (bench/README.md).
     Opt-in for now: the socket tests leak pooled connections from short-lived test threads
     until the pool runs dry, so the suite runs without one."""
     size = read_int("DATABASE_POOL", 0)

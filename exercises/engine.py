@@ -705,7 +705,7 @@ def _decide(
         raise
     clock = (exercise.clock_offset_seconds, exercise.running_since)
     latency = round(_elapsed(*clock) - opened.opened_at_clock, 3)
-    labels = str(team), author.label  # (related rows, read before any lock)
+    team_label, author_label = str(team), author.label  # related rows: read before any lock
     with transaction.atomic():
         decision = decision_queries.team_decision(**mine, lock=True)
         if decision and decision.replayed:
@@ -729,12 +729,12 @@ def _decide(
             "question": prompt.question,
             "team_id": team.pk,
             "team_code": team.code,
-            "team_label": labels[0],
+            "team_label": team_label,
             "option": option.key if option else "",
             "option_label": option.label if option else "",
             "text": decision.text,
             "revision": decision.revision,
-            "author_label": labels[1],
+            "author_label": author_label,
             "latency_seconds": latency,
         }
         _emit(
