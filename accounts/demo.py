@@ -38,9 +38,8 @@ def facilitators_group() -> Group:
     """The group whose members may author scenarios and run exercises."""
     group, _ = Group.objects.get_or_create(name=FACILITATORS_GROUP)
     group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="exercises", codename__in=["author_scenario", "run_exercise"]
-        )
+        Permission.objects.get(content_type__app_label="scenarios", codename="author_scenario"),
+        Permission.objects.get(content_type__app_label="exercises", codename="run_exercise"),
     )
     return group
 

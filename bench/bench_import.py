@@ -62,14 +62,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         setup_django(directory)
-        from exercises.scenario_format import (
+        from scenarios.formats import (
             dump_document,
             export_document,
             import_scenario,
             load_document,
             validate_document,
         )
-        from scoring.rubrics import load_rubric
+        from scenarios.rubrics import load_rubric
 
         rubric = load_rubric(ROOT / "fixtures" / "rubric" / "cascade-resilience.yaml")
         criteria = set(rubric.criteria.values_list("key", flat=True))

@@ -108,8 +108,8 @@ def seed(participants: int, teams: int, injects: int):
 
     from accounts.models import Membership, Organization, User
     from exercises import engine
-    from exercises.models import Exercise, Inject, Participant, Prompt, Role, Scenario, Stage, Team
-    from scoring.models import Rubric
+    from exercises.models import Exercise, Participant, Team
+    from scenarios.models import Inject, Prompt, Role, Rubric, Scenario, Stage
 
     rubric = Rubric.objects.create(key="bench", title="Bench rubric")
     scenario = Scenario.objects.create(
@@ -298,7 +298,7 @@ def release_injects(
     from django.db import connection
 
     from exercises import engine
-    from exercises.models import Inject
+    from scenarios.models import Inject
 
     started: dict[int, float] = {}
     calls: list[float] = []

@@ -37,22 +37,16 @@ def build(n_teams: int, n_prompts: int, seed: int = 7):
     to every team (n_teams × n_prompts decisions), releases, shares and observations."""
     from accounts.models import Organization
     from exercises.models import (
-        Consequence,
         Decision,
         Event,
         Exercise,
-        Inject,
         InjectRelease,
         Observation,
-        Option,
-        Prompt,
         PromptWindow,
-        Role,
-        Scenario,
         Share,
-        Stage,
         Team,
     )
+    from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario, Stage
     from tests.factories import make_rubric, make_user
 
     rng = random.Random(seed)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "axes",
     "template_partials.apps.SimpleAppConfig",
     "accounts",
+    "scenarios",
     "exercises",
     "scoring",
 ]

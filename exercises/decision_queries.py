@@ -11,25 +11,29 @@ from __future__ import annotations
 
 from django.db import connection
 
-from exercises.models import Decision, PromptWindow
+from exercises.models import Decision, DecisionRevision, Participant, PromptWindow
+from scenarios.models import Consequence
 
-_WINDOW = """
+# Table names come from the models, so a renamed app or table cannot leave the SQL behind.
+_WINDOW = f"""
 SELECT w.*,
-       EXISTS (SELECT 1 FROM exercises_participant p
+       EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
                WHERE p.exercise_id = w.exercise_id AND p.user_id = %s AND p.team_id = %s)
          AS seated,
-       EXISTS (SELECT 1 FROM exercises_consequence c WHERE c.option_id = %s) AS cascades
-FROM exercises_promptwindow w
+       EXISTS (SELECT 1 FROM {Consequence._meta.db_table} c WHERE c.option_id = %s) AS cascades
+FROM {PromptWindow._meta.db_table} w
 WHERE w.exercise_id = %s AND w.prompt_id = %s
 """
 
-_TEAM_DECISION = """
+_TEAM_DECISION = f"""
 SELECT d.*,
-       EXISTS (SELECT 1 FROM exercises_decisionrevision r
+       EXISTS (SELECT 1 FROM {DecisionRevision._meta.db_table} r
                WHERE r.decision_id = d.id AND r.client_token = %s) AS replayed
-FROM exercises_decision d
+FROM {Decision._meta.db_table} d
 WHERE d.team_id = %s AND d.prompt_id = %s
 """
+
+_WINDOW_OPEN = f"SELECT 1 FROM {PromptWindow._meta.db_table} WHERE id = %s AND closed_at IS NULL"
 
 
 def prompt_window(
@@ -61,8 +65,5 @@ def team_decision(
 
 def window_still_open(window_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM exercises_promptwindow WHERE id = %s AND closed_at IS NULL",
-            [window_id],
-        )
+        cursor.execute(_WINDOW_OPEN, [window_id])
         return cursor.fetchone() is not None

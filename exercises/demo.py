@@ -20,8 +20,8 @@ from django.utils.text import slugify
 
 from accounts.demo import DemoPeople
 from exercises import engine
-from exercises.models import Exercise, Participant, Scenario, Team, Tlp
-from scoring.models import Criterion
+from exercises.models import Exercise, Participant, Team
+from scenarios.models import Criterion, Scenario, Tlp
 from scoring.services import report_compute, scores_stale
 
 DEMO_SCENARIO_KEY = "cloud-ransomware"

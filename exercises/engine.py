@@ -42,29 +42,31 @@ from accounts.audit import audit_record
 from accounts.models import Membership, Organization, User
 from exercises import decision_queries, events
 from exercises.models import (
-    Consequence,
     Decision,
     DecisionRevision,
     Event,
     Exercise,
-    Inject,
     InjectRelease,
     Observation,
-    Option,
     Participant,
-    Prompt,
     PromptWindow,
+    Share,
+    Team,
+)
+from exercises.visibility import TeamInfo, share_audience, share_visibility
+from scenarios.models import (
+    Audience,
+    Consequence,
+    Criterion,
+    Inject,
+    Option,
+    Prompt,
     Role,
     Scenario,
-    Share,
     Stage,
-    Team,
     Tlp,
     Transition,
 )
-from exercises.models.authoring import Audience
-from exercises.visibility import TeamInfo, share_audience, share_visibility
-from scoring.models import Criterion
 
 Status = Exercise.Status
 Vis = Event.Visibility

@@ -7,8 +7,8 @@ import uuid
 from django import forms
 
 from accounts.models import Organization, User
-from exercises.models import Exercise, Observation, Participant, Prompt, Scenario, Team, Tlp
-from scoring.models import Criterion
+from exercises.models import Exercise, Observation, Participant, Team
+from scenarios.models import Criterion, Prompt, Scenario, Tlp
 
 # What each TLP 2.0 marking means *in this app* (the engine enforces it).
 TLP_HELP: dict[str, str] = {

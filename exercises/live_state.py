@@ -22,11 +22,11 @@ from exercises.models import (
     InjectRelease,
     Observation,
     Participant,
-    Prompt,
     PromptWindow,
     Share,
     Team,
 )
+from scenarios.models import Prompt
 
 FEED_LIMIT = 200
 ENTRY_VIEWS = {

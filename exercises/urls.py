@@ -1,7 +1,44 @@
-"""Exercises URLs: scenario authoring and live runs, each in its own module."""
+"""Live exercise pages: lobby, control console, team room, evaluator and observer views."""
 
-from exercises import authoring_urls, live_urls
+from __future__ import annotations
+
+from django.urls import path
+
+from exercises import views
 
 app_name = "exercises"
 
-urlpatterns = [*authoring_urls.urlpatterns, *live_urls.urlpatterns]
+urlpatterns = [
+    path("exercises/", views.exercise_list, name="exercise_list"),
+    path("exercises/new/", views.exercise_new, name="exercise_new"),
+    path("exercises/<str:code>/", views.exercise_enter, name="exercise"),
+    path("exercises/<str:code>/lobby/", views.lobby, name="lobby"),
+    path("exercises/<str:code>/teams/", views.team_add, name="team_add"),
+    path("exercises/<str:code>/participants/", views.participant_add, name="participant_add"),
+    path("exercises/<str:code>/control/", views.control, name="control"),
+    path("exercises/<str:code>/start/", views.start, name="start"),
+    path("exercises/<str:code>/pause/", views.pause, name="pause"),
+    path("exercises/<str:code>/resume/", views.resume, name="resume"),
+    path("exercises/<str:code>/advance/", views.advance, name="advance"),
+    path("exercises/<str:code>/end/", views.end, name="end"),
+    path("exercises/<str:code>/hotwash/", views.hotwash, name="hotwash"),
+    path(
+        "exercises/<str:code>/injects/<slug:inject_key>/release/",
+        views.inject_release,
+        name="inject_release",
+    ),
+    path(
+        "exercises/<str:code>/prompts/<slug:prompt_key>/<str:verb>/",
+        views.prompt_toggle,
+        name="prompt_toggle",
+    ),
+    path("exercises/<str:code>/room/", views.room, name="room"),
+    path("exercises/<str:code>/room/prompts/<slug:prompt_key>/", views.decide, name="decide"),
+    path("exercises/<str:code>/room/share/", views.share, name="share"),
+    path("exercises/<str:code>/evaluate/", views.evaluate, name="evaluate"),
+    path(
+        "exercises/<str:code>/evaluate/observations/", views.observe_record, name="observe_record"
+    ),
+    path("exercises/<str:code>/observe/", views.observe, name="observe"),
+    path("join/<str:join_code>/", views.join, name="join"),
+]

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from exercises.models import Event, Participant, Tlp
+from exercises.models import Event, Participant
+from scenarios.models import Tlp
 
 CONTROL_KINDS = frozenset({Participant.Kind.FACILITATOR, Participant.Kind.EVALUATOR})
 OBSERVER_KINDS = frozenset({Participant.Kind.OBSERVER, Participant.Kind.COORDINATOR})

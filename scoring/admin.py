@@ -1,22 +1,10 @@
-"""Admin for the rubric and the improvement plan; computed rows are read-only."""
+"""Admin for the improvement plan; computed rows are read-only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from scoring.models import Criterion, Gap, ImprovementItem, ReportExport, Rubric, Score
-
-
-class CriterionInline(admin.TabularInline):
-    model = Criterion
-    extra = 0
-    fields = ["order", "key", "title", "group", "reference", "weight", "threshold"]
-
-
-@admin.register(Rubric)
-class RubricAdmin(admin.ModelAdmin):
-    list_display = ["title", "key", "version"]
-    inlines = [CriterionInline]
+from scoring.models import Gap, ImprovementItem, ReportExport, Score
 
 
 @admin.register(ImprovementItem)

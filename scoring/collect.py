@@ -10,20 +10,18 @@ from collections import defaultdict
 
 from exercises import visibility
 from exercises.models import (
-    Consequence,
     Decision,
     Event,
     Exercise,
     InjectRelease,
     Observation,
-    Prompt,
     PromptWindow,
     Share,
     Team,
 )
 from exercises.visibility import TeamInfo
+from scenarios.models import Consequence, Criterion, Prompt
 from scoring import engine
-from scoring.models import Criterion
 
 
 def load_exercise(exercise: Exercise) -> engine.ExerciseIn:

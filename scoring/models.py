@@ -1,4 +1,4 @@
-"""The shared resilience rubric and what the scoring engine computes against it.
+"""What the scoring method computes against the rubric, and the improvement plan.
 
 Scores and gaps are computed (``scoring.engine``), never typed in; the
 improvement plan is drafted from gaps and then owned by coordinators.
@@ -10,52 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
-
-
-class Rubric(models.Model):
-    key = models.SlugField(max_length=80, unique=True)
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    version = models.CharField(max_length=20, default="1")
-
-    class Meta:
-        ordering = ["title"]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class Criterion(models.Model):
-    class Group(models.TextChoices):
-        GOVERN = "GV", "Govern"
-        IDENTIFY = "ID", "Identify"
-        PROTECT = "PR", "Protect"
-        DETECT = "DE", "Detect"
-        RESPOND = "RS", "Respond"
-        RECOVER = "RC", "Recover"
-        COLLABORATION = "CO", "Collaboration"
-
-    rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="criteria")
-    key = models.SlugField(max_length=60)
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    group = models.CharField(max_length=2, choices=Group.choices)
-    reference = models.CharField(
-        max_length=60, blank=True, help_text="E.g. NIST CSF 2.0 category identifiers."
-    )
-    weight = models.FloatField(default=1.0)
-    threshold = models.PositiveIntegerField(default=60, help_text="Below this score is a gap.")
-    order = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["rubric", "order", "key"]
-        verbose_name_plural = "criteria"
-        constraints = [
-            models.UniqueConstraint(fields=["rubric", "key"], name="criterion_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.title
+from scenarios.models import Criterion
 
 
 class Score(models.Model):

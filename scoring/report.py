@@ -15,10 +15,11 @@ from typing import Any
 from accounts.audit import audit_for_exercise
 from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
 from exercises.visibility import can_see_event
+from scenarios.models import Criterion
 from scoring import charts, engine
 from scoring.access import ReportAccess
 from scoring.collect import criteria_for, load_exercise
-from scoring.models import Criterion, Gap, ImprovementItem, Score
+from scoring.models import Gap, ImprovementItem, Score
 
 STRENGTHS = 5
 CASCADE_CHART_LIMIT = 10  # the most damaging chains; the gap list has them all

@@ -5,20 +5,19 @@ from __future__ import annotations
 from itertools import count
 
 from accounts.models import Membership, Organization, Sector, User
-from exercises.models import (
+from exercises.models import Exercise, Participant, Team
+from scenarios.models import (
     Consequence,
-    Exercise,
+    Criterion,
     Inject,
     Option,
-    Participant,
     Prompt,
     Role,
+    Rubric,
     Scenario,
     Stage,
-    Team,
     Transition,
 )
-from scoring.models import Criterion, Rubric
 
 PASSWORD = "correct-horse-battery-staple"
 _seq = count(1)

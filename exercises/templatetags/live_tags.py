@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import mark_safe
 
-from exercises.authoring import render_markdown
+from scenarios.services import render_markdown
 
 register = template.Library()
 

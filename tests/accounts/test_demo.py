@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organization, User
-from exercises.models import Exercise, Participant, Scenario
+from exercises.models import Exercise, Participant
+from scenarios.models import Scenario
 
 # transaction=True: the played demo exercise is seeded outside a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,9 +20,9 @@ def test_it_seeds_people_in_four_organizations_of_different_sectors_idempotently
     assert len(set(Organization.objects.values_list("sector", flat=True))) == 4
     facilitator = User.objects.get(username="facilitator")
     assert facilitator.check_password(DEMO_PASSWORD)
-    assert facilitator.has_perm("exercises.author_scenario")
+    assert facilitator.has_perm("scenarios.author_scenario")
     assert facilitator.has_perm("exercises.run_exercise")
-    assert not User.objects.get(username="nimbus1").has_perm("exercises.author_scenario")
+    assert not User.objects.get(username="nimbus1").has_perm("scenarios.author_scenario")
     printed = capsys.readouterr().out
     assert DEMO_PASSWORD in printed
     assert "nimbus1" in printed

@@ -18,8 +18,8 @@ from django.test import Client
 
 from config.asgi import application as asgi_application
 from exercises import consumers, engine, events, scheduler, tasks
-from exercises.models import Inject, Prompt
 from exercises.routing import websocket_urlpatterns
+from scenarios.models import Inject, Prompt
 from tests import factories
 from tests.sockets import until_answered
 

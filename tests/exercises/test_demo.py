@@ -18,8 +18,9 @@ from exercises.demo import (
     seed_demo_played_exercise,
     simulated_clock,
 )
-from exercises.models import Exercise, Participant, Tlp
-from exercises.scenario_format.fixtures import load_fixtures
+from exercises.models import Exercise, Participant
+from scenarios.formats.fixtures import load_fixtures
+from scenarios.models import Tlp
 from scoring.models import Gap, ImprovementItem, Score
 
 

@@ -12,13 +12,11 @@ from exercises.models import (
     DecisionRevision,
     Event,
     Exercise,
-    Inject,
     InjectRelease,
     Participant,
-    Prompt,
     Share,
-    Stage,
 )
+from scenarios.models import Inject, Prompt, Stage
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("scheduled_sweeps")

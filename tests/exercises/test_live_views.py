@@ -15,10 +15,10 @@ from exercises.models import (
     InjectRelease,
     Observation,
     Participant,
-    Prompt,
     Share,
     Team,
 )
+from scenarios.models import Prompt
 from tests import factories
 
 PAGES = ["exercise", "lobby", "control", "room", "evaluate", "observe"]

@@ -157,8 +157,8 @@ def test_it_keeps_exports_from_players_and_outsiders(client, bob, mallory, playe
 
 
 def test_it_exports_a_shipped_scenarios_completed_run(db, alice):
-    from exercises.models import Scenario
-    from exercises.scenario_format.fixtures import load_fixtures
+    from scenarios.formats.fixtures import load_fixtures
+    from scenarios.models import Scenario
 
     list(load_fixtures())
     scenario = Scenario.objects.get(key="cloud-ransomware", status="published")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from exercises import engine
-from exercises.models import Inject, Prompt, PromptWindow
+from exercises.models import PromptWindow
+from scenarios.models import Inject, Prompt
 from scoring.models import Gap, Score
 from scoring.services import report_compute
 from tests import factories

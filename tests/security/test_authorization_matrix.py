@@ -99,31 +99,31 @@ ROWS: dict[str, Row] = {
         ORG_A_ADMIN,
     ),
     # scenario authoring
-    "exercises:scenario_list": Row("GET", none, AUTHOR),
-    "exercises:scenario_create": Row("GET", none, AUTHOR),
-    "exercises:scenario_import": Row("GET", none, AUTHOR),
-    "exercises:scenario_detail": Row("GET", draft, AUTHOR),
-    "exercises:scenario_graph": Row("GET", draft, AUTHOR),
-    "exercises:scenario_preview": Row("GET", draft, AUTHOR),
-    "exercises:scenario_export": Row("GET", lambda w: {**draft(w), "fmt": "yaml"}, AUTHOR),
-    "exercises:scenario_publish": Row("POST", draft, AUTHOR),
-    "exercises:scenario_new_draft": Row(
+    "scenarios:scenario_list": Row("GET", none, AUTHOR),
+    "scenarios:scenario_create": Row("GET", none, AUTHOR),
+    "scenarios:scenario_import": Row("GET", none, AUTHOR),
+    "scenarios:scenario_detail": Row("GET", draft, AUTHOR),
+    "scenarios:scenario_graph": Row("GET", draft, AUTHOR),
+    "scenarios:scenario_preview": Row("GET", draft, AUTHOR),
+    "scenarios:scenario_export": Row("GET", lambda w: {**draft(w), "fmt": "yaml"}, AUTHOR),
+    "scenarios:scenario_publish": Row("POST", draft, AUTHOR),
+    "scenarios:scenario_new_draft": Row(
         "POST", lambda w: {"code": w.exercise.scenario.code}, AUTHOR
     ),
-    "exercises:scenario_delete": Row("POST", draft, AUTHOR),
-    "exercises:scenario_details": Row("POST", draft, AUTHOR, lambda w: {"title": "Renamed"}),
-    "exercises:role_create": Row("POST", draft, AUTHOR),
-    "exercises:stage_create": Row("POST", draft, AUTHOR),
-    "exercises:stage_part_create": Row(
+    "scenarios:scenario_delete": Row("POST", draft, AUTHOR),
+    "scenarios:scenario_details": Row("POST", draft, AUTHOR, lambda w: {"title": "Renamed"}),
+    "scenarios:role_create": Row("POST", draft, AUTHOR),
+    "scenarios:stage_create": Row("POST", draft, AUTHOR),
+    "scenarios:stage_part_create": Row(
         "POST", lambda w: {**draft(w), "parent": "start", "kind": "inject"}, AUTHOR
     ),
-    "exercises:prompt_part_create": Row(
+    "scenarios:prompt_part_create": Row(
         "POST", lambda w: {**draft(w), "parent": "first-move", "kind": "option"}, AUTHOR
     ),
-    "exercises:part_edit": Row(
+    "scenarios:part_edit": Row(
         "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start"}, AUTHOR
     ),
-    "exercises:part_delete": Row(
+    "scenarios:part_delete": Row(
         "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
     ),
     # live exercise
@@ -263,7 +263,7 @@ def test_it_keeps_the_admin_staff_only():
 
 # Integer path segments are looked up inside an object the caller was already checked
 # against (never globally), so guessing one reaches nothing new.
-SCOPED_INT_ROUTES = {"accounts:member_remove", "exercises:part_edit", "exercises:part_delete"}
+SCOPED_INT_ROUTES = {"accounts:member_remove", "scenarios:part_edit", "scenarios:part_delete"}
 
 
 def test_it_puts_no_bare_database_ids_in_urls():
@@ -300,7 +300,7 @@ def test_it_finds_no_part_of_another_scenario_by_its_row_id():
     world = build_world(with_report=False)
     facilitator = client_for(world, "facilitator")
     foreign = world.exercise.scenario.transitions.first()
-    for name in ("exercises:part_edit", "exercises:part_delete"):
+    for name in ("scenarios:part_edit", "scenarios:part_delete"):
         url = reverse(
             name, kwargs={"code": world.draft.code, "kind": "transition", "ref": foreign.id}
         )
@@ -346,7 +346,7 @@ def test_it_refuses_posts_without_a_csrf_token():
         ("exercises:pause", ex(world)),
         ("exercises:share", ex(world)),
         ("scoring:recompute", ex(world)),
-        ("exercises:scenario_publish", draft(world)),
+        ("scenarios:scenario_publish", draft(world)),
     ):
         assert client.post(reverse(name, kwargs=kwargs)).status_code == 403, name
     world.exercise.refresh_from_db()

@@ -23,10 +23,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exercises import authoring_forms
-from exercises.authoring_forms import MAX_IMPORT_BYTES
 from exercises.consumers import MAX_FRAME
-from exercises.models import Scenario
+from scenarios import forms as authoring_forms
+from scenarios.forms import MAX_IMPORT_BYTES
+from scenarios.models import Scenario
 from scoring import forms as scoring_forms
 from tests.security.test_authorization_matrix import ws_open
 from tests.security.world import World, build_world
@@ -89,22 +89,22 @@ ITEM = tuple(scoring_forms.ImprovementItemForm.base_fields)
 SURFACES = {
     "scenario_create": Surface(
         "facilitator",
-        "exercises:scenario_create",
+        "scenarios:scenario_create",
         lambda w: {},
         ("title", "key", "summary", "rubric"),
     ),
     "scenario_details": Surface(
         "facilitator",
-        "exercises:scenario_details",
+        "scenarios:scenario_details",
         draft,
         ("title", "summary", "rubric", "start_stage"),
     ),
-    "role_create": Surface("facilitator", "exercises:role_create", draft, ROLE, "role"),
-    "stage_create": Surface("facilitator", "exercises:stage_create", draft, STAGE, "stage"),
+    "role_create": Surface("facilitator", "scenarios:role_create", draft, ROLE, "role"),
+    "stage_create": Surface("facilitator", "scenarios:stage_create", draft, STAGE, "stage"),
     **{
         f"{kind}_create": Surface(
             "facilitator",
-            "exercises:stage_part_create",
+            "scenarios:stage_part_create",
             lambda w, kind=kind: draft(w, parent="start", kind=kind),
             fields,
             f"{kind}-start",
@@ -114,7 +114,7 @@ SURFACES = {
     **{
         f"{kind}_create": Surface(
             "facilitator",
-            "exercises:prompt_part_create",
+            "scenarios:prompt_part_create",
             lambda w, kind=kind: draft(w, parent="first-move", kind=kind),
             fields,
             f"{kind}-first-move",
@@ -124,7 +124,7 @@ SURFACES = {
     **{
         f"{kind}_edit": Surface(
             "facilitator",
-            "exercises:part_edit",
+            "scenarios:part_edit",
             lambda w, kind=kind, ref=ref: draft(w, kind=kind, ref=ref(w)),
             fields,
         )
@@ -247,7 +247,7 @@ def test_it_never_answers_500_to_random_form_posts(surface):
 def test_it_answers_random_uploads_with_format_errors_not_500():
     world = build_world(with_report=False)
     client = client_for(world, "facilitator")
-    url = reverse("exercises:scenario_import")
+    url = reverse("scenarios:scenario_import")
 
     @EXAMPLES
     @given(
@@ -268,7 +268,7 @@ def test_it_refuses_uploads_over_five_mebibytes():
     client = client_for(world, "facilitator")
     assert MAX_IMPORT_BYTES == 5 * 1024 * 1024
     big = SimpleUploadedFile("huge.yaml", b"a: b\n" * (MAX_IMPORT_BYTES // 5 + 1))
-    response = client.post(reverse("exercises:scenario_import"), {"file": big})
+    response = client.post(reverse("scenarios:scenario_import"), {"file": big})
     assert response.status_code == 200
     assert "larger than 5 MiB" in response.content.decode()
     assert not Scenario.objects.filter(status="draft").exclude(pk=world.draft.pk).exists()

@@ -16,8 +16,8 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from exercises.models import Tlp
 from exercises.visibility import TeamInfo, share_audience
+from scenarios.models import Tlp
 from scoring.access import report_access
 from scoring.exports import csv as csv_export
 from scoring.exports import json as json_export

@@ -15,7 +15,8 @@ from django.core.files.base import ContentFile
 
 from accounts.models import Organization, User
 from exercises import engine
-from exercises.models import Exercise, Role, Scenario, Share, Team, Tlp
+from exercises.models import Exercise, Share, Team
+from scenarios.models import Role, Scenario, Tlp
 from scoring import services
 from scoring.models import ImprovementItem, ReportExport
 from tests import factories

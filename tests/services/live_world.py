@@ -12,7 +12,8 @@ from django.db import connection
 from django.test import Client
 
 from exercises import engine
-from exercises.models import Exercise, Inject
+from exercises.models import Exercise
+from scenarios.models import Inject
 from tests import factories
 
 SEQ = re.compile(r"^<!--seq:(\d+)-->")

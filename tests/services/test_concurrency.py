@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 
 from exercises import engine
-from exercises.models import Decision, DecisionRevision, Event, Role, Scenario
-from exercises.scenario_format import dump_document, export_document, import_scenario
+from exercises.models import Decision, DecisionRevision, Event
+from scenarios.formats import dump_document, export_document, import_scenario
+from scenarios.models import Role, Scenario
 from tests import factories
 
 TEAMS = 16

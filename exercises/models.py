@@ -1,0 +1,283 @@
+"""A live run of a published scenario version, and everything it records.
+
+``Event`` is the append-only timeline: every change to a running exercise writes
+its event in the same transaction (see ``exercises.engine``), with a gap-free
+``seq`` allocated under the exercise row lock from ``Exercise.last_seq``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Organization, new_code
+from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
+
+
+class Exercise(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LOBBY = "lobby", "Lobby"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    name = models.CharField(max_length=200)
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="exercises")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    current_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The clock excludes pauses: elapsed = clock_offset + (now - running_since if running).
+    clock_offset_seconds = models.FloatField(default=0)
+    running_since = models.DateTimeField(null=True, blank=True)
+    stage_started_at_clock = models.FloatField(default=0)
+    # Bumped by pause, resume and stage changes: a timed task stamped with an older
+    # epoch is stale and does nothing.
+    epoch = models.PositiveIntegerField(default=0)
+    last_seq = models.PositiveIntegerField(default=0)
+    # The latest seq each kind of audience saw (``events.advance_marks``), kept with
+    # ``last_seq`` so a push names the previous event its sockets may see without a read.
+    audience_marks = models.JSONField(default=dict, blank=True)
+    hotwash_notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("run_exercise", "Can set up and facilitate exercises")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    """One organization's team in an exercise, sitting in one scenario role."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="teams")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="teams")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="teams")
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    join_code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+
+    class Meta:
+        ordering = ["role__order", "role__key"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "role"], name="one_team_per_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} ({self.role.label})"
+
+
+class Participant(models.Model):
+    class Kind(models.TextChoices):
+        FACILITATOR = "facilitator", "Facilitator"
+        PLAYER = "player", "Player"
+        EVALUATOR = "evaluator", "Evaluator"
+        OBSERVER = "observer", "Observer"
+        COORDINATOR = "coordinator", "Coordinator"
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="members"
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "user"], name="one_seat_per_exercise"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="player") & models.Q(team__isnull=False))
+                | (~models.Q(kind="player") & models.Q(team__isnull=True)),
+                name="players_and_only_players_have_a_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_kind_display()}"
+
+
+class Event(models.Model):
+    """One entry of the append-only timeline.
+
+    Visibility: ``all`` everyone including observers; ``teams`` every team and the
+    control cell; ``some`` the teams in ``team_ids`` and the control cell;
+    ``control`` facilitators and evaluators only.
+    """
+
+    class Visibility(models.TextChoices):
+        ALL = "all", "Everyone"
+        TEAMS = "teams", "All teams"
+        SOME = "some", "Some teams"
+        CONTROL = "control", "Control cell"
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    visibility = models.CharField(max_length=8, choices=Visibility.choices)
+    team_ids = models.JSONField(default=list, blank=True)
+    clock_seconds = models.FloatField(default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["exercise", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "seq"], name="event_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+
+class InjectRelease(models.Model):
+    """That an inject went out, once: ``release_key`` makes releasing idempotent."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="releases")
+    inject = models.ForeignKey(Inject, on_delete=models.CASCADE, related_name="releases")
+    release_key = models.CharField(max_length=120)
+    team_ids = models.JSONField(default=list, blank=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    released_at = models.DateTimeField(auto_now_add=True)
+    clock_seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["exercise", "released_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "release_key"], name="release_once"),
+        ]
+
+
+class PromptWindow(models.Model):
+    """A prompt open for decisions in an exercise."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="prompt_windows")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="windows")
+    team_ids = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField()
+    opened_at_clock = models.FloatField(default=0)
+    deadline_clock = models.FloatField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "prompt"], name="prompt_opens_once"),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Decision(models.Model):
+    """A team's current answer to a prompt; earlier answers are its revisions."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="decisions")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="decisions")
+    prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="decisions")
+    option = models.ForeignKey(
+        Option, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    text = models.TextField(blank=True)
+    rationale = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    revision = models.PositiveIntegerField(default=1)
+    latency_seconds = models.FloatField(help_text="Exercise-clock time since the prompt opened.")
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["exercise", "submitted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "prompt"], name="one_decision_per_team_prompt"),
+        ]
+
+
+class DecisionRevision(models.Model):
+    """Every submitted version of a decision. ``client_token`` makes resubmission idempotent."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    option = models.ForeignKey(Option, on_delete=models.PROTECT, null=True, blank=True)
+    text = models.TextField(blank=True)
+    rationale = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    client_token = models.CharField(max_length=64)
+    latency_seconds = models.FloatField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["decision", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "revision"], name="revision_unique"),
+            models.UniqueConstraint(
+                fields=["decision", "client_token"], name="revision_token_once"
+            ),
+        ]
+
+
+class Share(models.Model):
+    """Intelligence one team passes to others under a TLP marking the app enforces."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="shares")
+    from_team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="shares_sent")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tlp = models.CharField(max_length=12, choices=Tlp.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    recipients = models.ManyToManyField(Team, blank=True, related_name="shares_received")
+    about_inject = models.ForeignKey(
+        Inject, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    client_token = models.CharField(max_length=64)
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["exercise", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_team", "client_token"], name="share_token_once"),
+        ]
+
+
+class Observation(models.Model):
+    """An evaluator's HSEEP rating of a team on a rubric criterion."""
+
+    class Rating(models.TextChoices):
+        P = "P", "Performed without challenges"
+        S = "S", "Performed with some challenges"
+        M = "M", "Performed with major challenges"
+        U = "U", "Unable to be performed"
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="observations")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="observations")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="observations")
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    rating = models.CharField(max_length=1, choices=Rating.choices)
+    note = models.TextField(blank=True)
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["exercise", "created_at"]

@@ -1,0 +1,411 @@
+"""Forms of the scenario editor. They only validate; ``fields()`` hands the service
+the values to save (including many-to-many ones and the data built from several
+inputs: a transition's condition, an option's effects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from accounts.models import Sector
+from scenarios.models import (
+    Audience,
+    Consequence,
+    Inject,
+    Option,
+    Prompt,
+    Role,
+    Rubric,
+    Scenario,
+    Stage,
+    Transition,
+)
+
+KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
+key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
+IMPORT_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".xlsx")
+MAX_IMPORT_BYTES = 5 * 1024 * 1024  # the largest shipped scenario is ~35 KiB
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids no database integer holds: SQLite raises OverflowError on
+    ``pk__in=[huge]`` (Django guards exact lookups, not ``in``), which was a 500."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            try:
+                too_big = abs(int(pk)) >= 2**63
+            except (TypeError, ValueError):
+                continue  # the parent class reports it
+            if too_big:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
+class PartForm(forms.ModelForm):
+    """A form for a part of ``scenario``; checks that ``key`` is unique in its scope."""
+
+    def __init__(self, *args: Any, scenario: Scenario, **kwargs: Any) -> None:
+        self.scenario = scenario
+        super().__init__(*args, **kwargs)
+        if "key" in self.fields:
+            self.fields["key"].validators.append(key_validator)
+            self.fields["key"].help_text = KEY_HELP
+            self.fields["key"].max_length = 60
+        for field in self.fields.values():
+            if type(field) is forms.ModelMultipleChoiceField:
+                field.__class__ = BoundedModelMultipleChoiceField
+            if isinstance(field, forms.MultipleChoiceField):
+                field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs["rows"] = 3
+
+    def focus(self) -> None:
+        """Mark the first field with an error (else the first field) ``autofocus``:
+        htmx focuses it after the swap, so keyboard users continue where they were."""
+        names = [n for n in self.fields if n in self.errors] or list(self.fields)
+        if names:
+            self.fields[names[0]].widget.attrs["autofocus"] = True
+
+    def key_scope(self) -> Any:
+        return type(self.instance).objects.filter(scenario=self.scenario)
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"]
+        if self.key_scope().filter(key=key).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"“{key}” is already used here; keys must be unique.")
+        return key
+
+    def fields_for_service(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+    def _roles(self) -> Any:
+        return self.scenario.roles.all()
+
+    def _criteria(self) -> list[tuple[str, str]]:
+        rubric = self.scenario.rubric
+        if rubric is None:
+            return []
+        return [(c.key, f"{c.key} — {c.title}") for c in rubric.criteria.all()]
+
+
+class ScenarioCreateForm(forms.ModelForm):
+    class Meta:
+        model = Scenario
+        fields = ["title", "key", "summary", "rubric"]
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["key"].validators.append(key_validator)
+        self.fields["key"].help_text = "Names the scenario across its versions. " + KEY_HELP
+        self.fields["rubric"].queryset = Rubric.objects.all()
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"]
+        if Scenario.objects.filter(key=key).exists():
+            raise forms.ValidationError("A scenario with this key exists; edit that one instead.")
+        return key
+
+
+class ScenarioDetailsForm(PartForm):
+    class Meta:
+        model = Scenario
+        fields = ["title", "summary", "rubric", "start_stage"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["start_stage"].queryset = self.scenario.stages.all()
+        self.fields["start_stage"].label = "Start stage"
+
+
+class RoleForm(PartForm):
+    class Meta:
+        model = Role
+        fields = ["key", "label", "sector", "description", "depends_on"]
+        widgets = {"depends_on": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["depends_on"].queryset = self._roles().exclude(pk=self.instance.pk)
+        self.fields["depends_on"].help_text = "Seats this role needs (the dependency graph)."
+
+
+class StageForm(PartForm):
+    class Meta:
+        model = Stage
+        fields = ["key", "title", "briefing", "duration_seconds"]
+        labels = {"duration_seconds": "Planned duration (seconds)"}
+
+
+class AudienceMixin:
+    """Audience fields shared by injects and prompts, checked for consistency."""
+
+    def _setup_audience(self) -> None:
+        self.fields["audience_roles"].queryset = self._roles()
+        self.fields["audience_roles"].widget = forms.CheckboxSelectMultiple()
+        self.fields["audience_roles"].widget.choices = self.fields["audience_roles"].choices
+        self.fields["audience_sectors"] = forms.MultipleChoiceField(
+            choices=Sector.choices, required=False, widget=forms.CheckboxSelectMultiple
+        )
+        self.fields["criteria"] = forms.MultipleChoiceField(
+            choices=self._criteria(),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text="Rubric criteria this exercises.",
+        )
+
+    def _clean_audience(self, data: dict[str, Any]) -> None:
+        audience = data.get("audience")
+        if audience == Audience.ROLES and not data.get("audience_roles"):
+            self.add_error("audience_roles", "Pick at least one role for this audience.")
+        if audience == Audience.SECTORS and not data.get("audience_sectors"):
+            self.add_error("audience_sectors", "Pick at least one sector for this audience.")
+        if audience != Audience.ROLES:
+            data["audience_roles"] = []
+        if audience != Audience.SECTORS:
+            data["audience_sectors"] = []
+
+
+class InjectForm(AudienceMixin, PartForm):
+    class Meta:
+        model = Inject
+        fields = [
+            "key",
+            "title",
+            "body",
+            "sender",
+            "channel",
+            "severity",
+            "tlp",
+            "audience",
+            "audience_roles",
+            "audience_sectors",
+            "release",
+            "offset_seconds",
+            "expected_action",
+            "criteria",
+            "notes",
+        ]
+        labels = {"offset_seconds": "Offset into the stage (seconds)", "sender": "From"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_audience()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self._clean_audience(data)
+        if data.get("release") == Inject.Release.TIMED and data.get("offset_seconds") is None:
+            self.add_error("offset_seconds", "A timed inject needs its offset into the stage.")
+        if data.get("release") != Inject.Release.TIMED:
+            data["offset_seconds"] = None
+        return data
+
+
+class PromptForm(AudienceMixin, PartForm):
+    class Meta:
+        model = Prompt
+        fields = [
+            "key",
+            "question",
+            "kind",
+            "audience",
+            "audience_roles",
+            "audience_sectors",
+            "open_offset_seconds",
+            "deadline_seconds",
+            "criteria",
+        ]
+        labels = {
+            "open_offset_seconds": "Opens after (seconds)",
+            "deadline_seconds": "Time to answer (seconds)",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_audience()
+        self.fields["audience"].choices = [c for c in Audience.choices if c[0] != Audience.CONTROL]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self._clean_audience(data)
+        return data
+
+
+class OptionForm(PartForm):
+    """An option, with one points field per rubric criterion for its effects."""
+
+    class Meta:
+        model = Option
+        fields = ["key", "label", "description"]
+
+    def __init__(self, *args: Any, prompt: Prompt, **kwargs: Any) -> None:
+        self.prompt = prompt
+        super().__init__(*args, **kwargs)
+        effects = self.instance.effects or {}
+        for key, label in self._criteria():
+            self.fields[f"effect_{key}"] = forms.IntegerField(
+                label=f"Points: {label}",
+                required=False,
+                min_value=-100,
+                max_value=100,
+                initial=effects.get(key),
+            )
+
+    def key_scope(self) -> Any:
+        return self.prompt.options.all()
+
+    def fields_for_service(self) -> dict[str, Any]:
+        fields = super().fields_for_service()
+        fields["effects"] = {
+            key: self.cleaned_data[f"effect_{key}"]
+            for key, _ in self._criteria()
+            if self.cleaned_data.get(f"effect_{key}") not in (None, 0)
+        }
+        return fields
+
+
+class ConsequenceForm(PartForm):
+    class Meta:
+        model = Consequence
+        fields = ["option", "inject", "target", "target_roles", "delay_seconds"]
+        labels = {"inject": "Releases inject", "delay_seconds": "Delay (seconds)"}
+
+    def __init__(self, *args: Any, prompt: Prompt, **kwargs: Any) -> None:
+        self.prompt = prompt
+        super().__init__(*args, **kwargs)
+        self.fields["option"] = forms.ModelChoiceField(
+            queryset=prompt.options.all(), label="When this option is chosen"
+        )
+        self.fields["inject"].queryset = self.scenario.injects.filter(
+            release=Inject.Release.CONSEQUENCE
+        )
+        self.fields["inject"].help_text = "Only injects whose release is “consequence”."
+        self.fields["target_roles"].queryset = self._roles()
+        self.fields["target_roles"].widget = forms.CheckboxSelectMultiple()
+        self.fields["target_roles"].widget.choices = self.fields["target_roles"].choices
+        if self.instance.pk:
+            self.initial["option"] = self.instance.option_id
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("target") == Consequence.Target.ROLES and not data.get("target_roles"):
+            self.add_error("target_roles", "Pick at least one role.")
+        if data.get("target") != Consequence.Target.ROLES:
+            data["target_roles"] = []
+        return data
+
+
+class TransitionForm(PartForm):
+    """A transition with a condition builder (mode, prompt, options, roles, count)."""
+
+    mode = forms.ChoiceField(
+        choices=Transition.Mode.choices,
+        required=False,
+        help_text="The condition (this and below) is not used by the default transition.",
+    )
+    prompt = forms.ChoiceField(required=False, label="Decision on prompt")
+    options = forms.MultipleChoiceField(required=False, label="Chose one of")
+    roles = forms.MultipleChoiceField(
+        required=False, label="Counting only these roles", help_text="None: every team asked."
+    )
+    count = forms.IntegerField(required=False, min_value=1, label="N (for “at least N”)")
+
+    class Meta:
+        model = Transition
+        fields = ["to_stage", "label", "is_default", "order"]
+        labels = {
+            "to_stage": "Go to stage",
+            "is_default": "Default (otherwise) transition",
+            "order": "Position (conditions are tried lowest first)",
+        }
+
+    def __init__(self, *args: Any, stage: Stage, **kwargs: Any) -> None:
+        self.stage = stage
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].queryset = self.scenario.stages.all()
+        prompts = self.scenario.prompts.prefetch_related("options")
+        self.fields["prompt"].choices = [("", "—")] + [(p.key, p.key) for p in prompts]
+        self.fields["options"].choices = [
+            (o.key, f"{p.key}: {o.label} ({o.key})") for p in prompts for o in p.options.all()
+        ]
+        self.fields["roles"].choices = [(r.key, r.label) for r in self._roles()]
+        for name in ("options", "roles"):
+            self.fields[name].widget = forms.CheckboxSelectMultiple(
+                choices=self.fields[name].choices
+            )
+        self.initial.update(self.instance.condition or {})
+        self.fields["order"].required = False
+        if self.instance.pk is None:
+            self.fields["order"].initial = None
+            self.fields["order"].help_text = "Empty: after the existing ones."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("is_default"):
+            return data
+        prompt = self.scenario.prompts.filter(key=data.get("prompt") or "").first()
+        if prompt is None:
+            self.add_error("prompt", "A conditional transition needs the prompt it reads.")
+            return data
+        known = set(prompt.options.values_list("key", flat=True))
+        chosen = data.get("options") or []
+        if not chosen:
+            self.add_error("options", "Pick the option(s) that trigger this transition.")
+        elif set(chosen) - known:
+            self.add_error("options", f"Only options of “{prompt.key}”: {', '.join(known)}.")
+        if data.get("mode") == Transition.Mode.AT_LEAST and not data.get("count"):
+            self.add_error("count", "“At least N” needs N.")
+        return data
+
+    def fields_for_service(self) -> dict[str, Any]:
+        fields = super().fields_for_service()
+        if fields["order"] is None:
+            del fields["order"]  # the service appends it
+        data = self.cleaned_data
+        if not data["is_default"]:
+            condition = {
+                "mode": data["mode"] or Transition.Mode.ANY,
+                "prompt": data["prompt"],
+                "options": data["options"],
+                "roles": data["roles"],
+            }
+            if condition["mode"] == Transition.Mode.AT_LEAST:
+                condition["count"] = data["count"]
+            fields["condition"] = condition
+        return fields
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="A scenario file (.yaml, .yml, .json) or an MSEL (.csv, .xlsx)."
+    )
+    title = forms.CharField(required=False, max_length=200, help_text="MSEL only: the title.")
+    key = forms.CharField(
+        required=False, max_length=80, validators=[key_validator], help_text="MSEL only: the key."
+    )
+    rubric = forms.ModelChoiceField(
+        queryset=Rubric.objects.all(), required=False, help_text="MSEL only: the rubric."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("file")
+        if upload and upload.size > MAX_IMPORT_BYTES:
+            self.add_error("file", "The file is larger than 5 MiB; is it really a scenario?")
+        if upload and not upload.name.lower().endswith(IMPORT_SUFFIXES):
+            self.add_error(
+                "file", f"Unsupported file type; use one of {', '.join(IMPORT_SUFFIXES)}."
+            )
+        if upload and upload.name.lower().endswith((".csv", ".xlsx")):
+            for name in ("title", "key"):
+                if not data.get(name):
+                    self.add_error(name, "An MSEL import needs a title and a key.")
+        return data

@@ -1,0 +1,446 @@
+"""Scenario authoring services: the only code that writes scenarios from the editor.
+
+Every service refuses to touch a published scenario (published versions are
+immutable; ``scenario_new_draft`` copies one into a new draft version). Services
+take keyword-only arguments; ``fields`` dicts come from validated forms and may
+hold many-to-many values (lists of roles), which are assigned after saving.
+
+``role_view`` is the pure "what does role R see in stage S" used by the preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import markdown
+import nh3
+from django.db import models, transaction
+from django.db.models import Max, ProtectedError
+from django.utils import timezone
+
+from scenarios.formats import (
+    dump_document,
+    export_document,
+    validate_document,
+)
+from scenarios.formats.msel import msel_export
+from scenarios.models import (
+    Audience,
+    Consequence,
+    Inject,
+    Option,
+    Prompt,
+    Role,
+    Scenario,
+    Stage,
+    Transition,
+)
+
+
+class AuthoringError(Exception):
+    """A change the editor must refuse, with a message for the author."""
+
+
+class PublishError(AuthoringError):
+    def __init__(self, errors: list) -> None:
+        super().__init__(f"{len(errors)} problem(s) must be fixed before publishing.")
+        self.errors = errors
+
+
+def ensure_draft(scenario: Scenario) -> None:
+    if scenario.is_published:
+        raise AuthoringError("A published scenario cannot be changed; edit it as a new draft.")
+
+
+# --- scenario ---------------------------------------------------------------------
+
+
+def scenario_create(*, created_by: Any, fields: dict[str, Any]) -> Scenario:
+    return Scenario.objects.create(created_by=created_by, **fields)
+
+
+def scenario_update(*, scenario: Scenario, fields: dict[str, Any]) -> Scenario:
+    ensure_draft(scenario)
+    return _save(scenario, fields)
+
+
+def scenario_delete(*, scenario: Scenario) -> None:
+    ensure_draft(scenario)
+    try:
+        scenario.delete()
+    except ProtectedError as exc:
+        raise AuthoringError("Exercises use this draft; it cannot be deleted.") from exc
+
+
+def scenario_problems(scenario: Scenario) -> list:
+    """What the file-format validator says about the scenario as it stands."""
+    rubric = scenario.rubric
+    criteria = set(rubric.criteria.values_list("key", flat=True)) if rubric else None
+    return validate_document(export_document(scenario), criteria=criteria)
+
+
+def scenario_export(*, scenario: Scenario, fmt: str) -> str | bytes:
+    """The scenario as a file: yaml or json (scenario format), csv or xlsx (MSEL)."""
+    if fmt in ("csv", "xlsx"):
+        return msel_export(scenario, fmt)
+    return dump_document(export_document(scenario), fmt=fmt)
+
+
+@transaction.atomic
+def scenario_publish(*, scenario: Scenario) -> Scenario:
+    """Publish a valid draft; raises ``PublishError`` listing the problems otherwise."""
+    ensure_draft(scenario)
+    errors = scenario_problems(scenario)
+    if errors:
+        raise PublishError(errors)
+    scenario.status = Scenario.Status.PUBLISHED
+    scenario.published_at = timezone.now()
+    scenario.save(update_fields=["status", "published_at", "updated_at"])
+    return scenario
+
+
+def scenario_new_draft(*, scenario: Scenario, created_by: Any) -> Scenario:
+    """Copy a published scenario into a new draft version (version after the latest)."""
+    if not scenario.is_published:
+        raise AuthoringError("Only a published scenario is edited as a new draft version.")
+    with transaction.atomic():
+        draft = Scenario.objects.create_next_version(
+            key=scenario.key,
+            title=scenario.title,
+            summary=scenario.summary,
+            sectors=list(scenario.sectors),
+            rubric=scenario.rubric,
+            previous_version=scenario,
+            created_by=created_by,
+        )
+        _copy_contents(scenario, draft)
+    return draft
+
+
+def _copy_contents(source: Scenario, draft: Scenario) -> None:
+    roles = {r.pk: _clone(r, scenario=draft) for r in source.roles.all()}
+    for role in source.roles.prefetch_related("depends_on"):
+        roles[role.pk].depends_on.set([roles[d.pk] for d in role.depends_on.all()])
+    stages = {s.pk: _clone(s, scenario=draft) for s in source.stages.all()}
+    injects = {}
+    for inject in source.injects.prefetch_related("audience_roles"):
+        injects[inject.pk] = _clone(inject, scenario=draft, stage=stages[inject.stage_id])
+        injects[inject.pk].audience_roles.set([roles[r.pk] for r in inject.audience_roles.all()])
+    for prompt in source.prompts.prefetch_related("audience_roles", "options__consequences"):
+        copy = _clone(prompt, scenario=draft, stage=stages[prompt.stage_id])
+        copy.audience_roles.set([roles[r.pk] for r in prompt.audience_roles.all()])
+        for option in prompt.options.all():
+            option_copy = _clone(option, prompt=copy)
+            for consequence in option.consequences.prefetch_related("target_roles"):
+                c = _clone(consequence, option=option_copy, inject=injects[consequence.inject_id])
+                c.target_roles.set([roles[r.pk] for r in consequence.target_roles.all()])
+    for t in source.transitions.all():
+        _clone(
+            t, scenario=draft, from_stage=stages[t.from_stage_id], to_stage=stages[t.to_stage_id]
+        )
+    if source.start_stage_id:
+        draft.start_stage = stages[source.start_stage_id]
+        draft.save(update_fields=["start_stage"])
+
+
+def _clone(instance: models.Model, **overrides: Any) -> Any:
+    """A saved copy of ``instance`` with new parents; many-to-many values are not copied."""
+    values = {
+        f.attname: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if not f.primary_key
+    }
+    for name, value in overrides.items():
+        values.pop(f"{name}_id", None)
+        values[name] = value
+    return type(instance).objects.create(**values)
+
+
+# --- parts of a scenario ----------------------------------------------------------
+
+
+@transaction.atomic
+def _save(instance: models.Model, fields: dict[str, Any]) -> Any:
+    """Set plain fields, save, then assign many-to-many ones (they need a primary key)."""
+    many = {f.name for f in instance._meta.many_to_many}
+    for name, value in fields.items():
+        if name not in many:
+            setattr(instance, name, value)
+    instance.save()
+    for name in many & fields.keys():
+        getattr(instance, name).set(fields[name])
+    return instance
+
+
+def _next_order(queryset: models.QuerySet) -> int:
+    return (queryset.aggregate(m=Max("order"))["m"] or 0) + 1 if queryset.exists() else 0
+
+
+@transaction.atomic
+def role_create(*, scenario: Scenario, fields: dict[str, Any]) -> Role:
+    ensure_draft(scenario)
+    role = _save(Role(scenario=scenario, order=_next_order(scenario.roles)), fields)
+    _sync_sectors(scenario)
+    return role
+
+
+@transaction.atomic
+def role_update(*, role: Role, fields: dict[str, Any]) -> Role:
+    ensure_draft(role.scenario)
+    old_key = role.key
+    _save(role, fields)
+    _rename_in_conditions(role.scenario, "roles", old_key, role.key)
+    _sync_sectors(role.scenario)
+    return role
+
+
+@transaction.atomic
+def role_delete(*, role: Role) -> None:
+    ensure_draft(role.scenario)
+    role.delete()
+    _sync_sectors(role.scenario)
+
+
+def _rename_in_conditions(
+    scenario: Scenario, name: str, old: str, new: str, *, prompt: str | None = None
+) -> None:
+    """Keep transition conditions pointing at a renamed role, prompt or option.
+
+    ``name`` is the condition field ("prompt", "roles" or "options"); option keys are
+    only unique within their prompt, so an option rename only touches that prompt's.
+    """
+    if old == new:
+        return
+    for transition in scenario.transitions.exclude(condition={}):
+        condition = transition.condition
+        if prompt is not None and condition.get("prompt") != prompt:
+            continue
+        value = condition.get(name)
+        if isinstance(value, list) and old in value:
+            condition[name] = [new if item == old else item for item in value]
+        elif value == old:
+            condition[name] = new
+        else:
+            continue
+        transition.save(update_fields=["condition"])
+
+
+def _sync_sectors(scenario: Scenario) -> None:
+    """The scenario's sectors are those of its roles, in role order."""
+    sectors = list(dict.fromkeys(scenario.roles.values_list("sector", flat=True)))
+    Scenario.objects.filter(pk=scenario.pk).update(sectors=sectors)
+    scenario.sectors = sectors
+
+
+@transaction.atomic
+def stage_create(*, scenario: Scenario, fields: dict[str, Any]) -> Stage:
+    """Add a stage; the first stage of a scenario becomes its start."""
+    ensure_draft(scenario)
+    stage = _save(Stage(scenario=scenario, order=_next_order(scenario.stages)), fields)
+    if scenario.start_stage_id is None:
+        scenario.start_stage = stage
+        scenario.save(update_fields=["start_stage", "updated_at"])
+    return stage
+
+
+def stage_update(*, stage: Stage, fields: dict[str, Any]) -> Stage:
+    ensure_draft(stage.scenario)
+    return _save(stage, fields)
+
+
+def stage_delete(*, stage: Stage) -> None:
+    ensure_draft(stage.scenario)
+    stage.delete()
+
+
+def inject_create(*, stage: Stage, fields: dict[str, Any]) -> Inject:
+    ensure_draft(stage.scenario)
+    order = _next_order(stage.injects)
+    return _save(Inject(scenario=stage.scenario, stage=stage, order=order), fields)
+
+
+def inject_update(*, inject: Inject, fields: dict[str, Any]) -> Inject:
+    ensure_draft(inject.scenario)
+    return _save(inject, fields)
+
+
+def inject_delete(*, inject: Inject) -> None:
+    ensure_draft(inject.scenario)
+    inject.delete()
+
+
+def prompt_create(*, stage: Stage, fields: dict[str, Any]) -> Prompt:
+    ensure_draft(stage.scenario)
+    order = _next_order(stage.prompts)
+    return _save(Prompt(scenario=stage.scenario, stage=stage, order=order), fields)
+
+
+@transaction.atomic
+def prompt_update(*, prompt: Prompt, fields: dict[str, Any]) -> Prompt:
+    ensure_draft(prompt.scenario)
+    old_key = prompt.key
+    _save(prompt, fields)
+    _rename_in_conditions(prompt.scenario, "prompt", old_key, prompt.key)
+    return prompt
+
+
+def prompt_delete(*, prompt: Prompt) -> None:
+    ensure_draft(prompt.scenario)
+    prompt.delete()
+
+
+def option_create(*, prompt: Prompt, fields: dict[str, Any]) -> Option:
+    ensure_draft(prompt.scenario)
+    return _save(Option(prompt=prompt, order=_next_order(prompt.options)), fields)
+
+
+@transaction.atomic
+def option_update(*, option: Option, fields: dict[str, Any]) -> Option:
+    prompt = option.prompt
+    ensure_draft(prompt.scenario)
+    old_key = option.key
+    _save(option, fields)
+    _rename_in_conditions(prompt.scenario, "options", old_key, option.key, prompt=prompt.key)
+    return option
+
+
+def option_delete(*, option: Option) -> None:
+    ensure_draft(option.prompt.scenario)
+    option.delete()
+
+
+def consequence_create(*, option: Option, fields: dict[str, Any]) -> Consequence:
+    ensure_draft(option.prompt.scenario)
+    order = _next_order(option.consequences)
+    return _save(Consequence(option=option, order=order), fields)
+
+
+def consequence_update(*, consequence: Consequence, fields: dict[str, Any]) -> Consequence:
+    ensure_draft(consequence.option.prompt.scenario)
+    return _save(consequence, fields)
+
+
+def consequence_delete(*, consequence: Consequence) -> None:
+    ensure_draft(consequence.option.prompt.scenario)
+    consequence.delete()
+
+
+@transaction.atomic
+def transition_create(*, stage: Stage, fields: dict[str, Any]) -> Transition:
+    ensure_draft(stage.scenario)
+    transition = Transition(
+        scenario=stage.scenario, from_stage=stage, order=_next_order(stage.transitions)
+    )
+    return _save_transition(transition, fields)
+
+
+@transaction.atomic
+def transition_update(*, transition: Transition, fields: dict[str, Any]) -> Transition:
+    ensure_draft(transition.scenario)
+    return _save_transition(transition, fields)
+
+
+def transition_delete(*, transition: Transition) -> None:
+    ensure_draft(transition.scenario)
+    transition.delete()
+
+
+def _save_transition(transition: Transition, fields: dict[str, Any]) -> Transition:
+    """Exactly one default per stage; a default transition carries no condition."""
+    fields = dict(fields)
+    if fields.get("is_default"):
+        fields["condition"] = {}
+        others = transition.from_stage.transitions.filter(is_default=True)
+        if others.exclude(pk=transition.pk).exists():
+            raise AuthoringError(
+                f"Stage “{transition.from_stage.key}” already has a default transition; "
+                "make this one conditional or edit the default."
+            )
+    return _save(transition, fields)
+
+
+# --- reading ----------------------------------------------------------------------
+
+MARKDOWN_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre", "blockquote"}
+MARKDOWN_TAGS |= {"h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td"}
+
+
+def render_markdown(text: str) -> str:
+    """Author markdown as safe HTML: Markdown renders, nh3 strips anything unsafe."""
+    html = markdown.markdown(text or "", extensions=["tables", "sane_lists"])
+    return nh3.clean(html, tags=MARKDOWN_TAGS, link_rel="noopener noreferrer")
+
+
+def condition_summary(transition: Transition) -> str:
+    """A short human reading of a transition's condition, e.g. "any of cloud: isolate"."""
+    if transition.is_default:
+        return "otherwise"
+    condition = transition.condition or {}
+    mode = condition.get("mode", "any")
+    who = ", ".join(condition.get("roles") or []) or "teams"
+    if mode == "at_least":
+        mode = f"at least {condition.get('count', 1)}"
+    options = " or ".join(condition.get("options") or []) or "?"
+    return f"{mode} of {who} chose {options} on {condition.get('prompt', '?')}"
+
+
+def addressed_to(item: Inject | Prompt, role: Role) -> bool:
+    """Whether an inject or prompt reaches ``role`` by its audience (control: never)."""
+    if item.audience == Audience.ALL:
+        return True
+    if item.audience == Audience.ROLES:
+        return any(r.pk == role.pk for r in item.audience_roles.all())
+    if item.audience == Audience.SECTORS:
+        return role.sector in (item.audience_sectors or [])
+    return False
+
+
+@dataclass
+class RoleStageView:
+    stage: Stage
+    injects: list[Inject]
+    prompts: list[Prompt]
+    possible_consequences: list[Consequence]
+    next_stages: list[tuple[str, Stage]] = field(default_factory=list)
+
+
+def role_view(*, role: Role, stage: Stage) -> RoleStageView:
+    """What ``role`` sees in ``stage``: its briefing, the injects and prompts addressed
+    to it, the consequence injects that could reach it, and where the story may go next."""
+    injects = [
+        i
+        for i in stage.injects.prefetch_related("audience_roles")
+        if i.release != Inject.Release.CONSEQUENCE and addressed_to(i, role)
+    ]
+    prompts = list(
+        stage.prompts.prefetch_related(
+            "audience_roles", "options__consequences__inject", "options__consequences__target_roles"
+        )
+    )
+    mine = [p for p in prompts if addressed_to(p, role)]
+    consequences = [
+        c
+        for p in prompts
+        for o in p.options.all()
+        for c in o.consequences.all()
+        if _consequence_may_reach(c, p, role)
+    ]
+    following = [
+        (t.label or condition_summary(t), t.to_stage)
+        for t in stage.transitions.select_related("to_stage")
+    ]
+    return RoleStageView(stage, injects, mine, consequences, following)
+
+
+def _consequence_may_reach(consequence: Consequence, prompt: Prompt, role: Role) -> bool:
+    target = consequence.target
+    if target == Consequence.Target.ALL:
+        return True
+    if target == Consequence.Target.ROLES:
+        return any(r.pk == role.pk for r in consequence.target_roles.all())
+    if target == Consequence.Target.CHOOSER:
+        return addressed_to(prompt, role)
+    # Dependents: the role depends on some role the prompt was put to.
+    choosers = [r for r in role.depends_on.all() if addressed_to(prompt, r)]
+    return bool(choosers)

@@ -1,0 +1,424 @@
+"""The scenario editor's pages and htmx section forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from scenarios.models import Inject, Scenario, Transition
+from tests import factories
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def author(client, alice):
+    user = factories.grant_authoring(alice)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def draft(db):
+    return factories.make_scenario(published=False, key="tiny")
+
+
+def url(name, *args):
+    return reverse(f"scenarios:{name}", args=args)
+
+
+def test_it_lists_versions_grouped_by_key(client, author, alice):
+    published = factories.make_scenario(published=True, key="tiny")
+    client.post(url("scenario_new_draft", published.code))
+    html = client.get(url("scenario_list")).content.decode()
+    assert html.count('<th scope="row">') == 1
+    assert "v1" in html
+    assert "v2" in html
+    assert "Draft" in html
+
+
+def test_it_shows_an_empty_state_without_scenarios(client, author):
+    assert "No scenarios yet" in client.get(url("scenario_list")).content.decode()
+
+
+def test_it_creates_a_draft_and_opens_the_editor(client, author):
+    rubric = factories.make_rubric()
+    data = {"title": "Flood", "key": "flood", "summary": "Water.", "rubric": rubric.pk}
+    response = client.post(url("scenario_create"), data)
+    scenario = Scenario.objects.get(key="flood")
+    assert response.status_code == 302
+    assert response["Location"] == url("scenario_detail", scenario.code)
+    assert scenario.status == Scenario.Status.DRAFT
+    assert scenario.created_by == author
+    html = client.get(response["Location"]).content.decode()
+    assert "No stages yet" in html
+    assert "No roles yet" in html
+
+
+def test_it_refuses_a_duplicate_or_malformed_key(client, author, draft):
+    response = client.post(url("scenario_create"), {"title": "Again", "key": "tiny"})
+    assert "A scenario with this key exists" in response.content.decode()
+    response = client.post(url("scenario_create"), {"title": "Bad", "key": "Bad_Key"})
+    assert "lowercase letters" in response.content.decode()
+    assert Scenario.objects.count() == 1
+
+
+def test_it_adds_a_role_with_htmx_and_refreshes_the_panels(client, author, draft):
+    cloud = draft.roles.get(key="cloud")
+    data = {"role-key": "water", "role-label": "Water utility", "role-sector": "water"}
+    data["role-depends_on"] = [cloud.pk]
+    response = client.post(url("role_create", draft.code), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="section-roles"')
+    assert "Water utility" in html
+    assert 'id="validation-panel" class="validation-panel"' in html
+    assert 'hx-swap-oob="true"' in html
+    assert list(draft.roles.get(key="water").depends_on.all()) == [cloud]
+
+
+def test_it_adds_a_stage_inject_and_transition(client, author, draft):
+    response = client.post(
+        url("stage_create", draft.code),
+        {"stage-key": "aftermath", "stage-title": "Aftermath", "stage-briefing": "**Calm**"},
+        **HTMX,
+    )
+    assert "<strong>Calm</strong>" in response.content.decode()
+    hospital = draft.roles.get(key="hospital")
+    response = client.post(
+        url("stage_part_create", draft.code, "aftermath", "inject"),
+        {
+            "inject-aftermath-key": "press",
+            "inject-aftermath-title": "Press asks questions",
+            "inject-aftermath-channel": "news",
+            "inject-aftermath-severity": "low",
+            "inject-aftermath-tlp": "CLEAR",
+            "inject-aftermath-audience": "roles",
+            "inject-aftermath-audience_roles": [hospital.pk],
+            "inject-aftermath-release": "timed",
+            "inject-aftermath-offset_seconds": "120",
+        },
+        **HTMX,
+    )
+    assert "Press asks questions" in response.content.decode()
+    inject = Inject.objects.get(key="press")
+    assert (inject.stage.key, inject.offset_seconds) == ("aftermath", 120)
+    assert list(inject.audience_roles.all()) == [hospital]
+    response = client.post(
+        url("stage_part_create", draft.code, "end", "transition"),
+        {
+            "transition-end-to_stage": draft.stages.get(key="aftermath").pk,
+            "transition-end-is_default": "on",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert Transition.objects.filter(from_stage__key="end", is_default=True).exists()
+    assert "Ready to publish." in response.content.decode()
+
+
+def test_it_builds_a_transition_condition(client, author, draft):
+    response = client.post(
+        url("stage_part_create", draft.code, "start", "transition"),
+        {
+            "transition-start-to_stage": draft.stages.get(key="end").pk,
+            "transition-start-label": "Everyone paid",
+            "transition-start-mode": "at_least",
+            "transition-start-prompt": "first-move",
+            "transition-start-options": ["pay"],
+            "transition-start-roles": ["hospital", "bank"],
+            "transition-start-count": "2",
+        },
+        **HTMX,
+    )
+    assert "Everyone paid" in response.content.decode()
+    transition = Transition.objects.get(label="Everyone paid")
+    assert transition.condition == {
+        "mode": "at_least",
+        "prompt": "first-move",
+        "options": ["pay"],
+        "roles": ["hospital", "bank"],
+        "count": 2,
+    }
+
+
+def test_it_shows_inline_errors_and_saves_nothing(client, author, draft):
+    response = client.post(
+        url("stage_part_create", draft.code, "start", "inject"),
+        {
+            "inject-start-key": "siem-alert",
+            "inject-start-title": "Late",
+            "inject-start-channel": "email",
+            "inject-start-severity": "low",
+            "inject-start-tlp": "GREEN",
+            "inject-start-audience": "roles",
+            "inject-start-release": "timed",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "“siem-alert” is already used here" in html
+    assert "A timed inject needs its offset" in html
+    assert "Pick at least one role" in html
+    assert '<details class="add-form" open>' in html
+    # Keyboard users land on the first field in error.
+    assert html.count("autofocus") == 1
+    assert re.search(r'name="inject-start-key"[^>]*autofocus', html)
+    assert draft.injects.count() == 3
+
+
+def test_it_shows_the_second_default_transition_as_an_error(client, author, draft):
+    response = client.post(
+        url("stage_part_create", draft.code, "start", "transition"),
+        {
+            "transition-start-to_stage": draft.stages.get(key="end").pk,
+            "transition-start-is_default": "on",
+        },
+        **HTMX,
+    )
+    assert "already has a default transition" in response.content.decode()
+    assert draft.transitions.filter(from_stage__key="start").count() == 2
+
+
+def test_it_refuses_a_condition_without_its_prompt_or_options(client, author, draft):
+    response = client.post(
+        url("stage_part_create", draft.code, "start", "transition"),
+        {
+            "transition-start-to_stage": draft.stages.get(key="end").pk,
+            "transition-start-mode": "any",
+        },
+        **HTMX,
+    )
+    assert "needs the prompt it reads" in response.content.decode()
+
+
+def test_it_adds_options_with_effects_and_consequences(client, author, draft):
+    response = client.post(
+        url("prompt_part_create", draft.code, "first-move", "option"),
+        {
+            "option-first-move-key": "call-cert",
+            "option-first-move-label": "Call the national CERT",
+            "option-first-move-effect_info-sharing": "30",
+            "option-first-move-effect_detect": "",
+        },
+        **HTMX,
+    )
+    assert "Call the national CERT" in response.content.decode()
+    option = draft.prompts.get(key="first-move").options.get(key="call-cert")
+    assert option.effects == {"info-sharing": 30}
+    client.post(
+        url("prompt_part_create", draft.code, "first-move", "consequence"),
+        {
+            "consequence-first-move-option": option.pk,
+            "consequence-first-move-inject": draft.injects.get(key="leak").pk,
+            "consequence-first-move-target": "all",
+            "consequence-first-move-delay_seconds": "60",
+        },
+        **HTMX,
+    )
+    assert option.consequences.get().delay_seconds == 60
+
+
+def test_it_lists_validation_problems_and_refuses_to_publish(client, author, draft):
+    client.post(url("stage_create", draft.code), {"stage-key": "island", "stage-title": "Island"})
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "to fix before publishing" in html
+    assert '<a href="#stage-island"><code>stages[4]</code></a>' in html
+    assert 'class="stage stage-unreachable' in html
+    response = client.post(url("scenario_publish", draft.code), follow=True)
+    assert "must be fixed before publishing" in response.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_it_publishes_and_then_edits_as_a_new_draft(client, author, draft):
+    client.post(url("scenario_publish", draft.code))
+    draft.refresh_from_db()
+    assert draft.is_published
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "Edit (new draft version)" in html
+    assert "Add a stage" not in html
+    response = client.post(url("role_create", draft.code), {"role-key": "x"}, **HTMX)
+    assert response.status_code == 403
+    response = client.post(url("scenario_new_draft", draft.code))
+    new = Scenario.objects.get(key="tiny", version=2)
+    assert response["Location"] == url("scenario_detail", new.code)
+    assert new.previous_version == draft
+    assert new.stages.count() == 4
+
+
+def test_it_edits_a_part_on_its_own_page(client, author, draft):
+    edit = url("part_edit", draft.code, "stage", "spread")
+    assert "Edit stage" in client.get(edit).content.decode()
+    response = client.post(edit, {"key": "spread", "title": "It spreads"})
+    assert response.status_code == 302
+    assert draft.stages.get(key="spread").title == "It spreads"
+    option_edit = url("part_edit", draft.code, "option", "first-move.wait")
+    client.post(option_edit, {"key": "wait", "label": "Wait", "effect_respond": "-10"})
+    assert draft.prompts.get().options.get(key="wait").effects == {"respond": -10}
+
+
+def test_it_deletes_a_part_with_htmx(client, author, draft):
+    response = client.post(url("part_delete", draft.code, "inject", "news"), **HTMX)
+    assert response.status_code == 200
+    assert "News: outage" not in response.content.decode()
+    assert not draft.injects.filter(key="news").exists()
+
+
+def test_it_deletes_a_draft_but_not_a_published_scenario(client, author, draft):
+    published = factories.make_scenario(published=True)
+    assert client.post(url("scenario_delete", published.code)).status_code == 403
+    response = client.post(url("scenario_delete", draft.code))
+    assert response["Location"] == url("scenario_list")
+    assert not Scenario.objects.filter(pk=draft.pk).exists()
+
+
+def test_it_exports_yaml_and_json(client, author, draft):
+    response = client.get(url("scenario_export", draft.code, "yaml"))
+    assert response["Content-Disposition"] == 'attachment; filename="tiny-v1.yaml"'
+    doc = yaml.safe_load(response.content)
+    assert doc["key"] == "tiny"
+    assert [s["key"] for s in doc["stages"]] == ["start", "contained", "spread", "end"]
+    response = client.get(url("scenario_export", draft.code, "json"))
+    assert response.json()["start"] == "start"
+
+
+def test_it_imports_a_scenario_file_as_a_draft(client, author, draft):
+    text = client.get(url("scenario_export", draft.code, "yaml")).content
+    upload = SimpleUploadedFile("tiny.yaml", text)
+    response = client.post(url("scenario_import"), {"file": upload})
+    new = Scenario.objects.get(key="tiny", version=2)
+    assert response["Location"] == url("scenario_detail", new.code)
+    assert new.status == Scenario.Status.DRAFT
+
+
+def test_it_lists_import_errors_with_path_and_line_and_saves_nothing(client, author):
+    text = b"format: cascade-scenario/1\nkey: broken\ntitle: Broken\nstart: nowhere\n"
+    response = client.post(url("scenario_import"), {"file": SimpleUploadedFile("b.yaml", text)})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The file was not imported" in html
+    assert "<code>start</code></td><td>4</td>" in html
+    assert not Scenario.objects.exists()
+
+
+def test_it_refuses_unsupported_upload_types(client, author):
+    response = client.post(url("scenario_import"), {"file": SimpleUploadedFile("x.txt", b"hi")})
+    assert "Unsupported file type" in response.content.decode()
+
+
+def test_it_previews_what_a_role_sees(client, author, draft):
+    html = client.get(url("scenario_preview", draft.code) + "?role=hospital").content.decode()
+    assert "As Hospital" in html
+    assert "News: outage" in html
+    assert "SIEM: mass encryption" not in html  # addressed to the cloud only
+    assert "Your data is on a leak site" in html  # cascades from the cloud paying
+    assert "What do you do first?" in html
+    html = client.get(url("scenario_preview", draft.code) + "?role=cloud").content.decode()
+    assert "SIEM: mass encryption" in html
+
+
+def test_it_serves_the_graph_partial(client, author, draft):
+    html = client.get(url("scenario_graph", draft.code)).content.decode()
+    assert html.lstrip().startswith('<section id="graph-panel"')
+    assert 'data-stage="contained"' in html
+
+
+def test_it_exports_the_msel_as_csv_and_xlsx(client, author, draft):
+    response = client.get(url("scenario_export", draft.code, "csv"))
+    assert response["Content-Disposition"] == 'attachment; filename="tiny-v1.msel.csv"'
+    assert "SIEM: mass encryption" in response.content.decode("utf-8-sig")
+    response = client.get(url("scenario_export", draft.code, "xlsx"))
+    assert response.content[:2] == b"PK"  # a zip container, as every .xlsx is
+
+
+def test_it_imports_an_msel_as_a_linear_draft(client, author, draft):
+    csv = client.get(url("scenario_export", draft.code, "csv")).content
+    upload = SimpleUploadedFile("plan.csv", csv)
+    data = {"file": upload, "title": "From the MSEL", "key": "from-msel"}
+    response = client.post(url("scenario_import"), data)
+    scenario = Scenario.objects.get(key="from-msel")
+    assert response["Location"] == url("scenario_detail", scenario.code)
+    assert scenario.status == Scenario.Status.DRAFT
+    assert scenario.injects.filter(title="SIEM: mass encryption").exists()
+
+
+def test_it_asks_for_title_and_key_with_an_msel(client, author):
+    response = client.post(url("scenario_import"), {"file": SimpleUploadedFile("p.csv", b"x")})
+    assert "An MSEL import needs a title and a key" in response.content.decode()
+
+
+def test_it_orders_transitions_as_asked(client, author, draft):
+    end = draft.stages.get(key="end")
+    fields = {
+        "transition-start-to_stage": end.pk,
+        "transition-start-mode": "all",
+        "transition-start-prompt": "first-move",
+        "transition-start-options": ["wait"],
+    }
+    client.post(url("stage_part_create", draft.code, "start", "transition"), fields, **HTMX)
+    appended = Transition.objects.get(from_stage__key="start", to_stage=end)
+    assert appended.order == 1
+    edit = url("part_edit", draft.code, "transition", appended.pk)
+    fields = {k.removeprefix("transition-start-"): v for k, v in fields.items()}
+    client.post(edit, {**fields, "label": "Everyone waited", "order": "0"})
+    appended.refresh_from_db()
+    assert (appended.order, appended.label) == (0, "Everyone waited")
+
+
+def test_it_edits_an_empty_scenario_without_a_rubric(client, author):
+    client.post(url("scenario_create"), {"title": "Bare", "key": "bare"})
+    scenario = Scenario.objects.get(key="bare")
+    html = client.get(url("scenario_detail", scenario.code)).content.decode()
+    assert "to fix before publishing" in html
+    assert "0 stages, 0 transitions." in html
+    assert client.get(url("scenario_export", scenario.code, "yaml")).status_code == 200
+    html = client.get(url("scenario_preview", scenario.code)).content.decode()
+    assert "Add roles to the scenario to preview it" in html
+
+
+def test_it_loads_an_add_form_when_opened(client, author, draft):
+    add = url("stage_part_create", draft.code, "start", "transition")
+    html = client.get(add, **HTMX).content.decode()
+    assert html.lstrip().startswith("<form")
+    assert f'hx-post="{add}"' in html
+    assert 'hx-target="#section-stages"' in html
+    assert "first-move: Pay the ransom (pay)" in html
+    assert re.search(r'name="transition-start-to_stage"[^>]*autofocus', html)
+    # Without JavaScript the same URL is a page of its own.
+    page = client.get(add).content.decode()
+    assert "<h1>Add a transition</h1>" in page
+
+
+def test_it_keeps_the_editor_light_by_not_building_closed_forms(client, author, draft):
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert 'name="inject-start-key"' not in html
+    assert 'hx-trigger="toggle once"' in html
+
+
+def test_it_works_without_javascript(client, author, draft):
+    add = url("role_create", draft.code)
+    response = client.post(
+        add, {"role-key": "cloud", "role-label": "Again", "role-sector": "water"}
+    )
+    assert response.status_code == 422
+    assert "“cloud” is already used here" in response.content.decode()
+    response = client.post(
+        add, {"role-key": "water", "role-label": "Water", "role-sector": "water"}
+    )
+    assert response["Location"] == url("scenario_detail", draft.code)
+    response = client.post(url("part_delete", draft.code, "role", "water"))
+    assert response["Location"] == url("scenario_detail", draft.code)
+    assert not draft.roles.filter(key="water").exists()
+
+
+def test_it_refuses_oversized_uploads(client, author):
+    big = SimpleUploadedFile("big.yaml", b"#" * (5 * 1024 * 1024 + 1))
+    response = client.post(url("scenario_import"), {"file": big})
+    assert "larger than 5 MiB" in response.content.decode()
+    assert not Scenario.objects.exists()
