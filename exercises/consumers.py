@@ -26,11 +26,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.utils import timezone
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from exercises import access, events, scheduler
+from exercises import access, clock, events, scheduler
 from exercises.events import EventPush
 from exercises.fragments import render_event
 from exercises.models import Event
@@ -98,7 +97,7 @@ def _resolve(user, code: str) -> tuple[int, Viewer] | None:
 def heartbeat_frame() -> str:
     return (
         f'<span id="live-heartbeat" hx-swap-oob="true" hidden '
-        f'data-at="{timezone.now().isoformat()}"></span>'
+        f'data-at="{clock.now().isoformat()}"></span>'
     )
 
 

@@ -7,19 +7,14 @@ computes its after-action report.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from unittest import mock
+from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.demo import DemoPeople
-from exercises import engine
+from exercises import clock, engine
 from exercises.models import Exercise, Participant, Team
 from scenarios.models import Criterion, Scenario, Tlp
 from scoring.services import report_compute, scores_stale
@@ -516,56 +511,6 @@ deadlines nobody had written down.
 """
 
 
-class SimulatedClock:
-    """Stands in for ``django.utils.timezone.now`` and for the sweep scheduler while the
-    demo plays: time moves only by ``advance_to``, which runs on the way every sweep the
-    engine asked for, in due order, exactly as the real scheduler would in real time."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-        self._sweeps: list[tuple[datetime, int, int]] = []  # (due, exercise id, epoch)
-
-    def __call__(self) -> datetime:
-        return self._now
-
-    def schedule_sweep(
-        self, *, exercise_id: int, epoch: int, due_clock: float, delay: float, again: bool = False
-    ) -> bool:
-        """Same signature as ``scheduler.schedule_sweep``; nothing here is ever lost, so
-        ``again`` changes nothing."""
-        heapq.heappush(self._sweeps, (self._now + timedelta(seconds=delay), exercise_id, epoch))
-        return True
-
-    def advance_to(self, moment: datetime) -> None:
-        """Move forward to ``moment`` (never back), sweeping whatever falls due meanwhile."""
-        while self._sweeps and self._sweeps[0][0] <= moment:
-            due, exercise_id, epoch = heapq.heappop(self._sweeps)
-            self._now = max(self._now, due)
-            engine.sweep_exercise(exercise_id, epoch=epoch)  # a stale epoch does nothing
-        self._now = max(self._now, moment)
-
-
-@contextmanager
-def simulated_clock(start: datetime) -> Iterator[SimulatedClock]:
-    """Run the block on a simulated clock that starts at ``start``.
-
-    Demo only. The played demo exercise should read like a real session (decisions taken
-    minutes after a prompt opened, intel shared a while after an alert), but seeding must
-    not wait in real time. The engine reads time from ``django.utils.timezone.now`` (as do
-    ``auto_now`` fields), so patching it moves the exercise clock, latencies and timestamps
-    together. ``exercises.scheduler.schedule_sweep`` is patched too: the in-process
-    scheduler thread or a Celery worker would run the timed work on the real clock (and
-    later than the block), so the simulated clock runs it instead. Never use this outside
-    seeding demo data.
-    """
-    clock = SimulatedClock(start)
-    with (
-        mock.patch("django.utils.timezone.now", clock),
-        mock.patch("exercises.scheduler.schedule_sweep", clock.schedule_sweep),
-    ):
-        yield clock
-
-
 def seed_demo_played_exercise(people: DemoPeople) -> Exercise:
     """A second demo exercise, played from start to end through the engine on a simulated
     clock yesterday morning, with its after-action report computed: so a newcomer sees a
@@ -585,18 +530,21 @@ def seed_demo_played_exercise(people: DemoPeople) -> Exercise:
                 "step is scheduled when that step commits."
             )
         played.delete()  # a run interrupted halfway: play it again from the start
-        yesterday = timezone.now() - timedelta(days=1)
+        yesterday = clock.now() - timedelta(days=1)
         start = yesterday.replace(hour=8, minute=45, second=0, microsecond=0)
         # No enclosing transaction: each engine call commits, so the sweeps it schedules
         # reach the simulated clock at once (on-commit work would otherwise wait to the end).
-        with simulated_clock(start) as clock:
+        # A manual clock: the played run reads like a real session (decisions minutes
+        # after a prompt opened) without waiting in real time; it runs each timed sweep the
+        # engine schedules as it moves past it, as the scheduler would in real time.
+        with clock.use(clock.ManualClock(start)) as manual:
             exercise = engine.exercise_create(
                 scenario=scenario, name=PLAYED_EXERCISE_NAME, created_by=facilitator
             )
             try:
                 _seat_everyone(exercise, people)
-                clock.advance_to(start + timedelta(minutes=15))
-                _play(exercise, people, clock)
+                manual.advance_to(start + timedelta(minutes=15))
+                _play(exercise, people, manual)
             except BaseException:
                 exercise.delete()
                 raise
@@ -605,7 +553,7 @@ def seed_demo_played_exercise(people: DemoPeople) -> Exercise:
     return exercise
 
 
-def _play(exercise: Exercise, people: DemoPeople, clock: SimulatedClock) -> None:
+def _play(exercise: Exercise, people: DemoPeople, manual: clock.ManualClock) -> None:
     facilitator = people.staff["facilitator"]
     engine.exercise_start(exercise=exercise, actor=facilitator)
     started = exercise.running_since
@@ -617,19 +565,19 @@ def _play(exercise: Exercise, people: DemoPeople, clock: SimulatedClock) -> None
             )
         stage_start = started + timedelta(seconds=exercise.stage_started_at_clock)
         for at, step in play.steps:
-            clock.advance_to(stage_start + _offset(at))
+            manual.advance_to(stage_start + _offset(at))
             exercise.refresh_from_db()
             _do(step, exercise=exercise, teams=teams, people=people)
         if play.then is None:
             break
         duration = exercise.current_stage.duration_seconds or 0
-        clock.advance_to(stage_start + timedelta(seconds=duration))
+        manual.advance_to(stage_start + timedelta(seconds=duration))
         engine.exercise_advance(exercise=exercise, actor=facilitator)
         if exercise.current_stage.key != play.then:
             raise DemoError(f"The demo expected to branch to {play.then!r}.")
-    clock.advance_to(clock() + timedelta(minutes=6))
+    manual.advance(6 * 60)
     engine.hotwash_save(exercise=exercise, actor=facilitator, notes=HOTWASH_NOTES)
-    clock.advance_to(clock() + timedelta(minutes=1))
+    manual.advance(60)
     engine.exercise_end(exercise=exercise, actor=facilitator)
 
 

@@ -36,11 +36,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Membership, Organization, User
-from exercises import decision_queries, events
+from exercises import clock, decision_queries, events, signals
 from exercises.models import (
     Decision,
     DecisionRevision,
@@ -81,15 +80,7 @@ class EngineError(Exception):
 
 def exercise_clock(exercise: Exercise, *, now: datetime | None = None) -> float:
     """Seconds the exercise has been running, pauses excluded."""
-    return _elapsed(exercise.clock_offset_seconds, exercise.running_since, now=now)
-
-
-def _elapsed(
-    offset: float, running_since: datetime | None, *, now: datetime | None = None
-) -> float:
-    if running_since is not None:
-        offset += ((now or timezone.now()) - running_since).total_seconds()
-    return max(offset, 0.0)
+    return clock.elapsed_seconds(exercise.clock_offset_seconds, exercise.running_since, at=now)
 
 
 @contextmanager
@@ -268,7 +259,7 @@ def exercise_start(*, exercise: Exercise, actor: User) -> None:
         _require_status(ex, Status.LOBBY, action="start")
         if not ex.teams.exists():
             raise EngineError("Add at least one team before starting.")
-        now = timezone.now()
+        now = clock.now()
         ex.status, ex.running_since, ex.started_at = Status.RUNNING, now, now
         ex.save(update_fields=["status", "running_since", "started_at"])
         _announce(
@@ -296,7 +287,7 @@ def exercise_resume(*, exercise: Exercise, actor: User) -> None:
     with _locked(exercise) as ex:
         _require_facilitator(ex, actor)
         _require_status(ex, Status.PAUSED, action="resume")
-        ex.status, ex.running_since = Status.RUNNING, timezone.now()
+        ex.status, ex.running_since = Status.RUNNING, clock.now()
         ex.epoch += 1
         ex.save(update_fields=["status", "running_since", "epoch"])
         _announce(
@@ -365,10 +356,14 @@ def _stop_clock(ex: Exercise) -> None:
 def _end(ex: Exercise, actor: User | None) -> None:
     _close_open_windows(ex, actor=actor)
     _stop_clock(ex)
-    ex.status, ex.ended_at = Status.ENDED, timezone.now()
+    ex.status, ex.ended_at = Status.ENDED, clock.now()
     ex.epoch += 1
     ex.save(update_fields=["status", "ended_at", "epoch", "clock_offset_seconds", "running_since"])
     _announce(ex, events.EXERCISE_ENDED, "The exercise has ended.", "exercise.end", actor=actor)
+    exercise_id = ex.pk
+    transaction.on_commit(
+        lambda: signals.exercise_ended.send(sender=Exercise, exercise_id=exercise_id)
+    )
 
 
 def _enter_stage(ex: Exercise, stage: Stage, *, actor: User | None) -> None:
@@ -594,15 +589,15 @@ def _open(ex: Exercise, prompt: Prompt, *, actor: User | None) -> PromptWindow:
     existing = PromptWindow.objects.filter(exercise=ex, prompt=prompt).first()
     if existing is not None:
         return existing
-    clock = exercise_clock(ex)
+    opened_at = exercise_clock(ex)
     team_ids = _audience_team_ids(ex, prompt)
-    deadline = clock + prompt.deadline_seconds if prompt.deadline_seconds else None
+    deadline = opened_at + prompt.deadline_seconds if prompt.deadline_seconds else None
     window = PromptWindow.objects.create(
         exercise=ex,
         prompt=prompt,
         team_ids=team_ids,
-        opened_at=timezone.now(),
-        opened_at_clock=clock,
+        opened_at=clock.now(),
+        opened_at_clock=opened_at,
         deadline_clock=deadline,
     )
     payload = {
@@ -619,7 +614,7 @@ def _open(ex: Exercise, prompt: Prompt, *, actor: User | None) -> PromptWindow:
 def _close(ex: Exercise, window: PromptWindow, *, actor: User | None) -> None:
     if window.closed_at is not None:
         return
-    window.closed_at = timezone.now()
+    window.closed_at = clock.now()
     window.save(update_fields=["closed_at"])
     payload = {"prompt": window.prompt.key, "question": window.prompt.question}
     _emit(
@@ -705,8 +700,8 @@ def _decide(
         if (decision := decision_queries.team_decision(**mine)) and decision.replayed:
             return decision
         raise
-    clock = (exercise.clock_offset_seconds, exercise.running_since)
-    latency = round(_elapsed(*clock) - opened.opened_at_clock, 3)
+    running = (exercise.clock_offset_seconds, exercise.running_since)
+    latency = round(clock.elapsed_seconds(*running) - opened.opened_at_clock, 3)
     team_label, author_label = str(team), author.label  # related rows: read before any lock
     with transaction.atomic():
         decision = decision_queries.team_decision(**mine, lock=True)
@@ -725,7 +720,7 @@ def _decide(
             client_token=client_token,
         )
         ex = _lock(exercise)
-        _recheck_window(ex, opened, clock=clock, copy=exercise)
+        _recheck_window(ex, opened, running=running, copy=exercise)
         payload = {
             "prompt": prompt.key,
             "question": prompt.question,
@@ -795,14 +790,14 @@ def _check_answer(prompt: Prompt, *, option: Option | None, text: str) -> None:
 
 
 def _recheck_window(
-    ex: Exercise, window: PromptWindow, *, clock: tuple[float, datetime | None], copy: Exercise
+    ex: Exercise, window: PromptWindow, *, running: tuple[float, datetime | None], copy: Exercise
 ) -> None:
-    """Under the exercise lock (``ex``): it still runs on the ``clock`` the latency was
+    """Under the exercise lock (``ex``): it still runs on the clock (``running``) the latency was
     measured with (else the caller's ``copy`` is brought up to date and ``_Retry``), and
     the window was not closed meanwhile (a close takes this lock too, so the answer holds
     until the commit)."""
     _require_status(ex, Status.RUNNING, action="decide")
-    if (ex.clock_offset_seconds, ex.running_since) != clock:
+    if (ex.clock_offset_seconds, ex.running_since) != running:
         _take_state(copy, ex)
         raise _Retry
     if not decision_queries.window_still_open(window.pk):
@@ -822,7 +817,7 @@ def _store_decision(
     latency: float,
     client_token: str,
 ) -> Decision:
-    now = timezone.now()
+    now = clock.now()
     if decision is None:
         decision = Decision(exercise=ex, team=team, prompt=prompt, revision=0)
     decision.option, decision.text, decision.rationale = option, text, rationale

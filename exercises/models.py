@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
+from exercises import clock
 from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
 
 
@@ -44,7 +45,7 @@ class Exercise(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -91,7 +92,7 @@ class Participant(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="members"
     )
-    joined_at = models.DateTimeField(auto_now_add=True)
+    joined_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["kind", "user__username"]
@@ -132,7 +133,7 @@ class Event(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["exercise", "seq"]
@@ -152,7 +153,7 @@ class InjectRelease(models.Model):
     release_key = models.CharField(max_length=120)
     team_ids = models.JSONField(default=list, blank=True)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
-    released_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(default=clock.now)
     clock_seconds = models.FloatField(default=0)
 
     class Meta:
@@ -250,7 +251,7 @@ class Share(models.Model):
     )
     client_token = models.CharField(max_length=64)
     clock_seconds = models.FloatField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["exercise", "created_at"]
@@ -277,7 +278,7 @@ class Observation(models.Model):
     rating = models.CharField(max_length=1, choices=Rating.choices)
     note = models.TextField(blank=True)
     clock_seconds = models.FloatField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["exercise", "created_at"]

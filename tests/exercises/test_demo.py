@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -16,7 +16,6 @@ from exercises.demo import (
     DemoError,
     seed_demo_exercise,
     seed_demo_played_exercise,
-    simulated_clock,
 )
 from exercises.models import Exercise, Participant
 from scenarios.formats.fixtures import load_fixtures
@@ -44,17 +43,6 @@ def test_it_says_to_load_the_fixtures_first(db):
     with pytest.raises(DemoError, match="load_fixtures"):
         seed_demo_played_exercise(seed_demo_people())
     assert not Exercise.objects.exists()
-
-
-def test_it_moves_only_the_clock_it_is_told_to_and_restores_it():
-    real_now = timezone.now
-    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    with simulated_clock(start) as clock:
-        assert timezone.now() == start
-        clock.advance_to(start + timedelta(minutes=7))
-        clock.advance_to(start)  # never backwards
-        assert timezone.now() == start + timedelta(minutes=7)
-    assert timezone.now is real_now
 
 
 def test_it_refuses_to_play_inside_a_transaction(db):

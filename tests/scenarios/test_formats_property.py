@@ -23,8 +23,8 @@ from scenarios.formats import (
     validate_document,
 )
 from scenarios.models import Scenario
-from tests.scenarios.test_formats_errors import BASE
 from tests.factories import make_rubric
+from tests.scenarios.test_formats_errors import BASE
 
 BASE_DOC = load_document(BASE)
 REFERENCES = ["cloud", "bank", "first", "good", "bad", "end", "move", "isolate", "wait", "alert"]
