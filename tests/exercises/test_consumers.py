@@ -140,6 +140,7 @@ async def test_it_authenticates_from_the_session_cookie(world):
         f"/ws/exercises/{world['exercise'].code}/",
         headers=[
             (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
             (b"cookie", f"sessionid={cookie}".encode()),
         ],
     )

@@ -424,7 +424,7 @@ async def test_it_refuses_a_socket_on_an_exercise_where_the_user_has_no_seat():
 @pytest.mark.asyncio
 async def test_it_refuses_a_socket_opened_from_another_site():
     """Cross-site WebSocket hijacking: the browser sends the session cookie to any site's
-    socket, so the Origin must be one of ours (AllowedHostsOriginValidator)."""
+    socket, so the Origin must be the socket's own origin: scheme, host and port."""
     from config.asgi import application
 
     world = await database_sync_to_async(build_world)(with_report=False)
@@ -432,8 +432,18 @@ async def test_it_refuses_a_socket_opened_from_another_site():
     await database_sync_to_async(client.force_login)(world.users["player_a"])
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     path = f"/ws/exercises/{world.exercise.code}/"
-    for origin, accepted in (("http://evil.example", False), ("http://testserver", True)):
-        headers = [(b"origin", origin.encode()), (b"cookie", cookie.encode())]
+    origins = (
+        ("http://evil.example", False),
+        ("http://testserver:9999", False),  # same host, another port
+        ("https://testserver", False),  # same host, another scheme
+        ("http://testserver", True),
+    )
+    for origin, accepted in origins:
+        headers = [
+            (b"origin", origin.encode()),
+            (b"host", b"testserver"),
+            (b"cookie", cookie.encode()),
+        ]
         communicator = WebsocketCommunicator(application, path, headers=headers)
         connected, _ = await communicator.connect()
         assert connected is accepted, origin
