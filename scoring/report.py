@@ -16,7 +16,7 @@ from accounts.audit import audit_for_exercise
 from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
 from exercises.visibility import can_see_event
 from scenarios.models import Criterion
-from scoring import charts, engine
+from scoring import charts, method
 from scoring.access import ReportAccess
 from scoring.collect import criteria_for, load_exercise
 from scoring.models import Gap, ImprovementItem, Score
@@ -57,7 +57,7 @@ class Report:
     observations: list[Observation]
     timeline: list[dict]
     metrics: dict
-    chains: list[engine.CascadeChain]
+    chains: list[method.CascadeChain]
     summary: list[str]
     charts: dict[str, Any] = field(default_factory=dict)
     audit: list = field(default_factory=list)
@@ -100,7 +100,7 @@ def build_report(access: ReportAccess) -> Report:
         decisions=_decisions(access, exercise),
         observations=_observations(access, exercise),
         timeline=_timeline(access, exercise),
-        metrics=_metrics(access, engine.collaboration_metrics(data), all_teams),
+        metrics=_metrics(access, method.collaboration_metrics(data), all_teams),
         chains=_chains(access, data),
         summary=[],
         computed=bool(scores) or not all_teams,
@@ -303,8 +303,8 @@ def _metrics(access: ReportAccess, metrics: dict, teams: list[Team]) -> dict:
     return out
 
 
-def _chains(access: ReportAccess, data: engine.ExerciseIn) -> list[engine.CascadeChain]:
-    return [c for c in engine.cascade_chains(data) if access.may_see_team(c.team.id)]
+def _chains(access: ReportAccess, data: method.ExerciseIn) -> list[method.CascadeChain]:
+    return [c for c in method.cascade_chains(data) if access.may_see_team(c.team.id)]
 
 
 def executive_summary(report: Report) -> list[str]:
@@ -375,11 +375,11 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
     return out
 
 
-def _chain_severity(chain: engine.CascadeChain) -> tuple:
+def _chain_severity(chain: method.CascadeChain) -> tuple:
     return (min(chain.option.effects.values()), chain.decision.id)
 
 
-def _chain_view(chain: engine.CascadeChain, report: Report, table: dict) -> charts.ChainView:
+def _chain_view(chain: method.CascadeChain, report: Report, table: dict) -> charts.ChainView:
     criteria = {c.key: c for c in report.criteria}
     first = criteria.get(chain.criteria[0]) if chain.criteria else None
     deps = []

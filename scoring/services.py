@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import User
 from exercises.models import Exercise, Team
-from scoring import engine
+from scoring import method
 from scoring.collect import criteria_for, load_exercise
 from scoring.models import Gap, ImprovementItem, ReportExport, Score
 
@@ -66,8 +66,8 @@ RECOMMENDATIONS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class ReportResult:
-    scores: list[engine.ScoreOut]
-    gaps: list[engine.GapOut]
+    scores: list[method.ScoreOut]
+    gaps: list[method.GapOut]
     metrics: dict
     created_items: int
 
@@ -76,9 +76,9 @@ def report_compute(*, exercise: Exercise, actor: User | None = None) -> ReportRe
     """Compute scores and gaps from the exercise as stored, replace the stored ones and
     add improvement items for new findings. Safe to call again at any time."""
     data = load_exercise(exercise)
-    scores = engine.compute_scores(data)
-    gaps = engine.compute_gaps(data, scores)
-    metrics = engine.collaboration_metrics(data)
+    scores = method.compute_scores(data)
+    gaps = method.compute_gaps(data, scores)
+    metrics = method.collaboration_metrics(data)
     criteria = {c.key: c for c in criteria_for(exercise)}
     with transaction.atomic():
         _store_scores(exercise, scores, criteria)
@@ -95,7 +95,7 @@ def report_compute(*, exercise: Exercise, actor: User | None = None) -> ReportRe
     return ReportResult(scores, gaps, metrics, created)
 
 
-def _store_scores(exercise: Exercise, scores: list[engine.ScoreOut], criteria: dict) -> None:
+def _store_scores(exercise: Exercise, scores: list[method.ScoreOut], criteria: dict) -> None:
     existing = {(s.team_id, s.criterion_id): s for s in Score.objects.filter(exercise=exercise)}
     now = timezone.now()
     keep, create, update = set(), [], []
@@ -122,7 +122,7 @@ def _store_scores(exercise: Exercise, scores: list[engine.ScoreOut], criteria: d
     Score.objects.bulk_update(update, ["value", "evidence", "computed_at"], batch_size=500)
 
 
-def _store_gaps(exercise: Exercise, gaps: list[engine.GapOut], criteria: dict) -> list[Gap]:
+def _store_gaps(exercise: Exercise, gaps: list[method.GapOut], criteria: dict) -> list[Gap]:
     Gap.objects.filter(exercise=exercise).delete()
     return Gap.objects.bulk_create(
         [
