@@ -17,7 +17,7 @@ from accounts.demo import DemoPeople
 from exercises import clock, engine
 from exercises.models import Exercise, Participant, Team
 from scenarios.models import Criterion, Scenario, Tlp
-from scoring.services import report_compute, scores_stale
+from scoring.services import report_ensure_fresh
 
 DEMO_SCENARIO_KEY = "cloud-ransomware"
 DEMO_EXERCISE_NAME = "Demo: ransomware at the shared cloud provider"
@@ -548,8 +548,7 @@ def seed_demo_played_exercise(people: DemoPeople) -> Exercise:
             except BaseException:
                 exercise.delete()
                 raise
-    if scores_stale(exercise):
-        report_compute(exercise=exercise)
+    report_ensure_fresh(exercise=exercise)  # computed when it ended, unless that failed
     return exercise
 
 

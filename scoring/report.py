@@ -7,10 +7,13 @@ per criterion), observers the aggregates, the control cell and coordinators all.
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
+
+from django.db.models import Max
 
 from accounts.audit import audit_for_exercise
 from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
@@ -31,6 +34,23 @@ EVENT_TEXT = {
     "exercise.ended": "Exercise ended",
     "hotwash.saved": "Hot-wash notes saved",
 }
+
+
+class Freshness(enum.Enum):
+    """Whether the stored scores say what the timeline says."""
+
+    FRESH = "fresh"  # computed after the last event, or nothing to score
+    STALE = "stale"  # computed, and the timeline moved on since (a live run)
+    MISSING = "missing"  # never computed
+
+
+def scores_freshness(exercise: Exercise) -> Freshness:
+    """How the stored scores of ``exercise`` compare with its timeline. Reads only."""
+    computed = Score.objects.filter(exercise=exercise).aggregate(at=Max("computed_at"))["at"]
+    if computed is None:
+        return Freshness.MISSING if exercise.teams.exists() else Freshness.FRESH
+    last = exercise.events.aggregate(at=Max("created_at"))["at"]
+    return Freshness.STALE if last is not None and last > computed else Freshness.FRESH
 
 
 @dataclass
@@ -61,7 +81,15 @@ class Report:
     summary: list[str]
     charts: dict[str, Any] = field(default_factory=dict)
     audit: list = field(default_factory=list)
-    computed: bool = True
+    freshness: Freshness = Freshness.FRESH
+
+    @property
+    def computed(self) -> bool:
+        return self.freshness is not Freshness.MISSING
+
+    @property
+    def stale(self) -> bool:
+        return self.freshness is Freshness.STALE
 
     @property
     def sectors(self) -> list[str]:
@@ -69,6 +97,9 @@ class Report:
 
 
 def build_report(access: ReportAccess) -> Report:
+    """The report of ``access.exercise`` as ``access`` may read it, from the stored scores
+    and gaps. Reads only: it never computes scores (``services.report_ensure_fresh`` does),
+    so opening a report during a live run writes nothing."""
     exercise = access.exercise
     criteria = criteria_for(exercise)
     all_teams = list(
@@ -103,7 +134,7 @@ def build_report(access: ReportAccess) -> Report:
         metrics=_metrics(access, method.collaboration_metrics(data), all_teams),
         chains=_chains(access, data),
         summary=[],
-        computed=bool(scores) or not all_teams,
+        freshness=scores_freshness(exercise),
     )
     report.summary = executive_summary(report)
     _attach_links(report, scores)
