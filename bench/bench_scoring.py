@@ -206,7 +206,7 @@ def main() -> int:
     parser.add_argument("--prompts", type=int, default=10)
     args = parser.parse_args()
 
-    from scoring import engine
+    from scoring import method
     from scoring.access import ReportAccess
     from scoring.collect import load_exercise
     from scoring.exports import pdf
@@ -219,8 +219,8 @@ def main() -> int:
     )
     print(f"teams={args.teams} decisions={n_decisions}")
     data, _ = timed("load into dataclasses", load_exercise, exercise)
-    scores, _ = timed("engine: scores", engine.compute_scores, data)
-    timed("engine: gaps", engine.compute_gaps, data, scores)
+    scores, _ = timed("method: scores", method.compute_scores, data)
+    timed("method: gaps", method.compute_gaps, data, scores)
     result, t_compute = timed("report_compute (load+score+gaps+store)", report_compute_kw, exercise)
     access = ReportAccess(exercise, "facilitator")
     report, t_report = timed("AAR context (build_report)", build_report, access)

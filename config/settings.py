@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "scenarios",
     "exercises",
     "scoring",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -17,7 +17,7 @@ from accounts.models import User
 from exercises.access import exercise_for
 from exercises.models import Exercise, Participant, Team
 from exercises.visibility import Viewer
-from scoring.models import ImprovementItem
+from scoring.models import ImprovementItem, ReportExport
 
 FULL_KINDS = frozenset(
     {Participant.Kind.FACILITATOR, Participant.Kind.COORDINATOR, Participant.Kind.EVALUATOR}
@@ -82,6 +82,34 @@ def require_editor(user: User, code: str) -> ReportAccess:
     if not access.can_edit:
         raise PermissionDenied("Only facilitators and coordinators may change the report.")
     return access
+
+
+def organization_ids(user: User, exercise: Exercise) -> set[int] | None:
+    """Organizations whose scores ``user`` may compare across runs of ``exercise``: None
+    means every one (staff, a seat with full access), else those the user played for."""
+    if user.is_staff:
+        return None
+    seats = Participant.objects.filter(user=user, exercise=exercise)
+    if seats.filter(kind__in=FULL_KINDS).exists():
+        return None
+    return set(seats.exclude(team=None).values_list("team__organization_id", flat=True))
+
+
+def own_exports(access: ReportAccess, user: User) -> list[ReportExport]:
+    """The latest exports ``user`` requested of this report; none unless they may export."""
+    if not access.can_export:
+        return []
+    return list(access.exercise.exports.filter(requested_by=user)[:5])
+
+
+def readable_export(user: User, code: str, export_code: str) -> ReportExport:
+    """One export of exercise ``code``. An export is rendered with its requester's view (an
+    editor's holds the audit log), so it is theirs alone (and staff's); 404 otherwise."""
+    access = require_full(user, code)
+    row = ReportExport.objects.filter(exercise=access.exercise, code=export_code).first()
+    if row is None or (row.requested_by_id != user.id and not user.is_staff):
+        raise Http404("No such export.")
+    return row
 
 
 def readable_exercises(user: User) -> QuerySet[Exercise]:

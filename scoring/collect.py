@@ -1,6 +1,6 @@
-"""Load an exercise from the database into the scoring engine's plain dataclasses.
+"""Load an exercise from the database into the scoring method's plain dataclasses.
 
-A fixed number of queries whatever the size of the exercise; the engine never sees
+A fixed number of queries whatever the size of the exercise; the scoring method never sees
 an ORM object.
 """
 
@@ -21,20 +21,20 @@ from exercises.models import (
 )
 from exercises.visibility import TeamInfo
 from scenarios.models import Consequence, Criterion, Prompt
-from scoring import engine
+from scoring import method
 
 
-def load_exercise(exercise: Exercise) -> engine.ExerciseIn:
+def load_exercise(exercise: Exercise) -> method.ExerciseIn:
     teams = _teams(exercise)
     team_ids = frozenset(t.id for t in teams)
     windows = {w.prompt_id: w for w in PromptWindow.objects.filter(exercise=exercise)}
-    return engine.ExerciseIn(
+    return method.ExerciseIn(
         criteria=_criteria(exercise),
         teams=teams,
         prompts=_prompts(exercise, windows, team_ids),
         decisions=_decisions(exercise, windows),
         observations=tuple(
-            engine.ObservationIn(
+            method.ObservationIn(
                 o.id, o.team_id, o.criterion.key, o.evaluator_id, o.rating, o.clock_seconds, o.note
             )
             for o in Observation.objects.filter(exercise=exercise).select_related("criterion")
@@ -49,14 +49,14 @@ def criteria_for(exercise: Exercise) -> list[Criterion]:
     return list(Criterion.objects.filter(rubric_id=rubric_id).order_by("order", "key"))
 
 
-def _criteria(exercise: Exercise) -> tuple[engine.CriterionIn, ...]:
+def _criteria(exercise: Exercise) -> tuple[method.CriterionIn, ...]:
     return tuple(
-        engine.CriterionIn(c.key, c.title, c.group, float(c.threshold), c.weight)
+        method.CriterionIn(c.key, c.title, c.group, float(c.threshold), c.weight)
         for c in criteria_for(exercise)
     )
 
 
-def _teams(exercise: Exercise) -> tuple[engine.TeamIn, ...]:
+def _teams(exercise: Exercise) -> tuple[method.TeamIn, ...]:
     teams = Team.objects.filter(exercise=exercise).select_related("role", "organization")
     depends: dict[int, set[str]] = defaultdict(set)
     through = Team._meta.get_field("role").related_model.depends_on.through
@@ -65,7 +65,7 @@ def _teams(exercise: Exercise) -> tuple[engine.TeamIn, ...]:
     ):
         depends[row["from_role_id"]].add(row["to_role__key"])
     return tuple(
-        engine.TeamIn(
+        method.TeamIn(
             t.id,
             str(t),
             t.role.key,
@@ -93,7 +93,7 @@ def _prompts(exercise: Exercise, windows: dict, team_ids: frozenset[int]) -> tup
         if window is not None:
             asked = frozenset(window.team_ids) & team_ids if window.team_ids else team_ids
         options = tuple(
-            engine.OptionIn(
+            method.OptionIn(
                 o.id,
                 o.key,
                 o.label,
@@ -108,7 +108,7 @@ def _prompts(exercise: Exercise, windows: dict, team_ids: frozenset[int]) -> tup
             else None
         )
         out.append(
-            engine.PromptIn(
+            method.PromptIn(
                 prompt.id,
                 prompt.key,
                 prompt.question,
@@ -121,13 +121,13 @@ def _prompts(exercise: Exercise, windows: dict, team_ids: frozenset[int]) -> tup
     return tuple(out)
 
 
-def _decisions(exercise: Exercise, windows: dict) -> tuple[engine.DecisionIn, ...]:
+def _decisions(exercise: Exercise, windows: dict) -> tuple[method.DecisionIn, ...]:
     out = []
     for d in Decision.objects.filter(exercise=exercise):
         window = windows.get(d.prompt_id)
         opened = window.opened_at_clock if window else 0.0
         out.append(
-            engine.DecisionIn(
+            method.DecisionIn(
                 d.id,
                 d.team_id,
                 d.prompt_id,
@@ -140,7 +140,7 @@ def _decisions(exercise: Exercise, windows: dict) -> tuple[engine.DecisionIn, ..
     return tuple(out)
 
 
-def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[engine.ReleaseIn, ...]:
+def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.ReleaseIn, ...]:
     """Who received each release, from its timeline event's audience."""
     out = []
     for r in InjectRelease.objects.filter(exercise=exercise).select_related("inject", "event"):
@@ -153,7 +153,7 @@ def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[engine.Rele
             received = team_ids
         cause = _cause(r.release_key)
         out.append(
-            engine.ReleaseIn(r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause)
+            method.ReleaseIn(r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause)
         )
     return tuple(out)
 
@@ -167,7 +167,7 @@ def _cause(release_key: str) -> int | None:
     return None
 
 
-def _shares(exercise: Exercise, teams: tuple[engine.TeamIn, ...]) -> tuple[engine.ShareIn, ...]:
+def _shares(exercise: Exercise, teams: tuple[method.TeamIn, ...]) -> tuple[method.ShareIn, ...]:
     recipients: dict[int, set[int]] = defaultdict(set)
     for share_id, team_id in Share.recipients.through.objects.filter(
         share__exercise=exercise
@@ -177,7 +177,7 @@ def _shares(exercise: Exercise, teams: tuple[engine.TeamIn, ...]) -> tuple[engin
     for s in Share.objects.filter(exercise=exercise):
         audience = share_audience(s.tlp, s.from_team_id, recipients[s.id], teams)
         out.append(
-            engine.ShareIn(
+            method.ShareIn(
                 s.id, s.from_team_id, audience, s.clock_seconds, s.title, s.tlp, s.about_inject_id
             )
         )
@@ -185,7 +185,7 @@ def _shares(exercise: Exercise, teams: tuple[engine.TeamIn, ...]) -> tuple[engin
 
 
 def share_audience(
-    tlp: str, from_team_id: int, recipient_ids: set[int], teams: tuple[engine.TeamIn, ...]
+    tlp: str, from_team_id: int, recipient_ids: set[int], teams: tuple[method.TeamIn, ...]
 ) -> frozenset[int]:
     """Team ids that may read a share, by the live exercise's TLP rules."""
     infos = [TeamInfo(t.id, t.role_key, t.depends_on) for t in teams]

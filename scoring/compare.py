@@ -1,5 +1,5 @@
 """Cross-exercise comparison: the same scenario (key) or rubric run several times → a
-trend per organization × criterion."""
+trend per organization × criterion, from the stored scores (reads only)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections import defaultdict
 from django.db.models import QuerySet
 
 from accounts.models import User
-from exercises.models import Exercise, Participant
-from scoring import charts, services
-from scoring.access import FULL_KINDS
+from exercises.models import Exercise
+from scoring import charts
+from scoring.access import organization_ids
 from scoring.models import Score
+from scoring.report import Freshness, scores_freshness
 
 
 def series_choices(exercises: QuerySet[Exercise]) -> list[tuple[str, str]]:
@@ -40,25 +41,13 @@ def _series(exercises: QuerySet[Exercise], series: str) -> list[Exercise]:
     return sorted(exercises, key=lambda e: (e.started_at or e.created_at, e.id))
 
 
-def _visible_org_ids(user: User, exercise: Exercise) -> set[int] | None:
-    """None: every organization; else the organizations the user played for."""
-    if user.is_staff:
-        return None
-    seats = Participant.objects.filter(user=user, exercise=exercise)
-    if seats.filter(kind__in=FULL_KINDS).exists():
-        return None
-    return set(seats.exclude(team=None).values_list("team__organization_id", flat=True))
-
-
 def compare_table(user: User, exercises: QuerySet[Exercise], series: str) -> dict:
     choices = series_choices(exercises)
     runs = _series(exercises, series) if series in dict(choices) else []
     trend: dict[tuple[str, str], dict[int, float | None]] = defaultdict(dict)
     titles: dict[str, str] = {}
     for ex in runs:
-        if services.scores_stale(ex):
-            services.report_compute(exercise=ex)
-        orgs = _visible_org_ids(user, ex)
+        orgs = organization_ids(user, ex)
         for s in Score.objects.filter(exercise=ex).select_related(
             "team__organization", "criterion"
         ):
@@ -73,4 +62,6 @@ def compare_table(user: User, exercises: QuerySet[Exercise], series: str) -> dic
         rows.append(
             {"organization": org, "criterion": titles[ckey], "values": line, "spark": spark}
         )
-    return {"choices": choices, "series": series, "runs": runs, "rows": rows}
+    # Runs whose stored scores do not follow their timeline (never computed, or live).
+    pending = [ex for ex in runs if scores_freshness(ex) is not Freshness.FRESH]
+    return {"choices": choices, "series": series, "runs": runs, "rows": rows, "pending": pending}

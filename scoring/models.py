@@ -1,6 +1,6 @@
 """What the scoring method computes against the rubric, and the improvement plan.
 
-Scores and gaps are computed (``scoring.engine``), never typed in; the
+Scores and gaps are computed (``scoring.method``), never typed in; the
 improvement plan is drafted from gaps and then owned by coordinators.
 """
 

@@ -7,16 +7,19 @@ per criterion), observers the aggregates, the control cell and coordinators all.
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
+from django.db.models import Max
+
 from accounts.audit import audit_for_exercise
 from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
 from exercises.visibility import can_see_event
 from scenarios.models import Criterion
-from scoring import charts, engine
+from scoring import charts, method
 from scoring.access import ReportAccess
 from scoring.collect import criteria_for, load_exercise
 from scoring.models import Gap, ImprovementItem, Score
@@ -31,6 +34,23 @@ EVENT_TEXT = {
     "exercise.ended": "Exercise ended",
     "hotwash.saved": "Hot-wash notes saved",
 }
+
+
+class Freshness(enum.Enum):
+    """Whether the stored scores say what the timeline says."""
+
+    FRESH = "fresh"  # computed after the last event, or nothing to score
+    STALE = "stale"  # computed, and the timeline moved on since (a live run)
+    MISSING = "missing"  # never computed
+
+
+def scores_freshness(exercise: Exercise) -> Freshness:
+    """How the stored scores of ``exercise`` compare with its timeline. Reads only."""
+    computed = Score.objects.filter(exercise=exercise).aggregate(at=Max("computed_at"))["at"]
+    if computed is None:
+        return Freshness.MISSING if exercise.teams.exists() else Freshness.FRESH
+    last = exercise.events.aggregate(at=Max("created_at"))["at"]
+    return Freshness.STALE if last is not None and last > computed else Freshness.FRESH
 
 
 @dataclass
@@ -57,11 +77,19 @@ class Report:
     observations: list[Observation]
     timeline: list[dict]
     metrics: dict
-    chains: list[engine.CascadeChain]
+    chains: list[method.CascadeChain]
     summary: list[str]
     charts: dict[str, Any] = field(default_factory=dict)
     audit: list = field(default_factory=list)
-    computed: bool = True
+    freshness: Freshness = Freshness.FRESH
+
+    @property
+    def computed(self) -> bool:
+        return self.freshness is not Freshness.MISSING
+
+    @property
+    def stale(self) -> bool:
+        return self.freshness is Freshness.STALE
 
     @property
     def sectors(self) -> list[str]:
@@ -69,6 +97,9 @@ class Report:
 
 
 def build_report(access: ReportAccess) -> Report:
+    """The report of ``access.exercise`` as ``access`` may read it, from the stored scores
+    and gaps. Reads only: it never computes scores (``services.report_ensure_fresh`` does),
+    so opening a report during a live run writes nothing."""
     exercise = access.exercise
     criteria = criteria_for(exercise)
     all_teams = list(
@@ -100,10 +131,10 @@ def build_report(access: ReportAccess) -> Report:
         decisions=_decisions(access, exercise),
         observations=_observations(access, exercise),
         timeline=_timeline(access, exercise),
-        metrics=_metrics(access, engine.collaboration_metrics(data), all_teams),
+        metrics=_metrics(access, method.collaboration_metrics(data), all_teams),
         chains=_chains(access, data),
         summary=[],
-        computed=bool(scores) or not all_teams,
+        freshness=scores_freshness(exercise),
     )
     report.summary = executive_summary(report)
     _attach_links(report, scores)
@@ -303,8 +334,8 @@ def _metrics(access: ReportAccess, metrics: dict, teams: list[Team]) -> dict:
     return out
 
 
-def _chains(access: ReportAccess, data: engine.ExerciseIn) -> list[engine.CascadeChain]:
-    return [c for c in engine.cascade_chains(data) if access.may_see_team(c.team.id)]
+def _chains(access: ReportAccess, data: method.ExerciseIn) -> list[method.CascadeChain]:
+    return [c for c in method.cascade_chains(data) if access.may_see_team(c.team.id)]
 
 
 def executive_summary(report: Report) -> list[str]:
@@ -375,11 +406,11 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
     return out
 
 
-def _chain_severity(chain: engine.CascadeChain) -> tuple:
+def _chain_severity(chain: method.CascadeChain) -> tuple:
     return (min(chain.option.effects.values()), chain.decision.id)
 
 
-def _chain_view(chain: engine.CascadeChain, report: Report, table: dict) -> charts.ChainView:
+def _chain_view(chain: method.CascadeChain, report: Report, table: dict) -> charts.ChainView:
     criteria = {c.key: c for c in report.criteria}
     first = criteria.get(chain.criteria[0]) if chain.criteria else None
     deps = []

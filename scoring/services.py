@@ -1,8 +1,11 @@
-"""Compute and store an exercise's scores, gaps and improvement-plan draft.
+"""Compute and store an exercise's scores, gaps and improvement-plan draft; render exports.
 
-``report_compute`` is idempotent: recomputing replaces scores and gaps with the same
-values, and the improvement plan only gains rows for findings it does not have yet,
-so coordinators' edits survive.
+Scores are written here only, by ``report_compute`` (an explicit recompute) and
+``report_ensure_fresh`` (when an exercise ends, before an export); pages never compute
+them. ``report_compute`` is idempotent: recomputing replaces scores and gaps with the
+same values, and the improvement plan only gains rows for findings it does not have
+yet, so coordinators' edits survive. Queueing work (exports, scores at the end of a run)
+is ``scoring.jobs``; the Celery tasks (``scoring.tasks``) call the functions here.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
 from exercises.models import Exercise, Team
-from scoring import engine
+from scoring import method
+from scoring.access import report_access
 from scoring.collect import criteria_for, load_exercise
+from scoring.exports import exporter
 from scoring.models import Gap, ImprovementItem, ReportExport, Score
+from scoring.report import Freshness, build_report, scores_freshness
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +71,8 @@ RECOMMENDATIONS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class ReportResult:
-    scores: list[engine.ScoreOut]
-    gaps: list[engine.GapOut]
+    scores: list[method.ScoreOut]
+    gaps: list[method.GapOut]
     metrics: dict
     created_items: int
 
@@ -76,9 +81,9 @@ def report_compute(*, exercise: Exercise, actor: User | None = None) -> ReportRe
     """Compute scores and gaps from the exercise as stored, replace the stored ones and
     add improvement items for new findings. Safe to call again at any time."""
     data = load_exercise(exercise)
-    scores = engine.compute_scores(data)
-    gaps = engine.compute_gaps(data, scores)
-    metrics = engine.collaboration_metrics(data)
+    scores = method.compute_scores(data)
+    gaps = method.compute_gaps(data, scores)
+    metrics = method.collaboration_metrics(data)
     criteria = {c.key: c for c in criteria_for(exercise)}
     with transaction.atomic():
         _store_scores(exercise, scores, criteria)
@@ -95,7 +100,17 @@ def report_compute(*, exercise: Exercise, actor: User | None = None) -> ReportRe
     return ReportResult(scores, gaps, metrics, created)
 
 
-def _store_scores(exercise: Exercise, scores: list[engine.ScoreOut], criteria: dict) -> None:
+def report_ensure_fresh(*, exercise: Exercise) -> bool:
+    """Compute the report of ``exercise`` unless its stored scores already follow its whole
+    timeline. Returns whether it computed. The one place that decides to recompute on
+    its own: called when an exercise ends and before an export, never by a page."""
+    if scores_freshness(exercise) is Freshness.FRESH:
+        return False
+    report_compute(exercise=exercise)
+    return True
+
+
+def _store_scores(exercise: Exercise, scores: list[method.ScoreOut], criteria: dict) -> None:
     existing = {(s.team_id, s.criterion_id): s for s in Score.objects.filter(exercise=exercise)}
     now = timezone.now()
     keep, create, update = set(), [], []
@@ -122,7 +137,7 @@ def _store_scores(exercise: Exercise, scores: list[engine.ScoreOut], criteria: d
     Score.objects.bulk_update(update, ["value", "evidence", "computed_at"], batch_size=500)
 
 
-def _store_gaps(exercise: Exercise, gaps: list[engine.GapOut], criteria: dict) -> list[Gap]:
+def _store_gaps(exercise: Exercise, gaps: list[method.GapOut], criteria: dict) -> list[Gap]:
     Gap.objects.filter(exercise=exercise).delete()
     return Gap.objects.bulk_create(
         [
@@ -220,35 +235,11 @@ def improvement_update(*, item: ImprovementItem, actor: User, changes: dict) -> 
     return item
 
 
-def scores_stale(exercise: Exercise) -> bool:
-    """True when the timeline moved on since scores were last computed (or never were)."""
-
-    computed = Score.objects.filter(exercise=exercise).aggregate(at=Max("computed_at"))["at"]
-    if computed is None:
-        return exercise.teams.exists()
-    last = exercise.events.aggregate(at=Max("created_at"))["at"]
-    return last is not None and last > computed
-
-
-def export_request(*, exercise: Exercise, fmt: str, user: User) -> ReportExport:
-    """Queue an export of ``exercise`` as ``fmt`` (the task runs at once when eager)."""
-    from scoring.tasks import export_run as task
-
-    export = ReportExport.objects.create(exercise=exercise, format=fmt, requested_by=user)
-    audit_record(actor=user, action="report.exported", exercise_code=exercise.code, target=fmt)
-    transaction.on_commit(lambda: task.delay(export.id))
-    return export
-
-
 def export_run(*, export_id: int) -> ReportExport | None:
     """Render an export with the requester's view of the report; progress 0 → 100.
 
     A failure marks the export failed with the reason instead of raising, so the page
     can say what went wrong."""
-    from scoring.access import report_access
-    from scoring.exports import exporter
-    from scoring.report import build_report
-
     export = (
         ReportExport.objects.select_related("exercise", "requested_by").filter(id=export_id).first()
     )
@@ -259,8 +250,7 @@ def export_run(*, export_id: int) -> ReportExport | None:
         access = report_access(export.requested_by, export.exercise.code)
         if not access.can_export:
             raise PermissionError("The requester may no longer export this report.")
-        if scores_stale(export.exercise):
-            report_compute(exercise=export.exercise)
+        report_ensure_fresh(exercise=export.exercise)
         report = build_report(access)
         _progress(export, ReportExport.Status.RUNNING, 50)
         render, ext = exporter(export.format)

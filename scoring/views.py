@@ -1,4 +1,8 @@
-"""After-action pages: access helper → form → service → render."""
+"""After-action pages: access helper → form → service → render.
+
+A GET never writes: the report shows the scores as stored (computed when the exercise
+ended, or by Recompute), and says so when the timeline has moved on since.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organization
-from scoring import access, services
+from scoring import access, jobs, services
 from scoring.compare import compare_table
 from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm
 from scoring.models import ImprovementItem, ReportExport
@@ -28,10 +32,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def report_detail(request: HttpRequest, code: str) -> HttpResponse:
     acc = access.report_access(request.user, code)
-    if services.scores_stale(acc.exercise):
-        services.report_compute(exercise=acc.exercise)  # first visit: compute once
     report = build_report(acc)
-    exports = acc.exercise.exports.filter(requested_by=request.user)[:5] if acc.can_export else []
+    exports = access.own_exports(acc, request.user)
     return render(
         request,
         "scoring/report.html",
@@ -90,7 +92,7 @@ def export_create(request: HttpRequest, code: str) -> HttpResponse:
     form = ExportForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Choose an export format.", status=422)
-    export = services.export_request(
+    export = jobs.export_request(
         exercise=acc.exercise, fmt=form.cleaned_data["format"], user=request.user
     )
     export.refresh_from_db()
@@ -100,27 +102,17 @@ def export_create(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("scoring:report", code=code)
 
 
-def _export(request: HttpRequest, code: str, export: str) -> ReportExport:
-    acc = access.require_full(request.user, code)
-    row = ReportExport.objects.filter(exercise=acc.exercise, code=export).first()
-    # An export is rendered with its requester's view (an editor's holds the audit log):
-    # it is theirs alone, like the list of exports on the report page.
-    if row is None or (row.requested_by_id != request.user.id and not request.user.is_staff):
-        raise Http404("No such export.")
-    return row
-
-
 @login_required
 @require_GET
 def export_status(request: HttpRequest, code: str, export: str) -> HttpResponse:
-    row = _export(request, code, export)
+    row = access.readable_export(request.user, code, export)
     return render(request, "scoring/report.html#export-status", {"export": row, "code": code})
 
 
 @login_required
 @require_GET
 def export_download(request: HttpRequest, code: str, export: str) -> HttpResponse:
-    row = _export(request, code, export)
+    row = access.readable_export(request.user, code, export)
     if row.status != ReportExport.Status.DONE or not row.file:
         raise Http404("This export is not ready.")
     name = row.file.name.rsplit("/", 1)[-1]

@@ -374,7 +374,7 @@ def make_played_exercise(*, facilitator: User | None = None, name: str = "Played
 
 def grant_authoring(user: User) -> User:
     """Put ``user`` in the Facilitators group (may author scenarios and run exercises)."""
-    from accounts.demo import facilitators_group
+    from demo.people import facilitators_group
 
     user.groups.add(facilitators_group())
     return User.objects.get(pk=user.pk)  # fresh: permission caches are per instance

@@ -16,15 +16,25 @@ from accounts.models import Sector
 from scenarios.formats.errors import FormatError
 from scenarios.formats.parse import parse_duration
 from scenarios.graph import analyse
-from scenarios.models import Channel, Severity, Tlp
+from scenarios.models import (
+    Audience,
+    Channel,
+    Consequence,
+    Inject,
+    Prompt,
+    Severity,
+    Tlp,
+    Transition,
+)
 
 FORMAT = "cascade-scenario/1"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_KEY = 60
 MAX_SECONDS = 7 * 24 * 3600
-MODES = ("any", "all", "none", "majority", "at_least")
-KINDS = ("choice", "text", "choice_text")
-TARGETS = ("dependents", "chooser", "all")
+MODES = tuple(Transition.Mode.values)
+KINDS = tuple(Prompt.Kind.values)
+# Named roles are written as a mapping ``{roles: [...]}``, not as a word.
+TARGETS = tuple(t for t in Consequence.Target.values if t != Consequence.Target.ROLES)
 
 TOP = {"format", "key", "title", "summary", "rubric", "start", "roles", "stages"}
 ROLE = {"key", "label", "sector", "description", "depends_on"}
@@ -38,6 +48,8 @@ OPTION = {"key", "label", "description", "effects", "consequences"}
 CONSEQUENCE = {"inject", "to", "delay"}
 TRANSITION = {"to", "label", "when", "default"}
 WHEN = {"mode", "prompt", "options", "roles", "count"}
+# The audiences written as a one-key mapping of a list.
+LISTED = {Audience.ROLES, Audience.SECTORS}
 
 
 @dataclass
@@ -243,31 +255,32 @@ class _Validator:
         self.choice(inject, "severity", path, tuple(Severity.values))
         self.choice(inject, "tlp", path, tuple(Tlp.values))
         self.audience(inject.get("audience"), f"{path}.audience", allow_control=True)
-        release = inject.get("release", "manual")
-        if release not in ("manual", "consequence"):
-            release = "timed" if self.seconds(inject, "release", path) is not None else None
+        release = inject.get("release", Inject.Release.MANUAL)
+        if release not in (Inject.Release.MANUAL, Inject.Release.CONSEQUENCE):
+            timed = self.seconds(inject, "release", path) is not None
+            release = Inject.Release.TIMED if timed else None
         self.declare(self.index.injects, key, path, "inject", (path, release))
         self.refs("criterion", inject, "criteria", path)
 
     def audience(self, value: Any, path: str, *, allow_control: bool) -> None:
-        if value is None or value == "all" or (value == "control" and allow_control):
+        if value is None or value == Audience.ALL or (value == Audience.CONTROL and allow_control):
             return
-        if value == "control":
+        if value == Audience.CONTROL:
             self.error(path, "a prompt cannot be put to control only")
             return
         shape = "all, control, {roles: [...]} or {sectors: [...]}"
         if not allow_control:
             shape = "all, {roles: [...]} or {sectors: [...]}"
-        if not isinstance(value, dict) or len(value) != 1 or not {"roles", "sectors"} & set(value):
+        if not isinstance(value, dict) or len(value) != 1 or not LISTED & set(value):
             self.error(path, f"must be {shape}")
             return
         name = next(iter(value))
         if not isinstance(value[name], list) or not value[name]:
             self.error(f"{path}.{name}", "must be a non-empty list")
-        elif name == "roles":
-            self.refs("role", value, "roles", path)
+        elif name == Audience.ROLES:
+            self.refs("role", value, Audience.ROLES, path)
         else:
-            for item_path, sector in self.items(value, "sectors", path):
+            for item_path, sector in self.items(value, Audience.SECTORS, path):
                 if sector not in Sector.values:
                     allowed = ", ".join(Sector.values)
                     self.error(item_path, f"{_show(sector)} is not one of: {allowed}")
@@ -276,7 +289,7 @@ class _Validator:
         prompt = self.mapping(item, path, PROMPT, ("key", "question"))
         key = self.key(prompt, "key", path)
         self.text(prompt, "question", path)
-        kind = self.choice(prompt, "kind", path, KINDS) or "choice"
+        kind = self.choice(prompt, "kind", path, KINDS) or Prompt.Kind.CHOICE
         self.audience(prompt.get("audience"), f"{path}.audience", allow_control=False)
         self.seconds(prompt, "opens", path)
         self.seconds(prompt, "deadline", path, positive=True)
@@ -285,9 +298,9 @@ class _Validator:
         entries = self.items(prompt, "options", path)
         for option_path, option in entries:
             self.option(option, option_path, options)
-        if kind == "text" and entries:
+        if kind == Prompt.Kind.TEXT and entries:
             self.error(f"{path}.options", "a text prompt takes no options")
-        elif kind != "text" and len(entries) < 2:
+        elif kind != Prompt.Kind.TEXT and len(entries) < 2:
             self.error(f"{path}.options", f"a {kind} prompt needs at least two options")
         info = _PromptInfo(stage=stage_key or "", options=set(options), path=path)
         self.declare(self.index.prompts, key, path, "prompt", info)
@@ -321,10 +334,11 @@ class _Validator:
         inject = consequence.get("inject")
         if inject is not None:
             self.index.refs.append(("consequence inject", inject, f"{path}.inject"))
-        target = consequence.get("to", "dependents")
-        if isinstance(target, dict) and set(target) == {"roles"} and target["roles"]:
-            if isinstance(target["roles"], list):
-                self.refs("role", target, "roles", f"{path}.to")
+        target = consequence.get("to", Consequence.Target.DEPENDENTS)
+        roles = Consequence.Target.ROLES
+        if isinstance(target, dict) and set(target) == {roles} and target[roles]:
+            if isinstance(target[roles], list):
+                self.refs("role", target, roles, f"{path}.to")
             else:
                 self.error(f"{path}.to.roles", "must be a non-empty list")
         elif target not in TARGETS:
@@ -362,11 +376,11 @@ class _Validator:
         when = self.mapping(value, path, WHEN, ("mode", "prompt", "options"))
         mode = self.choice(when, "mode", path, MODES)
         count = when.get("count")
-        if mode == "at_least" and (
+        if mode == Transition.Mode.AT_LEAST and (
             isinstance(count, bool) or not isinstance(count, int) or count < 1
         ):
             self.error(f"{path}.count", "at_least needs a count of at least 1")
-        elif mode != "at_least" and count is not None:
+        elif mode != Transition.Mode.AT_LEAST and count is not None:
             self.error(f"{path}.count", "count is only for mode at_least")
         if "options" in when and not when["options"]:
             self.error(f"{path}.options", "must name at least one option")
@@ -392,7 +406,7 @@ class _Validator:
             elif kind == "consequence inject":
                 self.consequence_target(key, path)
         for key, (path, release) in index.injects.items():
-            if release == "consequence" and key not in index.consequence_targets:
+            if release == Inject.Release.CONSEQUENCE and key not in index.consequence_targets:
                 self.error(f"{path}.release", f"consequence inject '{key}' is never released")
         self.dependency_cycles()
         self.conditions()
@@ -401,7 +415,7 @@ class _Validator:
     def consequence_target(self, key: str, path: str) -> None:
         self.index.consequence_targets.add(key)
         release = self.index.injects[key][1]
-        if release != "consequence":
+        if release != Inject.Release.CONSEQUENCE:
             self.error(path, f"inject '{key}' has release '{release}', not 'consequence'")
 
     def dependency_cycles(self) -> None:

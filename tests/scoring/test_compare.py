@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from exercises.models import Team
+from scoring.services import report_compute
 from tests import factories
 
 
@@ -15,6 +16,8 @@ def two_runs(db, alice):
     second, _ = factories.make_played_from_scenario(first.scenario, facilitator=alice)
     for key, team in teams.items():
         Team.objects.filter(exercise=second, role__key=key).update(organization=team.organization)
+    for run in (first, second):  # as when each run ended: pages only read scores
+        report_compute(exercise=run)
     return first, second, teams
 
 

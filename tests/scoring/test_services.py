@@ -6,7 +6,8 @@ import pytest
 
 from accounts.models import AuditEntry
 from scoring.models import Gap, ImprovementItem, Score
-from scoring.services import improvement_update, report_compute, scores_stale
+from scoring.report import Freshness, scores_freshness
+from scoring.services import improvement_update, report_compute, report_ensure_fresh
 from tests import factories
 
 
@@ -88,11 +89,24 @@ def test_it_drafts_systemic_items_for_every_affected_organization(played):
 
 def test_it_knows_when_scores_are_stale(played):
     exercise, _ = played
-    assert scores_stale(exercise)
+    assert scores_freshness(exercise) is Freshness.MISSING
     report_compute(exercise=exercise)
-    assert not scores_stale(exercise)
+    assert scores_freshness(exercise) is Freshness.FRESH
     factories.add_event(exercise, "hotwash.saved", visibility="control")
-    assert scores_stale(exercise)
+    assert scores_freshness(exercise) is Freshness.STALE
+
+
+def test_it_computes_only_when_the_scores_do_not_follow_the_timeline(played):
+    exercise, _ = played
+    stored = Score.objects.filter(exercise=exercise).values_list("id", "computed_at")
+    assert report_ensure_fresh(exercise=exercise)
+    computed = list(stored)
+    assert computed
+    assert not report_ensure_fresh(exercise=exercise)
+    assert list(stored) == computed  # nothing written
+    factories.add_event(exercise, "hotwash.saved", visibility="control")
+    assert report_ensure_fresh(exercise=exercise)
+    assert scores_freshness(exercise) is Freshness.FRESH
 
 
 def test_it_drafts_one_item_per_organization_and_criterion_for_systemic_gaps(played):

@@ -1,4 +1,4 @@
-"""The scoring engine: pure functions on plain dataclasses, no ORM.
+"""The scoring method: pure functions on plain dataclasses, no ORM.
 
 ``scoring.collect`` loads an exercise into an ``ExerciseIn``; ``compute_scores``,
 ``compute_gaps`` and ``collaboration_metrics`` turn it into scores, findings and

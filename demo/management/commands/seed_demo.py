@@ -4,8 +4,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from accounts.demo import DEMO_PASSWORD, seed_demo_people
-from exercises.demo import seed_demo_exercise, seed_demo_played_exercise
+from demo.exercises import seed_demo_exercise, seed_demo_played_exercise
+from demo.people import DEMO_PASSWORD, seed_demo_people
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organization, User
+from demo.people import DEMO_PASSWORD
 from exercises.models import Exercise, Participant
 from scenarios.models import Scenario
 

@@ -1,4 +1,4 @@
-"""The scoring engine on hand-built exercises with known expected scores and gaps."""
+"""The scoring method on hand-built exercises with known expected scores and gaps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import engine as e
+from scoring import method as e
 
 CLOUD, HOSPITAL, BANK = 1, 2, 3
 

@@ -9,14 +9,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.demo import seed_demo_people
-from exercises import events
-from exercises.demo import (
+from demo.exercises import (
     PLAYED_EXERCISE_NAME,
     DemoError,
+    _do_timed,
     seed_demo_exercise,
     seed_demo_played_exercise,
 )
+from demo.people import seed_demo_people
+from demo.script import Release, Timed
+from exercises import events
 from exercises.models import Exercise, Participant
 from scenarios.formats.fixtures import load_fixtures
 from scenarios.models import Tlp
@@ -43,6 +45,16 @@ def test_it_says_to_load_the_fixtures_first(db):
     with pytest.raises(DemoError, match="load_fixtures"):
         seed_demo_played_exercise(seed_demo_people())
     assert not Exercise.objects.exists()
+
+
+def test_it_names_the_step_whose_key_the_scenario_lacks(db):
+    list(load_fixtures())
+    people = seed_demo_people()
+    exercise = seed_demo_exercise(people)
+    where = "x.yaml: stages[0] (detection).steps[2] at 1:00"
+    timed = Timed(at=timedelta(minutes=1), step=Release("no-such-inject"), where=where)
+    with pytest.raises(DemoError, match=r"^x\.yaml: stages\[0\] \(detection\)\.steps\[2\]"):
+        _do_timed(timed, exercise=exercise, teams={}, people=people)
 
 
 def test_it_refuses_to_play_inside_a_transaction(db):
