@@ -5,6 +5,7 @@ never import them back.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +15,8 @@ from accounts.models import User
 from exercises.models import Exercise
 from scoring import tasks
 from scoring.models import ReportExport
+
+logger = logging.getLogger(__name__)
 
 
 def export_request(*, exercise: Exercise, fmt: str, user: User) -> ReportExport:
@@ -26,5 +29,13 @@ def export_request(*, exercise: Exercise, fmt: str, user: User) -> ReportExport:
 
 def scores_on_exercise_ended(sender: Any, *, exercise_id: int, **kwargs: Any) -> None:
     """Receiver of ``exercises.signals.exercise_ended`` (sent once the end has committed):
-    queue the computation of the ended exercise's report."""
-    tasks.report_ensure_fresh.delay(exercise_id)
+    queue the computation of the ended exercise's report.
+
+    The end has committed by now: a failure here (a broker that does not answer, or the
+    computation itself when Celery runs eagerly) must not turn the facilitator's "End"
+    into an error page. It is logged; the report page then shows the scores as missing
+    and offers Recompute."""
+    try:
+        tasks.report_ensure_fresh.delay(exercise_id)
+    except Exception:
+        logger.exception("Scores of exercise %s were not computed at its end", exercise_id)

@@ -96,6 +96,23 @@ def test_it_scores_a_run_played_through_the_engine(
     assert {d["team_id"] for d in cascade.evidence["dependents"]} == {hospital.id, bank.id}
 
 
+def test_it_ends_the_run_even_when_scoring_fails_and_logs_why(
+    alice, running, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    exercise, *_ = running
+
+    def broken(**kwargs):
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr("scoring.services.report_ensure_fresh", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.exercise_end(exercise=exercise, actor=alice)
+    exercise.refresh_from_db()
+    assert exercise.status == Exercise.Status.ENDED
+    assert scores_freshness(exercise) is Freshness.MISSING
+    assert "were not computed at its end" in caplog.text
+
+
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
