@@ -111,7 +111,7 @@ def test_it_publishes_each_event_to_its_audience_groups_after_commit(
 ):
     sent = []
     monkeypatch.setattr(
-        "exercises.events.async_to_sync", lambda fn: lambda group, msg: sent.append((group, msg))
+        "exercises.broadcast.async_to_sync", lambda fn: lambda group, msg: sent.append((group, msg))
     )
     exercise, cloud = live[0], live[1]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
