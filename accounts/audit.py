@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from accounts.models import AuditEntry, User
@@ -14,10 +15,12 @@ def audit_record(
     exercise_code: str = "",
     target: str = "",
     details: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AuditEntry:
     """Record an authoritative action. Call inside the transaction that makes the change,
-    so the entry exists exactly when the change does."""
-    return AuditEntry.objects.create(
+    so the entry exists exactly when the change does. ``at``: when it happened, if not
+    now (the live engine passes its clock's time)."""
+    entry = AuditEntry.objects.create(
         actor=actor,
         actor_label=str(actor) if actor else "system",
         action=action,
@@ -25,6 +28,11 @@ def audit_record(
         target=target[:200],
         details=details or {},
     )
+    if at is not None:
+        # ``at`` is auto_now_add, which overrides any value given to create().
+        AuditEntry.objects.filter(pk=entry.pk).update(at=at)
+        entry.at = at
+    return entry
 
 
 def audit_for_exercise(exercise_code: str) -> list[AuditEntry]:

@@ -4,7 +4,7 @@ Seeds the live bench's exercise (``bench_live.seed``: ``--participants`` players
 ``--teams`` teams) in its own PostgreSQL database (dropped and recreated), then times,
 median of ``--runs``, with the number of queries of one call:
 
-- ``render_event`` per audience for an inject released to every team (the stage has 21
+- ``render_event`` per perspective for an inject released to every team (the stage has 21
   injects) and a decision;
 - ``publish`` of each (all its frames rendered and sent to Redis; no socket listens);
 - ``decision_submit`` with and without publishing (a new revision each call).
@@ -56,7 +56,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from exercises import engine, events, fragments
+    from exercises import broadcast, engine, events, fragments
 
     bench_live.recreate_database(args.database)
     call_command("migrate", verbosity=0)
@@ -81,29 +81,31 @@ def main() -> None:
 
     decide()
     decided = exercise.events.filter(kind=events.DECISION_SUBMITTED).latest("seq")
-    for event, audiences in (
+    for event, perspectives in (
         (released, ["teams", "control"]),
         (decided, [f"team-{team.pk}", "control"]),
     ):
-        for audience in audiences:
-            label = f"render {event.kind} {audience.split('-')[0]}"
+        for perspective in perspectives:
+            label = f"render {event.kind} {perspective.split('-')[0]}"
             timed(
-                label, lambda e=event, a=audience: fragments.render_event(e, audience=a), args.runs
+                label,
+                lambda e=event, p=perspective: fragments.render_event(e, perspective=p),
+                args.runs,
             )
-        marks = type(exercise).objects.get(pk=exercise.pk).audience_marks
-        previous = events.previous_visible(marks, event.seq, event.visibility, event.team_ids)
+        # Outside a transaction, publish sends at once (on_commit runs immediately).
+        marks = type(exercise).objects.get(pk=exercise.pk).visibility_marks
         timed(
-            f"publish {event.kind} (every audience)",
-            lambda e=event, p=previous: events.publish(e, p),
+            f"publish {event.kind} (every perspective)",
+            lambda e=event, m=marks: broadcast.publish(e, m),
             args.runs,
         )
     timed("decision_submit, publishing", decide, args.runs)
-    publish = events.publish
-    events.publish = lambda event, previous: None
+    publish = broadcast.publish
+    broadcast.publish = lambda event, marks: None
     try:
         timed("decision_submit, not publishing", decide, args.runs)
     finally:
-        events.publish = publish
+        broadcast.publish = publish
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from exercises.access import can_run_exercises
 from exercises.live_state import seats_for
 
 
@@ -14,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "organizations": request.user.organizations.all(),
         "seats": seats_for(request.user),
-        "can_run": request.user.has_perm("exercises.run_exercise"),
+        "can_run": can_run_exercises(request.user),
     }
     return render(request, "home.html", context)
 

@@ -16,6 +16,17 @@ from exercises.visibility import Viewer
 Kind = Participant.Kind
 
 
+def can_run_exercises(user: User) -> bool:
+    """Whether ``user`` may set up and facilitate exercises (the ``run_exercise`` permission)."""
+    return user.has_perm("exercises.run_exercise")
+
+
+def require_runner(user: User) -> None:
+    """403 unless ``user`` may set up exercises."""
+    if not can_run_exercises(user):
+        raise PermissionDenied("Only facilitators can set up exercises.")
+
+
 def exercise_for(user: User, code: str) -> tuple[Exercise, Participant | None]:
     """The exercise with ``code`` and ``user``'s seat in it; 404 unless seated (staff ok)."""
     if not user.is_authenticated:
@@ -63,31 +74,3 @@ def viewer_for(participant: Participant | None) -> Viewer:
         return Viewer(kind=Kind.OBSERVER)
     team_id = participant.team_id if participant.kind == Kind.PLAYER else None
     return Viewer(kind=participant.kind, team_id=team_id)
-
-
-def can_read_report(user: User, exercise: Exercise) -> bool:
-    """Facilitators, coordinators, evaluators (and staff) read the whole report; players read
-    it too, limited to their own team plus aggregates (see ``report_team_ids``)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    return Participant.objects.filter(
-        exercise=exercise,
-        user=user,
-        kind__in=[Kind.FACILITATOR, Kind.COORDINATOR, Kind.EVALUATOR, Kind.PLAYER],
-    ).exists()
-
-
-def report_team_ids(user: User, exercise: Exercise) -> frozenset[int] | None:
-    """Teams whose details ``user`` may read in the report: None means all of them."""
-    if user.is_staff:
-        return None
-    participant = Participant.objects.filter(exercise=exercise, user=user).first()
-    if participant is None:
-        return frozenset()
-    if participant.kind == Kind.PLAYER:
-        return frozenset({participant.team_id})
-    if participant.kind == Kind.OBSERVER:
-        return frozenset()
-    return None

@@ -1,6 +1,13 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class ExercisesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "exercises"
+
+    def ready(self) -> None:
+        # Registers the Celery tasks in every process: the scheduler runs the sweep task
+        # by its name (``exercises.scheduler.SWEEP_TASK``), also without a worker.
+        from exercises import tasks  # noqa: F401

@@ -6,7 +6,7 @@ the scheduler hands it its sweeps instead of a Celery countdown or the in-proces
 (``exercises.scheduler.schedule_sweep``). Nothing is patched: code asks this module.
 
 The running time of an exercise (pauses excluded) is derived from these datetimes by
-``elapsed_seconds``.
+``elapsed_seconds``; ``exercise_clock`` reads it off an exercise row.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.utils import timezone
 
@@ -100,3 +101,16 @@ def elapsed_seconds(
     if running_since is not None:
         offset_seconds += ((at or now()) - running_since).total_seconds()
     return max(offset_seconds, 0.0)
+
+
+class Clocked(Protocol):
+    """What ``exercise_clock`` reads of an exercise (``Exercise`` has both columns)."""
+
+    clock_offset_seconds: float
+    running_since: datetime | None
+
+
+def exercise_clock(exercise: Clocked, *, now: datetime | None = None) -> float:
+    """Seconds the exercise has been running at ``now`` (default: this clock's now),
+    pauses excluded."""
+    return elapsed_seconds(exercise.clock_offset_seconds, exercise.running_since, at=now)

@@ -9,7 +9,7 @@ through here: they are htmx POSTs (CSRF, forms), which call the engine.
 Guarantees per socket: events go out in increasing ``seq`` and never twice. Live pushes
 that arrive before the hello are dropped (the replay reads them from the database).
 Each push names the latest earlier event its socket may see (``prev_seq``, see
-``exercises.events``): if that one was not sent yet (two server processes may publish
+``exercises.broadcast``): if that one was not sent yet (two server processes may publish
 consecutive events in either order, or a push was lost), the gap is read from the
 database first; otherwise the push goes out at once, without touching the database,
 even though it skips the seqs of events this viewer may not see.
@@ -29,11 +29,11 @@ from django.http import Http404
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from exercises import access, clock, events, scheduler
-from exercises.events import EventPush
+from exercises import access, broadcast, clock, engine, scheduler
+from exercises.broadcast import EventPush
 from exercises.fragments import render_event
 from exercises.models import Event
-from exercises.visibility import Viewer, audience_for, can_see_event
+from exercises.visibility import Viewer, can_see_event, perspective_for
 
 MAX_FRAME = 16 * 1024
 
@@ -47,15 +47,6 @@ def read_db(fn):
 
 CLOSE_ANONYMOUS = 4401
 CLOSE_FORBIDDEN = 4403
-
-
-def groups_for(exercise_id: int, viewer: Viewer) -> list[str]:
-    """The channel-layer groups a viewer's socket joins (see ``exercises.events``)."""
-    if viewer.is_control:
-        return [events.group_control(exercise_id)]
-    if viewer.is_player:
-        return [events.group_all(exercise_id), events.group_team(exercise_id, viewer.team_id)]
-    return [events.group_observers(exercise_id)]
 
 
 def visible_frames(
@@ -78,7 +69,7 @@ def visible_frames(
     if not wanted:
         return []
     events = Event.objects.filter(exercise_id=exercise_id, seq__in=wanted).order_by("seq")
-    return [(e.seq, render_event(e, audience=audience_for(e, viewer=viewer))) for e in events]
+    return [(e.seq, render_event(e, perspective=perspective_for(e, viewer=viewer))) for e in events]
 
 
 class EventStub(NamedTuple):
@@ -114,7 +105,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_ANONYMOUS)
             return
         if scheduler.needs_recovery():
-            await read_db(scheduler.recover_after_restart)()
+            await read_db(engine.recover_after_restart)()
         code = self.scope["url_route"]["kwargs"]["code"]
         resolved = await read_db(_resolve)(user, code)
         if resolved is None:
@@ -122,7 +113,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
             return
         self.exercise_id, self.viewer = resolved
         self.last_sent: int | None = None  # None until the hello: nothing is sent before it
-        self.joined = groups_for(self.exercise_id, self.viewer)
+        self.joined = broadcast.groups_for(self.exercise_id, self.viewer)
         for group in self.joined:
             await self._join(group)
         await self.accept()
@@ -197,23 +188,11 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         """A live event from the channel layer (``type: event.push``)."""
         if self.last_sent is None or message["seq"] <= self.last_sent:
             return
-        if self.last_sent < self._previous_visible(message):
+        if self.last_sent < broadcast.previous_seq(message, self.viewer):
             await self._send_from_db(after=self.last_sent, upto=message["seq"] - 1)
         if message["seq"] > self.last_sent:
             await self.send(text_data=message["html"])
             self.last_sent = message["seq"]
-
-    def _previous_visible(self, message: EventPush) -> int:
-        """The latest earlier seq this socket may see, from the publisher's ``prev_seq``
-        (and, for a player, its team's entry in ``team_prev``); without them, the seq just
-        before, so any skipped seq is read from the database."""
-        previous = message.get("prev_seq")
-        if previous is None:
-            return message["seq"] - 1
-        if self.viewer.is_player:
-            team_prev = message.get("team_prev") or {}
-            previous = max(previous, team_prev.get(str(self.viewer.team_id), 0))
-        return previous
 
     async def _send_from_db(self, *, after: int, upto: int | None = None) -> None:
         frames = await read_db(visible_frames)(

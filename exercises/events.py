@@ -1,42 +1,28 @@
-"""The exercise timeline: event kinds, channel-layer groups, appending and publishing.
+"""The exercise timeline: event kinds and their payloads, writing events, visibility marks.
 
-Groups (names built only here):
+Each kind has one payload type (a ``TypedDict``), one label (the feed's heading for a
+kind without its own markup) and one sentence (a line of the after-action timeline and
+the exports), in ``KINDS``. ``write_event`` stores the next event of an exercise;
+``exercises.broadcast`` publishes it after the commit (the engine calls both).
 
-- ``group_control``: facilitator and evaluator sockets; receives every event.
-- ``group_all``: every player socket of every team; receives ``ALL`` and ``TEAMS`` events,
-  rendered once with the audience ``"teams"``.
-- ``group_team``: the player sockets of one team; receives ``SOME`` events listing the team,
-  rendered once per team with the audience ``"team-<id>"``.
-- ``group_observers``: observer and coordinator sockets; receives ``ALL`` events only.
-
-So an event is rendered once per audience group, never once per socket.
-
-Each group's message also carries ``prev_seq``: the seq of the latest earlier event every
-socket of that group may see (0 if none). A player socket is in two groups, so the
-``group_all`` message adds ``team_prev`` (team id as text → seq of that team's latest
-earlier ``SOME`` event, for the teams that had one since the last ``ALL``/``TEAMS``
-event). Both come from ``Exercise.audience_marks``, kept as events are appended, so
-publishing reads nothing. A consumer that already sent ``prev_seq`` sends the push at
-once; otherwise it missed something visible and reads the gap from the database first.
+Visibility marks (``Exercise.visibility_marks``): the seq of the latest event of each
+visibility, kept under the exercise lock as events are written, so a push can name the
+latest earlier event its sockets may see without reading the timeline back (with 100
+teams deciding in turn, a team's previous event is ~100 events back). Shape:
+``{"teams": seq of the latest ALL/TEAMS event, "all": of the latest ALL event,
+"team": {team id as text: seq of its latest SOME event, only if later than "teams"}}``.
+``exercises.broadcast.previous_visible`` reads them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypedDict
-
-from asgiref.sync import async_to_sync as _asgiref_async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
-from django.db import transaction
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints
 
 from accounts.models import User
 from exercises.models import Event, Exercise
-
-logger = logging.getLogger(__name__)
 
 EXERCISE_STARTED = "exercise.started"
 EXERCISE_PAUSED = "exercise.paused"
@@ -51,169 +37,262 @@ SHARE_CREATED = "share.created"
 OBSERVATION_RECORDED = "observation.recorded"
 HOTWASH_SAVED = "hotwash.saved"
 
-KINDS = frozenset(
-    {
-        EXERCISE_STARTED,
-        EXERCISE_PAUSED,
-        EXERCISE_RESUMED,
-        EXERCISE_ENDED,
-        STAGE_ENTERED,
-        INJECT_RELEASED,
-        PROMPT_OPENED,
-        PROMPT_CLOSED,
-        DECISION_SUBMITTED,
-        SHARE_CREATED,
-        OBSERVATION_RECORDED,
-        HOTWASH_SAVED,
-    }
-)
+
+# ---------------------------------------------------------------- payloads
 
 
-class EventPush(TypedDict, total=False):
-    """The channel-layer message a consumer receives (handled by ``event_push``).
+class Announcement(TypedDict):
+    """The exercise's lifecycle events and ``hotwash.saved``: a sentence, nothing more."""
 
-    ``prev_seq`` and ``team_prev`` are optional for the consumer: without them it treats
-    every skipped seq as possibly visible and reads the gap (the safe, slower path).
-    """
-
-    type: Literal["event.push"]
-    seq: int
-    html: str
-    prev_seq: int
-    team_prev: dict[str, int]
+    message: str
 
 
-def group_all(exercise_id: int) -> str:
-    return f"exercise-{exercise_id}"
+class StageEntered(TypedDict):
+    stage: str
+    title: str
+    briefing: str
 
 
-def group_team(exercise_id: int, team_id: int) -> str:
-    return f"exercise-{exercise_id}-team-{team_id}"
+class InjectReleased(TypedDict):
+    """``cascade``: released as a consequence of a team's decision (``release_key``
+    then reads ``csq:<consequence>:<team>``; read the flag, not the key)."""
+
+    inject: str
+    title: str
+    body: str
+    sender: str
+    channel: str
+    severity: str
+    tlp: str
+    expected_action: str
+    release_key: str
+    cascade: bool
 
 
-def group_control(exercise_id: int) -> str:
-    return f"exercise-{exercise_id}-control"
+class PromptOption(TypedDict):
+    key: str
+    label: str
+    id: int
 
 
-def group_observers(exercise_id: int) -> str:
-    return f"exercise-{exercise_id}-observers"
+class PromptOpened(TypedDict):
+    prompt: str
+    question: str
+    kind: str
+    options: list[PromptOption]
+    deadline_clock: float | None
 
 
-def append_event(
-    *,
-    exercise: Exercise,
-    kind: str,
-    payload: dict[str, Any],
-    visibility: str,
-    clock_seconds: float,
-    team_ids: list[int] | None = None,
-    actor: User | None = None,
-) -> Event:
-    """Append the next event of ``exercise`` and publish it once the transaction commits.
+class PromptClosed(TypedDict):
+    prompt: str
+    question: str
 
-    Precondition: the caller holds the exercise row lock (``select_for_update`` inside
-    ``transaction.atomic``) and passes the locked instance, so ``seq`` is gap-free and
-    ``audience_marks`` is exact.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"Unknown event kind {kind!r}.")
-    event, previous = write_event(
-        exercise=exercise,
-        kind=kind,
-        payload=payload,
-        visibility=visibility,
-        clock_seconds=round(clock_seconds, 3),
-        team_ids=team_ids,
-        actor=actor,
-    )
-    transaction.on_commit(lambda: publish(event, previous))
-    return event
+
+class DecisionSubmitted(TypedDict):
+    """What the team's status line and the console cell show, so their frames are drawn
+    from the event alone (``exercises.fragments``)."""
+
+    prompt: str
+    question: str
+    team_id: int
+    team_code: str
+    team_label: str
+    option: str
+    option_label: str
+    text: str
+    revision: int
+    author_label: str
+    latency_seconds: float
+
+
+class ShareCreated(TypedDict):
+    share_id: int
+    from_team_id: int
+    from_team_label: str
+    tlp: str
+    title: str
+    body: str
+    recipient_ids: list[int]
+    recipient_labels: list[str]
+    about_inject: str
+
+
+class ObservationRecorded(TypedDict):
+    observation_id: int
+    team_id: int
+    team_label: str
+    criterion: str
+    criterion_title: str
+    rating: str
+    note: str
+
+
+# ---------------------------------------------------------------- the table of kinds
+
+
+Sentence = Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    payload: type
+    label: str
+    sentence: Sentence
+
+
+def _said(label: str) -> Sentence:
+    return lambda p: label
+
+
+def _inject_sentence(p: Mapping[str, Any]) -> str:
+    tlp = f" (TLP:{p['tlp']})" if p.get("tlp") else ""
+    return f"Inject released: {p.get('title', '')}{tlp}"
+
+
+def _decision_sentence(p: Mapping[str, Any]) -> str:
+    answer = p.get("option_label") or p.get("text") or "an answer"
+    return f"{p.get('team_label', 'A team')} decided: {answer}"
+
+
+def _share_sentence(p: Mapping[str, Any]) -> str:
+    sender = p.get("from_team_label", "A team")
+    return f"{sender} shared “{p.get('title', '')}” (TLP:{p.get('tlp', '')})"
+
+
+def _observation_sentence(p: Mapping[str, Any]) -> str:
+    criterion = p.get("criterion_title", p.get("criterion", ""))
+    return f"{p.get('team_label', 'A team')} rated {p.get('rating', '')} on {criterion}"
+
+
+# Sentences read payloads with defaults: events written by hand (test factories, older
+# rows) may lack a field, and a report must still render.
+KINDS: dict[str, Kind] = {
+    EXERCISE_STARTED: Kind(Announcement, "Exercise started", _said("Exercise started")),
+    EXERCISE_PAUSED: Kind(Announcement, "Exercise paused", _said("Exercise paused")),
+    EXERCISE_RESUMED: Kind(Announcement, "Exercise resumed", _said("Exercise resumed")),
+    EXERCISE_ENDED: Kind(Announcement, "Exercise ended", _said("Exercise ended")),
+    HOTWASH_SAVED: Kind(Announcement, "Hot-wash notes saved", _said("Hot-wash notes saved")),
+    STAGE_ENTERED: Kind(
+        StageEntered, "Stage entered", lambda p: f"Stage entered: {p.get('title', '')}"
+    ),
+    INJECT_RELEASED: Kind(InjectReleased, "Inject released", _inject_sentence),
+    PROMPT_OPENED: Kind(
+        PromptOpened, "Prompt opened", lambda p: f"Prompt opened: {p.get('question', '')}"
+    ),
+    PROMPT_CLOSED: Kind(
+        PromptClosed, "Prompt closed", lambda p: f"Prompt closed: {p.get('question', '')}"
+    ),
+    DECISION_SUBMITTED: Kind(DecisionSubmitted, "Decision submitted", _decision_sentence),
+    SHARE_CREATED: Kind(ShareCreated, "Share created", _share_sentence),
+    OBSERVATION_RECORDED: Kind(ObservationRecorded, "Observation recorded", _observation_sentence),
+}
+
+
+def _fallback(kind: str) -> str:
+    return kind.replace(".", " ").capitalize()
+
+
+def event_label(kind: str) -> str:
+    """The kind's label ("Exercise paused"); an unknown kind spelled out."""
+    entry = KINDS.get(kind)
+    return entry.label if entry else _fallback(kind)
+
+
+def event_sentence(kind: str, payload: Mapping[str, Any] | None) -> str:
+    """One line telling what the event says ("Cloud decided: Isolate"), from its payload."""
+    entry = KINDS.get(kind)
+    return entry.sentence(payload or {}) if entry else _fallback(kind)
+
+
+# ---------------------------------------------------------------- payload schemas
+
+
+def payload_errors(kind: str, payload: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``payload`` for ``kind`` (empty when it matches its TypedDict
+    exactly: every key, of its type, and no other). Tests check every emitted event."""
+    entry = KINDS.get(kind)
+    if entry is None:
+        return [f"unknown kind {kind!r}"]
+    return _mismatches(entry.payload, payload, kind)
+
+
+def _mismatches(schema: type, value: Any, where: str) -> list[str]:
+    if not isinstance(value, Mapping):
+        return [f"{where}: {type(value).__name__}, not an object"]
+    hints = get_type_hints(schema)
+    errors = [f"{where}.{key}: unexpected" for key in value.keys() - hints.keys()]
+    for key, hint in hints.items():
+        if key not in value:
+            errors.append(f"{where}.{key}: missing")
+        else:
+            errors += _type_errors(hint, value[key], f"{where}.{key}")
+    return errors
+
+
+def _type_errors(hint: Any, value: Any, where: str) -> list[str]:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        options = [_type_errors(arg, value, where) for arg in args]
+        return [] if any(not errors for errors in options) else options[0]
+    if origin is list:
+        if not isinstance(value, list):
+            return [f"{where}: {type(value).__name__}, not a list"]
+        return [
+            e for i, item in enumerate(value) for e in _type_errors(args[0], item, f"{where}[{i}]")
+        ]
+    if isinstance(hint, type) and issubclass(hint, dict):  # a nested TypedDict
+        return _mismatches(hint, value, where)
+    wanted = (int, float) if hint is float else hint
+    ok = isinstance(value, wanted) and not (hint is not bool and isinstance(value, bool))
+    return [] if ok else [f"{where}: {value!r} is not {getattr(hint, '__name__', hint)}"]
+
+
+# ---------------------------------------------------------------- writing
 
 
 def write_event(
     *,
     exercise: Exercise,
     kind: str,
-    payload: dict[str, Any],
+    payload: Mapping[str, Any],
     visibility: str,
     clock_seconds: float,
     team_ids: list[int] | None = None,
     actor: User | None = None,
-) -> tuple[Event, dict[str, dict[str, Any]]]:
-    """Store the next event and move ``last_seq`` and the audience marks with it; returns
-    the event and its ``previous_visible``. Publishes nothing (``append_event`` does; test
-    factories call this directly)."""
+) -> tuple[Event, dict[str, Any]]:
+    """Store the next event of ``exercise`` and move ``last_seq`` and the visibility marks
+    with it; returns the event and the marks as they were before it (what
+    ``broadcast.publish`` needs). Publishes nothing.
+
+    Precondition: the caller holds the exercise row lock (``select_for_update`` inside
+    ``transaction.atomic``) and passes the locked instance, so ``seq`` is gap-free and the
+    marks are exact.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown event kind {kind!r}.")
     team_ids = sorted(set(team_ids or [])) if visibility == Event.Visibility.SOME else []
     seq = exercise.last_seq + 1
-    previous = previous_visible(exercise.audience_marks, seq, visibility, team_ids)
+    marks_before = exercise.visibility_marks
     exercise.last_seq = seq
-    exercise.audience_marks = advance_marks(exercise.audience_marks, seq, visibility, team_ids)
-    exercise.save(update_fields=["last_seq", "audience_marks"])
+    exercise.visibility_marks = advance_marks(marks_before, seq, visibility, team_ids)
+    exercise.save(update_fields=["last_seq", "visibility_marks"])
     event = Event.objects.create(
         exercise=exercise,
         seq=seq,
         kind=kind,
-        payload=payload,
+        payload=dict(payload),
         visibility=visibility,
         team_ids=team_ids,
-        clock_seconds=clock_seconds,
+        clock_seconds=round(clock_seconds, 3),
         actor=actor,
     )
-    return event, previous
-
-
-def routes(event: Event) -> list[tuple[str, str]]:
-    """``(group, audience)`` pairs an event goes to; control always gets it, last: its
-    fragment is the richest to render and a handful of consoles can wait for it, while
-    the teams' fan-out should not."""
-    exercise_id = event.exercise_id
-    pairs = []
-    if event.visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
-        pairs.append((group_all(exercise_id), "teams"))
-    if event.visibility == Event.Visibility.ALL:
-        pairs.append((group_observers(exercise_id), "observer"))
-    if event.visibility == Event.Visibility.SOME:
-        pairs += [(group_team(exercise_id, tid), f"team-{tid}") for tid in event.team_ids]
-    return [*pairs, (group_control(exercise_id), "control")]
-
-
-def publish(event: Event, previous: dict[str, dict[str, Any]]) -> None:
-    """Render the event once per audience group and send it to the channel layer, each
-    group's message with its ``previous`` entry (``previous_visible`` when appended).
-
-    A messenger failure is logged, not raised: the event is already committed, and
-    clients catch up from the database when they reconnect.
-    """
-    from exercises.fragments import render_frames
-
-    try:
-        pairs = routes(event)
-        frames = render_frames(event, [audience for _, audience in pairs])
-        _deliver(
-            [
-                (
-                    group,
-                    EventPush(type="event.push", seq=event.seq, html=html, **previous[audience]),
-                )
-                for (group, audience), html in zip(pairs, frames, strict=True)
-            ]
-        )
-    except Exception:
-        logger.exception("Could not publish event %s of exercise %s", event.seq, event.exercise_id)
-
-
-# Audience marks (``Exercise.audience_marks``): the seq of the latest event of each kind of
-# audience, kept under the exercise lock as events are appended, so a push can name the
-# latest earlier event its sockets may see without reading the timeline back (with 100
-# teams deciding in turn, a team's previous event is ~100 events back). Shape:
-# ``{"teams": seq of the latest ALL/TEAMS event, "all": of the latest ALL event,
-#   "team": {team id as text: seq of its latest SOME event, only if later than "teams"}}``.
+    return event, marks_before
 
 
 def advance_marks(
     marks: dict[str, Any], seq: int, visibility: str, team_ids: list[int]
 ) -> dict[str, Any]:
-    """The marks after appending event ``seq`` (pure)."""
+    """The marks after event ``seq`` (pure)."""
     teams, latest_all = marks.get("teams", 0), marks.get("all", 0)
     team = dict(marks.get("team", {}))
     if visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
@@ -223,69 +302,3 @@ def advance_marks(
     elif visibility == Event.Visibility.SOME:
         team.update({str(tid): seq for tid in team_ids})
     return {"teams": teams, "all": latest_all, "team": team}
-
-
-def previous_visible(
-    marks: dict[str, Any], seq: int, visibility: str, team_ids: list[int]
-) -> dict[str, dict[str, Any]]:
-    """Per audience of ``routes``: ``prev_seq`` (and ``team_prev`` for ``"teams"``) of event
-    ``seq``, from the marks before it (pure). Exact for every socket of the group,
-    counting all the groups that socket is in."""
-    result: dict[str, dict[str, Any]] = {"control": {"prev_seq": seq - 1}}
-    teams, team = marks.get("teams", 0), marks.get("team", {})
-    if visibility == Event.Visibility.SOME:
-        for tid in team_ids:
-            result[f"team-{tid}"] = {"prev_seq": team.get(str(tid), teams)}
-    elif visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
-        result["teams"] = {"prev_seq": teams, "team_prev": dict(team)}
-        if visibility == Event.Visibility.ALL:
-            result["observer"] = {"prev_seq": marks.get("all", 0)}
-    return result
-
-
-SEND_TIMEOUT = 10.0  # seconds; a hung Redis must not hold the request forever
-_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
-_sender_lock = threading.Lock()
-
-
-def _deliver(messages: list[tuple[str, EventPush]]) -> None:
-    """Send every frame of one event, in ``routes`` order."""
-    layer = get_channel_layer()
-    for group, message in messages:
-        async_to_sync(layer.group_send)(group, message)
-
-
-def async_to_sync(send: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    """Call a channel-layer coroutine function (``group_send``) from sync code.
-
-    asgiref's ``async_to_sync`` from a plain thread (the bench, a Celery task, a test)
-    starts a new event loop per call, and channels_redis opens a new Redis connection
-    per loop: ~2 ms per group, more than rendering a decision's frames. So Redis layers
-    send from one long-lived loop per process, whose connections are reused (~0.2 ms).
-    The in-memory layer's queues belong to the server's loop, so it keeps asgiref's
-    (which runs on that loop when called from a view).
-    """
-    if isinstance(getattr(send, "__self__", None), InMemoryChannelLayer):
-        return _asgiref_async_to_sync(send)
-
-    def call(*args: Any) -> None:
-        future = asyncio.run_coroutine_threadsafe(send(*args), _sender_loop())
-        try:
-            future.result(timeout=SEND_TIMEOUT)
-        except TimeoutError:
-            future.cancel()
-            raise
-
-    return call
-
-
-def _sender_loop() -> asyncio.AbstractEventLoop:
-    """This process's sending loop, started on first use (and again in a forked child)."""
-    global _sender
-    with _sender_lock:
-        if _sender is None or _sender[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="cascade-publish", daemon=True)
-            thread.start()
-            _sender = (os.getpid(), loop)
-        return _sender[1]

@@ -1,10 +1,10 @@
 """HTML fragments pushed over the exercise socket (htmx ws extension, out-of-band swaps).
 
-``render_frames(event, audiences)`` is called once per event by
-``exercises.events.publish`` (one frame per audience group); ``render_event`` renders one
-audience, e.g. per replayed event in the consumer. Audiences: ``"control"``
-(facilitators, evaluators), ``"observer"``, ``"teams"`` (every team alike:
-``ALL``/``TEAMS`` events) and ``"team-<id>"`` (one team: ``SOME`` events).
+``render_frames(event, perspectives)`` is called once per event by
+``exercises.broadcast`` (one frame per group); ``render_event`` renders one perspective,
+e.g. per replayed event in the consumer. Perspectives (``exercises.visibility``):
+``CONTROL`` (facilitators, evaluators), ``OBSERVER``, ``TEAMS`` (every team alike:
+``ALL``/``TEAMS`` events) and one team's (``SOME`` events).
 
 Every fragment starts with ``<!--seq:N-->`` so the browser can drop one it already showed.
 Then comes the feed item (prepended to ``#feed``: newest first) and, depending on the event, panels
@@ -17,7 +17,8 @@ Cost matters here: an event's frames are rendered while its sockets wait, and de
 redraws only what it changes (a decision: one cell / one status line; an inject: the
 console's inject list), and what its frames read is loaded once for all audiences
 (``_Sources``): a decision's frames for its team and the control cell are drawn from its
-event's payload, without a query.
+event's payload, without a query. Whether an inject cascaded is the payload's ``cascade``
+flag, never its release key.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.template.loader import render_to_string
 from exercises import events as kinds
 from exercises import live_state
 from exercises.models import Event, Exercise, Share, Team
+from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
 
 FEED_ITEM = "exercises/partials/feed_item.html"
 STATUS_KINDS = frozenset(
@@ -46,7 +48,7 @@ PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
 
 
 class _Sources:
-    """The rows an event's frames read, each loaded on first use and shared by audiences."""
+    """The rows an event's frames read, each loaded on first use and shared by perspectives."""
 
     def __init__(self, event: Event) -> None:
         self.event = event
@@ -90,46 +92,42 @@ class _Sources:
 Panel = Callable[[_Sources], str]
 
 
-def render_event(event: Event, *, audience: str) -> str:
-    """The frame for ``event`` as seen by ``audience``: feed item plus out-of-band panels."""
-    return render_frames(event, [audience])[0]
+def render_event(event: Event, *, perspective: str) -> str:
+    """The frame for ``event`` seen from ``perspective``: feed item plus out-of-band panels."""
+    return render_frames(event, [perspective])[0]
 
 
-def render_frames(event: Event, audiences: Sequence[str]) -> list[str]:
-    """One frame per audience, in order, reading the shared rows once."""
+def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
+    """One frame per perspective, in order, reading the shared rows once."""
     sources = _Sources(event)
-    return [_frame(sources, audience) for audience in audiences]
+    return [_frame(sources, perspective) for perspective in perspectives]
 
 
-def _frame(sources: _Sources, audience: str) -> str:
+def _frame(sources: _Sources, perspective: str) -> str:
     event = sources.event
-    context = {"event": event, "is_control": audience == "control"}
+    context = {"event": event, "is_control": perspective == CONTROL}
     item = render_to_string(FEED_ITEM, context)
     parts = [f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>']
-    parts += [render(sources) for render in _panels(event, audience)]
+    parts += [render(sources) for render in _panels(event, perspective)]
     return f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
 
 
-def _panels(event: Event, audience: str) -> list[Panel]:
+def _panels(event: Event, perspective: str) -> list[Panel]:
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
-    if audience == "control":
+    if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
     if event.kind in STATUS_KINDS:
         panels.append(_briefing)
-    team_id = _team_id(audience)
+    team_id = perspective_team_id(perspective)
     if team_id is not None and (event.kind in PROMPT_KINDS or event.kind in STATUS_KINDS):
         panels.append(lambda src: _prompt_list(src.exercise, team_id))
-    elif audience == "teams" and event.kind == kinds.STAGE_ENTERED:
+    elif perspective == TEAMS and event.kind == kinds.STAGE_ENTERED:
         panels.append(lambda src: _prompt_list(src.exercise, None))  # a new stage: no prompt yet
     if team_id is not None and event.kind == kinds.DECISION_SUBMITTED:
         panels.append(_decision_status)
-    if event.kind == kinds.SHARE_CREATED and audience != "observer":
+    if event.kind == kinds.SHARE_CREATED and perspective != OBSERVER:
         panels.append(_share_item)
     return panels
-
-
-def _team_id(audience: str) -> int | None:
-    return int(audience.removeprefix("team-")) if audience.startswith("team-") else None
 
 
 def _status_bar(sources: _Sources) -> str:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from accounts.models import User
-from exercises import engine, visibility
+from exercises import queries, visibility
+from exercises.clock import exercise_clock
 from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
 from exercises.models import (
     Decision,
@@ -26,7 +27,7 @@ from exercises.models import (
     Share,
     Team,
 )
-from scenarios.models import Prompt
+from scenarios.models import Inject, Prompt, Stage
 
 FEED_LIMIT = 200
 ENTRY_VIEWS = {
@@ -44,8 +45,8 @@ def seat_url(participant: Participant) -> str:
     """Where this participant works in the exercise."""
     exercise = participant.exercise
     if participant.kind == Participant.Kind.FACILITATOR:
-        early = exercise.status in {Exercise.Status.DRAFT, Exercise.Status.LOBBY}
-        name = "exercises:lobby" if early else "exercises:control"
+        # Until the start, a facilitator's place is the lobby, where teams are seated.
+        name = "exercises:lobby" if exercise.can("start") else "exercises:control"
     else:
         name = ENTRY_VIEWS[participant.kind]
     return reverse(name, args=[exercise.code])
@@ -68,47 +69,29 @@ def seats_for(user: User) -> list[Seat]:
     return [Seat(p.exercise, p, seat_url(p)) for p in participants]
 
 
-def audience_for(participant: Participant | None) -> str:
-    """The fragment audience a participant's page renders for (see exercises.fragments)."""
-    if participant is None or participant.kind in {
-        Participant.Kind.OBSERVER,
-        Participant.Kind.COORDINATOR,
-    }:
-        return "observer"
-    if participant.kind == Participant.Kind.PLAYER:
-        return f"team-{participant.team_id}"
-    return "control"
-
-
-def viewer_for_audience(audience: str) -> visibility.Viewer:
-    if audience.startswith("team-"):
-        return visibility.Viewer(kind="player", team_id=int(audience.removeprefix("team-")))
-    kind = "facilitator" if audience == "control" else "observer"
-    return visibility.Viewer(kind=kind, team_id=None)
-
-
 # ---------------------------------------------------------------- status and feed
 
 
 def status_context(exercise: Exercise) -> dict:
     return {
         "exercise": exercise,
-        "clock": engine.exercise_clock(exercise),
+        "clock": exercise_clock(exercise),
         "running": exercise.status == Exercise.Status.RUNNING,
         "stage": exercise.current_stage,
     }
 
 
-def feed_for(exercise: Exercise, *, audience: str, upto: int | None = None) -> list[Event]:
-    """The latest events the audience may see, oldest first (the feed shows them reversed)."""
-    viewer = viewer_for_audience(audience)
+def feed_for(exercise: Exercise, *, perspective: str, upto: int | None = None) -> list[Event]:
+    """The latest events seen from ``perspective``, oldest first (the feed shows them
+    reversed)."""
+    viewer = visibility.viewer_for_perspective(perspective)
     events = exercise.events.select_related("actor").order_by("-seq")
     if upto is not None:
         events = events.filter(seq__lte=upto)
     return [e for e in reversed(events[:FEED_LIMIT]) if visibility.can_see_event(e, viewer=viewer)]
 
 
-def page_context(exercise: Exercise, *, audience: str) -> dict:
+def page_context(exercise: Exercise, *, perspective: str) -> dict:
     """What every live page shows first: status, and the feed up to ``last_seq``.
 
     ``last_seq`` is read before the feed, and the feed stops there: the browser then
@@ -118,9 +101,8 @@ def page_context(exercise: Exercise, *, audience: str) -> dict:
     context = status_context(exercise)
     context.update(
         last_seq=last_seq,
-        audience=audience,
-        is_control=audience == "control",
-        feed=feed_for(exercise, audience=audience, upto=last_seq),
+        is_control=perspective == visibility.CONTROL,
+        feed=feed_for(exercise, perspective=perspective, upto=last_seq),
     )
     return context
 
@@ -130,7 +112,7 @@ def page_context(exercise: Exercise, *, audience: str) -> dict:
 
 @dataclass
 class InjectRow:
-    inject: object
+    inject: Inject
     released: bool
     due_clock: float | None
 
@@ -167,22 +149,24 @@ def inject_list_context(exercise: Exercise) -> dict:
     return {"exercise": exercise, "injects": _inject_rows(exercise, stage) if stage else []}
 
 
-def _inject_rows(exercise: Exercise, stage) -> list[InjectRow]:
+def _inject_rows(exercise: Exercise, stage: Stage) -> list[InjectRow]:
     released = set(
         InjectRelease.objects.filter(exercise=exercise, inject__stage=stage).values_list(
             "inject_id", flat=True
         )
     )
     rows = []
-    for inject in stage.injects.exclude(release="consequence"):
+    for inject in stage.injects.exclude(release=Inject.Release.CONSEQUENCE):
         due = None
-        if inject.release == "timed":
+        if inject.release == Inject.Release.TIMED:
             due = exercise.stage_started_at_clock + (inject.offset_seconds or 0)
         rows.append(InjectRow(inject, inject.id in released, due))
     return rows
 
 
-def _prompt_rows(exercise: Exercise, stage, teams: list[Team], clock: float) -> list[PromptRow]:
+def _prompt_rows(
+    exercise: Exercise, stage: Stage, teams: list[Team], clock: float
+) -> list[PromptRow]:
     windows = {w.prompt_id: w for w in exercise.prompt_windows.filter(prompt__stage=stage)}
     decisions = {
         (d.prompt_id, d.team_id): d for d in exercise.decisions.filter(prompt__stage=stage)
@@ -241,7 +225,7 @@ def prompt_item(
         form = DecisionForm(prompt=prompt, initial=initial)
     remaining = None
     if window.is_open and window.deadline_clock is not None:
-        remaining = max(0.0, window.deadline_clock - engine.exercise_clock(exercise))
+        remaining = max(0.0, window.deadline_clock - exercise_clock(exercise))
     return PromptItem(prompt, window, decision, form, remaining)
 
 
@@ -258,7 +242,7 @@ def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[
 
 def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
     """Shares (its own included) that the TLP rules let this team read, newest first."""
-    infos = engine.team_infos(exercise)
+    infos = queries.team_infos(exercise)
     shares = (
         exercise.shares.all()
         .select_related("from_team__organization", "from_team__role")
@@ -269,7 +253,7 @@ def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
         share
         for share in shares
         if team.id
-        in visibility.share_audience(
+        in visibility.share_readers(
             tlp=share.tlp,
             from_team_id=share.from_team_id,
             recipient_ids=[r.id for r in share.recipients.all()],
@@ -279,7 +263,7 @@ def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
 
 
 def room_context(exercise: Exercise, team: Team) -> dict:
-    context = page_context(exercise, audience=f"team-{team.id}")
+    context = page_context(exercise, perspective=visibility.team_perspective(team.id))
     context.update(
         team=team,
         prompt_items=prompt_items(exercise, team) if exercise.current_stage else [],

@@ -11,17 +11,12 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
-from exercises import clock
+from exercises import clock, states
 from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
 
 
 class Exercise(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        LOBBY = "lobby", "Lobby"
-        RUNNING = "running", "Running"
-        PAUSED = "paused", "Paused"
-        ENDED = "ended", "Ended"
+    Status = states.Status
 
     code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
     name = models.CharField(max_length=200)
@@ -38,9 +33,9 @@ class Exercise(models.Model):
     # epoch is stale and does nothing.
     epoch = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
-    # The latest seq each kind of audience saw (``events.advance_marks``), kept with
-    # ``last_seq`` so a push names the previous event its sockets may see without a read.
-    audience_marks = models.JSONField(default=dict, blank=True)
+    # The latest seq of each visibility (``events.advance_marks``), kept with ``last_seq``
+    # so a push names the previous event its sockets may see without a read.
+    visibility_marks = models.JSONField(default=dict, blank=True)
     hotwash_notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -55,6 +50,12 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def can(self) -> states.Permits:
+        """What the status allows (``exercises.states``): ``exercise.can("advance")``, or
+        ``{% if exercise.can.advance %}`` in a template."""
+        return states.Permits(self.status)
 
 
 class Team(models.Model):

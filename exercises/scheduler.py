@@ -1,7 +1,13 @@
 """When the next sweep of an exercise runs: Celery with a real broker, or an in-process timer.
 
-With a real broker (``REDIS_URL`` set) ``schedule_sweep`` enqueues the Celery task
-``exercises.tasks.release_due`` with ``countdown``; a worker runs it when due.
+The engine (``exercises.engine.timing``) asks for sweeps; this module only times them and
+runs the Celery task ``exercises.release_due`` (``exercises.tasks``, which calls the
+engine back). It names that task rather than importing it, so the engine can ask for a
+sweep without an import loop; ``ExercisesConfig.ready`` imports the tasks, so the name is
+always registered.
+
+With a real broker (``REDIS_URL`` set) ``schedule_sweep`` enqueues the task with
+``countdown``; a worker runs it when due.
 
 In the embedded default Celery runs tasks eagerly and *ignores* ``countdown``/``eta``, so
 this module keeps a tiny in-process scheduler instead: ONE daemon thread, started lazily,
@@ -9,8 +15,9 @@ sleeping on a heap of ``(due_time, callable)``. When an entry falls due the thre
 same task body (``release_due``) with its own database connection, closed afterwards. The
 embedded default is one process, so one thread is enough; entries die with the process,
 which is fine because every sweep is derived from the database: after a restart the first
-socket that connects (``recover_after_restart``) sweeps every running exercise once, which
-releases what fell due while the server was down and schedules the rest.
+socket that connects (``engine.recover_after_restart``, once ``claim_recovery`` lets it)
+sweeps every running exercise once, which releases what fell due while the server was
+down and schedules the rest.
 
 Duplicate requests for the same ``(exercise, epoch, due_clock)`` are dropped (a cache
 ``add``, shared between processes when the cache is Redis). Stale entries are harmless:
@@ -35,6 +42,7 @@ import time
 from collections.abc import Callable
 
 from asgiref.sync import SyncToAsync, sync_to_async
+from celery import Task, current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection
@@ -42,6 +50,8 @@ from django.db import close_old_connections, connection
 from exercises import clock
 
 logger = logging.getLogger(__name__)
+
+SWEEP_TASK = "exercises.release_due"  # exercises.tasks.release_due(exercise_id, epoch)
 
 
 class InProcessScheduler:
@@ -112,17 +122,18 @@ def needs_recovery() -> bool:
     return not _Recovery.done and _in_process()
 
 
-def recover_after_restart() -> int:
-    """Embedded default: sweep every running exercise once per process (its timers lived
-    in the previous process's memory); returns how many were swept. With Celery, the
-    worker does the same when it starts (``exercises.tasks``)."""
-    from exercises import engine
-
+def claim_recovery() -> bool:
+    """True once per process in the embedded default: the caller then sweeps every
+    running exercise (``engine.recover_after_restart``)."""
     with _Recovery.lock:
         if _Recovery.done or not _in_process():
-            return 0
+            return False
         _Recovery.done = True
-        return engine.sweep_running_exercises()
+        return True
+
+
+def _sweep_task() -> Task:
+    return current_app.tasks[SWEEP_TASK]
 
 
 def schedule_sweep(
@@ -133,12 +144,11 @@ def schedule_sweep(
     Returns False when the same sweep is already scheduled (or scheduling is off);
     ``again`` schedules it anyway (the earlier one may have died with its process).
     """
-    from exercises import tasks
-
+    task = _sweep_task()
     timer = clock.active()
     if timer.manual:
         # A manual clock (demo seeding, tests) runs the sweep when it is moved past it.
-        timer.call_later(delay, lambda: tasks.release_due.run(exercise_id, epoch))
+        timer.call_later(delay, lambda: task.run(exercise_id, epoch))
         return True
     eager = settings.CELERY_TASK_ALWAYS_EAGER
     if eager and not _in_process():
@@ -149,9 +159,9 @@ def schedule_sweep(
     elif not cache.add(key, 1, timeout=int(delay) + 120):
         return False
     if not eager:
-        tasks.release_due.apply_async(args=[exercise_id, epoch], countdown=delay)
+        task.apply_async(args=[exercise_id, epoch], countdown=delay)
         return True
-    body = _in_fresh_connection(lambda: tasks.release_due.run(exercise_id, epoch))
+    body = _in_fresh_connection(lambda: task.run(exercise_id, epoch))
     # A little slack so the exercise clock has surely reached ``due_clock``.
     _scheduler.call_later(delay + 0.05, _on_server_loop(body, _caller_event_loop()))
     return True

@@ -5,10 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import worker_ready
 
-from exercises import engine
+from exercises import engine, scheduler
 
 
-@shared_task(name="exercises.release_due", ignore_result=True)
+@shared_task(name=scheduler.SWEEP_TASK, ignore_result=True)
 def release_due(exercise_id: int, epoch: int) -> bool:
     """Release timed injects, open prompts, close past deadlines and fire delayed
     consequences that are due. Does nothing when ``epoch`` is stale (the exercise was

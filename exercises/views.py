@@ -31,6 +31,7 @@ from exercises.forms import (
     new_client_token,
 )
 from exercises.models import Exercise, Participant, Team
+from exercises.visibility import CONTROL, page_perspective
 
 # ---------------------------------------------------------------- list, new, entry
 
@@ -39,15 +40,14 @@ from exercises.models import Exercise, Participant, Team
 def exercise_list(request: HttpRequest) -> HttpResponse:
     context = {
         "seats": live_state.seats_for(request.user),
-        "can_run": request.user.has_perm("exercises.run_exercise"),
+        "can_run": access.can_run_exercises(request.user),
     }
     return render(request, "exercises/live/exercise_list.html", context)
 
 
 @login_required
 def exercise_new(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("exercises.run_exercise"):
-        raise PermissionDenied("Only facilitators can set up exercises.")
+    access.require_runner(request.user)
     form = ExerciseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -161,7 +161,7 @@ def join(request: HttpRequest, join_code: str) -> HttpResponse:
 @login_required
 def control(request: HttpRequest, code: str) -> HttpResponse:
     exercise = access.require_facilitator(request.user, code)
-    context = live_state.page_context(exercise, audience="control")
+    context = live_state.page_context(exercise, perspective=CONTROL)
     context.update(live_state.control_context(exercise))
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
@@ -180,7 +180,7 @@ def _control_action(request: HttpRequest, code: str, action) -> HttpResponse:
     if not request.htmx:
         if error:
             messages.error(request, error)
-        target = "lobby" if exercise.status == Exercise.Status.LOBBY else "control"
+        target = "lobby" if exercise.can("start") else "control"
         return redirect(f"exercises:{target}", code=exercise.code)
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
@@ -195,7 +195,7 @@ def start(request: HttpRequest, code: str) -> HttpResponse:
     )
     if request.htmx and response.status_code == 200:
         exercise = Exercise.objects.get(code=code)
-        if exercise.status != Exercise.Status.LOBBY:  # started: the lobby page is done
+        if not exercise.can("start"):  # started: the lobby page is done
             response["HX-Redirect"] = reverse("exercises:control", args=[code])
     return response
 
@@ -365,7 +365,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     exercise = access.require_evaluator(request.user, code)
-    context = live_state.page_context(exercise, audience="control")
+    context = live_state.page_context(exercise, perspective=CONTROL)
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
     return render(request, "exercises/live/evaluate.html", context)
@@ -404,5 +404,6 @@ def observe(request: HttpRequest, code: str) -> HttpResponse:
     exercise, participant = access.exercise_for(request.user, code)
     if participant is not None and participant.kind == Participant.Kind.PLAYER:
         raise PermissionDenied("Players follow the exercise in their team room.")
-    context = live_state.page_context(exercise, audience=live_state.audience_for(participant))
+    perspective = page_perspective(access.viewer_for(participant))
+    context = live_state.page_context(exercise, perspective=perspective)
     return render(request, "exercises/live/observe.html", context)

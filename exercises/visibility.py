@@ -1,6 +1,12 @@
-"""Who may see what in a live exercise: pure TLP and audience rules, no database access.
+"""Who may see what in a live exercise: pure TLP and visibility rules, no database access.
 
 Everyone reads these rules (engine, consumers, pages, reports), so they live here once.
+
+Words: an event's *visibility* (``Event.Visibility``) says who may see it; a share's
+*readers* are the teams its TLP marking lets read it; a *perspective* is what a frame or
+a page is rendered for: ``CONTROL`` (facilitators, evaluators), ``OBSERVER``, ``TEAMS``
+(every team alike) or one team (``team_perspective``). An inject's or prompt's
+*audience* is the scenario's own word (``scenarios.models.Audience``): who it is put to.
 
 TLP 2.0 as Cascade enforces it for team-to-team shares:
 
@@ -25,6 +31,23 @@ from scenarios.models import Tlp
 
 CONTROL_KINDS = frozenset({Participant.Kind.FACILITATOR, Participant.Kind.EVALUATOR})
 OBSERVER_KINDS = frozenset({Participant.Kind.OBSERVER, Participant.Kind.COORDINATOR})
+
+CONTROL = "control"
+OBSERVER = "observer"
+TEAMS = "teams"
+TEAM_PREFIX = "team-"
+
+
+def team_perspective(team_id: int) -> str:
+    """The perspective of one team's players (for events only some teams see)."""
+    return f"{TEAM_PREFIX}{team_id}"
+
+
+def perspective_team_id(perspective: str) -> int | None:
+    """The team a ``team_perspective`` names; None for the other perspectives."""
+    if not perspective.startswith(TEAM_PREFIX):
+        return None
+    return int(perspective.removeprefix(TEAM_PREFIX))
 
 
 @dataclass(frozen=True)
@@ -57,7 +80,7 @@ class EventLike(Protocol):
     team_ids: list[int]
 
 
-def share_audience(
+def share_readers(
     *, tlp: str, from_team_id: int, recipient_ids: Iterable[int], teams: Iterable[TeamInfo]
 ) -> frozenset[int]:
     """Ids of the teams that may read a share marked ``tlp`` (the sender always may)."""
@@ -75,13 +98,17 @@ def share_audience(
     raise ValueError(f"Unknown TLP marking {tlp!r}.")
 
 
-def share_visibility(*, tlp: str, audience: frozenset[int]) -> tuple[str, list[int]]:
+# The name scoring.collect still calls; remove once it calls ``share_readers``.
+share_audience = share_readers
+
+
+def share_visibility(*, tlp: str, readers: frozenset[int]) -> tuple[str, list[int]]:
     """The stored ``(Event.visibility, team_ids)`` of a share.created event."""
     if tlp == Tlp.CLEAR:
         return Event.Visibility.ALL, []
     if tlp == Tlp.GREEN:
         return Event.Visibility.TEAMS, []
-    return Event.Visibility.SOME, sorted(audience)
+    return Event.Visibility.SOME, sorted(readers)
 
 
 def can_see_event(event: EventLike, *, viewer: Viewer) -> bool:
@@ -98,16 +125,34 @@ def can_see_event(event: EventLike, *, viewer: Viewer) -> bool:
     return event.visibility == Event.Visibility.SOME and viewer.team_id in event.team_ids
 
 
-def audience_for(event: EventLike, *, viewer: Viewer) -> str:
-    """The fragment audience an event is rendered for when ``viewer`` receives it.
+def perspective_for(event: EventLike, *, viewer: Viewer) -> str:
+    """The perspective an event is rendered from when ``viewer`` receives it.
 
-    Matches what ``exercises.events.publish`` sends to the viewer's groups, so a replayed
+    Matches what ``exercises.broadcast`` sends to the viewer's groups, so a replayed
     event looks exactly like the live one did.
     """
     if viewer.is_control:
-        return "control"
+        return CONTROL
     if not viewer.is_player:
-        return "observer"
+        return OBSERVER
     if event.visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
-        return "teams"
-    return f"team-{viewer.team_id}"
+        return TEAMS
+    return team_perspective(viewer.team_id)
+
+
+def page_perspective(viewer: Viewer) -> str:
+    """The perspective a viewer's live page is rendered from (its feed, its panels)."""
+    if viewer.is_control:
+        return CONTROL
+    if viewer.is_player:
+        return team_perspective(viewer.team_id)
+    return OBSERVER
+
+
+def viewer_for_perspective(perspective: str) -> Viewer:
+    """Someone who sees what ``perspective`` shows (for filtering a page's feed)."""
+    team_id = perspective_team_id(perspective)
+    if team_id is not None:
+        return Viewer(kind=Participant.Kind.PLAYER, team_id=team_id)
+    kind = Participant.Kind.FACILITATOR if perspective == CONTROL else Participant.Kind.OBSERVER
+    return Viewer(kind=kind)

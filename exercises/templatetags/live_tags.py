@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import mark_safe
 
+from exercises import events
 from scenarios.services import render_markdown
 
 register = template.Library()
@@ -17,13 +18,6 @@ CHANNEL_ICONS = {
     "siem": "🚨",
     "regulator": "🏛",
     "partner": "🤝",
-}
-EVENT_LABELS = {
-    "exercise.started": "Exercise started",
-    "exercise.paused": "Exercise paused",
-    "exercise.resumed": "Exercise resumed",
-    "exercise.ended": "Exercise ended",
-    "hotwash.saved": "Hot-wash notes saved",
 }
 
 
@@ -43,7 +37,8 @@ def channel_icon(channel: str) -> str:
 
 @register.filter
 def event_label(kind: str) -> str:
-    return EVENT_LABELS.get(kind, kind.replace(".", " ").capitalize())
+    """The kind's label from the one table of event kinds (``exercises.events.KINDS``)."""
+    return events.event_label(kind)
 
 
 @register.filter

@@ -1,6 +1,6 @@
 /*
  * Cascade live pages: glue between the htmx WebSocket extension and the server's
- * replay protocol (docs: /work/shared live contract, exercises/consumers.py).
+ * replay protocol (docs/live-engine.md "The socket", exercises/consumers.py).
  *
  * - On every (re)connect, send {"type": "hello", "last_seq": N} so the server
  *   replays only the events this page has not shown yet.

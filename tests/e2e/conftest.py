@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.event_schemas import stored_event_errors
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,6 +31,14 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _events_match_their_payload_types(transactional_db):
+    """After each browser test: every event the engine emitted while the pages drove it
+    matches its kind's TypedDict (``exercises.events``)."""
+    yield
+    assert stored_event_errors() == []
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ from django.test import Client
 from django.utils import timezone
 
 from config.asgi import application as asgi_application
-from exercises import clock, consumers, engine, events, scheduler, tasks
+from exercises import broadcast, clock, consumers, engine, events, scheduler, tasks
 from exercises.routing import websocket_urlpatterns
+from exercises.visibility import CONTROL, team_perspective
 from scenarios.models import Inject, Prompt
 from tests import factories
 from tests.sockets import until_answered
@@ -235,12 +236,12 @@ async def test_it_orders_pushes_that_arrive_out_of_order(world, monkeypatch):
     alice = await open_socket(world["exercise"], world["alice"])
     assert seqs(await frames(alice)) == [1, 2, 3, 4]
     held = []
-    monkeypatch.setattr(events, "publish", lambda event, previous: held.append(event))
+    monkeypatch.setattr(broadcast, "publish", lambda event, marks: held.append(event))
     await db(release, world, "news")
     await db(share, world, "GREEN", [], "g1")
     assert [e.seq for e in held] == [5, 6]
     layer = get_channel_layer()
-    group = events.group_control(world["exercise"].pk)
+    group = broadcast.group_name(world["exercise"].pk, CONTROL)
     await layer.group_send(group, {"type": "event.push", "seq": 6, "html": "<!--seq:6-->six"})
     await layer.group_send(group, {"type": "event.push", "seq": 5, "html": "<!--seq:5-->five"})
     received = await frames(alice)
@@ -443,14 +444,14 @@ async def test_it_reads_a_lost_visible_push_before_the_next_one(world, loader_ca
     exercise = world["exercise"]
     bob = await open_socket(exercise, world["bob"])
     await frames(bob)
-    cloud_group = events.group_team(exercise.pk, world["cloud"].pk)
+    cloud_group = broadcast.group_name(exercise.pk, team_perspective(world["cloud"].pk))
     lose = {"on": True}
-    real_deliver = events._deliver
+    real_deliver = broadcast._deliver
 
     def lossy(messages):
         real_deliver([(g, m) for g, m in messages if not (lose["on"] and g == cloud_group)])
 
-    monkeypatch.setattr(events, "_deliver", lossy)
+    monkeypatch.setattr(broadcast, "_deliver", lossy)
     lost = await db(decide_as, world, "cloud", "isolate", "t1")
     lose["on"] = False
     other = await db(decide_as, world, "hospital", "pay", "t2")

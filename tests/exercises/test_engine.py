@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.template import Context, Template
 
 from accounts.models import AuditEntry
-from exercises import engine
+from exercises import engine, events, states
 from exercises.engine import EngineError
 from exercises.models import (
     Decision,
@@ -18,8 +19,16 @@ from exercises.models import (
 )
 from scenarios.models import Inject, Prompt, Stage
 from tests import factories
+from tests.event_schemas import stored_event_errors
 
 pytestmark = pytest.mark.usefixtures("scheduled_sweeps")
+
+
+@pytest.fixture(autouse=True)
+def _every_event_matches_its_payload_type(db):
+    """After each engine test: every event it emitted matches its kind's TypedDict."""
+    yield
+    assert stored_event_errors() == []
 
 
 @pytest.fixture
@@ -111,7 +120,7 @@ def test_it_publishes_each_event_to_its_audience_groups_after_commit(
 ):
     sent = []
     monkeypatch.setattr(
-        "exercises.events.async_to_sync", lambda fn: lambda group, msg: sent.append((group, msg))
+        "exercises.broadcast.async_to_sync", lambda fn: lambda group, msg: sent.append((group, msg))
     )
     exercise, cloud = live[0], live[1]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -390,3 +399,79 @@ def test_it_saves_the_hotwash_for_the_control_cell(live, alice, django_capture_o
     engine.hotwash_save(exercise=exercise, actor=alice, notes="Share earlier.")
     assert Exercise.objects.get(pk=exercise.pk).hotwash_notes == "Share earlier."
     assert kinds(exercise)[-1] == "hotwash.saved"
+
+
+def test_it_emits_every_kind_with_its_payload_type(
+    live, alice, bob, django_capture_on_commit_callbacks
+):
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    cloud, hospital = live[1], live[2]
+    news = Inject.objects.get(scenario=exercise.scenario, key="news")
+    engine.inject_release(exercise=exercise, inject=news, actor=alice)
+    decide = {"exercise": exercise, "team": cloud, "prompt": prompt_of(exercise), "author": bob}
+    engine.decision_submit(**decide, client_token="t", option=option(exercise, "pay"))
+    engine.share_create(
+        exercise=exercise,
+        from_team=cloud,
+        author=bob,
+        tlp="AMBER",
+        title="IOC",
+        body="Hash abc",
+        recipients=[hospital],
+        client_token="s",
+    )
+    criterion = exercise.scenario.rubric.criteria.get(key="respond")
+    engine.observation_record(
+        exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"
+    )
+    engine.exercise_pause(exercise=exercise, actor=alice)
+    engine.exercise_resume(exercise=exercise, actor=alice)
+    engine.exercise_end(exercise=exercise, actor=alice)
+    engine.hotwash_save(exercise=exercise, actor=alice, notes="Share earlier.")
+    assert set(kinds(exercise)) == set(events.KINDS)
+    assert stored_event_errors() == []
+    cascade = Event.objects.filter(exercise=exercise, kind=events.INJECT_RELEASED)
+    assert [e.payload["inject"] for e in cascade if e.payload["cascade"]] == ["leak"]
+
+
+def test_it_refuses_a_payload_that_does_not_match_its_type():
+    payload = {"prompt": "p", "question": 3, "surplus": 1}
+    assert events.payload_errors(events.PROMPT_CLOSED, payload) == [
+        "prompt.closed.surplus: unexpected",
+        "prompt.closed.question: 3 is not str",
+    ]
+    assert events.payload_errors("no.such", {}) == ["unknown kind 'no.such'"]
+
+
+def test_it_has_one_label_and_one_sentence_per_kind():
+    assert events.event_label(events.EXERCISE_PAUSED) == "Exercise paused"
+    decided = {"team_label": "Cloud", "option_label": "Isolate"}
+    assert events.event_sentence(events.DECISION_SUBMITTED, decided) == "Cloud decided: Isolate"
+    assert events.event_sentence("odd.kind", None) == "Odd kind"
+
+
+def test_it_allows_each_action_only_in_the_statuses_of_the_one_table(live):
+    exercise = live[0]
+    assert exercise.can("start")
+    assert not exercise.can("advance")
+    exercise.status = Exercise.Status.PAUSED
+    assert exercise.can("resume")
+    assert not exercise.can("decide")
+    template = Template("{% if exercise.can.advance %}advance{% endif %}")
+    assert template.render(Context({"exercise": exercise})) == "advance"
+    with pytest.raises(states.UnknownAction):
+        exercise.can("fly")
+    assert states.refusal("paused", "decide") == "Cannot decide while the exercise is Paused."
+
+
+def test_it_runs_timed_work_as_the_system_actor_and_refuses_a_missing_actor(
+    live, alice, django_capture_on_commit_callbacks
+):
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    news = Inject.objects.get(scenario=exercise.scenario, key="news")
+    with pytest.raises(TypeError):
+        engine.inject_release(exercise=exercise, inject=news)  # actor= forgotten
+    release = engine.inject_release(exercise=exercise, inject=news, actor=engine.SYSTEM)
+    assert release.event.actor is None
+    entry = AuditEntry.objects.get(action="inject.release")
+    assert entry.actor_label == "system"

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from exercises.engine import resolve_transition
+from exercises.engine.rules import resolve_transition
 from exercises.visibility import TeamInfo
 
 TEAMS = [
@@ -68,8 +68,8 @@ def test_it_narrows_to_the_named_roles():
 
 def test_it_counts_only_teams_the_prompt_was_put_to():
     decisions = answers("isolate", None, None)
-    audiences = {"p": frozenset({1})}
-    assert resolve(edge("branch", "all"), decisions, audiences=audiences) == "branch"
+    put_to = {"p": frozenset({1})}
+    assert resolve(edge("branch", "all"), decisions, put_to=put_to) == "branch"
     assert resolve(edge("branch", "all"), decisions) == "default"
 
 

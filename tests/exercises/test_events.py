@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from exercises import events, fragments
-from exercises.consumers import ExerciseConsumer, groups_for
+from exercises import broadcast, events, fragments
+from exercises.broadcast import groups_for
 from exercises.models import Event
 from exercises.visibility import Viewer, can_see_event
 from tests import factories
@@ -31,13 +31,7 @@ def random_timeline(rng: random.Random, length: int) -> list[Event]:
 
 def routes(exercise_id: int, event: Event) -> list[tuple[str, str]]:
     event.exercise_id = exercise_id
-    return events.routes(event)
-
-
-def socket_for(exercise_id: int, viewer: Viewer) -> ExerciseConsumer:
-    consumer = ExerciseConsumer()
-    consumer.exercise_id, consumer.viewer = exercise_id, viewer
-    return consumer
+    return broadcast.routes(event)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -46,11 +40,11 @@ def test_it_names_each_sockets_latest_earlier_visible_event(seed):
     marks: dict = {}
     timeline = random_timeline(random.Random(seed), 60)
     for event in timeline:
-        previous = events.previous_visible(marks, event.seq, event.visibility, event.team_ids)
+        previous = broadcast.previous_visible(marks, event.seq, event.visibility, event.team_ids)
         marks = events.advance_marks(marks, event.seq, event.visibility, event.team_ids)
         messages = {
-            group: {"type": "event.push", "seq": event.seq, "html": "", **previous[audience]}
-            for group, audience in routes(exercise_id, event)
+            group: {"type": "event.push", "seq": event.seq, "html": "", **previous[perspective]}
+            for group, perspective in routes(exercise_id, event)
         }
         for viewer in VIEWERS:
             expected = max(
@@ -59,8 +53,8 @@ def test_it_names_each_sockets_latest_earlier_visible_event(seed):
             )
             for group in groups_for(exercise_id, viewer):
                 if group in messages:
-                    socket = socket_for(exercise_id, viewer)
-                    assert socket._previous_visible(messages[group]) == expected, (viewer, group)
+                    previous_seq = broadcast.previous_seq(messages[group], viewer)
+                    assert previous_seq == expected, (viewer, group)
             # The socket gets the event exactly when it may see it.
             reached = set(groups_for(exercise_id, viewer)) & messages.keys()
             assert len(reached) == int(can_see_event(event, viewer=viewer))
@@ -72,12 +66,12 @@ def test_appending_keeps_the_marks_and_publishing_reads_nothing(
 ):
     exercise = factories.make_exercise()
     sent = []
-    monkeypatch.setattr(events, "_deliver", sent.extend)
-    monkeypatch.setattr(fragments, "render_frames", lambda event, audiences: [""] * len(audiences))
+    monkeypatch.setattr(broadcast, "_deliver", sent.extend)
+    monkeypatch.setattr(fragments, "render_frames", lambda event, views: [""] * len(views))
     timeline = [("all", []), ("some", [11]), ("some", [12]), ("some", [11])]
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         for visibility, team_ids in timeline:
-            events.append_event(
+            event, marks_before = events.write_event(
                 exercise=exercise,
                 kind="share.created",
                 payload={},
@@ -85,8 +79,9 @@ def test_appending_keeps_the_marks_and_publishing_reads_nothing(
                 team_ids=team_ids,
                 clock_seconds=0,
             )
+            broadcast.publish(event, marks_before)
     exercise.refresh_from_db()
-    assert exercise.audience_marks == {"teams": 1, "all": 1, "team": {"11": 4, "12": 3}}
+    assert exercise.visibility_marks == {"teams": 1, "all": 1, "team": {"11": 4, "12": 3}}
     with CaptureQueriesContext(connection) as queries:
         callbacks[-1]()
     assert len(queries) == 0

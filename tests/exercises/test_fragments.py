@@ -14,7 +14,7 @@ from channels.layers import BaseChannelLayer
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from exercises import engine, events
+from exercises import broadcast, engine
 from exercises.fragments import render_event, render_frames
 from exercises.models import Event, Exercise, Team
 from tests import factories
@@ -75,12 +75,12 @@ def test_it_renders_the_same_frames_together_as_one_by_one(running, bob, alice):
     cloud = team(running, "cloud")
     decided = decide(running, bob, "cloud", "pay", "t1")
     released = release_news(running, alice)
-    for event, audiences in (
+    for event, perspectives in (
         (decided, [f"team-{cloud.id}", "control"]),
         (released, ["teams", "observer", "control"]),
     ):
-        together = render_frames(event, audiences)
-        assert together == [render_event(event, audience=a) for a in audiences]
+        together = render_frames(event, perspectives)
+        assert together == [render_event(event, perspective=p) for p in perspectives]
 
 
 def test_it_pushes_only_the_inject_list_to_control_when_an_inject_is_released(
@@ -88,10 +88,10 @@ def test_it_pushes_only_the_inject_list_to_control_when_an_inject_is_released(
 ):
     event = release_news(running, alice)
     with django_assert_num_queries(0):  # the feed item is the event's payload alone
-        teams = render_event(event, audience="teams")
+        teams = render_event(event, perspective="teams")
     assert "News: outage" in teams
     with django_assert_max_num_queries(4):  # exercise, releases, the stage's injects
-        control = render_event(event, audience="control")
+        control = render_event(event, perspective="control")
     assert 'id="control-panel"' not in control  # no team × prompt table redrawn
     injects = control.split('<div id="control-injects" hx-swap-oob="true">')[1]
     news_row = injects.split("News: outage")[1].split("</li>")[0]
@@ -102,7 +102,7 @@ def test_it_pushes_only_the_inject_list_to_control_when_an_inject_is_released(
 def test_it_keeps_the_inject_list_inside_a_redrawn_control_panel(client, running, alice):
     """Nested in the panel, the list must not carry its own out-of-band swap."""
     stage_event = running.events.get(kind="stage.entered")
-    panel = render_event(stage_event, audience="control")
+    panel = render_event(stage_event, perspective="control")
     assert '<div id="control-injects">' in panel
     assert 'id="control-injects" hx-swap-oob' not in panel
     client.force_login(alice)
@@ -126,7 +126,7 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     running, bob, alice, monkeypatch, django_capture_on_commit_callbacks
 ):
     layer = RecordingLayer()
-    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
     cloud = team(running, "cloud")
     with django_capture_on_commit_callbacks(execute=True):
         decided = decide(running, bob, "cloud", "pay", "t1")

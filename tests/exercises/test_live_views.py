@@ -300,7 +300,7 @@ def test_it_records_an_evaluator_observation(client, running):
     assert 'id="ratings" class="panel" aria-labelledby="ratings-heading" hx-swap-oob="true"' in html
     assert 'class="rating rating-S"' in html
     assert Observation.objects.get().rating == "S"
-    pushed = render_event(running.events.get(kind="observation.recorded"), audience="control")
+    pushed = render_event(running.events.get(kind="observation.recorded"), perspective="control")
     assert 'class="rating rating-S"' in pushed.split('id="ratings"')[1]
 
 
@@ -320,15 +320,15 @@ def test_it_shows_observers_only_what_everyone_may_see(client, running, alice):
 
 def test_it_renders_fragments_with_seq_and_out_of_band_panels(running):
     stage_event = running.events.get(kind="stage.entered")
-    for audience in ["control", "teams", "observer"]:
-        html = render_event(stage_event, audience=audience)
+    for perspective in ["control", "teams", "observer"]:
+        html = render_event(stage_event, perspective=perspective)
         assert html.startswith(f"<!--seq:{stage_event.seq}-->")
         assert 'hx-swap-oob="afterbegin:#feed"' in html
         assert 'id="status-bar" class="status-bar" hx-swap-oob="true"' in html
-    assert 'id="control-panel"' in render_event(stage_event, audience="control")
+    assert 'id="control-panel"' in render_event(stage_event, perspective="control")
     prompt_event = running.events.get(kind="prompt.opened")
     cloud = team(running, "cloud")
-    html = render_event(prompt_event, audience=f"team-{cloud.id}")
+    html = render_event(prompt_event, perspective=f"team-{cloud.id}")
     assert 'id="prompts"' in html
     assert "What do you do first?" in html
     # Shared by the team's browsers: no token baked in, each page's JS adds its own.
@@ -357,11 +357,11 @@ def test_it_pushes_a_decision_as_one_cell_to_control_and_a_status_line_to_the_te
         option=prompt.options.get(key="pay"),
     )
     event = running.events.get(kind="decision.submitted")
-    control = render_event(event, audience="control")
+    control = render_event(event, perspective="control")
     assert f'id="decision-first-move-{cloud.code}" hx-swap-oob="true"' in control
     assert "Pay the ransom" in control
     assert 'id="control-panel"' not in control  # no full redraw for a decision
-    room = render_event(event, audience=f"team-{cloud.id}")
+    room = render_event(event, perspective=f"team-{cloud.id}")
     assert 'id="prompt-first-move-status" hx-swap-oob="innerHTML"' in room
     assert "Your team decided" in room
 

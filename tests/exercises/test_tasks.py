@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from exercises import engine, tasks
-from exercises.engine import Action, ExerciseState, due_actions
+from exercises.engine.rules import Action, ExerciseState, due_actions
 from exercises.models import Event, Exercise, InjectRelease, PromptWindow
 from exercises.scheduler import InProcessScheduler
 from tests import factories

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from exercises.visibility import TeamInfo, Viewer, can_see_event, share_audience
+from exercises.visibility import TeamInfo, Viewer, can_see_event, share_readers
 
 CLOUD = TeamInfo(id=1, role_key="cloud")
 HOSPITAL = TeamInfo(id=2, role_key="hospital", depends_on=frozenset({"cloud"}))
@@ -16,7 +16,7 @@ TEAMS = [CLOUD, HOSPITAL, BANK, AIRPORT]
 
 
 def audience(tlp, sender, recipients):
-    return share_audience(tlp=tlp, from_team_id=sender, recipient_ids=recipients, teams=TEAMS)
+    return share_readers(tlp=tlp, from_team_id=sender, recipient_ids=recipients, teams=TEAMS)
 
 
 def test_it_limits_red_to_named_recipients_and_sender():

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from exercises.visibility import TeamInfo, share_audience
+from exercises.visibility import TeamInfo, share_readers
 from scenarios.models import Tlp
 from scoring.access import report_access
 from scoring.exports import csv as csv_export
@@ -58,7 +58,7 @@ def client(world: World, persona: str) -> Client:
     return c
 
 
-def test_it_computes_share_audiences_by_the_literal_tlp_table():
+def test_it_computes_share_readerss_by_the_literal_tlp_table():
     cloud, hospital, bank, airport = 1, 2, 3, 4
     teams = [
         TeamInfo(cloud, "cloud"),
@@ -74,10 +74,10 @@ def test_it_computes_share_audiences_by_the_literal_tlp_table():
         Tlp.CLEAR: {cloud, hospital, bank, airport},
     }
     for tlp, audience in expected.items():
-        got = share_audience(tlp=tlp, from_team_id=hospital, recipient_ids=[cloud], teams=teams)
+        got = share_readers(tlp=tlp, from_team_id=hospital, recipient_ids=[cloud], teams=teams)
         assert got == audience, tlp
     # A recipient that is not a team of the exercise widens nothing.
-    assert share_audience(tlp=Tlp.RED, from_team_id=hospital, recipient_ids=[99], teams=teams) == {
+    assert share_readers(tlp=Tlp.RED, from_team_id=hospital, recipient_ids=[99], teams=teams) == {
         hospital
     }
 

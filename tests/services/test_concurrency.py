@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from exercises import engine
+from exercises.engine import decisions
 from exercises.models import Decision, DecisionRevision, Event
 from scenarios.formats import dump_document, export_document, import_scenario
 from scenarios.models import Role, Scenario
@@ -125,7 +126,7 @@ def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[l
     """Run a decision that stops just before taking the exercise lock (its decision row
     already written), call ``overtake()`` meanwhile, then let it go on. Returns how many
     times it reached the lock and its outcome (the decision or the EngineError)."""
-    real_lock, arrivals, go = engine._lock, [], threading.Event()
+    real_lock, arrivals, go = decisions.lock, [], threading.Event()
 
     def gated(locked_exercise):
         if threading.current_thread().name == "decider":
@@ -133,7 +134,7 @@ def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[l
             go.wait(timeout=30)
         return real_lock(locked_exercise)
 
-    monkeypatch.setattr(engine, "_lock", gated)
+    monkeypatch.setattr(decisions, "lock", gated)
     team, player = seat
     outcome = []
 

@@ -1,18 +1,38 @@
-"""The decision path's reads, written in SQL.
+"""Read-only queries the engine and the pages share: the teams as the rules see them, and
+the decision path's reads.
 
-Decisions are the hottest write of a live exercise. Built with the ORM, the two reads
-below (each with EXISTS subqueries) cost 1.0-1.4 ms of CPU per call, nearly all of it
-compiling the query, about a third of a decision's CPU; written out, 0.2 ms
+Decisions are the hottest write of a live exercise. Built with the ORM, the decision
+path's reads (each with EXISTS subqueries) cost 1.0-1.4 ms of CPU per call, nearly all
+of it compiling the query, about a third of a decision's CPU; written out, 0.2 ms
 (bench/README.md, "Third pass"). They run as they are on SQLite and PostgreSQL, and every
-decision test goes through them. Only ``exercises.engine`` calls them.
+decision test goes through them.
 """
 
 from __future__ import annotations
 
 from django.db import connection
 
-from exercises.models import Decision, DecisionRevision, Participant, PromptWindow
+from exercises.models import Decision, DecisionRevision, Exercise, Participant, PromptWindow, Team
+from exercises.visibility import TeamInfo
 from scenarios.models import Consequence
+
+
+def team_infos(exercise: Exercise) -> list[TeamInfo]:
+    """The exercise's teams as the pure rules see them."""
+    teams = (
+        Team.objects.filter(exercise=exercise)
+        .select_related("role")
+        .prefetch_related("role__depends_on")
+    )
+    return [
+        TeamInfo(
+            id=team.pk,
+            role_key=team.role.key,
+            depends_on=frozenset(dep.key for dep in team.role.depends_on.all()),
+        )
+        for team in teams
+    ]
+
 
 # Table names come from the models, so a renamed app or table cannot leave the SQL behind.
 _WINDOW = f"""
@@ -64,6 +84,8 @@ def team_decision(
 
 
 def window_still_open(window_id: int) -> bool:
+    """Whether the prompt window is still open (call holding the exercise lock: a close
+    takes it too)."""
     with connection.cursor() as cursor:
         cursor.execute(_WINDOW_OPEN, [window_id])
         return cursor.fetchone() is not None

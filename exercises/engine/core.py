@@ -1,0 +1,141 @@
+"""What every engine verb does the same way: lock the exercise, check who acts and whether
+the status allows it, write the event (published after commit) and the audit entry.
+
+``SYSTEM`` is the actor of the work the exercise does by itself (timed injects, prompts
+opening and closing on time, delayed consequences): a sentinel, not ``None``, so a verb
+called without an actor fails loudly instead of skipping the facilitator check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+
+from django.db import transaction
+
+from accounts.audit import audit_record
+from accounts.models import User
+from exercises import broadcast, clock, events, states
+from exercises.models import Event, Exercise, Participant
+
+
+class EngineError(Exception):
+    """A rule of the exercise was broken; the message is meant for the user."""
+
+
+class SystemActor:
+    """The exercise acting on its own schedule (see ``SYSTEM``)."""
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM: Final = SystemActor()
+Actor = User | SystemActor
+
+
+def user_of(actor: Actor) -> User | None:
+    """The user to record as having acted: nobody for the system."""
+    return None if isinstance(actor, SystemActor) else actor
+
+
+# ---------------------------------------------------------------- locking
+
+
+@contextmanager
+def locked(exercise: Exercise) -> Iterator[Exercise]:
+    """Yield the exercise row locked for this transaction; after it commits, the caller's
+    copy takes the committed state from the locked one (every change is saved through
+    it), which spares a read per engine call."""
+    with transaction.atomic():
+        row = lock(exercise)
+        yield row
+    take_state(exercise, row)
+
+
+def lock(exercise: Exercise) -> Exercise:
+    """The exercise row, locked until the surrounding transaction ends (on SQLite the
+    IMMEDIATE transaction already holds the database's write lock)."""
+    return Exercise.objects.select_for_update().get(pk=exercise.pk)
+
+
+def take_state(exercise: Exercise, row: Exercise) -> None:
+    """Copy every column of ``row`` onto ``exercise``."""
+    for column in Exercise._meta.concrete_fields:
+        setattr(exercise, column.attname, getattr(row, column.attname))
+
+
+# ---------------------------------------------------------------- checks
+
+
+def require_facilitator(exercise: Exercise, actor: Actor) -> None:
+    """Defence in depth: views check access first, the engine checks again. The system
+    actor passes (it only does what the scenario scheduled)."""
+    if isinstance(actor, SystemActor):
+        return
+    is_facilitator = Participant.objects.filter(
+        exercise=exercise, user=actor, kind=Participant.Kind.FACILITATOR
+    ).exists()
+    if not is_facilitator:
+        raise EngineError("Only a facilitator of this exercise can do that.")
+
+
+def require_status(exercise: Exercise, action: str) -> None:
+    """Refuse ``action`` unless the exercise's status allows it (``exercises.states``)."""
+    if not states.allows(exercise.status, action):
+        raise EngineError(states.refusal(exercise.status, action))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def emit(
+    exercise: Exercise,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    visibility: str,
+    team_ids: Iterable[int] = (),
+    actor: Actor,
+) -> Event:
+    """Append the next event of the locked ``exercise`` and publish it after the commit.
+    ``payload`` is the kind's ``TypedDict`` (``exercises.events``)."""
+    event, marks_before = events.write_event(
+        exercise=exercise,
+        kind=kind,
+        payload=payload,
+        visibility=visibility,
+        team_ids=list(team_ids),
+        clock_seconds=clock.exercise_clock(exercise),
+        actor=user_of(actor),
+    )
+    broadcast.publish(event, marks_before)
+    return event
+
+
+def announce(
+    exercise: Exercise,
+    kind: str,
+    message: str,
+    action: str,
+    *,
+    actor: Actor,
+    visibility: str = Event.Visibility.ALL,
+) -> None:
+    """An event whose whole payload is ``message``, and its audit entry ``action``."""
+    emit(exercise, kind, events.Announcement(message=message), visibility=visibility, actor=actor)
+    audit(exercise, actor, action)
+
+
+def audit(exercise: Exercise, actor: Actor, action: str, target: str = "", **details: Any) -> None:
+    """The audit entry of an authoritative action, stamped with the exercise clock's time
+    (so a demo played on a manual clock has consistent times)."""
+    audit_record(
+        actor=user_of(actor),
+        action=action,
+        exercise_code=exercise.code,
+        target=target,
+        details=details,
+        at=clock.now(),
+    )

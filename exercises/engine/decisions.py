@@ -1,0 +1,229 @@
+"""Decisions: a team's answer to an open prompt, and its revisions.
+
+Decisions are the hottest write, so the exercise row is locked last and briefly (see
+``decision_submit``; docs/live-engine.md). The path's reads are written in SQL
+(``exercises.queries``). ``decision.submitted`` is visible to the deciding team (``SOME``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from exercises import clock, events, queries
+from exercises.engine.core import EngineError, emit, lock, require_status, take_state
+from exercises.engine.timing import apply_due
+from exercises.models import (
+    Decision,
+    DecisionRevision,
+    Event,
+    Exercise,
+    Participant,
+    PromptWindow,
+    Team,
+)
+from scenarios.models import Option, Prompt
+
+Vis = Event.Visibility
+
+DECISION_ATTEMPTS = 3
+
+
+class _Retry(Exception):
+    """The exercise moved (paused, resumed) between reading it and locking it: decide again."""
+
+
+def decision_submit(
+    *,
+    exercise: Exercise,
+    team: Team,
+    prompt: Prompt,
+    author: User,
+    client_token: str,
+    option: Option | None = None,
+    text: str = "",
+    rationale: str = "",
+) -> Decision:
+    """Record ``team``'s answer to an open prompt, or a new revision of it.
+
+    The same ``client_token`` twice returns the decision unchanged and writes no event.
+    Consequences of the chosen option are released (at once or after their delay).
+
+    Decisions are the hottest write, so the exercise row is locked last and briefly: the
+    team's decision row is written first, under its own row lock (which orders one team's
+    submissions), and the exercise lock covers only re-checking that the prompt is still
+    open, the event and the commit. Two first answers of one team at once, or one token
+    sent twice at once, meet on a unique constraint; the loser decides again and finds
+    the other's row (a revision, or the replay).
+    """
+    client_token = client_token.strip()[:64]
+    if not client_token:
+        raise EngineError("The submission is missing its token; reload the page.")
+    fields = {"text": text.strip(), "rationale": rationale.strip()}
+    for attempt in range(DECISION_ATTEMPTS):
+        try:
+            return _decide(exercise, team, prompt, author, client_token, option, **fields)
+        except (IntegrityError, _Retry):
+            if attempt == DECISION_ATTEMPTS - 1:
+                raise EngineError("Others were deciding at the same moment; try again.") from None
+    raise AssertionError("unreachable")
+
+
+def _decide(
+    exercise: Exercise,
+    team: Team,
+    prompt: Prompt,
+    author: User,
+    client_token: str,
+    option: Option | None,
+    *,
+    text: str,
+    rationale: str,
+) -> Decision:
+    mine = {"team_id": team.pk, "prompt_id": prompt.pk, "client_token": client_token}
+    try:
+        opened = _open_window_for(exercise, team=team, prompt=prompt, author=author, option=option)
+        _check_answer(prompt, option=option, text=text)
+    except EngineError:
+        # A resubmission of an accepted answer stays a no-op once the prompt has closed.
+        if (decision := queries.team_decision(**mine)) and decision.replayed:
+            return decision
+        raise
+    running = (exercise.clock_offset_seconds, exercise.running_since)
+    latency = round(clock.elapsed_seconds(*running) - opened.opened_at_clock, 3)
+    team_label, author_label = str(team), author.label  # related rows: read before any lock
+    with transaction.atomic():
+        decision = queries.team_decision(**mine, lock=True)
+        if decision and decision.replayed:
+            return decision
+        decision = _store_decision(
+            exercise,
+            decision,
+            team=team,
+            prompt=prompt,
+            author=author,
+            option=option,
+            text=text,
+            rationale=rationale,
+            latency=latency,
+            client_token=client_token,
+        )
+        ex = lock(exercise)
+        _recheck_window(ex, opened, running=running, copy=exercise)
+        payload = events.DecisionSubmitted(
+            prompt=prompt.key,
+            question=prompt.question,
+            team_id=team.pk,
+            team_code=team.code,
+            team_label=team_label,
+            option=option.key if option else "",
+            option_label=option.label if option else "",
+            text=decision.text,
+            revision=decision.revision,
+            author_label=author_label,
+            latency_seconds=latency,
+        )
+        emit(
+            ex,
+            events.DECISION_SUBMITTED,
+            payload,
+            visibility=Vis.SOME,
+            team_ids=[team.pk],
+            actor=author,
+        )
+        if opened.cascades:  # nothing else falls due because of a decision
+            apply_due(ex)
+    take_state(exercise, ex)
+    return decision
+
+
+def _open_window_for(
+    exercise: Exercise, *, team: Team, prompt: Prompt, author: User, option: Option | None
+) -> PromptWindow:
+    """The prompt's window with ``seated`` and ``cascades`` (``queries.prompt_window``), read
+    before any lock. Raises unless the team may decide now, as far as this and the
+    caller's copy of the exercise tell; ``_recheck_window`` confirms it under the lock."""
+    if team.exercise_id != exercise.pk:
+        raise EngineError("That team is not part of this exercise.")
+    require_status(exercise, "decide")
+    window = queries.prompt_window(
+        exercise_id=exercise.pk,
+        prompt_id=prompt.pk,
+        user_id=author.pk,
+        team_id=team.pk,
+        option_id=option.pk if option else None,
+    )
+    if window is None:
+        if not Participant.objects.filter(exercise=exercise, user=author, team=team).exists():
+            raise EngineError("Only the team's players can decide for it.")
+        raise EngineError("This prompt is not open for decisions.")
+    if not window.seated:
+        raise EngineError("Only the team's players can decide for it.")
+    if not window.is_open:
+        raise EngineError("This prompt is not open for decisions.")
+    if team.pk not in window.team_ids:
+        raise EngineError("This prompt was not put to your team.")
+    return window
+
+
+def _check_answer(prompt: Prompt, *, option: Option | None, text: str) -> None:
+    if option is not None and option.prompt_id != prompt.pk:
+        raise EngineError("That option does not belong to this prompt.")
+    needs_option = prompt.kind in (Prompt.Kind.CHOICE, Prompt.Kind.CHOICE_TEXT)
+    if needs_option and option is None:
+        raise EngineError("Choose one of the options.")
+    if prompt.kind == Prompt.Kind.TEXT and option is not None:
+        raise EngineError("This prompt takes a written answer, not an option.")
+    if prompt.kind in (Prompt.Kind.TEXT, Prompt.Kind.CHOICE_TEXT) and not text:
+        raise EngineError("Write your answer.")
+
+
+def _recheck_window(
+    ex: Exercise, window: PromptWindow, *, running: tuple[float, datetime | None], copy: Exercise
+) -> None:
+    """Under the exercise lock (``ex``): it still runs on the clock (``running``) the latency was
+    measured with (else the caller's ``copy`` is brought up to date and ``_Retry``), and
+    the window was not closed meanwhile (a close takes this lock too, so the answer holds
+    until the commit)."""
+    require_status(ex, "decide")
+    if (ex.clock_offset_seconds, ex.running_since) != running:
+        take_state(copy, ex)
+        raise _Retry
+    if not queries.window_still_open(window.pk):
+        raise EngineError("This prompt is not open for decisions.")
+
+
+def _store_decision(
+    ex: Exercise,
+    decision: Decision | None,
+    *,
+    team: Team,
+    prompt: Prompt,
+    author: User,
+    option: Option | None,
+    text: str,
+    rationale: str,
+    latency: float,
+    client_token: str,
+) -> Decision:
+    now = clock.now()
+    if decision is None:
+        decision = Decision(exercise=ex, team=team, prompt=prompt, revision=0)
+    decision.option, decision.text, decision.rationale = option, text, rationale
+    decision.author, decision.latency_seconds, decision.submitted_at = author, latency, now
+    decision.revision += 1
+    decision.save()
+    DecisionRevision.objects.create(
+        decision=decision,
+        revision=decision.revision,
+        option=option,
+        text=text,
+        rationale=rationale,
+        author=author,
+        client_token=client_token,
+        latency_seconds=latency,
+        submitted_at=now,
+    )
+    return decision

@@ -1,0 +1,156 @@
+"""The engine's pure rules: which transition applies, whom a consequence reaches, what is
+due when. No database access: the other engine modules read the rows and call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from exercises.visibility import TeamInfo
+from scenarios.models import Consequence, Stage, Transition
+
+
+def resolve_transition(
+    transitions: Sequence[Transition],
+    decisions_by_team: Mapping[int, Mapping[str, str]],
+    teams: Sequence[TeamInfo],
+    *,
+    put_to: Mapping[str, frozenset[int]] | None = None,
+) -> Stage | None:
+    """The target of the first transition (non-defaults in order) whose condition holds,
+    else the default's; None when neither.
+
+    ``decisions_by_team``: team id → {prompt key: chosen option key}. ``put_to``:
+    prompt key → team ids the prompt was put to (default: every team). A condition's
+    ``roles`` narrows the teams counted; ``options`` empty means "any answer".
+    """
+    ordered = sorted(transitions, key=lambda t: (t.is_default, t.order, t.pk or 0))
+    for transition in ordered:
+        if transition.is_default:
+            return transition.to_stage
+        if condition_holds(transition.condition, decisions_by_team, teams, put_to=put_to):
+            return transition.to_stage
+    return None
+
+
+def condition_holds(
+    condition: Mapping[str, Any],
+    decisions_by_team: Mapping[int, Mapping[str, str]],
+    teams: Sequence[TeamInfo],
+    *,
+    put_to: Mapping[str, frozenset[int]] | None = None,
+) -> bool:
+    """Whether a transition condition (see ``Transition``) holds for the decisions."""
+    prompt_key = condition.get("prompt", "")
+    roles = set(condition.get("roles") or [])
+    options = set(condition.get("options") or [])
+    asked = (put_to or {}).get(prompt_key)
+    eligible = [
+        team
+        for team in teams
+        if (not roles or team.role_key in roles) and (asked is None or team.id in asked)
+    ]
+    chosen = [
+        team
+        for team in eligible
+        if (answer := decisions_by_team.get(team.id, {}).get(prompt_key)) is not None
+        and (not options or answer in options)
+    ]
+    mode = condition.get("mode")
+    if mode == Transition.Mode.ANY:
+        return len(chosen) >= 1
+    if mode == Transition.Mode.ALL:
+        return bool(eligible) and len(chosen) == len(eligible)
+    if mode == Transition.Mode.NONE:
+        return not chosen
+    if mode == Transition.Mode.MAJORITY:
+        return len(chosen) * 2 > len(eligible)
+    if mode == Transition.Mode.AT_LEAST:
+        return len(chosen) >= int(condition.get("count") or 1)
+    return False
+
+
+def consequence_targets(
+    consequence: Consequence,
+    *,
+    chooser: TeamInfo,
+    teams: Sequence[TeamInfo],
+    role_keys: Iterable[str] = (),
+) -> list[int]:
+    """Team ids a consequence of ``chooser``'s choice reaches (pure)."""
+    if consequence.target == Consequence.Target.CHOOSER:
+        return [chooser.id]
+    if consequence.target == Consequence.Target.ALL:
+        return sorted(team.id for team in teams)
+    if consequence.target == Consequence.Target.ROLES:
+        wanted = set(role_keys)
+        return sorted(team.id for team in teams if team.role_key in wanted)
+    return sorted(team.id for team in teams if chooser.role_key in team.depends_on)
+
+
+def inject_key(inject_id: int) -> str:
+    """The release key of an inject released to its own audience (once per exercise)."""
+    return f"inject:{inject_id}"
+
+
+def consequence_key(consequence_id: int, team_id: int) -> str:
+    """The release key of a consequence of ``team_id``'s choice (once per team)."""
+    return f"csq:{consequence_id}:{team_id}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something due at ``due`` (exercise clock): release an inject, open or close a prompt.
+    ``team_ids``: a release's targets instead of the inject's audience; ``cascade``: the
+    release is a consequence of a team's decision."""
+
+    due: float
+    kind: str  # "release" | "open" | "close"
+    object_id: int
+    release_key: str = ""
+    team_ids: tuple[int, ...] | None = None
+    cascade: bool = False
+
+
+@dataclass(frozen=True)
+class ExerciseState:
+    """What ``due_actions`` needs, read from the database under the exercise lock."""
+
+    running: bool
+    stage_started_at_clock: float
+    timed_injects: tuple[tuple[int, float], ...] = ()  # (inject id, offset)
+    stage_prompts: tuple[tuple[int, float], ...] = ()  # (prompt id, open offset)
+    opened_prompt_ids: frozenset[int] = frozenset()
+    open_deadlines: tuple[tuple[int, float], ...] = ()  # (prompt id, deadline clock)
+    pending_consequences: tuple[Action, ...] = ()
+    released_keys: frozenset[str] = field(default_factory=frozenset)
+
+
+def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
+    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
+    if not state.running:
+        return [], None
+    start = state.stage_started_at_clock
+    candidates = [
+        Action(start + offset, "release", inject_id, inject_key(inject_id))
+        for inject_id, offset in state.timed_injects
+        if inject_key(inject_id) not in state.released_keys
+    ]
+    candidates += [
+        Action(start + offset, "open", prompt_id)
+        for prompt_id, offset in state.stage_prompts
+        if prompt_id not in state.opened_prompt_ids
+    ]
+    candidates += [
+        Action(deadline, "close", prompt_id) for prompt_id, deadline in state.open_deadlines
+    ]
+    candidates += [
+        a for a in state.pending_consequences if a.release_key not in state.released_keys
+    ]
+    order = {"release": 0, "open": 1, "close": 2}
+    candidates.sort(key=lambda a: (a.due, order[a.kind], a.object_id))
+    due = [a for a in candidates if a.due <= now_clock + 1e-6]
+    later = [a.due for a in candidates if a.due > now_clock + 1e-6]
+    return due, (min(later) if later else None)
