@@ -7,6 +7,7 @@ per exercise and live in ``exercises``.
 from __future__ import annotations
 
 import secrets
+import string
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -24,9 +25,15 @@ class Sector(models.TextChoices):
     MANUFACTURING = "manufacturing", "Manufacturing"
 
 
+# Letters and digits only: a code is safe as a URL segment, a file name and a command
+# argument (a leading "-" would be read as an option). 62**12 is about 2**71.
+CODE_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 12
+
+
 def new_code() -> str:
     """An unguessable URL code (never expose primary keys)."""
-    return secrets.token_urlsafe(9)
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 class User(AbstractUser):
