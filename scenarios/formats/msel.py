@@ -12,17 +12,17 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from typing import Any
 
 from django.utils.text import slugify
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
 from accounts.models import Sector
+from config.limits import MSEL_MAX_CELLS, MSEL_MAX_COLUMNS, MSEL_MAX_ROWS
 from scenarios.formats import (
     FORMAT,
     FormatError,
@@ -32,6 +32,7 @@ from scenarios.formats import (
     parse_duration,
     validate_document,
 )
+from scenarios.formats.spreadsheet import SpreadsheetError, check_limit, xlsx_rows
 from scenarios.models import Channel, Inject, Rubric, Scenario, Severity, Tlp
 
 COLUMNS = (
@@ -91,8 +92,6 @@ SECTOR_WORDS = (
     (Sector.MANUFACTURING, ("manufactur", "factory", "plant")),
     (Sector.CLOUD_IT, ("cloud", "msp", "managed service", "data cent", "hosting", "software")),
 )
-# A real MSEL has tens to hundreds of rows; this bounds the work an upload can cause.
-MAX_ROWS = 5000
 # Spreadsheets run cells starting with these as formulas ("CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MANUAL_WORDS = {"", "manual", "on request", "as needed", "on decision", "consequence"}
@@ -227,12 +226,17 @@ def _read(data: bytes, fmt: str) -> list[tuple[int, list[str]]]:
     else:
         raise ScenarioFormatError([FormatError("file", f"unknown MSEL format {fmt!r}")])
     numbered = []
-    for number, row in enumerate(rows, start=1):
-        if number > MAX_ROWS:
-            message = f"more than {MAX_ROWS} rows: split the MSEL into several scenarios"
-            raise ScenarioFormatError([FormatError("file", message)])
-        if any(row):
-            numbered.append((number, row))
+    cells = 0
+    try:
+        for number, row in enumerate(rows, start=1):
+            cells += len(row)
+            check_limit(number, MSEL_MAX_ROWS, "rows")
+            check_limit(len(row), MSEL_MAX_COLUMNS, "columns")
+            check_limit(cells, MSEL_MAX_CELLS, "cells")
+            if any(row):
+                numbered.append((number, row))
+    except SpreadsheetError as error:
+        raise ScenarioFormatError([FormatError("file", str(error))]) from None
     if not numbered:
         raise ScenarioFormatError([FormatError("file", "the MSEL is empty")])
     return numbered
@@ -263,21 +267,8 @@ def _restore(cell: str) -> str:
 
 
 def _read_xlsx(data: bytes) -> Iterator[list[str]]:
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        message = f"not an XLSX workbook ({error.__class__.__name__})"
-        raise ScenarioFormatError([FormatError("file", message)]) from None
-    sheet = workbook["MSEL"] if "MSEL" in workbook.sheetnames else workbook.worksheets[0]
-    try:
-        for row in sheet.iter_rows(values_only=True):
-            yield [_cell_text(cell) for cell in row]
-    except (ValueError, KeyError, zipfile.BadZipFile, SyntaxError) as error:
-        # The sheet's XML is only parsed here (read-only mode); SyntaxError covers ParseError.
-        message = f"unreadable XLSX sheet ({error.__class__.__name__})"
-        raise ScenarioFormatError([FormatError("file", message)]) from None
-    finally:
-        workbook.close()
+    for row in xlsx_rows(data, sheet_name="MSEL"):
+        yield [_cell_text(cell) for cell in row]
 
 
 def _cell_text(value: Any) -> str:

@@ -8,14 +8,12 @@ from typing import Any
 
 import yaml
 
+from config.limits import MAX_DEPTH, MAX_NODES
 from scenarios.formats.errors import FormatError, ScenarioFormatError
 
-# No real scenario nests deeper than ~8 levels or holds this many keys and values.
-# Checked on the event/token stream before any tree is built (see ``_check_yaml_shape``),
-# and again while building, because aliases can make a small file expand enormously
-# ("billion laughs").
-MAX_DEPTH = 40
-MAX_NODES = 50_000
+# MAX_DEPTH and MAX_NODES are checked on the event/token stream before any tree is built
+# (see ``_check_yaml_shape``), and again while building, because aliases can make a small
+# file expand enormously ("billion laughs").
 # libyaml's composer is several times faster and gives the same nodes and marks.
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from config.limits import MAX_DEPTH, MAX_NODES
 from scenarios.formats import ScenarioFormatError, load_document
-from scenarios.formats.parse import MAX_DEPTH, MAX_NODES
 
 # The reported file: 80 KB that segfaulted libyaml's composer inside Daphne.
 DEEP_YAML = "format: cascade-scenario/1\nkey: deep\na: " + "[" * 40_000 + "]" * 40_000
