@@ -18,7 +18,6 @@ from typing import Any
 
 from django.utils.text import slugify
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
 from accounts.models import Sector
@@ -32,6 +31,7 @@ from scenarios.formats import (
     parse_duration,
     validate_document,
 )
+from scenarios.formats.cells import append_xlsx_row, csv_text, restore_csv_text
 from scenarios.formats.spreadsheet import SpreadsheetError, check_limit, xlsx_rows
 from scenarios.models import Channel, Inject, Rubric, Scenario, Severity, Tlp
 
@@ -92,8 +92,6 @@ SECTOR_WORDS = (
     (Sector.MANUFACTURING, ("manufactur", "factory", "plant")),
     (Sector.CLOUD_IT, ("cloud", "msp", "managed service", "data cent", "hosting", "software")),
 )
-# Spreadsheets run cells starting with these as formulas ("CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MANUAL_WORDS = {"", "manual", "on request", "as needed", "on decision", "consequence"}
 
 
@@ -104,9 +102,7 @@ def msel_export(scenario: Scenario, fmt: str) -> bytes:
     """The scenario's injects as an MSEL: ``fmt`` is ``"csv"`` or ``"xlsx"``."""
     rows = [list(COLUMNS), *msel_rows(scenario)]
     if fmt == "csv":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows([[_defuse(cell) for cell in row] for row in rows])
-        return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+        return csv_text(rows).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
     if fmt == "xlsx":
         return _xlsx(rows)
     raise ValueError(f"unknown MSEL format {fmt!r}: csv or xlsx")
@@ -164,12 +160,7 @@ def _xlsx(rows: list[list[str]]) -> bytes:
     sheet = workbook.active
     sheet.title = "MSEL"
     for row in rows:
-        # XLSX cannot hold most control characters; drop them rather than fail the export.
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row])
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if cell.data_type == "f":  # text starting with "=" stays text, never a formula
-                cell.data_type = "s"
+        append_xlsx_row(sheet, row)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = (8, 12, 28, 22, 28, 14, 60, 40, 22, 30, 10, 14)
@@ -252,18 +243,9 @@ def _read_csv(data: bytes) -> Iterator[list[str]]:
     delimiter = max(",;\t", key=first_line.count)
     try:
         for row in csv.reader(io.StringIO(text), delimiter=delimiter):
-            yield [_restore(cell.strip()) for cell in row]
+            yield [restore_csv_text(cell.strip()) for cell in row]
     except csv.Error as error:
         raise ScenarioFormatError([FormatError("file", f"unreadable CSV: {error}")]) from None
-
-
-def _defuse(cell: str) -> str:
-    """Quote text a spreadsheet would run as a formula (CSV injection); see ``_restore``."""
-    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
-
-
-def _restore(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
 def _read_xlsx(data: bytes) -> Iterator[list[str]]:
