@@ -29,4 +29,3 @@ def test_it_sends_no_store_on_reports_and_downloads(client, alice, export) -> No
         response = client.get(url)
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"], url
-
