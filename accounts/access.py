@@ -5,7 +5,25 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
+
+# Creating an organization is granted (to facilitators and admins), not open to everyone.
+CREATE_ORGANIZATION = "accounts.add_organization"
+
+
+def require_organization_creator(user: User) -> None:
+    if not user.has_perm(CREATE_ORGANIZATION):
+        raise PermissionDenied("Only facilitators and administrators create organizations.")
+
+
+def invitation_for(user: User, code: str) -> Invitation:
+    """``user``'s own pending invitation with ``code``; 404 for anyone else's."""
+    invitation = (
+        Invitation.objects.select_related("organization").filter(code=code, user=user).first()
+    )
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
 
 
 def organization_for_member(user: User, code: str) -> tuple[Organization, Membership | None]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.models import Organization, User
+from accounts.models import Organization
 
 
 class OrganizationForm(forms.ModelForm):
@@ -12,13 +12,8 @@ class OrganizationForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
-class AddMemberForm(forms.Form):
+class InviteForm(forms.Form):
+    """Only validates the shape: whether the username exists is never told (no enumeration)."""
+
     username = forms.CharField(max_length=150, help_text="The person's Cascade username.")
     is_admin = forms.BooleanField(required=False, label="Organization admin")
-
-    def clean_username(self) -> User:
-        username = self.cleaned_data["username"].strip()
-        user = User.objects.filter(username__iexact=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(f"No active user is called “{username}”.")
-        return user

@@ -7,9 +7,12 @@ per exercise and live in ``exercises``.
 from __future__ import annotations
 
 import secrets
+import string
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+from config.limits import TEXT_BRIEF
 
 
 class Sector(models.TextChoices):
@@ -24,9 +27,15 @@ class Sector(models.TextChoices):
     MANUFACTURING = "manufacturing", "Manufacturing"
 
 
+# Letters and digits only: a code is safe as a URL segment, a file name and a command
+# argument (a leading "-" would be read as an option). 62**12 is about 2**71.
+CODE_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 12
+
+
 def new_code() -> str:
     """An unguessable URL code (never expose primary keys)."""
-    return secrets.token_urlsafe(9)
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 class User(AbstractUser):
@@ -44,7 +53,7 @@ class Organization(models.Model):
     code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
     name = models.CharField(max_length=160, unique=True)
     sector = models.CharField(max_length=20, choices=Sector.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=TEXT_BRIEF)
     members = models.ManyToManyField(User, through="Membership", related_name="organizations")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -71,6 +80,31 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization}"
+
+
+class Invitation(models.Model):
+    """An admin's offer of membership; it becomes a ``Membership`` only when the invitee
+    accepts it, so nobody is put in an organization without their consent."""
+
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    is_admin = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_invitation_per_org")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} invited to {self.organization}"
 
 
 class AuditEntry(models.Model):

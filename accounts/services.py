@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
 
 
 class MembershipError(Exception):
@@ -31,6 +31,40 @@ def membership_add(*, organization: Organization, user: User, is_admin: bool = F
     if not created and membership.is_admin != is_admin:
         return membership_set_admin(membership=membership, is_admin=is_admin)
     return membership
+
+
+def invitation_create(
+    *, organization: Organization, username: str, invited_by: User, is_admin: bool = False
+) -> None:
+    """Invite the active user called ``username`` (any case) unless they are a member.
+
+    Returns nothing and does the same visible thing whether or not the user exists, so
+    the answer never tells who has an account.
+    """
+    user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+    if user is None or organization.memberships.filter(user=user).exists():
+        return
+    Invitation.objects.update_or_create(
+        organization=organization,
+        user=user,
+        defaults={"invited_by": invited_by, "is_admin": is_admin},
+    )
+
+
+def invitation_accept(*, invitation: Invitation) -> Membership:
+    """The invitee says yes: the membership starts and the invitation is used up."""
+    with transaction.atomic():
+        membership = membership_add(
+            organization=invitation.organization,
+            user=invitation.user,
+            is_admin=invitation.is_admin,
+        )
+        invitation.delete()
+    return membership
+
+
+def invitation_decline(*, invitation: Invitation) -> None:
+    invitation.delete()
 
 
 def membership_set_admin(*, membership: Membership, is_admin: bool) -> Membership:

@@ -6,12 +6,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.access import organization_for_admin, organization_for_member
-from accounts.forms import AddMemberForm, OrganizationForm
+from accounts.access import (
+    invitation_for,
+    organization_for_admin,
+    organization_for_member,
+    require_organization_creator,
+)
+from accounts.forms import InviteForm, OrganizationForm
 from accounts.models import Membership, Organization
 from accounts.services import (
     MembershipError,
-    membership_add,
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
     membership_remove,
     organization_create,
 )
@@ -25,6 +32,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def organization_new(request: HttpRequest) -> HttpResponse:
+    require_organization_creator(request.user)
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = organization_create(creator=request.user, **form.cleaned_data)
@@ -41,7 +49,8 @@ def organization_detail(request: HttpRequest, code: str) -> HttpResponse:
         "organization": organization,
         "memberships": organization.memberships.select_related("user"),
         "can_manage": can_manage,
-        "form": AddMemberForm(),
+        "form": InviteForm(),
+        "invitations": organization.invitations.select_related("user") if can_manage else [],
     }
     return render(request, "accounts/organization_detail.html", context)
 
@@ -50,15 +59,39 @@ def organization_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def member_add(request: HttpRequest, code: str) -> HttpResponse:
     organization = organization_for_admin(request.user, code)
-    form = AddMemberForm(request.POST)
+    form = InviteForm(request.POST)
     if form.is_valid():
-        user = form.cleaned_data["username"]
-        membership_add(organization=organization, user=user, is_admin=form.cleaned_data["is_admin"])
-        messages.success(request, f"{user} is now a member of {organization}.")
+        invitation_create(organization=organization, invited_by=request.user, **form.cleaned_data)
+        # The same answer whether or not the account exists.
+        messages.success(
+            request,
+            f"If “{form.cleaned_data['username']}” has an account, they are invited; "
+            "they join once they accept.",
+        )
     else:
         for error in form.errors.get("username", []):
             messages.error(request, error)
     return redirect("accounts:organization", code=organization.code)
+
+
+@login_required
+def invitation_list(request: HttpRequest) -> HttpResponse:
+    invitations = request.user.invitations.select_related("organization", "invited_by")
+    return render(request, "accounts/invitations.html", {"invitations": invitations})
+
+
+@login_required
+@require_POST
+def invitation_answer(request: HttpRequest, code: str, *, accept: bool) -> HttpResponse:
+    invitation = invitation_for(request.user, code)
+    organization = invitation.organization
+    if accept:
+        invitation_accept(invitation=invitation)
+        messages.success(request, f"You are now a member of {organization}.")
+        return redirect("accounts:organization", code=organization.code)
+    invitation_decline(invitation=invitation)
+    messages.success(request, f"You declined the invitation to {organization}.")
+    return redirect("accounts:invitations")
 
 
 @login_required

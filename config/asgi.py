@@ -10,9 +10,13 @@ from config.startup import load_settings_or_exit
 
 load_settings_or_exit()
 
+from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+from config.body_limit import BodyLimit  # noqa: E402
+
+# Bodies over the limit are refused before Django reads them (config/body_limit.py).
+django_asgi_app = BodyLimit(get_asgi_application(), limit=settings.MAX_REQUEST_BYTES)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -15,6 +15,7 @@ from pathlib import Path
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config import limits
 from config.env import (
     read_bool,
     read_choice,
@@ -211,8 +212,13 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (docs/security.md, "Size limits"): config/asgi.py answers 413 to a body
+# over MAX_REQUEST_BYTES before Django reads it; Django answers 400 to more than 5 MiB of
+# form fields; uploads (and bodies past 1 MiB) go to temporary files, not memory.
+MAX_REQUEST_BYTES = read_int("MAX_REQUEST_BYTES", limits.MAX_REQUEST_BYTES, minimum=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * limits.MIB
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1 * limits.MIB
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = read_bool("SECURE_COOKIES", default=not DEBUG and not EMBEDDED)

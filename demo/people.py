@@ -35,11 +35,13 @@ class DemoPeople:
 
 
 def facilitators_group() -> Group:
-    """The group whose members may author scenarios and run exercises."""
+    """The group whose members may author scenarios, run exercises and create the
+    organizations that take part (members still join by accepting an invitation)."""
     group, _ = Group.objects.get_or_create(name=FACILITATORS_GROUP)
     group.permissions.add(
         Permission.objects.get(content_type__app_label="scenarios", codename="author_scenario"),
         Permission.objects.get(content_type__app_label="exercises", codename="run_exercise"),
+        Permission.objects.get(content_type__app_label="accounts", codename="add_organization"),
     )
     return group
 

@@ -7,6 +7,7 @@ import uuid
 from django import forms
 
 from accounts.models import Organization, User
+from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
 from exercises.models import Exercise, Observation, Participant, Team
 from scenarios.models import Criterion, Prompt, Scenario, Tlp
 
@@ -100,8 +101,11 @@ class AdvanceForm(forms.Form):
 
 class DecisionForm(forms.Form):
     option = forms.ChoiceField(required=False, widget=forms.RadioSelect)
-    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        required=False, max_length=TEXT_NOTE, widget=forms.Textarea(attrs={"rows": 3})
+    )
     rationale = forms.CharField(
+        max_length=TEXT_NOTE,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why: evaluators read it in the after-action review.",
@@ -137,7 +141,7 @@ class ShareForm(forms.Form):
         widget=forms.RadioSelect,
     )
     title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(max_length=TEXT_SHARE, widget=forms.Textarea(attrs={"rows": 4}))
     recipients = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -173,7 +177,9 @@ class ObservationForm(forms.Form):
         choices=[(r.value, f"{r.value} – {r.label}") for r in Observation.Rating],
         widget=forms.RadioSelect,
     )
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=TEXT_NOTE, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -197,6 +203,7 @@ def exercise_criteria(exercise: Exercise) -> list[Criterion]:
 
 class HotwashForm(forms.Form):
     notes = forms.CharField(
+        max_length=TEXT_DOCUMENT,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What went well, what did not, what to change: feeds the after-action report.",
     )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
+from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
 from exercises import clock, states
 from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
 
@@ -36,7 +37,7 @@ class Exercise(models.Model):
     # The latest seq of each visibility (``events.advance_marks``), kept with ``last_seq``
     # so a push names the previous event its sockets may see without a read.
     visibility_marks = models.JSONField(default=dict, blank=True)
-    hotwash_notes = models.TextField(blank=True)
+    hotwash_notes = models.TextField(blank=True, max_length=TEXT_DOCUMENT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -194,8 +195,8 @@ class Decision(models.Model):
     option = models.ForeignKey(
         Option, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
-    text = models.TextField(blank=True)
-    rationale = models.TextField(blank=True)
+    text = models.TextField(blank=True, max_length=TEXT_NOTE)
+    rationale = models.TextField(blank=True, max_length=TEXT_NOTE)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -216,8 +217,8 @@ class DecisionRevision(models.Model):
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="revisions")
     revision = models.PositiveIntegerField()
     option = models.ForeignKey(Option, on_delete=models.PROTECT, null=True, blank=True)
-    text = models.TextField(blank=True)
-    rationale = models.TextField(blank=True)
+    text = models.TextField(blank=True, max_length=TEXT_NOTE)
+    rationale = models.TextField(blank=True, max_length=TEXT_NOTE)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -245,7 +246,7 @@ class Share(models.Model):
     )
     tlp = models.CharField(max_length=12, choices=Tlp.choices)
     title = models.CharField(max_length=200)
-    body = models.TextField()
+    body = models.TextField(max_length=TEXT_SHARE)
     recipients = models.ManyToManyField(Team, blank=True, related_name="shares_received")
     about_inject = models.ForeignKey(
         Inject, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -277,7 +278,7 @@ class Observation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     rating = models.CharField(max_length=1, choices=Rating.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=TEXT_NOTE)
     clock_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=clock.now)
 

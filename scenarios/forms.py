@@ -10,6 +10,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from accounts.models import Sector
+from config.limits import MAX_IMPORT_BYTES
 from scenarios.models import (
     Audience,
     Consequence,
@@ -26,7 +27,6 @@ from scenarios.models import (
 KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
 IMPORT_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".xlsx")
-MAX_IMPORT_BYTES = 5 * 1024 * 1024  # the largest shipped scenario is ~35 KiB
 
 
 class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
 from accounts.models import Sector, new_code
+from config.limits import TEXT_BRIEF, TEXT_DOCUMENT
 
 
 class Tlp(models.TextChoices):
@@ -55,7 +56,7 @@ class Audience(models.TextChoices):
 class Rubric(models.Model):
     key = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=TEXT_BRIEF)
     version = models.CharField(max_length=20, default="1")
 
     class Meta:
@@ -78,7 +79,7 @@ class Criterion(models.Model):
     rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="criteria")
     key = models.SlugField(max_length=60)
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=TEXT_BRIEF)
     group = models.CharField(max_length=2, choices=Group.choices)
     reference = models.CharField(
         max_length=60, blank=True, help_text="E.g. NIST CSF 2.0 category identifiers."
@@ -132,7 +133,7 @@ class Scenario(models.Model):
     key = models.SlugField(max_length=80)
     version = models.PositiveIntegerField(default=1)
     title = models.CharField(max_length=200)
-    summary = models.TextField(blank=True)
+    summary = models.TextField(blank=True, max_length=TEXT_DOCUMENT)
     sectors = models.JSONField(default=list, blank=True)
     rubric = models.ForeignKey(
         Rubric, on_delete=models.PROTECT, related_name="scenarios", null=True, blank=True
@@ -177,7 +178,7 @@ class Role(models.Model):
     key = models.SlugField(max_length=60)
     label = models.CharField(max_length=120)
     sector = models.CharField(max_length=20, choices=Sector.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=TEXT_BRIEF)
     depends_on = models.ManyToManyField(
         "self", symmetrical=False, related_name="dependents", blank=True
     )
@@ -197,7 +198,9 @@ class Stage(models.Model):
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="stages")
     key = models.SlugField(max_length=60)
     title = models.CharField(max_length=200)
-    briefing = models.TextField(blank=True, help_text="Situation update, markdown.")
+    briefing = models.TextField(
+        blank=True, max_length=TEXT_DOCUMENT, help_text="Situation update, markdown."
+    )
     duration_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Planned length; informs the control console only."
     )
@@ -223,7 +226,7 @@ class Inject(models.Model):
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="injects")
     key = models.SlugField(max_length=60)
     title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, help_text="Markdown.")
+    body = models.TextField(blank=True, max_length=TEXT_DOCUMENT, help_text="Markdown.")
     sender = models.CharField(max_length=120, blank=True, help_text="MSEL 'from'.")
     channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.EMAIL)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
@@ -233,9 +236,9 @@ class Inject(models.Model):
     audience_sectors = models.JSONField(default=list, blank=True)
     release = models.CharField(max_length=12, choices=Release.choices, default=Release.MANUAL)
     offset_seconds = models.PositiveIntegerField(null=True, blank=True)
-    expected_action = models.TextField(blank=True)
+    expected_action = models.TextField(blank=True, max_length=TEXT_DOCUMENT)
     criteria = models.JSONField(default=list, blank=True, help_text="Rubric criterion keys.")
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=TEXT_DOCUMENT)
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -263,7 +266,7 @@ class Prompt(models.Model):
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="prompts")
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="prompts")
     key = models.SlugField(max_length=60)
-    question = models.TextField()
+    question = models.TextField(max_length=TEXT_BRIEF)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHOICE)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
     audience_roles = models.ManyToManyField(Role, blank=True, related_name="+")
@@ -291,7 +294,7 @@ class Option(models.Model):
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="options")
     key = models.SlugField(max_length=60)
     label = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=TEXT_BRIEF)
     # {criterion key: points}, points in -100..100: how choosing this shows on the rubric.
     effects = models.JSONField(default=dict, blank=True)
     order = models.PositiveIntegerField(default=0)

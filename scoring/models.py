@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
+from config.limits import TEXT_NOTE
 from scenarios.models import Criterion
 
 
@@ -80,9 +81,9 @@ class ImprovementItem(models.Model):
         Gap, on_delete=models.SET_NULL, null=True, blank=True, related_name="improvement_items"
     )
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
-    observation = models.TextField(help_text="Area for improvement.")
-    recommendation = models.TextField(blank=True)
-    corrective_action = models.TextField(blank=True)
+    observation = models.TextField(max_length=TEXT_NOTE, help_text="Area for improvement.")
+    recommendation = models.TextField(blank=True, max_length=TEXT_NOTE)
+    corrective_action = models.TextField(blank=True, max_length=TEXT_NOTE)
     capability_element = models.CharField(
         max_length=12, choices=Element.choices, default=Element.PLANNING
     )

@@ -260,7 +260,12 @@ def export_run(*, export_id: int) -> ReportExport | None:
         export.file.save(name, ContentFile(content), save=False)
     except Exception as exc:
         logger.exception("Export %s failed", export.id)
-        export.error = str(exc) or exc.__class__.__name__
+        # Only our own refusal is shown as written: other errors can quote what a player typed.
+        export.error = (
+            str(exc)
+            if isinstance(exc, PermissionError)
+            else f"The export could not be made ({exc.__class__.__name__})."
+        )
         export.finished_at = timezone.now()
         _progress(export, ReportExport.Status.FAILED, export.progress)
         return export

@@ -12,17 +12,16 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from typing import Any
 
 from django.utils.text import slugify
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from accounts.models import Sector
+from config.limits import MSEL_MAX_CELLS, MSEL_MAX_COLUMNS, MSEL_MAX_ROWS
 from scenarios.formats import (
     FORMAT,
     FormatError,
@@ -32,6 +31,8 @@ from scenarios.formats import (
     parse_duration,
     validate_document,
 )
+from scenarios.formats.cells import append_xlsx_row, csv_text, restore_csv_text
+from scenarios.formats.spreadsheet import SpreadsheetError, check_limit, xlsx_rows
 from scenarios.models import Channel, Inject, Rubric, Scenario, Severity, Tlp
 
 COLUMNS = (
@@ -91,10 +92,6 @@ SECTOR_WORDS = (
     (Sector.MANUFACTURING, ("manufactur", "factory", "plant")),
     (Sector.CLOUD_IT, ("cloud", "msp", "managed service", "data cent", "hosting", "software")),
 )
-# A real MSEL has tens to hundreds of rows; this bounds the work an upload can cause.
-MAX_ROWS = 5000
-# Spreadsheets run cells starting with these as formulas ("CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MANUAL_WORDS = {"", "manual", "on request", "as needed", "on decision", "consequence"}
 
 
@@ -105,9 +102,7 @@ def msel_export(scenario: Scenario, fmt: str) -> bytes:
     """The scenario's injects as an MSEL: ``fmt`` is ``"csv"`` or ``"xlsx"``."""
     rows = [list(COLUMNS), *msel_rows(scenario)]
     if fmt == "csv":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows([[_defuse(cell) for cell in row] for row in rows])
-        return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+        return csv_text(rows).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
     if fmt == "xlsx":
         return _xlsx(rows)
     raise ValueError(f"unknown MSEL format {fmt!r}: csv or xlsx")
@@ -165,12 +160,7 @@ def _xlsx(rows: list[list[str]]) -> bytes:
     sheet = workbook.active
     sheet.title = "MSEL"
     for row in rows:
-        # XLSX cannot hold most control characters; drop them rather than fail the export.
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row])
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if cell.data_type == "f":  # text starting with "=" stays text, never a formula
-                cell.data_type = "s"
+        append_xlsx_row(sheet, row)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = (8, 12, 28, 22, 28, 14, 60, 40, 22, 30, 10, 14)
@@ -227,12 +217,17 @@ def _read(data: bytes, fmt: str) -> list[tuple[int, list[str]]]:
     else:
         raise ScenarioFormatError([FormatError("file", f"unknown MSEL format {fmt!r}")])
     numbered = []
-    for number, row in enumerate(rows, start=1):
-        if number > MAX_ROWS:
-            message = f"more than {MAX_ROWS} rows: split the MSEL into several scenarios"
-            raise ScenarioFormatError([FormatError("file", message)])
-        if any(row):
-            numbered.append((number, row))
+    cells = 0
+    try:
+        for number, row in enumerate(rows, start=1):
+            cells += len(row)
+            check_limit(number, MSEL_MAX_ROWS, "rows")
+            check_limit(len(row), MSEL_MAX_COLUMNS, "columns")
+            check_limit(cells, MSEL_MAX_CELLS, "cells")
+            if any(row):
+                numbered.append((number, row))
+    except SpreadsheetError as error:
+        raise ScenarioFormatError([FormatError("file", str(error))]) from None
     if not numbered:
         raise ScenarioFormatError([FormatError("file", "the MSEL is empty")])
     return numbered
@@ -248,36 +243,14 @@ def _read_csv(data: bytes) -> Iterator[list[str]]:
     delimiter = max(",;\t", key=first_line.count)
     try:
         for row in csv.reader(io.StringIO(text), delimiter=delimiter):
-            yield [_restore(cell.strip()) for cell in row]
+            yield [restore_csv_text(cell.strip()) for cell in row]
     except csv.Error as error:
         raise ScenarioFormatError([FormatError("file", f"unreadable CSV: {error}")]) from None
 
 
-def _defuse(cell: str) -> str:
-    """Quote text a spreadsheet would run as a formula (CSV injection); see ``_restore``."""
-    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
-
-
-def _restore(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
-
-
 def _read_xlsx(data: bytes) -> Iterator[list[str]]:
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        message = f"not an XLSX workbook ({error.__class__.__name__})"
-        raise ScenarioFormatError([FormatError("file", message)]) from None
-    sheet = workbook["MSEL"] if "MSEL" in workbook.sheetnames else workbook.worksheets[0]
-    try:
-        for row in sheet.iter_rows(values_only=True):
-            yield [_cell_text(cell) for cell in row]
-    except (ValueError, KeyError, zipfile.BadZipFile, SyntaxError) as error:
-        # The sheet's XML is only parsed here (read-only mode); SyntaxError covers ParseError.
-        message = f"unreadable XLSX sheet ({error.__class__.__name__})"
-        raise ScenarioFormatError([FormatError("file", message)]) from None
-    finally:
-        workbook.close()
+    for row in xlsx_rows(data, sheet_name="MSEL"):
+        yield [_cell_text(cell) for cell in row]
 
 
 def _cell_text(value: Any) -> str:

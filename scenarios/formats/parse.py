@@ -8,14 +8,18 @@ from typing import Any
 
 import yaml
 
+from config.limits import MAX_DEPTH, MAX_NODES
 from scenarios.formats.errors import FormatError, ScenarioFormatError
 
-MAX_DEPTH = 40
-# Aliases can make a small file expand enormously ("billion laughs"); no real scenario
-# comes near this many values.
-MAX_NODES = 50_000
+# MAX_DEPTH and MAX_NODES are checked on the event/token stream before any tree is built
+# (see ``_check_yaml_shape``), and again while building, because aliases can make a small
+# file expand enormously ("billion laughs").
 # libyaml's composer is several times faster and gives the same nodes and marks.
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+# A JSON string (escapes included) or one structural character; strings are skipped whole
+# so brackets inside them do not count.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]')
 
 
 class Document(dict):
@@ -45,14 +49,69 @@ def load_document(text: str, *, filename: str = "") -> dict:
     return Document(data, lines=lines)
 
 
+def _too_deep(line: int | None = None) -> ScenarioFormatError:
+    return ScenarioFormatError([FormatError("", f"nested deeper than {MAX_DEPTH} levels", line)])
+
+
+def _too_large(line: int | None = None) -> ScenarioFormatError:
+    return ScenarioFormatError([FormatError("", f"more than {MAX_NODES} nodes", line)])
+
+
+def _check_json_shape(text: str) -> None:
+    """Refuse JSON nested deeper than ``MAX_DEPTH`` or with more than ``MAX_NODES`` keys and
+    values, by a flat scan that stops at the first limit passed (``json`` recurses)."""
+    depth = nodes = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+        elif token in "]}":
+            depth -= 1
+        if token in "[{,:":
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _too_large()
+
+
+def _check_yaml_shape(text: str) -> None:
+    """Refuse YAML nested deeper than ``MAX_DEPTH`` or with more than ``MAX_NODES`` nodes.
+
+    libyaml's composer recurses on the C stack: 40,000 ``[`` crash the process before
+    any Python check runs. Its parser is a loop with a heap stack, so walking the event
+    stream and stopping at the first limit passed bounds time, memory and stack."""
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=_COMPOSER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _too_deep(event.start_mark.line + 1)
+            elif isinstance(event, _COLLECTION_END):
+                depth -= 1
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise _too_large(event.start_mark.line + 1)
+    except yaml.YAMLError as error:
+        raise _yaml_error(error) from None
+
+
+def _yaml_error(error: yaml.YAMLError) -> ScenarioFormatError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    line = mark.line + 1 if mark is not None else None
+    return ScenarioFormatError([FormatError("", f"invalid YAML: {problem}", line)])
+
+
 def _load_json(text: str) -> Any:
+    _check_json_shape(text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         message = f"invalid JSON: {error.msg} (column {error.colno})"
         raise ScenarioFormatError([FormatError("", message, error.lineno)]) from None
-    except RecursionError:
-        raise ScenarioFormatError([FormatError("", "invalid JSON: nested too deeply")]) from None
 
 
 def _json_lines(text: str) -> dict[str, int]:
@@ -60,18 +119,16 @@ def _json_lines(text: str) -> dict[str, int]:
     records positions. Any failure just means errors come without lines."""
     try:
         return _load_yaml(text)[1]
-    except (ScenarioFormatError, RecursionError):
+    except ScenarioFormatError:
         return {}
 
 
 def _load_yaml(text: str) -> tuple[Any, dict[str, int]]:
+    _check_yaml_shape(text)
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        line = mark.line + 1 if mark is not None else None
-        raise ScenarioFormatError([FormatError("", f"invalid YAML: {problem}", line)]) from None
+        raise _yaml_error(error) from None
     if node is None:
         raise ScenarioFormatError([FormatError("", "the document is empty", 1)])
     builder = _YamlBuilder()
@@ -94,9 +151,11 @@ class _YamlBuilder:
         line = node.start_mark.line + 1
         self.lines.setdefault(path, line)
         self._count += 1
+        # Aliases repeat a subtree wherever they are used: count every copy.
         if depth > MAX_DEPTH or self._count > MAX_NODES:
             if not self.errors:
-                self.errors.append(FormatError(path, "nested too deeply or too large", line))
+                error = _too_deep(line) if depth > MAX_DEPTH else _too_large(line)
+                self.errors.extend(error.errors)
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import Sector
+from config.limits import TEXT_BRIEF, TEXT_DOCUMENT
 from scenarios.formats.errors import FormatError
 from scenarios.formats.parse import parse_duration
 from scenarios.graph import analyse
@@ -207,7 +208,7 @@ class _Validator:
             self.error("format", f"must be '{FORMAT}', not {_show(doc.get('format'))}")
         self.key(doc, "key", "")
         self.text(doc, "title", "", max_length=200)
-        self.text(doc, "summary", "")
+        self.text(doc, "summary", "", max_length=TEXT_DOCUMENT)
         self.key(doc, "rubric", "")
         start = doc.get("start")
         if start is not None:
@@ -226,7 +227,7 @@ class _Validator:
         self.declare(self.index.roles, key, path, "role", path)
         self.text(role, "label", path, max_length=120)
         self.choice(role, "sector", path, tuple(Sector.values))
-        self.text(role, "description", path)
+        self.text(role, "description", path, max_length=TEXT_BRIEF)
         depends = self.refs("role", role, "depends_on", path)
         if key is not None:
             self.index.dependencies.setdefault(key, depends)
@@ -236,7 +237,7 @@ class _Validator:
         key = self.key(stage, "key", path)
         self.declare(self.index.stages, key, path, "stage", path)
         self.text(stage, "title", path, max_length=200)
-        self.text(stage, "briefing", path)
+        self.text(stage, "briefing", path, max_length=TEXT_DOCUMENT)
         self.seconds(stage, "duration", path, positive=True)
         for inject_path, inject in self.items(stage, "injects", path):
             self.inject(inject, inject_path)
@@ -250,7 +251,7 @@ class _Validator:
         self.text(inject, "title", path, max_length=200)
         self.text(inject, "from", path, max_length=120)
         for name in ("body", "expected_action", "notes"):
-            self.text(inject, name, path)
+            self.text(inject, name, path, max_length=TEXT_DOCUMENT)
         self.choice(inject, "channel", path, tuple(Channel.values))
         self.choice(inject, "severity", path, tuple(Severity.values))
         self.choice(inject, "tlp", path, tuple(Tlp.values))
@@ -288,7 +289,7 @@ class _Validator:
     def prompt(self, item: Any, path: str, stage_key: str | None) -> None:
         prompt = self.mapping(item, path, PROMPT, ("key", "question"))
         key = self.key(prompt, "key", path)
-        self.text(prompt, "question", path)
+        self.text(prompt, "question", path, max_length=TEXT_BRIEF)
         kind = self.choice(prompt, "kind", path, KINDS) or Prompt.Kind.CHOICE
         self.audience(prompt.get("audience"), f"{path}.audience", allow_control=False)
         self.seconds(prompt, "opens", path)
@@ -313,7 +314,7 @@ class _Validator:
         elif key is not None:
             siblings[key] = path
         self.text(option, "label", path, max_length=200)
-        self.text(option, "description", path)
+        self.text(option, "description", path, max_length=TEXT_BRIEF)
         self.effects(option.get("effects"), f"{path}.effects")
         for consequence_path, consequence in self.items(option, "consequences", path):
             self.consequence(consequence, consequence_path)

@@ -1,11 +1,11 @@
-"""A zip of CSV files, one per report table."""
+"""A zip of CSV files, one per report table, every cell defused (scenarios/formats/cells.py)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 
+from scenarios.formats.cells import csv_text
 from scoring.exports.tables import SHEETS
 from scoring.report import Report
 
@@ -14,9 +14,5 @@ def render(report: Report) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for title, rows_of in SHEETS.items():
-            text = io.StringIO()
-            writer = csv.writer(text)
-            for row in rows_of(report):
-                writer.writerow(["" if v is None else v for v in row])
-            archive.writestr(f"{title.replace(' ', '-')}.csv", text.getvalue())
+            archive.writestr(f"{title.replace(' ', '-')}.csv", csv_text(rows_of(report)))
     return out.getvalue()

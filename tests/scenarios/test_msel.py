@@ -322,7 +322,7 @@ def test_it_refuses_a_workbook_with_a_broken_sheet(db):
             target.writestr(item, content)
     with pytest.raises(ScenarioFormatError) as caught:
         msel_import(broken.getvalue(), fmt="xlsx", title="T", key="t")
-    assert str(caught.value).startswith("file: unreadable XLSX sheet")
+    assert str(caught.value).startswith("file: unreadable XLSX")
 
 
 @hypothesis_settings(

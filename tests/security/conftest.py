@@ -10,3 +10,13 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CASCADE_INPROCESS_SCHEDULER = False
     settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(scope="module")
+def server_process(tmp_path_factory):
+    """A Daphne subprocess on its own database, logged in as a superuser (server_process.py)."""
+    from tests.security.server_process import run_server
+
+    for server in run_server(tmp_path_factory.mktemp("server")):
+        server.login()
+        yield server

@@ -21,6 +21,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import Invitation
 from exercises.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 from exercises.routing import websocket_urlpatterns
 from tests.security.world import PERSONAS, World, build_world
@@ -71,6 +72,14 @@ def none(w: World) -> dict[str, Any]:
     return {}
 
 
+def invitation(w: World) -> dict[str, Any]:
+    """Org A's invitation to player B: only player B may answer it."""
+    invited, _ = Invitation.objects.get_or_create(
+        organization=w.orgs["a"], user=w.users["player_b"]
+    )
+    return {"code": invited.code}
+
+
 ROWS: dict[str, Row] = {
     "home": Row("GET", none, SIGNED_IN),
     "healthz": Row("GET", none, EVERYONE),
@@ -80,7 +89,11 @@ ROWS: dict[str, Row] = {
     "accounts:password_change": Row("GET", none, SIGNED_IN),
     "accounts:password_change_done": Row("GET", none, SIGNED_IN),
     "accounts:organizations": Row("GET", none, SIGNED_IN),
-    "accounts:organization_new": Row("GET", none, SIGNED_IN),
+    # Creating organizations needs accounts.add_organization: the Facilitators group's.
+    "accounts:organization_new": Row("GET", none, expect(DENIED, facilitator=OK)),
+    "accounts:invitations": Row("GET", none, SIGNED_IN),
+    "accounts:invitation_accept": Row("POST", invitation, expect(HIDDEN, player_b=OK)),
+    "accounts:invitation_decline": Row("POST", invitation, expect(HIDDEN, player_b=OK)),
     "accounts:organization": Row(
         "GET", lambda w: {"code": w.orgs["a"].code}, expect(HIDDEN, player_a=OK)
     ),

@@ -23,9 +23,9 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.limits import MAX_IMPORT_BYTES
 from exercises.consumers import MAX_FRAME
 from scenarios import forms as authoring_forms
-from scenarios.forms import MAX_IMPORT_BYTES
 from scenarios.models import Scenario
 from scoring import forms as scoring_forms
 from tests.security.test_authorization_matrix import ws_open

@@ -1,0 +1,41 @@
+"""Every limit on hostile input, in one place (docs/security.md, "Size limits" lists them).
+
+A leaf module: models, forms, importers and settings import from here, so a limit is
+changed once and holds everywhere. Sizes in bytes, lengths in characters.
+"""
+
+from __future__ import annotations
+
+MIB = 1024 * 1024
+
+# -- request bodies (config/asgi.py refuses a larger body with 413 before reading it) ------
+# Room for a scenario file of MAX_IMPORT_BYTES plus the multipart form around it.
+MAX_IMPORT_BYTES = 5 * MIB
+MAX_REQUEST_BYTES = MAX_IMPORT_BYTES + 64 * 1024
+
+# -- scenario files (YAML/JSON), scenarios/formats/parse.py -------------------------------
+# No real scenario nests deeper than ~8 levels or holds this many keys and values.
+MAX_DEPTH = 40
+MAX_NODES = 50_000
+
+# -- MSEL spreadsheets (CSV/XLSX), scenarios/formats/msel.py and spreadsheet.py ----------
+# A real MSEL has tens to hundreds of rows and a dozen columns.
+MSEL_MAX_ROWS = 5_000
+MSEL_MAX_COLUMNS = 64
+MSEL_MAX_CELLS = 100_000
+XLSX_MAX_SHARED_STRINGS = 100_000
+# What the zip may unpack to (declared sizes; reading stops there) and how many XML
+# elements all its parts may hold: bounds styles, relationships and anything else parsed.
+XLSX_MAX_UNPACKED_BYTES = 32 * MIB
+XLSX_MAX_ELEMENTS = 500_000
+
+# -- free text typed by people (model max_length, forms, imports, sockets) -----------------
+# A question; a description of an organization, role, option or criterion.
+TEXT_BRIEF = 2_000
+# A decision's text and rationale, an observation note, an improvement-plan field.
+TEXT_NOTE = 4_000
+# A share's body: pushed twice in one frame, it stays far below Daphne's 1 MiB frame limit.
+TEXT_SHARE = 10_000
+# Markdown of a scenario (summary, briefing, inject body, expected action, notes) and the
+# hot wash notes.
+TEXT_DOCUMENT = 20_000
