@@ -16,7 +16,7 @@ from scoring.access import ReportAccess
 from scoring.exports import exporter
 from scoring.models import ReportExport
 from scoring.report import build_report
-from scoring.services import report_compute, scores_stale
+from scoring.services import report_ensure_fresh
 
 
 class Command(BaseCommand):
@@ -33,8 +33,7 @@ class Command(BaseCommand):
         exercise = Exercise.objects.select_related("scenario").filter(code=code).first()
         if exercise is None:
             raise CommandError(f"No exercise with code {code}.")
-        if scores_stale(exercise):
-            report_compute(exercise=exercise)
+        report_ensure_fresh(exercise=exercise)
         render, _ = exporter(fmt)
         content = render(build_report(ReportAccess(exercise, "staff")))
         try:
