@@ -153,7 +153,9 @@ def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.Rele
             received = team_ids
         cause = _cause(r.release_key)
         out.append(
-            method.ReleaseIn(r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause)
+            method.ReleaseIn(
+                r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause, r.inject.tlp
+            )
         )
     return tuple(out)
 

@@ -13,6 +13,14 @@ from accounts.models import Organization, new_code
 from scenarios.models import Criterion
 
 
+class Confidence(models.TextChoices):
+    """How much evidence backs a score or a finding (scoring.method.confidence_of)."""
+
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
 class Score(models.Model):
     exercise = models.ForeignKey(
         "exercises.Exercise", on_delete=models.CASCADE, related_name="scores"
@@ -21,6 +29,8 @@ class Score(models.Model):
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
     value = models.FloatField(null=True, blank=True, help_text="0-100; empty: no evidence.")
     evidence = models.JSONField(default=list)
+    evidence_count = models.PositiveIntegerField(default=0)
+    confidence = models.CharField(max_length=6, choices=Confidence.choices, default=Confidence.LOW)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -49,10 +59,13 @@ class Gap(models.Model):
     severity = models.FloatField(default=0, help_text="How far below threshold, 0-100.")
     summary = models.TextField()
     evidence = models.JSONField(default=dict)
+    confidence = models.CharField(max_length=6, choices=Confidence.choices, default=Confidence.HIGH)
+    # Enough evidence and a material size to headline the summary (GapOut.headline).
+    headline = models.BooleanField(default=True)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["exercise", "-severity"]
+        ordering = ["exercise", "-headline", "-severity"]
 
 
 class ImprovementItem(models.Model):

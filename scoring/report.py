@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
-from statistics import fmean
 from typing import Any
 
 from django.db.models import Max
@@ -70,6 +69,7 @@ class Report:
     all_teams: list[Team]
     rows: list[TeamRow]
     means: list[float | None]
+    criterion_summaries: list[method.CriterionSummary]
     gaps: list[Gap]
     strengths: list[Score]
     items: list[ImprovementItem]
@@ -115,7 +115,11 @@ def build_report(access: ReportAccess) -> Report:
     )
     table = {(s.team_id, s.criterion_id): s.value for s in scores}
     rows = [TeamRow(t, [table.get((t.id, c.id)) for c in criteria]) for t in teams]
-    means = [_mean(table.get((t.id, c.id)) for t in all_teams) for c in criteria]
+    summaries = method.summarize_criteria(
+        [c.key for c in criteria],
+        ((s.criterion.key, s.value, s.confidence) for s in scores),
+        teams=len(all_teams),
+    )
     data = load_exercise(exercise)
     report = Report(
         exercise=exercise,
@@ -124,7 +128,8 @@ def build_report(access: ReportAccess) -> Report:
         teams=teams,
         all_teams=all_teams,
         rows=rows,
-        means=means,
+        means=[s.mean for s in summaries],
+        criterion_summaries=summaries,
         gaps=_gaps(access, exercise),
         strengths=_strengths(access, scores),
         items=_items(access, exercise),
@@ -202,11 +207,6 @@ def _attach_links(report: Report, scores: list[Score]) -> None:
             row.details.append((criterion, score))
 
 
-def _mean(values) -> float | None:
-    present = [v for v in values if v is not None]
-    return round(fmean(present), 1) if present else None
-
-
 def _gaps(access: ReportAccess, exercise: Exercise) -> list[Gap]:
     gaps = list(
         Gap.objects.filter(exercise=exercise).select_related(
@@ -240,6 +240,7 @@ def _strengths(access: ReportAccess, scores: list[Score]) -> list[Score]:
         for s in scores
         if s.value is not None
         and s.value >= s.criterion.threshold
+        and s.confidence != method.LOW
         and access.may_see_team(s.team_id)
     ]
     return sorted(mine, key=lambda s: (-s.value, s.criterion.order, s.team_id))[:STRENGTHS]
@@ -346,33 +347,50 @@ def executive_summary(report: Report) -> list[str]:
     if not report.computed:
         return ["Scores have not been computed yet."]
     lines = [f"{n_teams} teams from {len(report.sectors)} sector(s) played “{ex.scenario.title}”."]
-    scored = [(c, m) for c, m in zip(report.criteria, report.means, strict=True) if m is not None]
-    if scored:
-        best = max(scored, key=lambda cm: (cm[1], -cm[0].order))
-        worst = min(scored, key=lambda cm: (cm[1], cm[0].order))
-        lines.append(
-            f"Strongest capability across teams: {best[0].title} (mean {best[1]:g}); "
-            f"weakest: {worst[0].title} (mean {worst[1]:g})."
-        )
+    lines += _capability_lines(report)
     kinds = defaultdict(int)
     for gap in report.gaps:
         kinds[gap.kind] += 1
+    headline = sum(1 for gap in report.gaps if gap.headline)
     lines.append(
         f"{kinds['systemic']} systemic gap(s), {kinds['cascade']} cascade gap(s) and "
-        f"{kinds['team']} team gap(s) were found."
+        f"{kinds['team']} team gap(s) were found; {headline} of them rest on enough "
+        "evidence and are large enough to act on first."
     )
     m = report.metrics
-    if m["warn_opportunities"]:
-        warned = m["warn_opportunities"] - m["withheld"]
+    if m["dependents_to_warn"]:
         timing = (
             f", after {m['mean_seconds_to_warn']:.0f} s on average"
             if m["mean_seconds_to_warn"] is not None
             else ""
         )
         lines.append(
-            f"Teams passed on {warned} of {m['warn_opportunities']} pieces of intelligence their "
-            f"dependents needed{timing}; {m['uninformed_decisions']} decision(s) were taken "
-            "without information another team already had."
+            f"Teams warned {m['dependents_warned']} of the {m['dependents_to_warn']} dependent "
+            f"teams that needed to know what they knew{timing}; {m['uninformed_decisions']} "
+            "decision(s) were taken without information an upstream team held and could "
+            "have passed on."
+        )
+    return lines
+
+
+def _capability_lines(report: Report) -> list[str]:
+    """Strongest and weakest criteria by their mean (the table's), among the criteria
+    every scored team has enough evidence on; and which were left out and why."""
+    titles = {c.key: c.title for c in report.criteria}
+    best, worst = method.strongest_and_weakest(report.criterion_summaries)
+    lines = []
+    if best and worst:
+        lines.append(
+            f"Strongest capability across teams: {titles[best.key]} (mean {best.mean:g}); "
+            f"weakest: {titles[worst.key]} (mean {worst.mean:g})."
+        )
+    thin = [
+        titles[s.key] for s in report.criterion_summaries if s.mean is not None and not s.headline
+    ]
+    if thin:
+        lines.append(
+            "Not headlined, because fewer than two teams were scored on them or some "
+            f"team's score rests on a single item or on timeliness alone: {', '.join(thin)}."
         )
     return lines
 
@@ -407,7 +425,7 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
 
 
 def _chain_severity(chain: method.CascadeChain) -> tuple:
-    return (min(chain.option.effects.values()), chain.decision.id)
+    return (-chain.severity, chain.decision.id)
 
 
 def _chain_view(chain: method.CascadeChain, report: Report, table: dict) -> charts.ChainView:

@@ -126,15 +126,20 @@ def _store_scores(exercise: Exercise, scores: list[method.ScoreOut], criteria: d
                     criterion=criterion,
                     value=out.value,
                     evidence=evidence,
+                    evidence_count=out.evidence_count,
+                    confidence=out.confidence,
                 )
             )
             continue
         keep.add(row.id)
         row.value, row.evidence, row.computed_at = out.value, evidence, now
+        row.evidence_count, row.confidence = out.evidence_count, out.confidence
         update.append(row)
     Score.objects.filter(exercise=exercise).exclude(id__in=keep).delete()
     Score.objects.bulk_create(create, batch_size=500)
-    Score.objects.bulk_update(update, ["value", "evidence", "computed_at"], batch_size=500)
+    Score.objects.bulk_update(
+        update, ["value", "evidence", "evidence_count", "confidence", "computed_at"], batch_size=500
+    )
 
 
 def _store_gaps(exercise: Exercise, gaps: list[method.GapOut], criteria: dict) -> list[Gap]:
@@ -149,6 +154,8 @@ def _store_gaps(exercise: Exercise, gaps: list[method.GapOut], criteria: dict) -
                 severity=g.severity,
                 summary=g.summary,
                 evidence=dict(g.evidence),
+                confidence=g.confidence,
+                headline=g.headline,
             )
             for g in gaps
         ],

@@ -128,7 +128,7 @@ def test_it_finds_team_systemic_and_cascade_gaps():
     assert found[("systemic", "respond", None)].severity == 30.3
     assert found[("systemic", "respond", None)].evidence["team_ids"] == [CLOUD, BANK]
     cascade = found[("cascade", "respond", CLOUD)]
-    assert cascade.severity == 20.0
+    assert cascade.severity == 40.0  # regret: the best option (+20) minus the chosen (−20)
     assert cascade.evidence["decision_id"] == 201
     assert cascade.evidence["injects"] == ["Leak site"]
     assert [d["team_id"] for d in cascade.evidence["dependents"]] == [HOSPITAL, BANK]

@@ -31,8 +31,10 @@ def test_it_stores_scores_from_the_database(played):
     assert values[("hospital", "respond")] == 87.5
     assert values[("bank", "detect")] == 0.0  # worst option, rated U
     assert values[("hospital", "detect")] == 100.0
-    assert values[("cloud", "info-sharing")] == 65.0
-    assert values[("bank", "dependency-awareness")] == 0.0
+    # the RED share warned the hospital after 120 s; the leak its payment released
+    # warned the bank after 300 s: both dependents, both within 300 s
+    assert values[("cloud", "info-sharing")] == 100.0
+    assert values[("bank", "dependency-awareness")] == 100.0  # the leak reached it first
     assert Score.objects.filter(exercise=exercise).count() == 3 * 4
 
 

@@ -8,11 +8,13 @@ from django.urls import reverse
 from scoring.models import ImprovementItem
 from scoring.services import report_compute
 from tests import factories
+from tests.scoring.plays import leak_after_the_bank_decided
 
 
 @pytest.fixture
 def played(db, alice):
     exercise, teams = factories.make_played_exercise(facilitator=alice)
+    leak_after_the_bank_decided(exercise)
     report_compute(exercise=exercise)
     return exercise, teams
 
