@@ -264,7 +264,9 @@ def _effects(ex: ExerciseIn, decisions: Mapping[tuple[int, int], DecisionIn]) ->
             for key in keys:
                 effects = [o.effects.get(key, 0.0) for o in prompt.options]
                 best, worst = max(effects), min(effects)
-                if best == worst:
+                # Options that differ by less than a material regret on a criterion do
+                # not exercise it: a +5 nuance must not make a 0-or-100 score.
+                if best - worst < MATERIAL_REGRET:
                     continue
                 chosen = option.effects.get(key, 0.0) if option else worst
                 bucket = sums[(team.id, key)]
