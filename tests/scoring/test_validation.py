@@ -291,7 +291,8 @@ def test_it_headlines_only_exercised_well_evidenced_criteria(shipped, key, profi
     )
     best, worst = method.strongest_and_weakest(summaries)
     exercised = set().union(*play.exercised.values())
-    assert best is not None and worst is not None
+    assert best is not None
+    assert worst is not None
     for line in (best, worst):
         assert line.key in exercised
         assert all(
