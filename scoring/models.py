@@ -68,6 +68,11 @@ class Gap(models.Model):
         ordering = ["exercise", "-headline", "-severity"]
 
 
+# Rubric references whose gaps are obligations someone can enforce: legal and regulatory
+# context, supplier contracts, incident reporting to authorities (NIST CSF 2.0).
+ENFORCE_REFERENCES = frozenset({"GV.OC", "GV.SC", "RS.CO"})
+
+
 class ImprovementItem(models.Model):
     """A row of the HSEEP AAR/IP improvement plan."""
 
@@ -112,6 +117,13 @@ class ImprovementItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Track(models.TextChoices):
+        """How cross-sector programs act on an item: support, self-help or obligation."""
+
+        ENABLE = "enable", "Enable: capacity the organization lacks"
+        ENGAGE = "engage", "Engage: what the organization can do itself, with its partners"
+        ENFORCE = "enforce", "Enforce: obligations a regulator or contract sets"
+
     class Meta:
         ordering = ["exercise", "criterion__order", "id"]
         constraints = [
@@ -121,6 +133,16 @@ class ImprovementItem(models.Model):
                 name="improvement_drafted_once",
             )
         ]
+
+    @property
+    def track(self) -> str:
+        """Enforce for criteria about legal, contractual and reporting obligations;
+        Enable for equipment and training; Engage for the rest."""
+        if self.criterion.reference in ENFORCE_REFERENCES:
+            return self.Track.ENFORCE
+        if self.capability_element in (self.Element.EQUIPMENT, self.Element.TRAINING):
+            return self.Track.ENABLE
+        return self.Track.ENGAGE
 
 
 class ReportExport(models.Model):

@@ -92,6 +92,15 @@ class Report:
         return self.freshness is Freshness.STALE
 
     @property
+    def plan_groups(self) -> list[tuple[str, list[ImprovementItem]]]:
+        """The improvement items by track (Enable, Engage, Enforce), empty tracks left out."""
+        groups = [
+            (label, [i for i in self.items if i.track == value])
+            for value, label in ImprovementItem.Track.choices
+        ]
+        return [(label, items) for label, items in groups if items]
+
+    @property
     def sectors(self) -> list[str]:
         return sorted({t.role.get_sector_display() for t in self.all_teams})
 
