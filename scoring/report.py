@@ -24,6 +24,7 @@ from scoring.collect import criteria_for, load_exercise
 from scoring.models import Gap, ImprovementItem, Score
 
 STRENGTHS = 5
+TOP_FINDINGS = 3
 CASCADE_CHART_LIMIT = 10  # the most damaging chains; the gap list has them all
 
 EVENT_TEXT = {
@@ -90,6 +91,18 @@ class Report:
     @property
     def stale(self) -> bool:
         return self.freshness is Freshness.STALE
+
+    @property
+    def top_findings(self) -> list[Gap]:
+        """The three headline findings, most severe first, for the executive summary."""
+        return [g for g in self.gaps if g.headline][:TOP_FINDINGS]
+
+    @property
+    def top_items(self) -> list[ImprovementItem]:
+        """The improvement items answering the top findings (else the first ones)."""
+        top = {g.id for g in self.top_findings}
+        answering = [i for i in self.items if i.gap_id in top]
+        return (answering or self.items)[:TOP_FINDINGS]
 
     @property
     def plan_groups(self) -> list[tuple[str, list[ImprovementItem]]]:
@@ -411,7 +424,13 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
         rows.append(("All teams (mean)", report.means))
     out: dict[str, Any] = {}
     if rows and columns:
-        out["heatmap"] = charts.heatmap_svg(rows, columns)
+        out["heatmaps"] = [
+            (title, charts.heatmap_svg([(label, [v[i] for i in part]) for label, v in rows], cols))
+            for title, part, cols in _heatmap_parts(report, columns)
+        ]
+        out["unscored"] = [
+            c.title for c, m in zip(report.criteria, report.means, strict=True) if m is None
+        ]
     out["teams"] = [
         (
             row.team,
@@ -419,6 +438,7 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
                 [
                     (c.title, v, m, c.threshold)
                     for c, v, m in zip(report.criteria, row.values, report.means, strict=True)
+                    if m is not None  # criteria no team has evidence on are listed once
                 ],
                 title=f"Scores of {row.team} against the mean of all teams",
             ),
@@ -431,6 +451,35 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
         out["cascade_shown"] = len(worst)
         out["cascade_omitted"] = len(report.chains) - len(worst)
     return out
+
+
+def _heatmap_parts(report: Report, columns: list[charts.Column]) -> list[tuple]:
+    """The scored criteria in runs of whole criterion groups, each at most
+    ``charts.HEATMAP_COLUMNS`` wide (a larger group is cut), so that every part prints
+    legibly across a portrait page: (title, column indexes, columns)."""
+    parts: list[tuple[list[str], list[int]]] = []
+    for i, (criterion, mean) in enumerate(zip(report.criteria, report.means, strict=True)):
+        if mean is None:
+            continue
+        group = criterion.get_group_display()
+        fits = parts and len(parts[-1][1]) < charts.HEATMAP_COLUMNS
+        joins = fits and (group in parts[-1][0] or _group_fits(report, parts[-1], criterion))
+        if not joins:
+            parts.append(([], []))
+        if group not in parts[-1][0]:
+            parts[-1][0].append(group)
+        parts[-1][1].append(i)
+    return [(", ".join(groups), idx, [columns[i] for i in idx]) for groups, idx in parts]
+
+
+def _group_fits(report: Report, part: tuple[list[str], list[int]], criterion) -> bool:
+    """Whether every scored criterion of ``criterion``'s group fits in ``part``."""
+    size = sum(
+        1
+        for c, m in zip(report.criteria, report.means, strict=True)
+        if c.group == criterion.group and m is not None
+    )
+    return len(part[1]) + size <= charts.HEATMAP_COLUMNS
 
 
 def _chain_severity(chain: method.CascadeChain) -> tuple:

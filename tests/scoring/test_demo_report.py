@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import re
+import subprocess
+from dataclasses import replace
 from unittest import mock
 
+import pypdf
 import pytest
 
 from demo.exercises import seed_demo_played_exercise
@@ -11,6 +16,7 @@ from demo.people import seed_demo_people
 from scenarios.formats.fixtures import load_fixtures
 from scoring import method
 from scoring.access import ReportAccess
+from scoring.exports import pdf
 from scoring.models import Gap, Score
 from scoring.report import build_report
 
@@ -60,3 +66,57 @@ def test_it_shows_the_summarys_numbers_as_the_tables(demo):
     for criterion, mean in zip(report.criteria, report.means, strict=True):
         if criterion.title in best:
             assert f"(mean {mean:g})" in best
+
+
+# pdftotext's word boxes are ascent + descent high: 1.164 em for DejaVu Sans.
+BOX_PER_POINT = 1.164
+HEATMAP_CAPTION = "scores 0–100 per team and criterion"
+
+
+def _smallest_font(pdf: bytes, page: int) -> float:
+    """The smallest text on a page of ``pdf`` in points, from poppler's word boxes (the
+    rendered layout, SVG scaling included)."""
+    out = subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), "-bbox", "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    heights = [
+        float(bottom) - float(top)
+        for top, bottom in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', out)
+    ]
+    return min(heights) / BOX_PER_POINT
+
+
+def test_it_prints_the_demo_report_on_a4_portrait_pages_worth_reading(demo):
+    _, report = demo
+    data = pdf.render(report)
+    pages = pypdf.PdfReader(io.BytesIO(data)).pages
+    assert 4 <= len(pages) <= 12
+    for number, page in enumerate(pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (595, 842)  # A4 portrait, in points
+        text = page.extract_text()
+        body = [line for line in text.splitlines() if "Page" not in line and line.strip()]
+        # not blank, not a lone caption: at least a few lines beyond the footer
+        assert len(body) >= 8, (number, text[:200])
+    heatmap_pages = [
+        n for n, page in enumerate(pages, start=1) if HEATMAP_CAPTION in page.extract_text()
+    ]
+    assert heatmap_pages
+    for number in heatmap_pages:
+        assert _smallest_font(data, number) >= 7.95
+    first = pages[0].extract_text()
+    assert "Contents" in first
+    assert "Executive summary" in first
+    assert "**" not in "".join(page.extract_text() for page in pages)  # markdown rendered
+
+
+def test_it_prints_long_tables_whole_with_their_headers_repeated(demo):
+    _, report = demo
+    longer = replace(report, decisions=report.decisions * 4)  # past the old 30-row cap
+    assert len(longer.decisions) > 30
+    pages = pypdf.PdfReader(io.BytesIO(pdf.render(longer))).pages
+    text = "".join(page.extract_text() for page in pages)
+    assert text.count("Team Prompt Answer Rationale Latency") >= 3  # repeated on each page
