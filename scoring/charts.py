@@ -81,9 +81,7 @@ def heatmap_svg(
     cells, numbers = [], []
     for i, (label, values) in enumerate(rows):
         y = top + i * cell_h
-        body.append(
-            _text(left - 8, y + cell_h / 2 + 4, _short(label, 24), size=13, anchor="end")
-        )
+        body.append(_text(left - 8, y + cell_h / 2 + 4, _short(label, 24), size=13, anchor="end"))
         for j, (value, column) in enumerate(zip(values, columns, strict=True)):
             x = left + j * cell_w
             fill = score_colour(value, column.threshold)

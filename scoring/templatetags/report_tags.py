@@ -13,7 +13,7 @@ register = template.Library()
 @register.filter
 def markdown(text: str) -> SafeString:
     """Author markdown as sanitized HTML (Markdown + nh3, as in the scenario editor)."""
-    return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has cleaned it
+    return mark_safe(render_markdown(text))  # nh3 has cleaned it
 
 
 @register.filter
