@@ -98,10 +98,6 @@ def share_readers(
     raise ValueError(f"Unknown TLP marking {tlp!r}.")
 
 
-# The name scoring.collect still calls; remove once it calls ``share_readers``.
-share_audience = share_readers
-
-
 def share_visibility(*, tlp: str, readers: frozenset[int]) -> tuple[str, list[int]]:
     """The stored ``(Event.visibility, team_ids)`` of a share.created event."""
     if tlp == Tlp.CLEAR:

@@ -49,7 +49,9 @@ class ReportAccess:
 
     @property
     def viewer(self) -> Viewer:
-        kind = Participant.Kind.FACILITATOR if self.kind == "staff" else self.kind
+        """Who reads the timeline: a full reader (the coordinator owns the report) reads
+        it as the control cell does, every event and share; others as in the exercise."""
+        kind = Participant.Kind.FACILITATOR if self.full else self.kind
         return Viewer(kind=kind, team_id=self.team.id if self.team else None)
 
     def may_see_team(self, team_id: int | None) -> bool:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from scenarios.services import render_markdown
 
 register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """Author markdown as sanitized HTML (Markdown + nh3, as in the scenario editor)."""
+    return mark_safe(render_markdown(text))  # nh3 has cleaned it
 
 
 @register.filter

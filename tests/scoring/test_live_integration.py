@@ -89,7 +89,8 @@ def test_it_scores_a_run_played_through_the_engine(
         values[("hospital", "respond")] > values[("bank", "respond")] > values[("cloud", "respond")]
     )
     assert values[("cloud", "info-sharing")] is not None  # warned one of two dependents
-    assert values[("bank", "dependency-awareness")] == 0.0  # decided without the SIEM news
+    # the leak that the cloud's payment released reached the bank before it decided
+    assert values[("bank", "dependency-awareness")] == 100.0
     assert values[("hospital", "dependency-awareness")] == 100.0
     cascade = Gap.objects.get(exercise=exercise, kind="cascade")
     assert cascade.team == cloud
