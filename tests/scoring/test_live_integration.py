@@ -19,8 +19,12 @@ from tests import factories
 
 @pytest.fixture(autouse=True)
 def no_scheduler(monkeypatch, settings):
+    from config.celery import app
+
     settings.CASCADE_INPROCESS_SCHEDULER = False
     monkeypatch.setattr("exercises.scheduler.schedule_sweep", lambda **kwargs: True)
+    # The end-of-run scoring task runs in the test, with or without a real broker.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 @pytest.fixture
