@@ -20,6 +20,8 @@ from config.env import (
     read_bool,
     read_choice,
     read_database_url,
+    read_email_host,
+    read_email_url,
     read_int,
     read_list,
     read_redis_url,
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "scenarios",
     "exercises",
     "scoring",
+    "onboarding",
     "demo",
 ]
 
@@ -272,3 +275,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------- email (issue 18)
+# Invitations and password resets. Embedded default: every message is written as a file
+# under DATA_DIR/mail (EMAIL_BACKEND=console prints them instead). For real: EMAIL_URL
+# (smtp://, smtp+tls://, smtps://user:password@host:port) or EMAIL_HOST with EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS / EMAIL_USE_SSL.
+if os.environ.get("EMAIL_URL") and os.environ.get("EMAIL_HOST"):
+    raise ImproperlyConfigured("Set EMAIL_URL or EMAIL_HOST, not both.")
+_SMTP = read_email_url("EMAIL_URL") or read_email_host() or {}
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[
+    read_choice("EMAIL_BACKEND", tuple(_EMAIL_BACKENDS), "smtp" if _SMTP else "file")
+]
+EMAIL_HOST = _SMTP.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _SMTP.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _SMTP.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _SMTP.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _SMTP.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _SMTP.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_TIMEOUT = read_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Cascade <cascade@localhost>")
+# How long an emailed invitation link works (it works once).
+INVITATION_MAX_AGE_DAYS = read_int("INVITATION_MAX_AGE_DAYS", 7, minimum=1)
+# A password-reset link works this long (Django's own setting).
+PASSWORD_RESET_TIMEOUT = 3600 * read_int("PASSWORD_RESET_HOURS", 24, minimum=1)

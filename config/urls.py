@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("", include("onboarding.urls")),
     path("", include("scenarios.urls")),
     path("", include("exercises.urls")),
     path("reports/", include("scoring.urls")),

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import Invitation
 from exercises.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 from exercises.routing import websocket_urlpatterns
+from onboarding.services import invitation_issue
 from tests.security.world import PERSONAS, World, build_world
 
 OK, LOGIN, DENIED, HIDDEN = "ok", "login", "403", "404"
@@ -80,6 +81,15 @@ def invitation(w: World) -> dict[str, Any]:
     return {"code": invited.code}
 
 
+def email_invitation(w: World) -> dict[str, Any]:
+    """An emailed link: the token is the capability, so anyone holding it sees the page
+    (accepting needs the invited address's account; a spent link answers 410)."""
+    _, token = invitation_issue(
+        email="nobody@example.org", organization=w.orgs["a"], invited_by=w.users["player_a"]
+    )
+    return {"token": token}
+
+
 ROWS: dict[str, Row] = {
     "home": Row("GET", none, SIGNED_IN),
     "healthz": Row("GET", none, EVERYONE),
@@ -111,6 +121,19 @@ ROWS: dict[str, Row] = {
         },
         ORG_A_ADMIN,
     ),
+    # invitations by email (onboarding)
+    "onboarding:redeem": Row("GET", email_invitation, EVERYONE),
+    "onboarding:decline": Row("POST", email_invitation, EVERYONE),
+    "onboarding:organization_invite": Row(
+        "POST",
+        lambda w: {"code": w.orgs["a"].code},
+        ORG_A_ADMIN,
+        lambda w: {"email": "someone@example.org"},
+    ),
+    "onboarding:exercise_invitations": Row("GET", ex, CONTROL),
+    "onboarding:exercise_invite": Row("POST", ex, CONTROL),
+    "onboarding:roster_preview": Row("POST", ex, CONTROL),
+    "onboarding:roster_send": Row("POST", ex, CONTROL),
     # scenario authoring
     "scenarios:scenario_list": Row("GET", none, AUTHOR),
     "scenarios:scenario_create": Row("GET", none, AUTHOR),
