@@ -98,6 +98,13 @@ ROWS: dict[str, Row] = {
     "accounts:logout": Row("POST", none, dict.fromkeys(PERSONAS, LOGIN)),  # back to login
     "accounts:password_change": Row("GET", none, SIGNED_IN),
     "accounts:password_change_done": Row("GET", none, SIGNED_IN),
+    # Password reset by email: open to everyone (a bad link shows "cannot be used").
+    "accounts:password_reset": Row("GET", none, EVERYONE),
+    "accounts:password_reset_done": Row("GET", none, EVERYONE),
+    "accounts:password_reset_confirm": Row(
+        "GET", lambda w: {"uidb64": "MQ", "token": "set-password"}, EVERYONE
+    ),
+    "accounts:password_reset_complete": Row("GET", none, EVERYONE),
     "accounts:organizations": Row("GET", none, SIGNED_IN),
     # Creating organizations needs accounts.add_organization: the Facilitators group's.
     "accounts:organization_new": Row("GET", none, expect(DENIED, facilitator=OK)),
