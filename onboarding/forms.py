@@ -39,6 +39,7 @@ class SeatInviteForm(forms.Form):
 
 class RosterForm(forms.Form):
     roster = forms.FileField(
+        label="Roster file",
         help_text="CSV or XLSX with the columns name, email, organization, sector, "
         "exercise role, team."
     )
