@@ -267,11 +267,20 @@ if BEHIND_TLS_PROXY:
     AXES_IPWARE_PROXY_COUNT = 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger) for a log pipeline.
+LOG_FORMAT = read_choice("LOG_FORMAT", ("plain", "json"), "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
@@ -305,3 +314,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Cascade <cascade@loca
 INVITATION_MAX_AGE_DAYS = read_int("INVITATION_MAX_AGE_DAYS", 7, minimum=1)
 # A password-reset link works this long (Django's own setting).
 PASSWORD_RESET_TIMEOUT = 3600 * read_int("PASSWORD_RESET_HOURS", 24, minimum=1)
+
+# ---------------------------------------------------------------- operations (issue 18)
+# /metrics answers a scraper sending "Authorization: Bearer $METRICS_TOKEN"; unset: off (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters.")

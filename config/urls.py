@@ -6,6 +6,8 @@ from config import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("", include("onboarding.urls")),
     path("", include("scenarios.urls")),

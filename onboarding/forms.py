@@ -41,7 +41,7 @@ class RosterForm(forms.Form):
     roster = forms.FileField(
         label="Roster file",
         help_text="CSV or XLSX with the columns name, email, organization, sector, "
-        "exercise role, team."
+        "exercise role, team.",
     )
 
     def clean_roster(self):

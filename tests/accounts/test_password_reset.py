@@ -23,7 +23,8 @@ def test_a_user_resets_a_forgotten_password_through_the_emailed_link(client, bob
     answer = client.post(reverse("accounts:password_reset"), {"email": "bob@nimbus.example"})
     assert answer.url == reverse("accounts:password_reset_done")
     (message,) = mail.outbox
-    assert message.to == ["bob@nimbus.example"] and message.subject == "Reset your Cascade password"
+    assert message.to == ["bob@nimbus.example"]
+    assert message.subject == "Reset your Cascade password"
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
     form = client.get(link, follow=True)  # Django swaps the token for a session marker
     assert b"Choose a new password" in form.content

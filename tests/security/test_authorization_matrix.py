@@ -93,6 +93,9 @@ def email_invitation(w: World) -> dict[str, Any]:
 ROWS: dict[str, Row] = {
     "home": Row("GET", none, SIGNED_IN),
     "healthz": Row("GET", none, EVERYONE),
+    "readyz": Row("GET", none, EVERYONE),
+    # Off without METRICS_TOKEN; with it, only the token opens it (tests/config).
+    "metrics": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     # accounts
     "accounts:login": Row("GET", none, EVERYONE),
     "accounts:logout": Row("POST", none, dict.fromkeys(PERSONAS, LOGIN)),  # back to login
