@@ -169,3 +169,14 @@ def read_email_host() -> dict | None:
         "EMAIL_USE_TLS": use_tls,
         "EMAIL_USE_SSL": use_ssl,
     }
+
+
+def read_url(name: str) -> str:
+    """A required http(s) URL naming a host (an identity provider's endpoint)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raise ImproperlyConfigured(f"{name} must be set.")
+    parsed = urlparse(raw)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise ImproperlyConfigured(f"{name} must be an https:// URL naming a host, got {raw!r}.")
+    return raw

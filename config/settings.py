@@ -25,6 +25,7 @@ from config.env import (
     read_int,
     read_list,
     read_redis_url,
+    read_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -320,3 +321,25 @@ PASSWORD_RESET_TIMEOUT = 3600 * read_int("PASSWORD_RESET_HOURS", 24, minimum=1)
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters.")
+
+# ---------------------------------------------------------------- single sign-on (issue 18)
+# OpenID Connect (mozilla-django-oidc), on when OIDC_CLIENT_ID is set; local accounts keep
+# working. accounts/oidc.py maps the OIDC_ORGANIZATION_CLAIM claim to invitations.
+OIDC_ENABLED = bool(os.environ.get("OIDC_CLIENT_ID", "").strip())
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_ORGANIZATION_CLAIM = os.environ.get("OIDC_ORGANIZATION_CLAIM", "organization")
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_TIMEOUT = read_int("OIDC_TIMEOUT", 5, minimum=1)
+if OIDC_ENABLED:
+    OIDC_RP_CLIENT_ID = os.environ["OIDC_CLIENT_ID"].strip()
+    OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_CLIENT_SECRET must be set with OIDC_CLIENT_ID.")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = read_url("OIDC_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = read_url("OIDC_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = read_url("OIDC_USERINFO_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = read_url("OIDC_JWKS_ENDPOINT")
+    OIDC_RP_SIGN_ALGO = read_choice("OIDC_SIGN_ALGO", ("RS256", "ES256"), "RS256")
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.OrganizationClaimBackend"]

@@ -77,6 +77,47 @@ def test_it_reads_email_host_and_refuses_tls_with_ssl(monkeypatch):
         read_email_host()
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OIDC_CLIENT_ID": "c"}, "OIDC_CLIENT_SECRET must be set with OIDC_CLIENT_ID."),
+        (
+            {"OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "s"},
+            "OIDC_AUTHORIZATION_ENDPOINT must be set.",
+        ),
+        (
+            {
+                "OIDC_CLIENT_ID": "c",
+                "OIDC_CLIENT_SECRET": "s",
+                "OIDC_AUTHORIZATION_ENDPOINT": "idp/auth",
+            },
+            "OIDC_AUTHORIZATION_ENDPOINT must be an https:// URL naming a host",
+        ),
+    ],
+)
+def test_single_sign_on_settings_fail_with_one_clear_line(env, message):
+    result = run_with_env("import django; django.setup()", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_single_sign_on_adds_its_backend_when_configured():
+    endpoints = {
+        f"OIDC_{name}_ENDPOINT": f"https://idp.example/{name.lower()}"
+        for name in ("AUTHORIZATION", "TOKEN", "USERINFO", "JWKS")
+    }
+    probe = (
+        "import django; from django.conf import settings as s; django.setup(); "
+        "print(s.AUTHENTICATION_BACKENDS[-1], s.OIDC_OP_TOKEN_ENDPOINT)"
+    )
+    result = run_with_env(probe, OIDC_CLIENT_ID="c", OIDC_CLIENT_SECRET="s", **endpoints)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "accounts.oidc.OrganizationClaimBackend",
+        "https://idp.example/token",
+    ]
+
+
 def test_it_refuses_both_ways_at_once():
     result = run_with_env(PROBE, EMAIL_URL="smtp://a.org", EMAIL_HOST="b.org")
     assert result.returncode != 0

@@ -98,6 +98,9 @@ ROWS: dict[str, Row] = {
     "metrics": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     # accounts
     "accounts:login": Row("GET", none, EVERYONE),
+    # Single sign-on: off (404) unless OIDC_CLIENT_ID is set (tests/accounts/test_sso.py).
+    "accounts:sso_start": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
+    "accounts:sso_callback": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     "accounts:logout": Row("POST", none, dict.fromkeys(PERSONAS, LOGIN)),  # back to login
     "accounts:password_change": Row("GET", none, SIGNED_IN),
     "accounts:password_change_done": Row("GET", none, SIGNED_IN),
