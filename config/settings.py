@@ -343,3 +343,30 @@ if OIDC_ENABLED:
     OIDC_OP_JWKS_ENDPOINT = read_url("OIDC_JWKS_ENDPOINT")
     OIDC_RP_SIGN_ALGO = read_choice("OIDC_SIGN_ALGO", ("RS256", "ES256"), "RS256")
     AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.OrganizationClaimBackend"]
+
+# ---------------------------------------------------------------- file storage (issue 18)
+# Report exports are files of Django's default storage: MEDIA_ROOT under CASCADE_DATA_DIR
+# by default; with STORAGE_BUCKET an S3-compatible object store (django-storages), so web
+# processes and workers on several hosts share them without a shared volume. Uploads
+# (scenario files, MSELs, rosters) are read from temporary files and never stored.
+STORAGE_BUCKET = os.environ.get("STORAGE_BUCKET", "").strip()
+if STORAGE_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            # MinIO, Ceph, Garage, a cloud's S3 API; unset: AWS.
+            "endpoint_url": read_url("STORAGE_ENDPOINT_URL")
+            if os.environ.get("STORAGE_ENDPOINT_URL")
+            else None,
+            "region_name": os.environ.get("STORAGE_REGION") or None,
+            # Unset: boto3's own chain (AWS_* variables, instance role).
+            "access_key": os.environ.get("STORAGE_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("STORAGE_SECRET_KEY") or None,
+            "location": os.environ.get("STORAGE_PREFIX", "cascade"),
+            # Files stay private: downloads go through Cascade's access checks.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
