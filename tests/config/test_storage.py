@@ -10,7 +10,6 @@ import pytest
 from django.urls import reverse
 from moto import mock_aws
 
-from config.celery import app as celery_app
 from scoring.models import ReportExport
 from scoring.services import report_compute
 from tests import factories
