@@ -24,7 +24,9 @@ class SeatInviteForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=Organization.objects.order_by("name"), to_field_name="code"
     )
-    kind = forms.ChoiceField(choices=Participant.Kind.choices, label="Exercise role")
+    kind = forms.ChoiceField(
+        choices=Participant.Kind.choices, label="Exercise role", initial=Participant.Kind.PLAYER
+    )
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(),
         to_field_name="code",
@@ -40,8 +42,7 @@ class SeatInviteForm(forms.Form):
 class RosterForm(forms.Form):
     roster = forms.FileField(
         label="Roster file",
-        help_text="CSV or XLSX with the columns name, email, organization, sector, "
-        "exercise role, team.",
+        help_text="CSV or XLSX, at most 5 MiB and 1,000 people.",
     )
 
     def clean_roster(self):

@@ -66,7 +66,9 @@ def exercise_invitations(request: HttpRequest, code: str) -> HttpResponse:
 def _context(exercise: Exercise, **forms) -> dict:
     return {
         "exercise": exercise,
-        "invitations": exercise.invitations.select_related("organization", "team__role", "user"),
+        "invitations": exercise.invitations.select_related(
+            "organization", "team__role", "user"
+        ).order_by("organization__name", "name", "email"),
         "invite_form": forms.get("invite_form") or SeatInviteForm(exercise=exercise),
         "roster_form": forms.get("roster_form") or RosterForm(),
     }

@@ -13,5 +13,7 @@ register = template.Library()
 
 @register.inclusion_tag("onboarding/invitation_summary.html")
 def invitation_summary(exercise: Exercise) -> dict:
-    invitations = exercise.invitations.select_related("organization", "team__role", "user")
+    invitations = exercise.invitations.select_related("organization", "team__role").order_by(
+        "organization__name", "name", "email"
+    )
     return {"exercise": exercise, "invitations": invitations}
