@@ -25,6 +25,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -134,8 +135,9 @@ def _require_pending(invitation: EmailInvitation | None) -> None:
 
 
 def existing_account(invitation: EmailInvitation) -> User | None:
-    """The active account registered with the invitation's address, if there is one."""
-    return User.objects.filter(email__iexact=invitation.email, is_active=True).first()
+    """The account registered with the invitation's address (or named by it), if any."""
+    email = invitation.email
+    return User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).first()
 
 
 def invitation_accept(*, invitation: EmailInvitation, user: User) -> Membership:

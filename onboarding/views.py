@@ -3,11 +3,15 @@ emailed link. Views only translate: access → form → service → render."""
 
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -30,11 +34,32 @@ from onboarding.services import (
 )
 
 _ROSTER_SESSION = "onboarding:roster:{}"
+logger = logging.getLogger(__name__)
 
 
-def _send(request: HttpRequest, invitation: EmailInvitation, token: str) -> None:
+def _send(request: HttpRequest, invitation: EmailInvitation, token: str) -> bool:
+    """Email the link; False (logged) when the mail server refuses or cannot be reached:
+    the invitation exists, and inviting the address again sends a fresh link."""
     link = request.build_absolute_uri(reverse("onboarding:redeem", args=[token]))
-    invitation_send(invitation=invitation, link=link)
+    try:
+        invitation_send(invitation=invitation, link=link)
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Could not email the invitation %s", invitation.code)
+        return False
+    return True
+
+
+def _report_sent(request: HttpRequest, sent: list[bool]) -> None:
+    if all(sent):
+        messages.success(request, f"{len(sent)} invitation{pluralize(len(sent))} sent.")
+    else:
+        failed = sent.count(False)
+        messages.error(
+            request,
+            f"{len(sent) - failed} invitation{pluralize(len(sent) - failed)} sent; "
+            f"{failed} could not be emailed "
+            "(see the server log): invite those people again.",
+        )
 
 
 # ---------------------------------------------------------------- sending
@@ -49,8 +74,7 @@ def organization_invite(request: HttpRequest, code: str) -> HttpResponse:
         invitation, token = invitation_issue(
             organization=organization, invited_by=request.user, **form.cleaned_data
         )
-        _send(request, invitation, token)
-        messages.success(request, f"Invitation sent to {invitation.email}.")
+        _report_sent(request, [_send(request, invitation, token)])
     else:
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
@@ -87,8 +111,7 @@ def exercise_invite(request: HttpRequest, code: str) -> HttpResponse:
         except InvitationError as exc:
             form.add_error(None, str(exc))
         else:
-            _send(request, invitation, token)
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+            _report_sent(request, [_send(request, invitation, token)])
             return redirect("onboarding:exercise_invitations", code=exercise.code)
     context = _context(exercise, invite_form=form)
     return render(request, "onboarding/exercise_invitations.html", context, status=400)
@@ -131,9 +154,7 @@ def roster_send(request: HttpRequest, code: str) -> HttpResponse:
     except InvitationError as exc:
         messages.error(request, str(exc))
     else:
-        for invitation, token in issued:
-            _send(request, invitation, token)
-        messages.success(request, f"{len(issued)} invitations sent.")
+        _report_sent(request, [_send(request, invitation, token) for invitation, token in issued])
     return redirect("onboarding:exercise_invitations", code=exercise.code)
 
 

@@ -218,3 +218,22 @@ def test_a_facilitator_invites_one_person_to_a_seat(client, alice, org_a, seated
     lobby = client.get(reverse("exercises:lobby", args=[exercise.code]))
     assert b"dan@x.org" in lobby.content
     assert b"invitation-pending" in lobby.content
+
+
+def test_a_mail_server_failure_is_reported_not_a_500(client, bob, org_a, settings, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr("onboarding.services.send_mail", refuse)
+    client.force_login(bob)
+    url = reverse("onboarding:organization_invite", args=[org_a.code])
+    answer = client.post(url, {"email": "dan@x.org"}, follow=True)
+    assert "0 invitations sent; 1 could not be emailed" in answer.content.decode()
+    assert EmailInvitation.objects.filter(email="dan@x.org").exists()
+
+
+def test_an_address_used_as_a_username_signs_in_instead(client, alice, org_a):
+    factories.make_user("dan@x.org")  # no email on record, but that username
+    _, token = invitation_issue(email="dan@x.org", organization=org_a, invited_by=alice)
+    page = client.get(reverse("onboarding:redeem", args=[token]))
+    assert b"Sign in to accept" in page.content
