@@ -29,6 +29,11 @@ XLSX_MAX_SHARED_STRINGS = 100_000
 XLSX_MAX_UNPACKED_BYTES = 32 * MIB
 XLSX_MAX_ELEMENTS = 500_000
 
+# -- rosters (CSV/XLSX of people to invite), onboarding/roster.py --------------------------
+# Read like an MSEL (same column and cell bounds, same XLSX checks); fifty to a few hundred
+# people is a real exercise.
+ROSTER_MAX_ROWS = 1_000
+
 # -- free text typed by people (model max_length, forms, imports, sockets) -----------------
 # A question; a description of an organization, role, option or criterion.
 TEXT_BRIEF = 2_000

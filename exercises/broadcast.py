@@ -34,6 +34,7 @@ from asgiref.sync import async_to_sync as _asgiref_async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from config import metrics
 from exercises import fragments
 from exercises.models import Event
 from exercises.visibility import (
@@ -62,6 +63,7 @@ class EventPush(TypedDict):
     html: str
     prev_seq: NotRequired[int]
     team_prev: NotRequired[dict[str, int]]
+    published_at: NotRequired[float]  # wall clock, for the fan-out latency (config.metrics)
 
 
 # ---------------------------------------------------------------- groups
@@ -164,6 +166,7 @@ def _send(event: Event, marks_before: dict[str, Any]) -> None:
                 for (group, p), html in zip(pairs, frames, strict=True)
             ]
         )
+        metrics.event_published(event.kind)
     except Exception:
         logger.exception("Could not publish event %s of exercise %s", event.seq, event.exercise_id)
 
@@ -177,7 +180,7 @@ def _deliver(messages: list[tuple[str, EventPush]]) -> None:
     """Send every frame of one event, in ``routes`` order."""
     layer = get_channel_layer()
     for group, message in messages:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(layer.group_send)(group, metrics.stamped(message))
 
 
 def async_to_sync(send: Callable[..., Awaitable[None]]) -> Callable[..., None]:

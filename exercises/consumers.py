@@ -29,6 +29,7 @@ from django.http import Http404
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from config import metrics
 from exercises import access, broadcast, clock, engine, scheduler
 from exercises.broadcast import EventPush
 from exercises.fragments import render_event
@@ -117,6 +118,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         for group in self.joined:
             await self._join(group)
         await self.accept()
+        metrics.socket_opened(self)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' own ``dispatch`` first runs ``close_old_connections`` in the one
@@ -143,6 +145,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
                 await asyncio.sleep(0.05 * attempt)
 
     async def disconnect(self, code: int) -> None:
+        metrics.socket_closed(self)
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -192,6 +195,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
             await self._send_from_db(after=self.last_sent, upto=message["seq"] - 1)
         if message["seq"] > self.last_sent:
             await self.send(text_data=message["html"])
+            metrics.frame_pushed(message)
             self.last_sent = message["seq"]
 
     async def _send_from_db(self, *, after: int, upto: int | None = None) -> None:
@@ -201,3 +205,4 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         for seq, html in frames:
             await self.send(text_data=html)
             self.last_sent = seq
+        metrics.frames_caught_up(len(frames))

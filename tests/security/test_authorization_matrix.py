@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import Invitation
 from exercises.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 from exercises.routing import websocket_urlpatterns
+from onboarding.services import invitation_issue
 from tests.security.world import PERSONAS, World, build_world
 
 OK, LOGIN, DENIED, HIDDEN = "ok", "login", "403", "404"
@@ -80,14 +81,36 @@ def invitation(w: World) -> dict[str, Any]:
     return {"code": invited.code}
 
 
+def email_invitation(w: World) -> dict[str, Any]:
+    """An emailed link: the token is the capability, so anyone holding it sees the page
+    (accepting needs the invited address's account; a spent link answers 410)."""
+    _, token = invitation_issue(
+        email="nobody@example.org", organization=w.orgs["a"], invited_by=w.users["player_a"]
+    )
+    return {"token": token}
+
+
 ROWS: dict[str, Row] = {
     "home": Row("GET", none, SIGNED_IN),
     "healthz": Row("GET", none, EVERYONE),
+    "readyz": Row("GET", none, EVERYONE),
+    # Off without METRICS_TOKEN; with it, only the token opens it (tests/config).
+    "metrics": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     # accounts
     "accounts:login": Row("GET", none, EVERYONE),
+    # Single sign-on: off (404) unless OIDC_CLIENT_ID is set (tests/accounts/test_sso.py).
+    "accounts:sso_start": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
+    "accounts:sso_callback": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     "accounts:logout": Row("POST", none, dict.fromkeys(PERSONAS, LOGIN)),  # back to login
     "accounts:password_change": Row("GET", none, SIGNED_IN),
     "accounts:password_change_done": Row("GET", none, SIGNED_IN),
+    # Password reset by email: open to everyone (a bad link shows "cannot be used").
+    "accounts:password_reset": Row("GET", none, EVERYONE),
+    "accounts:password_reset_done": Row("GET", none, EVERYONE),
+    "accounts:password_reset_confirm": Row(
+        "GET", lambda w: {"uidb64": "MQ", "token": "set-password"}, EVERYONE
+    ),
+    "accounts:password_reset_complete": Row("GET", none, EVERYONE),
     "accounts:organizations": Row("GET", none, SIGNED_IN),
     # Creating organizations needs accounts.add_organization: the Facilitators group's.
     "accounts:organization_new": Row("GET", none, expect(DENIED, facilitator=OK)),
@@ -111,6 +134,19 @@ ROWS: dict[str, Row] = {
         },
         ORG_A_ADMIN,
     ),
+    # invitations by email (onboarding)
+    "onboarding:redeem": Row("GET", email_invitation, EVERYONE),
+    "onboarding:decline": Row("POST", email_invitation, EVERYONE),
+    "onboarding:organization_invite": Row(
+        "POST",
+        lambda w: {"code": w.orgs["a"].code},
+        ORG_A_ADMIN,
+        lambda w: {"email": "someone@example.org"},
+    ),
+    "onboarding:exercise_invitations": Row("GET", ex, CONTROL),
+    "onboarding:exercise_invite": Row("POST", ex, CONTROL),
+    "onboarding:roster_preview": Row("POST", ex, CONTROL),
+    "onboarding:roster_send": Row("POST", ex, CONTROL),
     # scenario authoring
     "scenarios:scenario_list": Row("GET", none, AUTHOR),
     "scenarios:scenario_create": Row("GET", none, AUTHOR),
