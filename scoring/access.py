@@ -114,6 +114,13 @@ def readable_export(user: User, code: str, export_code: str) -> ReportExport:
     return row
 
 
+def offers_report(exercise: Exercise) -> bool:
+    """Whether pages link a seat of ``exercise`` to its report: once it has ended (scores
+    are computed at the end). Every seat may open it (``report_access``); what each reads
+    is decided there."""
+    return exercise.status == Exercise.Status.ENDED
+
+
 def readable_exercises(user: User) -> QuerySet[Exercise]:
     """Exercises whose report the user may open (any seat), newest first, each annotated
     with ``seat``: the user's Participant.Kind there (None for staff without one)."""

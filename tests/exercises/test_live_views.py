@@ -367,9 +367,10 @@ def test_it_pushes_a_decision_as_one_cell_to_control_and_a_status_line_to_the_te
 
 
 def test_it_links_the_after_action_report_once_ended(client, running, alice):
-    engine.exercise_end(exercise=running, actor=alice)
     client.force_login(alice)
     report = reverse("scoring:report", args=[running.code])
+    assert report not in client.get(reverse("home")).content.decode()
+    engine.exercise_end(exercise=running, actor=alice)
     assert report in client.get(url("control", running)).content.decode()
     assert report in client.get(reverse("home")).content.decode()
 
