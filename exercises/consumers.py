@@ -119,7 +119,10 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
             return
         self.exercise_id, self.viewer = resolved
         self.last_sent: int | None = None  # None until the hello: nothing is sent before it
-        self.joined = broadcast.groups_for(self.exercise_id, self.viewer)
+        self.joined = [
+            *broadcast.groups_for(self.exercise_id, self.viewer),
+            broadcast.user_group(user.pk),
+        ]
         for group in self.joined:
             await self._join(group)
         await self.accept()
@@ -206,6 +209,13 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         if message["seq"] > self.last_sent:
             await self.send(text_data=message["html"])
             self.last_sent = message["seq"]
+
+    async def session_end(self, message: broadcast.SessionEnd) -> None:
+        """The user logged out or changed password (``broadcast.end_sessions``): leave
+        every group first, so nothing more is sent while the close handshake runs."""
+        await self.disconnect(CLOSE_ANONYMOUS)
+        self.joined, self.last_sent = [], None
+        await self.close(code=CLOSE_ANONYMOUS)
 
     async def _send_from_db(self, *, after: int, upto: int | None = None) -> None:
         frames = await read_db(visible_frames)(
