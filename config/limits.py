@@ -51,3 +51,11 @@ SOCKET_PUSH_BYTES = 256 * 1024
 # how deeply its JSON may nest (htmx's HEADERS object is level 2).
 SOCKET_MESSAGE_BYTES = 16 * 1024
 SOCKET_MESSAGE_DEPTH = 8
+
+# -- rates (exercises/rate_limits.py): a burst, then one more every N seconds -------------
+# Per team for shares and decisions (its players share one allowance), per evaluator for
+# observations. A real team shares a few times per stage and revises a decision a few
+# times; 100 shares in 8 s (issue 13) were a flood pushed to every team.
+SHARE_BURST, SHARE_EVERY_SECONDS = 6, 10.0
+DECISION_BURST, DECISION_EVERY_SECONDS = 12, 2.0
+OBSERVATION_BURST, OBSERVATION_EVERY_SECONDS = 30, 1.0
