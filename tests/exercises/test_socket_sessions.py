@@ -67,6 +67,7 @@ async def assert_closed_and_deaf(world, sockets, bystander) -> None:
     await db(share, world, "CLEAR", [], "after")
     for communicator in sockets:
         assert await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
     assert len(await frames(bystander)) == 1  # others still receive it
     await bystander.disconnect()
 
@@ -126,3 +127,29 @@ async def test_a_save_that_keeps_the_password_leaves_the_sockets_open(world):
     await db(rename)
     assert await until_answered(bob)
     await bob.disconnect()
+
+
+async def test_after_a_password_change_another_sessions_socket_cannot_reconnect(world):
+    phone = await db(logged_in_client, world["bob"])
+    laptop = Client()
+    assert await db(laptop.login, username="bob", password=PASSWORD)
+    form = {
+        "old_password": PASSWORD,
+        "new_password1": "a much longer passphrase 42",
+        "new_password2": "a much longer passphrase 42",
+    }
+    await db(laptop.post, reverse("accounts:password_change"), form)
+    cookie = phone.cookies[django_settings.SESSION_COOKIE_NAME].value
+    communicator = WebsocketCommunicator(
+        asgi_application,
+        f"/ws/exercises/{world['exercise'].code}/",
+        headers=[
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+            (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+        ],
+    )
+    assert await communicator.connect() == (False, 4401)
+    await communicator.disconnect()
+    still_in = await session_socket(world, laptop)  # the session that changed it stays in
+    await still_in.disconnect()
