@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
-from exercises.models import Exercise, Participant, Team
+from exercises.models import Exercise, Participant, PromptWindow, Team
 from exercises.visibility import Viewer
+from scenarios.models import Prompt
 
 Kind = Participant.Kind
 
@@ -66,6 +67,20 @@ def require_evaluator(user: User, code: str) -> Exercise:
     if participant is None or participant.kind not in (Kind.EVALUATOR, Kind.FACILITATOR):
         raise PermissionDenied("Only evaluators and facilitators can do that.")
     return exercise
+
+
+def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:
+    """The prompt ``key`` if it was put to ``team`` in this exercise (opened for it, open
+    or closed since). Otherwise 404, the same answer whether the key is unknown, names a
+    prompt not opened yet, or one put only to other teams: keys reveal nothing."""
+    window = (
+        PromptWindow.objects.select_related("prompt")
+        .filter(exercise=exercise, prompt__key=key, prompt__scenario_id=exercise.scenario_id)
+        .first()
+    )
+    if window is None or team.pk not in window.team_ids:
+        raise Http404("No such decision.")
+    return window.prompt
 
 
 def viewer_for(participant: Participant | None) -> Viewer:

@@ -7,7 +7,7 @@ import uuid
 from django import forms
 
 from accounts.models import Organization, User
-from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
+from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
 from exercises.models import Exercise, Observation, Participant, Team
 from scenarios.models import Criterion, Prompt, Scenario, Tlp
 
@@ -140,7 +140,7 @@ class ShareForm(forms.Form):
         label="Marking (TLP 2.0)",
         widget=forms.RadioSelect,
     )
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=TEXT_TITLE)
     body = forms.CharField(max_length=TEXT_SHARE, widget=forms.Textarea(attrs={"rows": 4}))
     recipients = forms.MultipleChoiceField(
         required=False,

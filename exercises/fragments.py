@@ -19,6 +19,13 @@ console's inject list), and what its frames read is loaded once for all audience
 (``_Sources``): a decision's frames for its team and the control cell are drawn from its
 event's payload, without a query. Whether an inject cascaded is the payload's ``cascade``
 flag, never its release key.
+
+Size: a frame carries a share's body once (the feed item of a team shows a preview, the
+body is in the team's share list; the console's share list shows a preview, the body is in
+the feed), and no frame is longer than ``SOCKET_PUSH_BYTES``: a longer one (only a forged
+or legacy event can make one, the engine's text limits keep real ones far smaller) is
+replaced by a compact frame (``compact_frame``) whose feed item links to the page, which
+renders the event whole over a normal GET.
 """
 
 from __future__ import annotations
@@ -28,11 +35,15 @@ from functools import cached_property
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.text import Truncator
 
+from config.limits import SOCKET_PUSH_BYTES
 from exercises import events as kinds
 from exercises import live_state
 from exercises.models import Event, Exercise, Share, Team
 from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
+from scenarios.models import Tlp
 
 FEED_ITEM = "exercises/partials/feed_item.html"
 STATUS_KINDS = frozenset(
@@ -104,12 +115,40 @@ def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
 
 
 def _frame(sources: _Sources, perspective: str) -> str:
+    """The event's frame, or its compact frame when longer than ``SOCKET_PUSH_BYTES``."""
     event = sources.event
-    context = {"event": event, "is_control": perspective == CONTROL}
+    context = {
+        "event": event,
+        "is_control": perspective == CONTROL,
+        # A team's share list holds the body; its feed item shows a preview.
+        "preview_shares": perspective not in (CONTROL, OBSERVER),
+    }
     item = render_to_string(FEED_ITEM, context)
     parts = [f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>']
     parts += [render(sources) for render in _panels(event, perspective)]
-    return f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
+    frame = f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
+    if len(frame.encode()) <= SOCKET_PUSH_BYTES:
+        return frame
+    return compact_frame(event, exercise_code=sources.exercise.code)
+
+
+COMPACT_TEXT = 200  # characters of the event's sentence a compact frame shows
+
+
+def compact_frame(event: Event, *, exercise_code: str) -> str:
+    """A frame of a few hundred bytes for ``event``, whatever its payload: the feed item
+    with the event's sentence (truncated), its TLP marking if it has a valid one, and a
+    link to the participant's own page, where the event is shown whole. No panel: the
+    page, once opened, shows the current state."""
+    marking = event.payload.get("tlp")
+    context = {
+        "event": event,
+        "sentence": Truncator(kinds.event_sentence(event.kind, event.payload)).chars(COMPACT_TEXT),
+        "tlp": marking if marking in Tlp.values else "",
+        "url": reverse("exercises:exercise", args=[exercise_code]) + f"#event-{event.seq}",
+    }
+    item = render_to_string("exercises/partials/feed_item_compact.html", context)
+    return f'<!--seq:{event.seq}--><div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>'
 
 
 def _panels(event: Event, perspective: str) -> list[Panel]:
@@ -166,7 +205,8 @@ def _share_item(
     share = sources.share
     if share is None:
         return ""
-    context = {"share": share, "show_recipients": show_recipients}
+    # The console's list shows a preview: its feed item carries the body.
+    context = {"share": share, "show_recipients": show_recipients, "preview": show_recipients}
     html = render_to_string("exercises/partials/share_item.html", context)
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
 

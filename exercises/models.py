@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
-from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
+from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
 from exercises import clock, states
 from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
 
@@ -245,7 +245,7 @@ class Share(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     tlp = models.CharField(max_length=12, choices=Tlp.choices)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=TEXT_TITLE)
     body = models.TextField(max_length=TEXT_SHARE)
     recipients = models.ManyToManyField(Team, blank=True, related_name="shares_received")
     about_inject = models.ForeignKey(

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from exercises import access, engine, live_state
+from exercises import access, engine, live_state, rate_limits
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -299,11 +299,14 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     exercise, team = access.require_player(request.user, code)
-    prompt = get_object_or_404(exercise.scenario.prompts, key=prompt_key)
+    prompt = access.prompt_for_team(exercise, team, prompt_key)
     form = DecisionForm(request.POST, prompt=prompt)
     error = ""
     if form.is_valid():
         try:
+            rate_limits.take(
+                rate_limits.DECISIONS, exercise_id=exercise.pk, subject=f"team-{team.pk}"
+            )
             engine.decision_submit(
                 exercise=exercise,
                 team=team,
@@ -320,9 +323,8 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     item = live_state.prompt_item(
         exercise, team, prompt, form=form if error or form.errors else None
     )
-    if item is None:  # this prompt was never put to the team
-        error = error or "This decision is not asked of your team."
-        return render(request, "exercises/partials/inline_error.html", {"error": error})
+    if item is None:  # unreachable: prompt_for_team found the team's window
+        raise Http404("No such decision.")
     context = live_state.status_context(exercise) | {"team": team, "item": item, "error": error}
     return render(request, "exercises/partials/prompt_card.html", context)
 
@@ -335,6 +337,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
     error, sent = "", None
     if form.is_valid():
         try:
+            rate_limits.take(rate_limits.SHARES, exercise_id=exercise.pk, subject=f"team-{team.pk}")
             sent = engine.share_create(
                 exercise=exercise, from_team=team, author=request.user, **form.cleaned_data
             )
@@ -379,6 +382,9 @@ def observe_record(request: HttpRequest, code: str) -> HttpResponse:
     error, recorded = "", None
     if form.is_valid():
         try:
+            rate_limits.take(
+                rate_limits.OBSERVATIONS, exercise_id=exercise.pk, subject=f"user-{request.user.pk}"
+            )
             recorded = engine.observation_record(
                 exercise=exercise, evaluator=request.user, **form.cleaned_data
             )

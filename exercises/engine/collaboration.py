@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accounts.models import User
+from config.limits import TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
 from exercises import events, queries
 from exercises.clock import exercise_clock
-from exercises.engine.core import EngineError, emit, locked, require_status
+from exercises.engine.core import EngineError, emit, locked, require_length, require_status
 from exercises.models import Event, Exercise, Observation, Participant, Share, Team
 from exercises.visibility import share_readers, share_visibility
 from scenarios.models import Criterion, Inject, Tlp
@@ -116,6 +117,8 @@ def _check_share(
         raise EngineError(f"TLP:{tlp} needs at least one recipient team.")
     if not title or not body:
         raise EngineError("A share needs a title and a message.")
+    require_length(title, limit=TEXT_TITLE, what="The title")
+    require_length(body, limit=TEXT_SHARE, what="The message")
     if not client_token:
         raise EngineError("The submission is missing its token; reload the page.")
 
@@ -141,6 +144,7 @@ def observation_record(
             raise EngineError("That criterion is not in this scenario's rubric.")
         if rating not in Observation.Rating.values:
             raise EngineError("Rate with P, S, M or U.")
+        require_length(note.strip(), limit=TEXT_NOTE, what="The note")
         observation = Observation.objects.create(
             exercise=ex,
             team=team,

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.limits import MAX_IMPORT_BYTES
-from exercises.consumers import MAX_FRAME
+from exercises.consumers import MAX_FRAME, ExerciseConsumer
 from onboarding import forms as onboarding_forms
 from scenarios import forms as authoring_forms
 from scenarios.models import Scenario
@@ -395,14 +395,10 @@ def test_it_answers_every_bad_socket_message_and_keeps_everyone_connected():
 
 
 def _message_type(message: str) -> str | None:
-    """The type the consumer will act on, or None when it must answer with an error."""
-    if len(message.encode()) > MAX_FRAME:
-        return None
-    try:
-        parsed = json.loads(message)
-    except ValueError:
-        return None
-    return parsed.get("type") if isinstance(parsed, dict) else None
+    """The type the consumer will act on, or None when it must answer with an error (its
+    own parser decides: size, nesting, JSON, shape)."""
+    parsed = ExerciseConsumer._parse(message, None)
+    return parsed["type"] if isinstance(parsed, dict) else None
 
 
 async def _fuzz_one_socket(world: World, messages: list[str]) -> None:
