@@ -39,3 +39,13 @@ TEXT_SHARE = 10_000
 # Markdown of a scenario (summary, briefing, inject body, expected action, notes) and the
 # hot wash notes.
 TEXT_DOCUMENT = 20_000
+
+# -- collaboration (exercises/engine/discussion.py, rfis.py, collaboration.py) ------------
+# A discussion message, an RFI's question or answer: a chat line, not a document.
+TEXT_MESSAGE = 2_000
+# How many of each a person may post in RATE_WINDOW_SECONDS (wall clock): enough for a
+# heated exchange, too few to flood a team's thread or another team's inbox.
+MESSAGES_PER_WINDOW = 20
+SHARES_PER_WINDOW = 10
+RFIS_PER_WINDOW = 10
+RATE_WINDOW_SECONDS = 60

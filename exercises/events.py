@@ -36,6 +36,7 @@ DECISION_SUBMITTED = "decision.submitted"
 SHARE_CREATED = "share.created"
 OBSERVATION_RECORDED = "observation.recorded"
 HOTWASH_SAVED = "hotwash.saved"
+DISCUSSION_POSTED = "discussion.posted"
 
 
 # ---------------------------------------------------------------- payloads
@@ -117,6 +118,19 @@ class ShareCreated(TypedDict):
     about_inject: str
 
 
+class DiscussionPosted(TypedDict):
+    """A line of a team's thread; ``from_control``: posted by the simulation cell.
+    ``mentions``: usernames of the teammates it names (their pages highlight it)."""
+
+    message_id: int
+    team_id: int
+    team_label: str
+    author_label: str
+    from_control: bool
+    body: str
+    mentions: list[str]
+
+
 class ObservationRecorded(TypedDict):
     observation_id: int
     team_id: int
@@ -159,6 +173,11 @@ def _share_sentence(p: Mapping[str, Any]) -> str:
     return f"{sender} shared “{p.get('title', '')}” (TLP:{p.get('tlp', '')})"
 
 
+def _discussion_sentence(p: Mapping[str, Any]) -> str:
+    author = "Simulation cell" if p.get("from_control") else p.get("author_label", "Someone")
+    return f"{author} in {p.get('team_label', 'a team')}'s thread: {p.get('body', '')}"
+
+
 def _observation_sentence(p: Mapping[str, Any]) -> str:
     criterion = p.get("criterion_title", p.get("criterion", ""))
     return f"{p.get('team_label', 'A team')} rated {p.get('rating', '')} on {criterion}"
@@ -185,6 +204,7 @@ KINDS: dict[str, Kind] = {
     DECISION_SUBMITTED: Kind(DecisionSubmitted, "Decision submitted", _decision_sentence),
     SHARE_CREATED: Kind(ShareCreated, "Share created", _share_sentence),
     OBSERVATION_RECORDED: Kind(ObservationRecorded, "Observation recorded", _observation_sentence),
+    DISCUSSION_POSTED: Kind(DiscussionPosted, "Team discussion", _discussion_sentence),
 }
 
 

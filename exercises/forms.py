@@ -7,7 +7,7 @@ import uuid
 from django import forms
 
 from accounts.models import Organization, User
-from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
+from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE
 from exercises.models import Exercise, Observation, Participant, Team
 from scenarios.models import Criterion, Prompt, Scenario, Tlp
 
@@ -206,4 +206,15 @@ class HotwashForm(forms.Form):
         max_length=TEXT_DOCUMENT,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What went well, what did not, what to change: feeds the after-action report.",
+    )
+
+
+class MessageForm(forms.Form):
+    """A line of a team's discussion thread."""
+
+    body = forms.CharField(
+        label="Message",
+        max_length=TEXT_MESSAGE,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": TEXT_MESSAGE}),
+        help_text="@name notifies a teammate.",
     )

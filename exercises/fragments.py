@@ -45,6 +45,9 @@ STATUS_KINDS = frozenset(
     }
 )
 PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
+# Kinds shown in their own panel only, not in the feed: a busy team thread would bury
+# the injects.
+PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
 
 
 class _Sources:
@@ -106,13 +109,17 @@ def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
 def _frame(sources: _Sources, perspective: str) -> str:
     event = sources.event
     context = {"event": event, "is_control": perspective == CONTROL}
-    item = render_to_string(FEED_ITEM, context)
-    parts = [f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>']
+    parts = []
+    if event.kind not in PANEL_ONLY_KINDS:
+        item = render_to_string(FEED_ITEM, context)
+        parts.append(f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>')
     parts += [render(sources) for render in _panels(event, perspective)]
     return f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
 
 
 def _panels(event: Event, perspective: str) -> list[Panel]:
+    if event.kind == kinds.DISCUSSION_POSTED:
+        return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
     if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
@@ -169,6 +176,22 @@ def _share_item(
     context = {"share": share, "show_recipients": show_recipients}
     html = render_to_string("exercises/partials/share_item.html", context)
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
+
+
+def _message_item(sources: _Sources, *, show_author: bool) -> str:
+    """The message appended to its team's thread, drawn from the event alone."""
+    p = sources.event.payload
+    message = {
+        "id": p["message_id"],
+        "author_label": p["author_label"],
+        "from_control": p["from_control"],
+        "body": p["body"],
+        "mentions": p["mentions"],
+        "clock_seconds": sources.event.clock_seconds,
+    }
+    context = {"message": message, "show_author": show_author}
+    html = render_to_string("exercises/partials/message_item.html", context)
+    return f'<ul hx-swap-oob="beforeend:#thread-{p["team_id"]}">{html}</ul>'
 
 
 def _control_updates(event: Event) -> list[Panel]:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
-from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
+from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE
 from exercises import clock, states
 from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
 
@@ -284,3 +284,28 @@ class Observation(models.Model):
 
     class Meta:
         ordering = ["exercise", "created_at"]
+
+
+class Message(models.Model):
+    """A line of a team's discussion thread: by one of its players, or by the control cell
+    playing someone outside the exercise (``from_control``: the "simulation cell")."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="messages")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    from_control = models.BooleanField(default=False)
+    body = models.TextField(max_length=TEXT_MESSAGE)
+    # Usernames of the teammates the message mentions (``@name``), notified on delivery.
+    mentions = models.JSONField(default=list, blank=True)
+    event_seq = models.PositiveIntegerField(default=0)
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["exercise", "team", "created_at", "id"]
+
+    @property
+    def author_label(self) -> str:
+        return self.author.get_username() if self.author else "A former participant"

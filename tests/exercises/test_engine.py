@@ -420,6 +420,7 @@ def test_it_emits_every_kind_with_its_payload_type(
         recipients=[hospital],
         client_token="s",
     )
+    engine.message_post(exercise=exercise, team=cloud, author=bob, body="On it @nobody")
     criterion = exercise.scenario.rubric.criteria.get(key="respond")
     engine.observation_record(
         exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"

@@ -165,6 +165,13 @@ ROWS: dict[str, Row] = {
         lambda w: {"option": "isolate", "client_token": "matrix"},
     ),
     "exercises:share": Row("POST", ex, PLAYERS),
+    "exercises:thread_post": Row("POST", ex, PLAYERS, lambda w: {"body": "Matrix line"}),
+    "exercises:control_thread_post": Row(
+        "POST",
+        lambda w: {**ex(w), "team_code": w.teams["cloud"].code},
+        CONTROL,
+        lambda w: {"body": "Matrix line"},
+    ),
     "exercises:evaluate": Row("GET", ex, EVALUATORS),
     "exercises:observe_record": Row("POST", ex, EVALUATORS),
     "exercises:observe": Row("GET", ex, WATCHERS),
@@ -358,6 +365,7 @@ def test_it_refuses_posts_without_a_csrf_token():
     for name, kwargs in (
         ("exercises:pause", ex(world)),
         ("exercises:share", ex(world)),
+        ("exercises:thread_post", ex(world)),
         ("scoring:recompute", ex(world)),
         ("scenarios:scenario_publish", draft(world)),
     ):
