@@ -1,5 +1,5 @@
 """Collaboration pages' POSTs: posting to a team's thread (players, and the control cell as
-the simulation cell).
+the simulation cell) and relaying a share.
 
 Views only translate: access helper → form → engine → the refreshed form. The message
 itself reaches every page of the thread (the poster's too) over the exercise socket.
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from exercises import access, engine
+from exercises import access, collab_state, engine
 from exercises.collab_state import Thread
 from exercises.engine import EngineError
 from exercises.forms import MessageForm
@@ -67,3 +67,51 @@ def _post(
         context.update(post_label=f"Post to {team} as the simulation cell", post_button="Post")
     # 200 with the error: htmx swaps no 4xx answer, and the player must read why.
     return render(request, "exercises/partials/message_form.html", context)
+
+
+def _share_for(request: HttpRequest, exercise: Exercise, team: Team, raw: str | None):
+    """The share named by ``raw`` (its id, from the query or the form) that the team may
+    read; 404 otherwise (an id reveals nothing about shares the team cannot read)."""
+    share_id = int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+    share = collab_state.readable_share(exercise, team, share_id) if share_id else None
+    if share is None:
+        raise Http404("No such share.")
+    return share
+
+
+@login_required
+def relay_form(request: HttpRequest, code: str) -> HttpResponse:
+    """The form relaying one share, loaded into its item on demand."""
+    exercise, team = access.require_player(request.user, code)
+    share = _share_for(request, exercise, team, request.GET.get("share"))
+    context = collab_state.relay_context(exercise, team, share)
+    return render(request, "exercises/partials/relay_form.html", context)
+
+
+@login_required
+@require_POST
+def relay(request: HttpRequest, code: str) -> HttpResponse:
+    """Relay a share; a refusal (the marking, the rate) is shown in the form, with why."""
+    exercise, team = access.require_player(request.user, code)
+    share = _share_for(request, exercise, team, request.POST.get("share"))
+    codes = frozenset(request.POST.getlist("recipients"))
+    recipients = list(exercise.teams.filter(code__in=codes))
+    try:
+        relayed = engine.share_relay(
+            exercise=exercise,
+            share=share,
+            team=team,
+            author=request.user,
+            recipients=recipients,
+            client_token=request.POST.get("client_token", ""),
+        )
+    except EngineError as exc:
+        if not request.htmx:
+            messages.error(request, str(exc))
+            return redirect("exercises:room", code=code)
+        context = collab_state.relay_context(exercise, team, share, checked=codes)
+        return render(request, "exercises/partials/relay_form.html", context | {"error": str(exc)})
+    if not request.htmx:
+        messages.success(request, f"Relayed “{relayed.title}”.")
+        return redirect("exercises:room", code=code)
+    return render(request, "exercises/partials/relay_done.html", {"relay": relayed})

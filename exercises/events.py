@@ -37,6 +37,8 @@ SHARE_CREATED = "share.created"
 OBSERVATION_RECORDED = "observation.recorded"
 HOTWASH_SAVED = "hotwash.saved"
 DISCUSSION_POSTED = "discussion.posted"
+SHARE_RELAYED = "share.relayed"
+SHARE_REFUSED = "share.refused"
 
 
 # ---------------------------------------------------------------- payloads
@@ -118,6 +120,34 @@ class ShareCreated(TypedDict):
     about_inject: str
 
 
+class ShareRelayed(TypedDict):
+    """A reader passed a share on under its marking; ``chain_labels``: the sending team of
+    every hop, the original's first and this relay's last."""
+
+    share_id: int
+    relayed_from_id: int
+    from_team_id: int
+    from_team_label: str
+    tlp: str
+    title: str
+    body: str
+    recipient_ids: list[int]
+    recipient_labels: list[str]
+    chain_labels: list[str]
+
+
+class ShareRefused(TypedDict):
+    """An over-share attempt the marking refused (control cell only)."""
+
+    share_id: int
+    team_id: int
+    team_label: str
+    tlp: str
+    title: str
+    target_labels: list[str]
+    reason: str
+
+
 class DiscussionPosted(TypedDict):
     """A line of a team's thread; ``from_control``: posted by the simulation cell.
     ``mentions``: usernames of the teammates it names (their pages highlight it)."""
@@ -173,6 +203,19 @@ def _share_sentence(p: Mapping[str, Any]) -> str:
     return f"{sender} shared “{p.get('title', '')}” (TLP:{p.get('tlp', '')})"
 
 
+def _relay_sentence(p: Mapping[str, Any]) -> str:
+    chain = " → ".join(p.get("chain_labels", [])) or p.get("from_team_label", "A team")
+    return f"Relayed “{p.get('title', '')}” (TLP:{p.get('tlp', '')}): {chain}"
+
+
+def _refusal_sentence(p: Mapping[str, Any]) -> str:
+    targets = ", ".join(p.get("target_labels", []))
+    team = p.get("team_label", "A team")
+    return (
+        f"{team} was refused relaying “{p.get('title', '')}” (TLP:{p.get('tlp', '')}) to {targets}"
+    )
+
+
 def _discussion_sentence(p: Mapping[str, Any]) -> str:
     author = "Simulation cell" if p.get("from_control") else p.get("author_label", "Someone")
     return f"{author} in {p.get('team_label', 'a team')}'s thread: {p.get('body', '')}"
@@ -205,6 +248,8 @@ KINDS: dict[str, Kind] = {
     SHARE_CREATED: Kind(ShareCreated, "Share created", _share_sentence),
     OBSERVATION_RECORDED: Kind(ObservationRecorded, "Observation recorded", _observation_sentence),
     DISCUSSION_POSTED: Kind(DiscussionPosted, "Team discussion", _discussion_sentence),
+    SHARE_RELAYED: Kind(ShareRelayed, "Share relayed", _relay_sentence),
+    SHARE_REFUSED: Kind(ShareRefused, "Over-share refused", _refusal_sentence),
 }
 
 

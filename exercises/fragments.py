@@ -30,7 +30,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from exercises import events as kinds
-from exercises import live_state
+from exercises import live_state, visibility
 from exercises.models import Event, Exercise, Share, Team
 from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
 
@@ -48,6 +48,7 @@ PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
 # Kinds shown in their own panel only, not in the feed: a busy team thread would bury
 # the injects.
 PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
+SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED})
 
 
 class _Sources:
@@ -86,7 +87,7 @@ class _Sources:
     def share(self) -> Share | None:
         return (
             Share.objects.filter(pk=self.event.payload.get("share_id"))
-            .select_related("from_team__organization")
+            .select_related("from_team__organization", "exercise", "author")
             .prefetch_related("recipients__organization")
             .first()
         )
@@ -132,8 +133,8 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
         panels.append(lambda src: _prompt_list(src.exercise, None))  # a new stage: no prompt yet
     if team_id is not None and event.kind == kinds.DECISION_SUBMITTED:
         panels.append(_decision_status)
-    if event.kind == kinds.SHARE_CREATED and perspective != OBSERVER:
-        panels.append(_share_item)
+    if event.kind in SHARE_KINDS and perspective != OBSERVER:
+        panels.append(lambda src: _share_item(src, team_id=team_id, can_relay=True))
     return panels
 
 
@@ -167,13 +168,22 @@ def _decision_status(sources: _Sources) -> str:
 def _share_item(
     sources: _Sources,
     *,
+    team_id: int | None,
     target: str = "#shares-received",
-    show_recipients: bool = False,
+    can_relay: bool = False,
 ) -> str:
+    """The share prepended to a list. ``team_id``: the reading team (None for the control
+    cell, and for the frame every team shares, which only GREEN and CLEAR shares reach)."""
     share = sources.share
     if share is None:
         return ""
-    context = {"share": share, "show_recipients": show_recipients}
+    known = visibility.knows_recipients(
+        tlp=share.tlp,
+        reader_team_id=team_id,
+        from_team_id=share.from_team_id,
+        recipient_ids=[r.pk for r in share.recipients.all()],
+    )
+    context = {"share": share, "show_recipients": known, "can_relay": can_relay}
     html = render_to_string("exercises/partials/share_item.html", context)
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
 
@@ -200,7 +210,7 @@ def _control_updates(event: Event) -> list[Panel]:
     table) is redrawn only when the stage's state moves."""
     if event.kind == kinds.DECISION_SUBMITTED:
         return [_decision_cell]
-    if event.kind == kinds.SHARE_CREATED:
+    if event.kind in SHARE_KINDS:
         return [_control_share_item]
     if event.kind == kinds.OBSERVATION_RECORDED:
         return [_ratings]
@@ -241,4 +251,4 @@ def _decision_cell(sources: _Sources) -> str:
 
 
 def _control_share_item(sources: _Sources) -> str:
-    return _share_item(sources, target="#control-share-list", show_recipients=True)
+    return _share_item(sources, team_id=None, target="#control-share-list")

@@ -254,12 +254,44 @@ class Share(models.Model):
     client_token = models.CharField(max_length=64)
     clock_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=clock.now)
+    # A relay: the share ``from_team`` passed on, under the same marking. Following
+    # ``relayed_from`` back gives the chain (original → relay → relay).
+    relayed_from = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="relays"
+    )
 
     class Meta:
         ordering = ["exercise", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["from_team", "client_token"], name="share_token_once"),
         ]
+
+    def chain(self) -> list[Share]:
+        """The original share first, then every relay down to this one (reads each hop)."""
+        hops = [self]
+        while hops[0].relayed_from_id is not None:
+            hops.insert(0, hops[0].relayed_from)
+        return hops
+
+
+class ShareRefusal(models.Model):
+    """An over-share attempt the marking refused (a relay to teams it does not allow):
+    counted in the TLP compliance metric."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="refusals")
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="refusals")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="refusals")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tlp = models.CharField(max_length=12, choices=Tlp.choices)
+    target_ids = models.JSONField(default=list)
+    reason = models.CharField(max_length=300)
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["exercise", "created_at"]
 
 
 class Observation(models.Model):

@@ -36,6 +36,8 @@ urlpatterns = [
     path("exercises/<str:code>/room/prompts/<slug:prompt_key>/", views.decide, name="decide"),
     path("exercises/<str:code>/room/share/", views.share, name="share"),
     path("exercises/<str:code>/room/thread/", collab_views.thread_post, name="thread_post"),
+    path("exercises/<str:code>/room/relay/", collab_views.relay_form, name="relay_form"),
+    path("exercises/<str:code>/room/relay/send/", collab_views.relay, name="relay"),
     path(
         "exercises/<str:code>/control/threads/<str:team_code>/",
         collab_views.control_thread_post,

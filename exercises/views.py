@@ -294,6 +294,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
         exercise=exercise, team=team, initial={"client_token": new_client_token()}
     )
     context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
+    collab_state.mark_known_recipients(context["shares_received"], team)
     return render(request, "exercises/live/room.html", context)
 
 

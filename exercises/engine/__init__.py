@@ -10,7 +10,8 @@ Facilitator actions are also written to the audit log. Facilitator verbs require
 
 Modules: ``core`` (locking, events, audit, checks), ``lifecycle``, ``injects`` (injects
 and prompts), ``decisions``, ``collaboration`` (shares, observations), ``discussion``
-(team threads), ``timing`` (due work and sweeps) and ``rules`` (pure). Callers use the names below:
+(team threads), ``relays``, ``timing`` (due work and sweeps) and ``rules`` (pure).
+Callers use the names below:
 ``from exercises import engine; engine.decision_submit(...)``.
 """
 
@@ -34,6 +35,7 @@ from exercises.engine.lifecycle import (
     team_add,
     team_join,
 )
+from exercises.engine.relays import share_relay
 from exercises.engine.timing import (
     recover_after_restart,
     sweep_exercise,
@@ -61,6 +63,7 @@ __all__ = [
     "prompt_open",
     "recover_after_restart",
     "share_create",
+    "share_relay",
     "sweep_exercise",
     "sweep_running_exercises",
     "team_add",

@@ -165,6 +165,13 @@ ROWS: dict[str, Row] = {
         lambda w: {"option": "isolate", "client_token": "matrix"},
     ),
     "exercises:share": Row("POST", ex, PLAYERS),
+    "exercises:relay_form": Row("GET", ex, PLAYERS, lambda w: {"share": w.shares["GREEN"].pk}),
+    "exercises:relay": Row(
+        "POST",
+        ex,
+        PLAYERS,
+        lambda w: {"share": w.shares["GREEN"].pk, "recipients": [w.teams["bank"].code]},
+    ),
     "exercises:thread_post": Row("POST", ex, PLAYERS, lambda w: {"body": "Matrix line"}),
     "exercises:control_thread_post": Row(
         "POST",
@@ -366,6 +373,7 @@ def test_it_refuses_posts_without_a_csrf_token():
         ("exercises:pause", ex(world)),
         ("exercises:share", ex(world)),
         ("exercises:thread_post", ex(world)),
+        ("exercises:relay", ex(world)),
         ("scoring:recompute", ex(world)),
         ("scenarios:scenario_publish", draft(world)),
     ):

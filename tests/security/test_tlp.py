@@ -17,6 +17,8 @@ from django.test import Client
 from django.urls import reverse
 
 from exercises import engine
+from exercises.engine import EngineError
+from exercises.models import ShareRefusal
 from exercises.visibility import TeamInfo, share_readers
 from scenarios.models import Tlp
 from scoring.access import report_access
@@ -239,3 +241,44 @@ async def test_it_pushes_and_replays_a_teams_thread_to_its_readers_only():
         expected = persona in THREAD_READERS
         assert [w in text for w in THREAD_WORDS] == [expected, expected], persona
         await communicator.disconnect()
+
+
+# Relays by the cloud (the named recipient; org A) of each marking: to the airport (org A
+# too) and to the bank (depends on the cloud). True: relayed; False: refused.
+RELAYS = {
+    Tlp.RED: {"airport": False, "bank": False},
+    Tlp.AMBER_STRICT: {"airport": True, "bank": False},
+    Tlp.AMBER: {"airport": True, "bank": True},
+    Tlp.GREEN: {"airport": True, "bank": True},
+    Tlp.CLEAR: {"airport": True, "bank": True},
+}
+SEES_AFTER_RELAYS = {
+    **SEES,
+    "player_airport": frozenset({Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR}),
+}
+
+
+@pytest.mark.django_db
+def test_it_relays_each_marking_only_where_it_may_go():
+    world = build_world(with_report=False)
+    for tlp, targets in RELAYS.items():
+        for target, allowed in targets.items():
+            try:
+                engine.share_relay(
+                    exercise=world.exercise,
+                    share=world.shares[tlp],
+                    team=world.teams["cloud"],
+                    author=world.users["player_a"],
+                    recipients=[world.teams[target]],
+                    client_token=f"{tlp}-{target}",
+                )
+                relayed = True
+            except EngineError:
+                relayed = False
+            assert relayed == allowed, (tlp, target)
+    refused = sum(not ok for targets in RELAYS.values() for ok in targets.values())
+    assert ShareRefusal.objects.filter(exercise=world.exercise).count() == refused
+    code = world.exercise.code
+    for persona, page in LIVE_PAGE.items():
+        html = client(world, persona).get(reverse(page, kwargs={"code": code})).content.decode()
+        assert shown(html) == SEES_AFTER_RELAYS[persona], persona
