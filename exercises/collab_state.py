@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from exercises import queries, visibility
-from exercises.forms import MessageForm, new_client_token
-from exercises.models import Exercise, Message, Share, Team
+from exercises.clock import exercise_clock
+from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
+from exercises.models import Exercise, Message, Rfi, Share, Team
 
 
 @dataclass(frozen=True)
@@ -101,4 +104,78 @@ def relay_context(
         "choices": choices,
         "rule": visibility.RELAY_RULES[share.tlp],
         "client_token": new_client_token(),
+    }
+
+
+# ---------------------------------------------------------------- requests for information
+
+
+@dataclass(frozen=True)
+class RfiItem:
+    """An RFI as one reader sees it: ``can_answer`` when the reader is its addressee and
+    it is open; ``age`` exercise-clock seconds since it was asked (for open ones)."""
+
+    rfi: Rfi
+    can_answer: bool
+    age: float
+
+
+def rfi_item(rfi: Rfi, *, reader_team_id: int | None, now_clock: float) -> RfiItem:
+    """``reader_team_id`` None: the control cell, who answers the questions put to it."""
+    addressee = rfi.to_control if reader_team_id is None else rfi.to_team_id == reader_team_id
+    return RfiItem(rfi, addressee and rfi.is_open, max(0.0, now_clock - rfi.asked_clock))
+
+
+def event_rfi(event) -> Rfi | None:
+    """The RFI an ``rfi.*`` event is about, as it is now (an answered one shows its answer)."""
+    return (
+        _rfis_of(Rfi.objects.filter(exercise_id=event.exercise_id))
+        .filter(code=event.payload.get("rfi_code"))
+        .first()
+    )
+
+
+def _rfis_of(rows):
+    return rows.select_related(
+        "exercise",
+        "from_team__organization",
+        "from_team__role",
+        "to_team__organization",
+        "to_team__role",
+        "asked_by",
+        "answered_by",
+        "answer_inject",
+    )
+
+
+def _rfis(exercise: Exercise):
+    return _rfis_of(exercise.rfis.all()).order_by("-asked_at", "-id")
+
+
+def room_rfis(exercise: Exercise, team: Team, *, last_seq: int) -> dict:
+    """The team's RFIs (asked by it or put to it, up to the page's ``last_seq``: later
+    ones arrive over the socket), newest first, and the forms."""
+    now_clock = exercise_clock(exercise)
+    rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
+    return {
+        "rfi_items": [rfi_item(r, reader_team_id=team.pk, now_clock=now_clock) for r in rows],
+        "rfi_form": RfiForm(
+            exercise=exercise, team=team, initial={"client_token": new_client_token()}
+        ),
+        "answer_form": RfiAnswerForm(exercise=exercise),
+    }
+
+
+def control_rfis(exercise: Exercise, *, last_seq: int | None = None) -> dict:
+    """Every RFI for the control cell (up to ``last_seq``): open ones first (with their
+    age), newest first."""
+    now_clock = exercise_clock(exercise)
+    rows = _rfis(exercise)
+    if last_seq is not None:
+        rows = rows.filter(asked_seq__lte=last_seq)
+    items = [rfi_item(r, reader_team_id=None, now_clock=now_clock) for r in rows]
+    return {
+        "control_rfi_items": sorted(items, key=lambda i: not i.rfi.is_open),
+        "answer_form": RfiAnswerForm(exercise=exercise),
+        "running": exercise.status == Exercise.Status.RUNNING,
     }

@@ -1,5 +1,5 @@
 """Collaboration pages' POSTs: posting to a team's thread (players, and the control cell as
-the simulation cell) and relaying a share.
+the simulation cell), relaying a share, asking and answering requests for information.
 
 Views only translate: access helper → form → engine → the refreshed form. The message
 itself reaches every page of the thread (the poster's too) over the exercise socket.
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from exercises import access, collab_state, engine
 from exercises.collab_state import Thread
 from exercises.engine import EngineError
-from exercises.forms import MessageForm
+from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
 from exercises.models import Exercise, Team
 
 
@@ -115,3 +115,64 @@ def relay(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, f"Relayed “{relayed.title}”.")
         return redirect("exercises:room", code=code)
     return render(request, "exercises/partials/relay_done.html", {"relay": relayed})
+
+
+@login_required
+@require_POST
+def rfi_ask(request: HttpRequest, code: str) -> HttpResponse:
+    """A team asks the control cell or another team; the RFI arrives over the socket."""
+    exercise, team = access.require_player(request.user, code)
+    form = RfiForm(request.POST, exercise=exercise, team=team)
+    error, asked = "", None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            asked = engine.rfi_ask(
+                exercise=exercise,
+                team=team,
+                author=request.user,
+                question=data["question"],
+                tlp=data["tlp"],
+                to_team=data["to"],
+                client_token=data["client_token"],
+            )
+        except EngineError as exc:
+            error = str(exc)
+    if not request.htmx:
+        if asked:
+            messages.success(request, f"Asked {asked.addressee_label}.")
+        else:
+            messages.error(request, error or "Check the request form.")
+        return redirect("exercises:room", code=code)
+    if asked:
+        form = RfiForm(exercise=exercise, team=team, initial={"client_token": new_client_token()})
+    context = {"exercise": exercise, "rfi_form": form, "error": error, "asked": asked}
+    return render(request, "exercises/partials/rfi_form.html", context)
+
+
+@login_required
+@require_POST
+def rfi_answer(request: HttpRequest, code: str, rfi_code: str) -> HttpResponse:
+    """The addressee answers; htmx gets the RFI's item back (the socket brings it too)."""
+    exercise, participant, rfi = access.require_rfi(request.user, code, rfi_code)
+    form = RfiAnswerForm(request.POST, exercise=exercise)
+    error = ""
+    if form.is_valid():
+        try:
+            rfi = engine.rfi_answer(
+                exercise=exercise, rfi=rfi, author=request.user, **form.cleaned_data
+            )
+        except EngineError as exc:
+            error = str(exc)
+    else:
+        error = "Write an answer of at most 2000 characters."
+    back = "exercises:room" if participant.team_id else "exercises:control"
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect(back, code=code)
+    item = collab_state.rfi_item(
+        rfi, reader_team_id=participant.team_id, now_clock=engine.exercise_clock(exercise)
+    )
+    context = {"item": item, "error": error, "answer_form": form, "running": True}
+    return render(request, "exercises/partials/rfi_item.html", context)

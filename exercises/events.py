@@ -39,6 +39,8 @@ HOTWASH_SAVED = "hotwash.saved"
 DISCUSSION_POSTED = "discussion.posted"
 SHARE_RELAYED = "share.relayed"
 SHARE_REFUSED = "share.refused"
+RFI_ASKED = "rfi.asked"
+RFI_ANSWERED = "rfi.answered"
 
 
 # ---------------------------------------------------------------- payloads
@@ -148,6 +150,34 @@ class ShareRefused(TypedDict):
     reason: str
 
 
+class RfiAsked(TypedDict):
+    """``to_team_id`` 0 and ``to_label`` "the control cell" for a question to control."""
+
+    rfi_code: str
+    from_team_id: int
+    from_team_label: str
+    to_team_id: int
+    to_label: str
+    tlp: str
+    question: str
+    author_label: str
+
+
+class RfiAnswered(TypedDict):
+    """``inject``: the key of the inject control released as the answer ("" if none)."""
+
+    rfi_code: str
+    from_team_id: int
+    from_team_label: str
+    to_label: str
+    tlp: str
+    question: str
+    answer: str
+    author_label: str
+    seconds_to_answer: float
+    inject: str
+
+
 class DiscussionPosted(TypedDict):
     """A line of a team's thread; ``from_control``: posted by the simulation cell.
     ``mentions``: usernames of the teammates it names (their pages highlight it)."""
@@ -216,6 +246,17 @@ def _refusal_sentence(p: Mapping[str, Any]) -> str:
     )
 
 
+def _rfi_asked_sentence(p: Mapping[str, Any]) -> str:
+    asker = p.get("from_team_label", "A team")
+    return f"{asker} asked {p.get('to_label', '')}: {p.get('question', '')}"
+
+
+def _rfi_answered_sentence(p: Mapping[str, Any]) -> str:
+    minutes = round(float(p.get("seconds_to_answer", 0)) / 60, 1)
+    asker = p.get("from_team_label", "a team")
+    return f"{p.get('to_label', '')} answered {asker} after {minutes} min: {p.get('answer', '')}"
+
+
 def _discussion_sentence(p: Mapping[str, Any]) -> str:
     author = "Simulation cell" if p.get("from_control") else p.get("author_label", "Someone")
     return f"{author} in {p.get('team_label', 'a team')}'s thread: {p.get('body', '')}"
@@ -250,6 +291,8 @@ KINDS: dict[str, Kind] = {
     DISCUSSION_POSTED: Kind(DiscussionPosted, "Team discussion", _discussion_sentence),
     SHARE_RELAYED: Kind(ShareRelayed, "Share relayed", _relay_sentence),
     SHARE_REFUSED: Kind(ShareRefused, "Over-share refused", _refusal_sentence),
+    RFI_ASKED: Kind(RfiAsked, "Request for information", _rfi_asked_sentence),
+    RFI_ANSWERED: Kind(RfiAnswered, "RFI answered", _rfi_answered_sentence),
 }
 
 

@@ -29,8 +29,10 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from exercises import collab_state, live_state, visibility
 from exercises import events as kinds
-from exercises import live_state, visibility
+from exercises.clock import exercise_clock
+from exercises.forms import RfiAnswerForm
 from exercises.models import Event, Exercise, Share, Team
 from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
 
@@ -49,6 +51,7 @@ PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
 # the injects.
 PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
 SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED})
+RFI_KINDS = frozenset({kinds.RFI_ASKED, kinds.RFI_ANSWERED})
 
 
 class _Sources:
@@ -121,6 +124,8 @@ def _frame(sources: _Sources, perspective: str) -> str:
 def _panels(event: Event, perspective: str) -> list[Panel]:
     if event.kind == kinds.DISCUSSION_POSTED:
         return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
+    if event.kind in RFI_KINDS:
+        return [lambda src: _rfi_item(src, team_id=perspective_team_id(perspective))]
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
     if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
@@ -202,6 +207,27 @@ def _message_item(sources: _Sources, *, show_author: bool) -> str:
     context = {"message": message, "show_author": show_author}
     html = render_to_string("exercises/partials/message_item.html", context)
     return f'<ul hx-swap-oob="beforeend:#thread-{p["team_id"]}">{html}</ul>'
+
+
+def _rfi_item(sources: _Sources, *, team_id: int | None) -> str:
+    """A new RFI on top of its readers' lists; an answered one replacing its item.
+    ``team_id`` None: the control cell's list."""
+    rfi = collab_state.event_rfi(sources.event)
+    if rfi is None:
+        return ""
+    exercise = sources.exercise
+    item = collab_state.rfi_item(rfi, reader_team_id=team_id, now_clock=exercise_clock(exercise))
+    context = {
+        "item": item,
+        "answer_form": RfiAnswerForm(exercise=exercise),
+        "running": exercise.status == Exercise.Status.RUNNING,
+        "oob": sources.event.kind == kinds.RFI_ANSWERED,
+    }
+    html = render_to_string("exercises/partials/rfi_item.html", context)
+    if context["oob"]:
+        return html
+    target = "#rfi-list" if team_id is not None else "#control-rfi-list"
+    return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
 
 
 def _control_updates(event: Event) -> list[Panel]:

@@ -341,3 +341,59 @@ class Message(models.Model):
     @property
     def author_label(self) -> str:
         return self.author.get_username() if self.author else "A former participant"
+
+
+class Rfi(models.Model):
+    """A request for information: a team asks the control cell (``to_team`` empty) or
+    another team, under a TLP marking; the addressee answers. Control's answer may
+    release an inject to the asking team (``answer_inject``)."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="rfis")
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    from_team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rfis_asked")
+    to_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="rfis_received"
+    )
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tlp = models.CharField(max_length=12, choices=Tlp.choices)
+    question = models.TextField(max_length=TEXT_MESSAGE)
+    client_token = models.CharField(max_length=64)
+    asked_seq = models.PositiveIntegerField(default=0)  # its rfi.asked event
+    asked_clock = models.FloatField(default=0)
+    asked_at = models.DateTimeField(default=clock.now)
+    answer = models.TextField(blank=True, max_length=TEXT_MESSAGE)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answer_inject = models.ForeignKey(
+        Inject, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_clock = models.FloatField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["exercise", "asked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_team", "client_token"], name="rfi_token_once"),
+        ]
+
+    @property
+    def to_control(self) -> bool:
+        return self.to_team_id is None
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None
+
+    @property
+    def addressee_label(self) -> str:
+        return "the control cell" if self.to_team_id is None else str(self.to_team)
+
+    @property
+    def seconds_to_answer(self) -> float | None:
+        """Exercise-clock seconds from the question to its answer (None while open)."""
+        if self.answered_clock is None:
+            return None
+        return max(0.0, self.answered_clock - self.asked_clock)

@@ -38,6 +38,12 @@ urlpatterns = [
     path("exercises/<str:code>/room/thread/", collab_views.thread_post, name="thread_post"),
     path("exercises/<str:code>/room/relay/", collab_views.relay_form, name="relay_form"),
     path("exercises/<str:code>/room/relay/send/", collab_views.relay, name="relay"),
+    path("exercises/<str:code>/room/rfis/", collab_views.rfi_ask, name="rfi_ask"),
+    path(
+        "exercises/<str:code>/rfis/<str:rfi_code>/answer/",
+        collab_views.rfi_answer,
+        name="rfi_answer",
+    ),
     path(
         "exercises/<str:code>/control/threads/<str:team_code>/",
         collab_views.control_thread_post,

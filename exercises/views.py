@@ -166,6 +166,7 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
     return render(request, "exercises/live/control.html", context)
 
 
@@ -295,6 +296,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     )
     context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
     collab_state.mark_known_recipients(context["shares_received"], team)
+    context.update(collab_state.room_rfis(exercise, team, last_seq=context["last_seq"]))
     return render(request, "exercises/live/room.html", context)
 
 
@@ -372,6 +374,7 @@ def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
     return render(request, "exercises/live/evaluate.html", context)
 
 

@@ -10,7 +10,7 @@ Facilitator actions are also written to the audit log. Facilitator verbs require
 
 Modules: ``core`` (locking, events, audit, checks), ``lifecycle``, ``injects`` (injects
 and prompts), ``decisions``, ``collaboration`` (shares, observations), ``discussion``
-(team threads), ``relays``, ``timing`` (due work and sweeps) and ``rules`` (pure).
+(team threads), ``relays``, ``rfis``, ``timing`` (due work and sweeps) and ``rules`` (pure).
 Callers use the names below:
 ``from exercises import engine; engine.decision_submit(...)``.
 """
@@ -36,6 +36,7 @@ from exercises.engine.lifecycle import (
     team_join,
 )
 from exercises.engine.relays import share_relay
+from exercises.engine.rfis import rfi_answer, rfi_ask
 from exercises.engine.timing import (
     recover_after_restart,
     sweep_exercise,
@@ -62,6 +63,8 @@ __all__ = [
     "prompt_close",
     "prompt_open",
     "recover_after_restart",
+    "rfi_answer",
+    "rfi_ask",
     "share_create",
     "share_relay",
     "sweep_exercise",

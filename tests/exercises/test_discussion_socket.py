@@ -67,3 +67,51 @@ async def test_a_dropped_socket_catches_up_on_the_thread_in_order(world):
     assert seqs(received) == [m.event_seq for m in posted]
     assert [f"line-{n}" in html for n, (_, html) in enumerate(received)] == [True] * 3
     await bob.disconnect()
+
+
+def ask_hospital(world):
+    return engine.rfi_ask(
+        exercise=world["exercise"],
+        team=world["cloud"],
+        author=world["bob"],
+        question="rfizq: are you affected?",
+        tlp="AMBER",
+        to_team=world["hospital"],
+        client_token="q",
+    )
+
+
+async def test_an_rfi_reaches_the_asker_the_addressee_and_control_only(world):
+    sockets = {
+        name: await open_socket(world["exercise"], world[name])
+        for name in ("bob", "carol", "dave", "observer", "alice")
+    }
+    for communicator in sockets.values():
+        await frames(communicator)
+    rfi = await db(ask_hospital, world)
+    for name in ("dave", "observer"):
+        assert await sockets[name].receive_nothing(timeout=0.5), name
+    for name, target in (
+        ("bob", "#rfi-list"),
+        ("carol", "#rfi-list"),
+        ("alice", "#control-rfi-list"),
+    ):
+        html = (await frames(sockets[name]))[0][1]
+        assert "rfizq" in html
+        assert f"afterbegin:{target}" in html, name
+    assert ("answer-" in html) is False  # control does not answer a team's question
+    await db(
+        engine.rfi_answer,
+        exercise=world["exercise"],
+        rfi=rfi,
+        author=world["carol"],
+        answer="answerzq",
+    )
+    for name in ("dave", "observer"):
+        assert await sockets[name].receive_nothing(timeout=0.5), name
+    for name in ("bob", "alice"):
+        html = (await frames(sockets[name]))[0][1]
+        assert f'id="rfi-{rfi.code}" hx-swap-oob="true"' in html
+        assert "answerzq" in html
+    for communicator in sockets.values():
+        await communicator.disconnect()

@@ -436,6 +436,16 @@ def test_it_emits_every_kind_with_its_payload_type(
         engine.share_relay(**relay, share=red, team=hospital, author=carol, client_token="r")
     amber = Share.objects.get(client_token="s")
     engine.share_relay(**relay, share=amber, team=cloud, author=bob, client_token="r2")
+    rfi = engine.rfi_ask(
+        exercise=exercise,
+        team=cloud,
+        author=bob,
+        question="Patched?",
+        tlp="GREEN",
+        to_team=None,
+        client_token="q",
+    )
+    engine.rfi_answer(exercise=exercise, rfi=rfi, author=alice, answer="Yes")
     criterion = exercise.scenario.rubric.criteria.get(key="respond")
     engine.observation_record(
         exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"

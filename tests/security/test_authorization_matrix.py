@@ -22,7 +22,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation
+from exercises import engine
 from exercises.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
+from exercises.models import Rfi
 from exercises.routing import websocket_urlpatterns
 from tests.security.world import PERSONAS, World, build_world
 
@@ -78,6 +80,20 @@ def invitation(w: World) -> dict[str, Any]:
         organization=w.orgs["a"], user=w.users["player_b"]
     )
     return {"code": invited.code}
+
+
+def rfi(w: World) -> dict[str, Any]:
+    """An RFI of the cloud (player A) to the hospital (player B)."""
+    asked = Rfi.objects.filter(exercise=w.exercise).first() or engine.rfi_ask(
+        exercise=w.exercise,
+        team=w.teams["cloud"],
+        author=w.users["player_a"],
+        question="Matrix question",
+        tlp="AMBER",
+        to_team=w.teams["hospital"],
+        client_token="matrix",
+    )
+    return {**ex(w), "rfi_code": asked.code}
 
 
 ROWS: dict[str, Row] = {
@@ -171,6 +187,15 @@ ROWS: dict[str, Row] = {
         ex,
         PLAYERS,
         lambda w: {"share": w.shares["GREEN"].pk, "recipients": [w.teams["bank"].code]},
+    ),
+    "exercises:rfi_ask": Row(
+        "POST", ex, PLAYERS, lambda w: {"to": "control", "tlp": "GREEN", "question": "Matrix"}
+    ),
+    "exercises:rfi_answer": Row(
+        "POST",
+        rfi,
+        expect(DENIED, outsider=HIDDEN, player_a=OK, player_b=OK, facilitator=OK),
+        lambda w: {"answer": "Matrix answer"},
     ),
     "exercises:thread_post": Row("POST", ex, PLAYERS, lambda w: {"body": "Matrix line"}),
     "exercises:control_thread_post": Row(
@@ -374,6 +399,7 @@ def test_it_refuses_posts_without_a_csrf_token():
         ("exercises:share", ex(world)),
         ("exercises:thread_post", ex(world)),
         ("exercises:relay", ex(world)),
+        ("exercises:rfi_ask", ex(world)),
         ("scoring:recompute", ex(world)),
         ("scenarios:scenario_publish", draft(world)),
     ):

@@ -282,3 +282,46 @@ def test_it_relays_each_marking_only_where_it_may_go():
     for persona, page in LIVE_PAGE.items():
         html = client(world, persona).get(reverse(page, kwargs={"code": code})).content.decode()
         assert shown(html) == SEES_AFTER_RELAYS[persona], persona
+
+
+# An RFI of the cloud to the hospital: the two teams and the control cell read it.
+RFI_READERS = frozenset({"player_a", "player_b", "evaluator", "facilitator"})
+
+
+def _ask_and_answer(world: World) -> None:
+    rfi = engine.rfi_ask(
+        exercise=world.exercise,
+        team=world.teams["cloud"],
+        author=world.users["player_a"],
+        question="rfiquestionzq",
+        tlp=Tlp.AMBER,
+        to_team=world.teams["hospital"],
+        client_token="tlp",
+    )
+    engine.rfi_answer(
+        exercise=world.exercise, rfi=rfi, author=world.users["player_b"], answer="rfianswerzq"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_it_shows_an_rfi_to_the_asker_the_addressee_and_control_only():
+    world = await database_sync_to_async(build_world)(with_report=False, with_shares=False)
+    await database_sync_to_async(_ask_and_answer)(world)
+    code = {"code": world.exercise.code}
+
+    def page(persona: str) -> str:
+        return client(world, persona).get(reverse(LIVE_PAGE[persona], kwargs=code)).content.decode()
+
+    for persona in LIVE_PAGE:
+        html = await database_sync_to_async(page)(persona)
+        expected = persona in RFI_READERS
+        assert ["rfiquestionzq" in html, "rfianswerzq" in html] == [expected] * 2, persona
+    for persona in SEES:
+        communicator, connected, _ = await ws_open(world, persona)
+        assert connected, persona
+        await communicator.send_json_to({"type": "hello", "last_seq": 0})
+        text = "\n".join((await until_answered(communicator))[:-1])
+        expected = persona in RFI_READERS
+        assert ["rfiquestionzq" in text, "rfianswerzq" in text] == [expected] * 2, persona
+        await communicator.disconnect()
