@@ -63,8 +63,7 @@ def _post(
         "error": error,
         "post_url": post_url,
     }
-    if back == "exercises:control":
-        context.update(post_label=f"Post to {team} as the simulation cell", post_button="Post")
+    context["as_control"] = back == "exercises:control"
     # 200 with the error: htmx swaps no 4xx answer, and the player must read why.
     return render(request, "exercises/partials/message_form.html", context)
 
