@@ -218,6 +218,8 @@ ROWS: dict[str, Row] = {
     "scoring:recompute": Row("POST", ex, REPORT_EDITORS),
     "scoring:item-edit": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),
     "scoring:item-row": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),
+    # Every reader downloads their own view of what was shared (their TLP rights).
+    "scoring:sharing-export": Row("GET", lambda w: {**ex(w), "fmt": "stix"}, SEATED),
     "scoring:export-create": Row("POST", ex, REPORT_FULL, lambda w: {"format": "json"}),
     "scoring:export-status": Row("GET", lambda w: {**ex(w), "export": w.export.code}, OWN_EXPORT),
     "scoring:export-download": Row("GET", lambda w: {**ex(w), "export": w.export.code}, OWN_EXPORT),
