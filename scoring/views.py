@@ -20,6 +20,7 @@ from scoring.exports import sharing
 from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm
 from scoring.models import ImprovementItem, ReportExport
 from scoring.report import build_report
+from scoring.sharing_metrics import sharing_metrics_for
 
 
 @login_required
@@ -35,11 +36,9 @@ def report_detail(request: HttpRequest, code: str) -> HttpResponse:
     acc = access.report_access(request.user, code)
     report = build_report(acc)
     exports = access.own_exports(acc, request.user)
-    return render(
-        request,
-        "scoring/report.html",
-        {"report": report, "exports": exports, "export_form": ExportForm()},
-    )
+    context = {"report": report, "exports": exports, "export_form": ExportForm()}
+    context["sharing"] = sharing_metrics_for(acc)
+    return render(request, "scoring/report.html", context)
 
 
 @login_required
