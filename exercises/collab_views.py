@@ -14,11 +14,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from config.limits import TEXT_MESSAGE
 from exercises import access, collab_state, engine
 from exercises.collab_state import Thread
 from exercises.engine import EngineError
 from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
-from exercises.models import Exercise, Team
+from exercises.models import Exercise, Share, Team
 
 
 @login_required
@@ -68,7 +69,7 @@ def _post(
     return render(request, "exercises/partials/message_form.html", context)
 
 
-def _share_for(request: HttpRequest, exercise: Exercise, team: Team, raw: str | None):
+def _share_for(exercise: Exercise, team: Team, raw: str | None) -> Share:
     """The share named by ``raw`` (its id, from the query or the form) that the team may
     read; 404 otherwise (an id reveals nothing about shares the team cannot read)."""
     share_id = int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
@@ -82,7 +83,7 @@ def _share_for(request: HttpRequest, exercise: Exercise, team: Team, raw: str | 
 def relay_form(request: HttpRequest, code: str) -> HttpResponse:
     """The form relaying one share, loaded into its item on demand."""
     exercise, team = access.require_player(request.user, code)
-    share = _share_for(request, exercise, team, request.GET.get("share"))
+    share = _share_for(exercise, team, request.GET.get("share"))
     context = collab_state.relay_context(exercise, team, share)
     return render(request, "exercises/partials/relay_form.html", context)
 
@@ -92,7 +93,7 @@ def relay_form(request: HttpRequest, code: str) -> HttpResponse:
 def relay(request: HttpRequest, code: str) -> HttpResponse:
     """Relay a share; a refusal (the marking, the rate) is shown in the form, with why."""
     exercise, team = access.require_player(request.user, code)
-    share = _share_for(request, exercise, team, request.POST.get("share"))
+    share = _share_for(exercise, team, request.POST.get("share"))
     codes = frozenset(request.POST.getlist("recipients"))
     recipients = list(exercise.teams.filter(code__in=codes))
     try:
@@ -164,7 +165,7 @@ def rfi_answer(request: HttpRequest, code: str, rfi_code: str) -> HttpResponse:
         except EngineError as exc:
             error = str(exc)
     else:
-        error = "Write an answer of at most 2000 characters."
+        error = f"Write an answer of at most {TEXT_MESSAGE} characters."
     back = "exercises:room" if participant.team_id else "exercises:control"
     if not request.htmx:
         if error:
@@ -173,5 +174,6 @@ def rfi_answer(request: HttpRequest, code: str, rfi_code: str) -> HttpResponse:
     item = collab_state.rfi_item(
         rfi, reader_team_id=participant.team_id, now_clock=engine.exercise_clock(exercise)
     )
-    context = {"item": item, "error": error, "answer_form": form, "running": True}
+    running = exercise.status == Exercise.Status.RUNNING
+    context = {"item": item, "error": error, "answer_form": form, "running": running}
     return render(request, "exercises/partials/rfi_item.html", context)

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Max
 
 from accounts.audit import audit_for_exercise
+from exercises.events import event_sentence
 from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
 from exercises.visibility import can_see_event
 from scenarios.models import Criterion
@@ -318,7 +319,7 @@ def event_text(event: Event) -> str:
             f"{p.get('team_label', 'A team')} rated {p.get('rating', '')} "
             f"on {p.get('criterion_title', p.get('criterion', ''))}"
         )
-    return kind.replace(".", " ").capitalize()
+    return event_sentence(kind, p)  # threads, relays, RFIs: their kinds' own sentences
 
 
 def _metrics(access: ReportAccess, metrics: dict, teams: list[Team]) -> dict:

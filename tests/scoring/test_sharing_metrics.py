@@ -79,6 +79,10 @@ def test_the_report_shows_the_figures_and_only_the_readers_team_row():
     assert "Discussion, relays and requests for information" in page
     assert "Relays: 1." in page
     assert "RFIs asked: 1, answered: 1" in page
+    # Each RFI is a timeline item: who asked whom, and the answer with its delay.
+    assert "asked the control cell: stixquestionzq" in page
+    assert "the control cell answered" in page
+    assert "min: stixanswerzq" in page
     client.force_login(world.users["player_b"])
     page = client.get(reverse("scoring:report", args=[world.exercise.code])).text
     table = page.split('aria-labelledby="sharing-heading"')[1].split("</table>")[0]
