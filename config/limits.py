@@ -64,3 +64,12 @@ SOCKET_MESSAGE_DEPTH = 8
 SHARE_BURST, SHARE_EVERY_SECONDS = 6, 10.0
 DECISION_BURST, DECISION_EVERY_SECONDS = 12, 2.0
 OBSERVATION_BURST, OBSERVATION_EVERY_SECONDS = 30, 1.0
+# -- collaboration (exercises/engine/discussion.py, rfis.py, collaboration.py) ------------
+# A discussion message, an RFI's question or answer: a chat line, not a document.
+TEXT_MESSAGE = 2_000
+# How many of each a person may post in RATE_WINDOW_SECONDS (wall clock): enough for a
+# heated exchange, too few to flood a team's thread or another team's inbox.
+MESSAGES_PER_WINDOW = 20
+SHARES_PER_WINDOW = 10
+RFIS_PER_WINDOW = 10
+RATE_WINDOW_SECONDS = 60

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
-from exercises.models import Exercise, Participant, PromptWindow, Team
+from exercises.models import Exercise, Participant, PromptWindow, Rfi, Team
 from exercises.visibility import Viewer
 from scenarios.models import Prompt
 
@@ -89,3 +89,21 @@ def viewer_for(participant: Participant | None) -> Viewer:
         return Viewer(kind=Kind.OBSERVER)
     team_id = participant.team_id if participant.kind == Kind.PLAYER else None
     return Viewer(kind=participant.kind, team_id=team_id)
+
+
+def require_rfi(user: User, code: str, rfi_code: str) -> tuple[Exercise, Participant, Rfi]:
+    """An RFI of the exercise that ``user`` may act on: a facilitator any, a player those
+    asked by or put to their team (404 otherwise: a code reveals nothing); 403 to the
+    other seats."""
+    exercise, participant = exercise_for(user, code)
+    if participant is None or participant.kind not in (Kind.FACILITATOR, Kind.PLAYER):
+        raise PermissionDenied("Only players and facilitators act on requests for information.")
+    rfi = Rfi.objects.filter(exercise=exercise, code=rfi_code).first()
+    if rfi is None:
+        raise Http404("No such request.")
+    if participant.kind == Kind.PLAYER and participant.team_id not in (
+        rfi.from_team_id,
+        rfi.to_team_id,
+    ):
+        raise Http404("No such request.")
+    return exercise, participant, rfi

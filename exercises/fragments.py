@@ -39,8 +39,10 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from config.limits import SOCKET_PUSH_BYTES
+from exercises import collab_state, live_state, visibility
 from exercises import events as kinds
-from exercises import live_state
+from exercises.clock import exercise_clock
+from exercises.forms import RfiAnswerForm
 from exercises.models import Event, Exercise, Share, Team
 from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
 from scenarios.models import Tlp
@@ -56,6 +58,11 @@ STATUS_KINDS = frozenset(
     }
 )
 PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
+# Kinds shown in their own panel only, not in the feed: a busy team thread would bury
+# the injects.
+PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
+SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED})
+RFI_KINDS = frozenset({kinds.RFI_ASKED, kinds.RFI_ANSWERED})
 
 
 class _Sources:
@@ -94,7 +101,7 @@ class _Sources:
     def share(self) -> Share | None:
         return (
             Share.objects.filter(pk=self.event.payload.get("share_id"))
-            .select_related("from_team__organization")
+            .select_related("from_team__organization", "exercise", "author")
             .prefetch_related("recipients__organization")
             .first()
         )
@@ -123,8 +130,10 @@ def _frame(sources: _Sources, perspective: str) -> str:
         # A team's share list holds the body; its feed item shows a preview.
         "preview_shares": perspective not in (CONTROL, OBSERVER),
     }
-    item = render_to_string(FEED_ITEM, context)
-    parts = [f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>']
+    parts = []
+    if event.kind not in PANEL_ONLY_KINDS:
+        item = render_to_string(FEED_ITEM, context)
+        parts.append(f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>')
     parts += [render(sources) for render in _panels(event, perspective)]
     frame = f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
     if len(frame.encode()) <= SOCKET_PUSH_BYTES:
@@ -152,6 +161,10 @@ def compact_frame(event: Event, *, exercise_code: str) -> str:
 
 
 def _panels(event: Event, perspective: str) -> list[Panel]:
+    if event.kind == kinds.DISCUSSION_POSTED:
+        return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
+    if event.kind in RFI_KINDS:
+        return [lambda src: _rfi_item(src, team_id=perspective_team_id(perspective))]
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
     if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
@@ -164,8 +177,8 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
         panels.append(lambda src: _prompt_list(src.exercise, None))  # a new stage: no prompt yet
     if team_id is not None and event.kind == kinds.DECISION_SUBMITTED:
         panels.append(_decision_status)
-    if event.kind == kinds.SHARE_CREATED and perspective != OBSERVER:
-        panels.append(_share_item)
+    if event.kind in SHARE_KINDS and perspective != OBSERVER:
+        panels.append(lambda src: _share_item(src, team_id=team_id, can_relay=True))
     return panels
 
 
@@ -199,15 +212,61 @@ def _decision_status(sources: _Sources) -> str:
 def _share_item(
     sources: _Sources,
     *,
+    team_id: int | None,
     target: str = "#shares-received",
-    show_recipients: bool = False,
+    can_relay: bool = False,
+    preview: bool = False,
 ) -> str:
+    """The share prepended to a list. ``team_id``: the reading team (None for the control
+    cell, and for the frame every team shares, which only GREEN and CLEAR shares reach)."""
     share = sources.share
     if share is None:
         return ""
-    # The console's list shows a preview: its feed item carries the body.
-    context = {"share": share, "show_recipients": show_recipients, "preview": show_recipients}
+    known = visibility.knows_recipients(
+        tlp=share.tlp,
+        reader_team_id=team_id,
+        from_team_id=share.from_team_id,
+        recipient_ids=[r.pk for r in share.recipients.all()],
+    )
+    context = {"share": share, "show_recipients": known, "can_relay": can_relay, "preview": preview}
     html = render_to_string("exercises/partials/share_item.html", context)
+    return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
+
+
+def _message_item(sources: _Sources, *, show_author: bool) -> str:
+    """The message appended to its team's thread, drawn from the event alone."""
+    p = sources.event.payload
+    message = {
+        "id": p["message_id"],
+        "author_label": p["author_label"],
+        "from_control": p["from_control"],
+        "body": p["body"],
+        "mentions": p["mentions"],
+        "clock_seconds": sources.event.clock_seconds,
+    }
+    context = {"message": message, "show_author": show_author}
+    html = render_to_string("exercises/partials/message_item.html", context)
+    return f'<ul hx-swap-oob="beforeend:#thread-{p["team_id"]}">{html}</ul>'
+
+
+def _rfi_item(sources: _Sources, *, team_id: int | None) -> str:
+    """A new RFI on top of its readers' lists; an answered one replacing its item.
+    ``team_id`` None: the control cell's list."""
+    rfi = collab_state.event_rfi(sources.event)
+    if rfi is None:
+        return ""
+    exercise = sources.exercise
+    item = collab_state.rfi_item(rfi, reader_team_id=team_id, now_clock=exercise_clock(exercise))
+    context = {
+        "item": item,
+        "answer_form": RfiAnswerForm(exercise=exercise),
+        "running": exercise.status == Exercise.Status.RUNNING,
+        "oob": sources.event.kind == kinds.RFI_ANSWERED,
+    }
+    html = render_to_string("exercises/partials/rfi_item.html", context)
+    if context["oob"]:
+        return html
+    target = "#rfi-list" if team_id is not None else "#control-rfi-list"
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
 
 
@@ -217,7 +276,7 @@ def _control_updates(event: Event) -> list[Panel]:
     table) is redrawn only when the stage's state moves."""
     if event.kind == kinds.DECISION_SUBMITTED:
         return [_decision_cell]
-    if event.kind == kinds.SHARE_CREATED:
+    if event.kind in SHARE_KINDS:
         return [_control_share_item]
     if event.kind == kinds.OBSERVATION_RECORDED:
         return [_ratings]
@@ -258,4 +317,5 @@ def _decision_cell(sources: _Sources) -> str:
 
 
 def _control_share_item(sources: _Sources) -> str:
-    return _share_item(sources, target="#control-share-list", show_recipients=True)
+    # The console's list shows a preview: its feed item carries the body.
+    return _share_item(sources, team_id=None, target="#control-share-list", preview=True)

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from exercises import access, engine, live_state, rate_limits
+from exercises import access, collab_state, engine, live_state, rate_limits
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -165,6 +165,8 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context.update(live_state.control_context(exercise))
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
+    context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
     return render(request, "exercises/live/control.html", context)
 
 
@@ -292,6 +294,9 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     context["share_form"] = ShareForm(
         exercise=exercise, team=team, initial={"client_token": new_client_token()}
     )
+    context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
+    collab_state.mark_known_recipients(context["shares_received"], team)
+    context.update(collab_state.room_rfis(exercise, team, last_seq=context["last_seq"]))
     return render(request, "exercises/live/room.html", context)
 
 
@@ -371,6 +376,8 @@ def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     context = live_state.page_context(exercise, perspective=CONTROL)
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
+    context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
     return render(request, "exercises/live/evaluate.html", context)
 
 

@@ -402,7 +402,7 @@ def test_it_saves_the_hotwash_for_the_control_cell(live, alice, django_capture_o
 
 
 def test_it_emits_every_kind_with_its_payload_type(
-    live, alice, bob, django_capture_on_commit_callbacks
+    live, alice, bob, carol, django_capture_on_commit_callbacks
 ):
     exercise = started(live, alice, django_capture_on_commit_callbacks)
     cloud, hospital = live[1], live[2]
@@ -420,6 +420,32 @@ def test_it_emits_every_kind_with_its_payload_type(
         recipients=[hospital],
         client_token="s",
     )
+    engine.message_post(exercise=exercise, team=cloud, author=bob, body="On it @nobody")
+    red = engine.share_create(
+        exercise=exercise,
+        from_team=cloud,
+        author=bob,
+        tlp="RED",
+        title="Keys",
+        body="Rotated",
+        recipients=[hospital],
+        client_token="red",
+    )
+    relay = {"exercise": exercise, "recipients": [live[3]]}
+    with pytest.raises(EngineError, match="named recipients only"):
+        engine.share_relay(**relay, share=red, team=hospital, author=carol, client_token="r")
+    amber = Share.objects.get(client_token="s")
+    engine.share_relay(**relay, share=amber, team=cloud, author=bob, client_token="r2")
+    rfi = engine.rfi_ask(
+        exercise=exercise,
+        team=cloud,
+        author=bob,
+        question="Patched?",
+        tlp="GREEN",
+        to_team=None,
+        client_token="q",
+    )
+    engine.rfi_answer(exercise=exercise, rfi=rfi, author=alice, answer="Yes")
     criterion = exercise.scenario.rubric.criteria.get(key="respond")
     engine.observation_record(
         exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"

@@ -22,7 +22,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation
+from exercises import engine
 from exercises.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
+from exercises.models import Rfi
 from exercises.routing import websocket_urlpatterns
 from onboarding.services import invitation_issue
 from tests.security.world import PERSONAS, World, build_world
@@ -88,6 +90,18 @@ def email_invitation(w: World) -> dict[str, Any]:
         email="nobody@example.org", organization=w.orgs["a"], invited_by=w.users["player_a"]
     )
     return {"token": token}
+def rfi(w: World) -> dict[str, Any]:
+    """An RFI of the cloud (player A) to the hospital (player B)."""
+    asked = Rfi.objects.filter(exercise=w.exercise).first() or engine.rfi_ask(
+        exercise=w.exercise,
+        team=w.teams["cloud"],
+        author=w.users["player_a"],
+        question="Matrix question",
+        tlp="AMBER",
+        to_team=w.teams["hospital"],
+        client_token="matrix",
+    )
+    return {**ex(w), "rfi_code": asked.code}
 
 
 ROWS: dict[str, Row] = {
@@ -201,6 +215,29 @@ ROWS: dict[str, Row] = {
         lambda w: {"option": "isolate", "client_token": "matrix"},
     ),
     "exercises:share": Row("POST", ex, PLAYERS),
+    "exercises:relay_form": Row("GET", ex, PLAYERS, lambda w: {"share": w.shares["GREEN"].pk}),
+    "exercises:relay": Row(
+        "POST",
+        ex,
+        PLAYERS,
+        lambda w: {"share": w.shares["GREEN"].pk, "recipients": [w.teams["bank"].code]},
+    ),
+    "exercises:rfi_ask": Row(
+        "POST", ex, PLAYERS, lambda w: {"to": "control", "tlp": "GREEN", "question": "Matrix"}
+    ),
+    "exercises:rfi_answer": Row(
+        "POST",
+        rfi,
+        expect(DENIED, outsider=HIDDEN, player_a=OK, player_b=OK, facilitator=OK),
+        lambda w: {"answer": "Matrix answer"},
+    ),
+    "exercises:thread_post": Row("POST", ex, PLAYERS, lambda w: {"body": "Matrix line"}),
+    "exercises:control_thread_post": Row(
+        "POST",
+        lambda w: {**ex(w), "team_code": w.teams["cloud"].code},
+        CONTROL,
+        lambda w: {"body": "Matrix line"},
+    ),
     "exercises:evaluate": Row("GET", ex, EVALUATORS),
     "exercises:observe_record": Row("POST", ex, EVALUATORS),
     "exercises:observe": Row("GET", ex, WATCHERS),
@@ -215,6 +252,8 @@ ROWS: dict[str, Row] = {
     "scoring:recompute": Row("POST", ex, REPORT_EDITORS),
     "scoring:item-edit": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),
     "scoring:item-row": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),
+    # Every reader downloads their own view of what was shared (their TLP rights).
+    "scoring:sharing-export": Row("GET", lambda w: {**ex(w), "fmt": "stix"}, SEATED),
     "scoring:export-create": Row("POST", ex, REPORT_FULL, lambda w: {"format": "json"}),
     "scoring:export-status": Row("GET", lambda w: {**ex(w), "export": w.export.code}, OWN_EXPORT),
     "scoring:export-download": Row("GET", lambda w: {**ex(w), "export": w.export.code}, OWN_EXPORT),
@@ -394,6 +433,9 @@ def test_it_refuses_posts_without_a_csrf_token():
     for name, kwargs in (
         ("exercises:pause", ex(world)),
         ("exercises:share", ex(world)),
+        ("exercises:thread_post", ex(world)),
+        ("exercises:relay", ex(world)),
+        ("exercises:rfi_ask", ex(world)),
         ("scoring:recompute", ex(world)),
         ("scenarios:scenario_publish", draft(world)),
     ):
