@@ -57,19 +57,18 @@ SOCKET_PUSH_BYTES = 256 * 1024
 SOCKET_MESSAGE_BYTES = 16 * 1024
 SOCKET_MESSAGE_DEPTH = 8
 
-# -- rates (exercises/rate_limits.py): a burst, then one more every N seconds -------------
-# Per team for shares and decisions (its players share one allowance), per evaluator for
-# observations. A real team shares a few times per stage and revises a decision a few
-# times; 100 shares in 8 s (issue 13) were a flood pushed to every team.
+# -- rates (exercises/engine/rate_limits.py): a burst, then one more every N seconds ------
+# Per team for shares, relays and decisions (its players share one allowance), per
+# person for observations, discussion messages and RFIs. A real team shares a few times
+# per stage and revises a decision a few times; 100 shares in 8 s (issue 13) were a
+# flood pushed to every team.
 SHARE_BURST, SHARE_EVERY_SECONDS = 6, 10.0
 DECISION_BURST, DECISION_EVERY_SECONDS = 12, 2.0
 OBSERVATION_BURST, OBSERVATION_EVERY_SECONDS = 30, 1.0
 # -- collaboration (exercises/engine/discussion.py, rfis.py, collaboration.py) ------------
 # A discussion message, an RFI's question or answer: a chat line, not a document.
 TEXT_MESSAGE = 2_000
-# How many of each a person may post in RATE_WINDOW_SECONDS (wall clock): enough for a
-# heated exchange, too few to flood a team's thread or another team's inbox.
-MESSAGES_PER_WINDOW = 20
-SHARES_PER_WINDOW = 10
-RFIS_PER_WINDOW = 10
-RATE_WINDOW_SECONDS = 60
+# Rates per person (exercises/engine/rate_limits.py, below): enough for a heated
+# exchange, too few to flood a team's thread or another team's inbox.
+MESSAGE_BURST, MESSAGE_EVERY_SECONDS = 20, 3.0
+RFI_BURST, RFI_EVERY_SECONDS = 10, 6.0

@@ -9,14 +9,13 @@ otherwise ``SOME`` with the share's readers (``visibility.share_readers``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from accounts.models import User
-from config.limits import RATE_WINDOW_SECONDS, SHARES_PER_WINDOW, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
-from exercises import clock, events, queries
+from config.limits import TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
+from exercises import events, queries
 from exercises.clock import exercise_clock
 from exercises.engine.core import EngineError, emit, locked, require_length, require_status
-from exercises.engine.discussion import rate_refusal
+from exercises.engine.rate_limits import OBSERVATIONS, SHARES, take
 from exercises.models import Event, Exercise, Observation, Participant, Share, Team
 from exercises.visibility import share_readers, share_visibility
 from scenarios.models import Criterion, Inject, Tlp
@@ -123,11 +122,7 @@ def _check_share(
     require_length(body, limit=TEXT_SHARE, what="The message")
     if not client_token:
         raise EngineError("The submission is missing its token; reload the page.")
-    since = clock.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
-    recent = Share.objects.filter(exercise=ex, author=author, created_at__gte=since).count()
-    refusal = rate_refusal(recent=recent, limit=SHARES_PER_WINDOW, noun="shares and relays")
-    if refusal:
-        raise EngineError(refusal)
+    take(SHARES, exercise_id=ex.pk, subject=f"team-{from_team.pk}")
 
 
 def observation_record(
@@ -152,6 +147,7 @@ def observation_record(
         if rating not in Observation.Rating.values:
             raise EngineError("Rate with P, S, M or U.")
         require_length(note.strip(), limit=TEXT_NOTE, what="The note")
+        take(OBSERVATIONS, exercise_id=ex.pk, subject=f"user-{evaluator.pk}")
         observation = Observation.objects.create(
             exercise=ex,
             team=team,

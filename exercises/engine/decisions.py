@@ -22,6 +22,7 @@ from exercises.engine.core import (
     require_status,
     take_state,
 )
+from exercises.engine.rate_limits import DECISIONS, take
 from exercises.engine.timing import apply_due
 from exercises.models import (
     Decision,
@@ -96,8 +97,10 @@ def _decide(
     try:
         opened = _open_window_for(exercise, team=team, prompt=prompt, author=author, option=option)
         _check_answer(prompt, option=option, text=text)
+        take(DECISIONS, exercise_id=exercise.pk, subject=f"team-{team.pk}")
     except EngineError:
-        # A resubmission of an accepted answer stays a no-op once the prompt has closed.
+        # A resubmission of an accepted answer stays a no-op once the prompt has closed
+        # or the team's allowance is spent.
         if (decision := queries.team_decision(**mine)) and decision.replayed:
             return decision
         raise

@@ -10,13 +10,13 @@ the mentioned player's page highlights it.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from accounts.models import User
-from config.limits import MESSAGES_PER_WINDOW, RATE_WINDOW_SECONDS, TEXT_MESSAGE
-from exercises import clock, events
+from config.limits import TEXT_MESSAGE
+from exercises import events
 from exercises.clock import exercise_clock
 from exercises.engine.core import EngineError, emit, locked, require_status
+from exercises.engine.rate_limits import MESSAGES, take
 from exercises.models import Event, Exercise, Message, Participant, Team
 
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]+)")
@@ -29,16 +29,6 @@ def mentioned(body: str, usernames: list[str]) -> list[str]:
     return [name for name in usernames if name.casefold() in said]
 
 
-def rate_refusal(*, recent: int, limit: int, noun: str) -> str | None:
-    """The sentence refusing one more ``noun`` after ``recent`` of them in the rate window,
-    or None when it is allowed. Pure."""
-    if recent < limit:
-        return None
-    return (
-        f"Too many {noun} at once: at most {limit} a minute each. Wait a moment and send it again."
-    )
-
-
 def message_post(*, exercise: Exercise, team: Team, author: User, body: str) -> Message:
     """Post ``body`` to ``team``'s thread, as one of its players or, for a facilitator of
     the exercise, as the simulation cell. Raises ``EngineError`` when the author may not
@@ -48,7 +38,7 @@ def message_post(*, exercise: Exercise, team: Team, author: User, body: str) -> 
         require_status(ex, "discuss")
         from_control = _check_author(ex, team=team, author=author)
         _check_body(body)
-        _check_rate(ex, author)
+        take(MESSAGES, exercise_id=ex.pk, subject=f"user-{author.pk}")
         teammates = list(
             Participant.objects.filter(exercise=ex, team=team)
             .exclude(user=author)
@@ -102,11 +92,3 @@ def _check_body(body: str) -> None:
         raise EngineError("Write a message first.")
     if len(body) > TEXT_MESSAGE:
         raise EngineError(f"A message holds at most {TEXT_MESSAGE} characters.")
-
-
-def _check_rate(ex: Exercise, author: User) -> None:
-    since = clock.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
-    recent = Message.objects.filter(exercise=ex, author=author, created_at__gte=since).count()
-    refusal = rate_refusal(recent=recent, limit=MESSAGES_PER_WINDOW, noun="messages")
-    if refusal:
-        raise EngineError(refusal)

@@ -14,14 +14,12 @@ and the team is told why.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from accounts.models import User
-from config.limits import RATE_WINDOW_SECONDS, SHARES_PER_WINDOW
-from exercises import clock, events, queries
+from exercises import events, queries
 from exercises.clock import exercise_clock
 from exercises.engine.core import EngineError, emit, locked, require_status
-from exercises.engine.discussion import rate_refusal
+from exercises.engine.rate_limits import SHARES, take
 from exercises.models import Event, Exercise, Participant, Share, ShareRefusal, Team
 from exercises.visibility import (
     RELAY_RULES,
@@ -99,11 +97,7 @@ def _check_relay(
         raise EngineError("Your team cannot read that share, so it cannot relay it.")
     if not recipients:
         raise EngineError("Choose at least one team to relay it to.")
-    since = clock.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
-    recent = Share.objects.filter(exercise=ex, author=author, created_at__gte=since).count()
-    refusal = rate_refusal(recent=recent, limit=SHARES_PER_WINDOW, noun="shares and relays")
-    if refusal:
-        raise EngineError(refusal)
+    take(SHARES, exercise_id=ex.pk, subject=f"team-{team.pk}")
 
 
 def _relay(

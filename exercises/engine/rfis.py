@@ -9,15 +9,13 @@ key names the RFI, so the inject may still go out to its own audience later).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from accounts.models import User
-from config.limits import RATE_WINDOW_SECONDS, RFIS_PER_WINDOW, TEXT_MESSAGE
+from config.limits import TEXT_MESSAGE
 from exercises import clock, events
 from exercises.clock import exercise_clock
 from exercises.engine.core import EngineError, audit, emit, locked, require_status
-from exercises.engine.discussion import rate_refusal
 from exercises.engine.injects import release
+from exercises.engine.rate_limits import RFIS, take
 from exercises.models import Event, Exercise, Participant, Rfi, Team
 from scenarios.models import Inject, Tlp
 
@@ -91,11 +89,7 @@ def _check_ask(
     if tlp not in Tlp.values:
         raise EngineError("Choose a TLP marking.")
     _check_text(question, "question")
-    since = clock.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
-    recent = Rfi.objects.filter(exercise=ex, asked_by=author, asked_at__gte=since).count()
-    refusal = rate_refusal(recent=recent, limit=RFIS_PER_WINDOW, noun="requests for information")
-    if refusal:
-        raise EngineError(refusal)
+    take(RFIS, exercise_id=ex.pk, subject=f"user-{author.pk}")
 
 
 def _check_text(text: str, noun: str) -> None:

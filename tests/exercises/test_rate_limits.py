@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from config.limits import DECISION_BURST, SHARE_BURST, SHARE_EVERY_SECONDS
-from exercises import clock, rate_limits
+from exercises import clock
+from exercises.engine import rate_limits
+from exercises.engine.rate_limits import Bucket, Rate, refill, spend
 from exercises.models import Decision, DecisionRevision, Observation, Share
-from exercises.rate_limits import Bucket, Rate, refill, spend
 from tests import factories
 from tests.exercises.test_live_views import htmx, team, url
 

@@ -90,6 +90,8 @@ def email_invitation(w: World) -> dict[str, Any]:
         email="nobody@example.org", organization=w.orgs["a"], invited_by=w.users["player_a"]
     )
     return {"token": token}
+
+
 def rfi(w: World) -> dict[str, Any]:
     """An RFI of the cloud (player A) to the hospital (player B)."""
     asked = Rfi.objects.filter(exercise=w.exercise).first() or engine.rfi_ask(

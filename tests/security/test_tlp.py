@@ -15,8 +15,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from exercises import engine
+from config.limits import SHARE_EVERY_SECONDS
+from exercises import clock, engine
 from exercises.engine import EngineError
 from exercises.models import ShareRefusal
 from exercises.visibility import TeamInfo, share_readers
@@ -261,17 +263,21 @@ SEES_AFTER_RELAYS = {
 @pytest.mark.django_db
 def test_it_relays_each_marking_only_where_it_may_go():
     world = build_world(with_report=False)
+    # One relay per share-rate interval: this test is about markings, not the team's rate.
+    manual = clock.ManualClock(timezone.now())
     for tlp, targets in RELAYS.items():
         for target, allowed in targets.items():
+            manual.advance(SHARE_EVERY_SECONDS)
             try:
-                engine.share_relay(
-                    exercise=world.exercise,
-                    share=world.shares[tlp],
-                    team=world.teams["cloud"],
-                    author=world.users["player_a"],
-                    recipients=[world.teams[target]],
-                    client_token=f"{tlp}-{target}",
-                )
+                with clock.use(manual):
+                    engine.share_relay(
+                        exercise=world.exercise,
+                        share=world.shares[tlp],
+                        team=world.teams["cloud"],
+                        author=world.users["player_a"],
+                        recipients=[world.teams[target]],
+                        client_token=f"{tlp}-{target}",
+                    )
                 relayed = True
             except EngineError:
                 relayed = False

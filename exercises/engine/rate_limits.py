@@ -1,9 +1,11 @@
-"""How fast a team may write to a running exercise: a token bucket per (exercise, who,
-action), kept in Django's cache (the in-memory cache of the embedded default, Redis when
-``REDIS_URL`` is set, so every server process shares it). Limits in ``config.limits``.
+"""How fast a team or a person may write to a running exercise: a token bucket per
+(exercise, who, action), kept in Django's cache (the in-memory cache of the embedded
+default, Redis when ``REDIS_URL`` is set, so every server process shares it). Limits in
+``config.limits``.
 
-``take`` is called by the views before the engine, so a refused request writes nothing;
-its ``RateLimited`` is an ``EngineError`` and reaches the user as one. Time comes from
+``take`` is called by the engine verbs themselves, after their checks and before they
+write, so every entry point is limited and a refused request writes nothing; its
+``RateLimited`` is an ``EngineError`` and reaches the user as one. Time comes from
 ``exercises.clock`` (tests move a ``ManualClock``). Reading and writing the bucket are two
 cache calls, not one atomic step: requests racing at the same instant may each take the
 last token, so a limit can be passed by a request or two, never flooded.
@@ -36,6 +38,8 @@ DECISIONS: Final = Rate("decisions", limits.DECISION_BURST, limits.DECISION_EVER
 OBSERVATIONS: Final = Rate(
     "observations", limits.OBSERVATION_BURST, limits.OBSERVATION_EVERY_SECONDS
 )
+MESSAGES: Final = Rate("messages", limits.MESSAGE_BURST, limits.MESSAGE_EVERY_SECONDS)
+RFIS: Final = Rate("requests for information", limits.RFI_BURST, limits.RFI_EVERY_SECONDS)
 
 
 class RateLimited(EngineError):
@@ -71,7 +75,7 @@ def spend(bucket: Bucket, *, rate: Rate) -> tuple[Bucket, float]:
 def take(rate: Rate, *, exercise_id: int, subject: str) -> None:
     """Take one request of ``rate`` for ``subject`` (``team-<id>``, ``user-<id>``) in an
     exercise, or raise ``RateLimited``."""
-    key = f"cascade:rate:{rate.noun}:{exercise_id}:{subject}"
+    key = f"cascade:rate:{rate.noun.replace(' ', '-')}:{exercise_id}:{subject}"
     now = clock.now().timestamp()
     stored = cache.get(key)
     bucket, wait = spend(refill(stored, rate=rate, now=now), rate=rate)
