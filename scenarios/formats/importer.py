@@ -165,6 +165,7 @@ class _Builder:
             body=data.get("body") or "",
             sender=data.get("from") or "",
             channel=data.get("channel") or "email",
+            channel_label=data.get("channel_label") or "",
             severity=data.get("severity") or "medium",
             tlp=data.get("tlp") or "GREEN",
             audience=audience,
@@ -174,6 +175,7 @@ class _Builder:
             expected_action=data.get("expected_action") or "",
             criteria=list(data.get("criteria") or []),
             notes=data.get("notes") or "",
+            columns=dict(data.get("columns") or {}),
             order=order,
         )
         if role_keys:
