@@ -8,7 +8,6 @@ same validation and all-or-nothing import apply. Errors name the row and column.
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -23,17 +22,16 @@ from scenarios.formats import (
     import_scenario,
     validate_document,
 )
-from scenarios.formats.cells import append_xlsx_row, csv_text, restore_csv_text
+from scenarios.formats.cells import append_xlsx_row, csv_text
 from scenarios.formats.msel_read import (
     DEFAULT_TIME_MODEL,
     TIME_MODELS,
     MselReading,
     cell_text,
-    decode_text,
     guess_sector,
     read_msel_document,
+    table_rows,
 )
-from scenarios.formats.spreadsheet import SpreadsheetError, xlsx_rows
 from scenarios.models import Inject, Scenario
 from scenarios.rubrics import rubric_criteria
 
@@ -51,7 +49,7 @@ __all__ = [
 
 COLUMNS = (
     "Event No.",
-    "Scheduled Time",
+    "Time into Stage",
     "Stage",
     "From",
     "To",
@@ -165,7 +163,7 @@ def msel_reading(
     title: str,
     key: str,
     rubric_key: str | None = None,
-    time_model: str = DEFAULT_TIME_MODEL,
+    time_model: str | None = None,
     start: str = "",
 ) -> MselReading:
     """Read and validate an MSEL without writing anything: the preview of an import.
@@ -199,7 +197,7 @@ def msel_import(
     title: str,
     key: str,
     rubric_key: str | None = None,
-    time_model: str = DEFAULT_TIME_MODEL,
+    time_model: str | None = None,
     start: str = "",
     created_by: Any = None,
 ) -> Scenario:
@@ -237,11 +235,8 @@ def criterion_tokens(rubric_key: str) -> dict[str, str] | None:
 
 def read_msel(data: bytes, fmt: str) -> list[list[str]]:
     """The MSEL's non-empty rows as text cells (header first), for tests and previews."""
-    try:
-        if fmt == "xlsx":
-            rows = [[cell_text(cell) for cell in row] for row in xlsx_rows(data, sheet_name="MSEL")]
-        else:
-            rows = list(csv.reader(io.StringIO(decode_text(data)[0])))
-    except SpreadsheetError as error:
-        raise ScenarioFormatError([FormatError("file", str(error))]) from None
-    return [[restore_csv_text(cell) for cell in row] for row in rows if any(row)]
+    reading = MselReading(doc={})
+    rows = table_rows(data, fmt, reading)
+    if reading.errors:
+        raise ScenarioFormatError(reading.errors)
+    return [[cell_text(cell) for cell in row] for _, row in rows]

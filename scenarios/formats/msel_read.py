@@ -33,6 +33,7 @@ from scenarios.models import Channel, Severity, Tlp
 HEADERS: dict[str, tuple[str, ...]] = {
     "event": ("eventno", "event", "eventnumber", "eventid", "eventnum", "no", "#", "event#",
               "injectno", "injectnumber", "inject#", "injectid", "msel#", "mselno", "ref", "id"),
+    "stagetime": ("timeintostage", "stagetime", "stageoffset"),
     "time": ("scheduledtime", "time", "scheduled", "deliverytime", "injecttime", "timing",
              "clocktime", "exercisetime", "releasetime", "timehhmm", "timehmm"),
     "stage": ("stage", "phase", "module", "move", "segment", "part"),
@@ -130,21 +131,22 @@ def read_msel_document(
     key: str,
     criteria: dict[str, str] | None = None,
     rubric_key: str | None = None,
-    time_model: str = DEFAULT_TIME_MODEL,
+    time_model: str | None = None,
     start: str = "",
 ) -> MselReading:
     """Read an MSEL (``fmt`` ``"csv"`` or ``"xlsx"``) into a scenario document; write nothing.
 
     ``criteria`` maps criterion keys and references (lowercase) to keys, for the
     Criteria column and for objectives that name a criterion. ``time_model`` is one of
-    ``TIME_MODELS``; ``start`` is the clock time of the exercise start (clock model; by
-    default the earliest time in the sheet).
+    ``TIME_MODELS``, by default ``stage`` for a "Time into Stage" column (Cascade's export)
+    and ``DEFAULT_TIME_MODEL`` otherwise; ``start`` is the clock time of the exercise
+    start (clock model; by default the earliest time in the sheet).
     """
     reading = MselReading(doc={})
-    if time_model not in TIME_MODELS:
+    if time_model is not None and time_model not in TIME_MODELS:
         reading.errors.append(FormatError("time model", f"one of: {', '.join(TIME_MODELS)}"))
         return reading
-    table = _table(data, fmt, reading)
+    table = table_rows(data, fmt, reading)
     if table:
         builder = _Builder(reading, criteria, time_model=time_model, start=start)
         reading.doc = builder.document(table, title=title, key=key, rubric_key=rubric_key)
@@ -154,7 +156,9 @@ def read_msel_document(
 # -- bytes → numbered rows of text -----------------------------------------------------------
 
 
-def _table(data: bytes, fmt: str, reading: MselReading) -> list[tuple[int, list[Any]]]:
+def table_rows(data: bytes, fmt: str, reading: MselReading) -> list[tuple[int, list[Any]]]:
+    """(spreadsheet row number, cells) of every non-empty row, within the MSEL limits;
+    problems go to ``reading.errors`` and the encoding of a CSV to ``reading.report``."""
     try:
         if fmt == "csv":
             rows: Iterable[list[Any]] = _read_csv(data, reading)
@@ -252,7 +256,8 @@ class _Builder:
     ) -> None:
         self.reading = reading
         self.criteria = criteria
-        self.time_model = time_model
+        self.time_model = time_model or DEFAULT_TIME_MODEL
+        self.time_model_given = time_model is not None
         self.start_text = start
         self.headers: dict[str, str] = {}
         self.kept_columns: dict[int, str] = {}
@@ -311,6 +316,9 @@ class _Builder:
             if not text:
                 continue
             name = lookup.get(normalise_header(text))
+            if name == "stagetime":  # a time column that says its time model
+                name = None if "time" in columns else "time"
+                self.time_model = self.time_model if self.time_model_given else "stage"
             if name is None or name in columns:
                 # Columns Cascade has no field for (owner, status, a second notes column)
                 # are kept as text and written back on export.

@@ -73,7 +73,7 @@ def test_it_exports_yaml_json_and_msel(rubric, tmp_path):
     target = tmp_path / "msel.csv"
     run("export_scenario", "cloud-ransomware", "--format", "msel-csv", "-o", str(target))
     rows = read_msel(target.read_bytes(), "csv")
-    assert rows[0][:3] == ["Event No.", "Scheduled Time", "Stage"]
+    assert rows[0][:3] == ["Event No.", "Time into Stage", "Stage"]
 
 
 def test_it_exports_the_requested_version(rubric):

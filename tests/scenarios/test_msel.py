@@ -200,7 +200,7 @@ MALFORMED = [
     (
         "bad-time",
         "1,soonish,S,From,Bank,Email,Title,,,,,",
-        "row 2, column 'Scheduled Time': 'soonish' is not a time",
+        "row 2, column 'Time into Stage': 'soonish' is not a time",
     ),
     ("empty-stage", "1,0:00:00,,From,Bank,Email,Title,,,,,", "row 2, column 'Stage': is empty"),
     ("empty-inject", "1,0:00:00,S,From,Bank,Email,,,,,,", "row 2, column 'Inject': is empty"),
