@@ -10,7 +10,8 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from accounts.models import Sector
-from config.limits import MAX_IMPORT_BYTES
+from scenarios.formats.files import MSEL_SUFFIXES, MselOptions
+from scenarios.formats.msel import DEFAULT_TIME_MODEL, TIME_MODELS
 from scenarios.models import (
     Audience,
     Consequence,
@@ -26,7 +27,6 @@ from scenarios.models import (
 
 KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
-IMPORT_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".xlsx")
 
 
 class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -394,18 +394,36 @@ class ImportForm(forms.Form):
     rubric = forms.ModelChoiceField(
         queryset=Rubric.objects.all(), required=False, help_text="MSEL only: the rubric."
     )
+    time_model = forms.ChoiceField(
+        required=False,
+        label="Times in the MSEL are",
+        choices=[("", f"{TIME_MODELS[DEFAULT_TIME_MODEL]} (default)")]
+        + [(name, text) for name, text in TIME_MODELS.items() if name != DEFAULT_TIME_MODEL],
+        help_text="MSEL only. Cascade's own export says its model in its time column.",
+    )
+    start = forms.CharField(
+        required=False,
+        max_length=8,
+        label="Exercise start (clock time)",
+        help_text="MSEL with clock times only, H:MM; default: the earliest time in the sheet.",
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         upload = data.get("file")
-        if upload and upload.size > MAX_IMPORT_BYTES:
-            self.add_error("file", "The file is larger than 5 MiB; is it really a scenario?")
-        if upload and not upload.name.lower().endswith(IMPORT_SUFFIXES):
-            self.add_error(
-                "file", f"Unsupported file type; use one of {', '.join(IMPORT_SUFFIXES)}."
-            )
-        if upload and upload.name.lower().endswith((".csv", ".xlsx")):
+        # Size and type are checked by read_file, with the CLI's messages.
+        if upload and upload.name.lower().endswith(MSEL_SUFFIXES):
             for name in ("title", "key"):
                 if not data.get(name):
                     self.add_error(name, "An MSEL import needs a title and a key.")
         return data
+
+    def msel_options(self) -> MselOptions:
+        data = self.cleaned_data
+        return MselOptions(
+            title=data["title"],
+            key=data["key"],
+            rubric_key=data["rubric"].key if data["rubric"] else None,
+            time_model=data["time_model"] or None,
+            start=data["start"],
+        )

@@ -25,6 +25,7 @@ from scenarios.formats import (
     validate_document,
 )
 from scenarios.formats.msel import msel_export
+from scenarios.formats.warnings import scenario_warnings as document_warnings
 from scenarios.models import (
     Audience,
     Consequence,
@@ -78,6 +79,11 @@ def scenario_problems(scenario: Scenario) -> list:
     rubric = scenario.rubric
     criteria = set(rubric.criteria.values_list("key", flat=True)) if rubric else None
     return validate_document(export_document(scenario), criteria=criteria)
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """What would run wrong (near-duplicate roles, audiences reaching nobody, ...)."""
+    return document_warnings(export_document(scenario))
 
 
 def scenario_export(*, scenario: Scenario, fmt: str) -> str | bytes:

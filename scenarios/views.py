@@ -9,6 +9,7 @@ stays light. Without JavaScript the same URLs work as plain pages and redirects.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,10 +25,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.limits import MAX_IMPORT_BYTES
 from scenarios import services as svc
 from scenarios.access import require_author, scenario_for_author
-from scenarios.formats import FormatError, ScenarioFormatError, import_scenario
-from scenarios.formats.msel import msel_import
+from scenarios.formats import FormatError, ScenarioFormatError
+from scenarios.formats.files import import_reading, preview, read_file
 from scenarios.forms import (
     ConsequenceForm,
     ImportForm,
@@ -43,6 +46,7 @@ from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario
 from scenarios.svg_graph import scenario_graph_svg
 
 EDITOR = "scenarios/editor.html"
+IMPORT_PREVIEW_SECONDS = 30 * 60
 
 
 # --- list, create, import, export -------------------------------------------------
@@ -71,42 +75,53 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def scenario_import(request: HttpRequest) -> HttpResponse:
+    """Upload → preview (nothing written) → confirm → import.
+
+    The preview keeps the upload in the cache for ``IMPORT_PREVIEW_SECONDS`` under a
+    token bound to the user; confirming reads it again through the same path.
+    """
     require_author(request.user)
+    if request.method == "POST" and "token" in request.POST:
+        return _import_confirmed(request)
     form = ImportForm(request.POST or None, request.FILES or None)
-    errors: list = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            scenario = _import(form, created_by=request.user)
-        except ScenarioFormatError as exc:
-            errors = exc.errors
-        else:
-            messages.success(request, f"Imported “{scenario.title}” (v{scenario.version}).")
-            return redirect("scenarios:scenario_detail", code=scenario.code)
-    context = {"form": form, "errors": errors}
-    return render(request, "scenarios/import.html", context, status=400 if errors else 200)
-
-
-def _import(form: ImportForm, *, created_by: Any) -> Scenario:
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "scenarios/import.html", {"form": form})
     upload = form.cleaned_data["file"]
-    name = upload.name.lower()
-    data = upload.read()
-    if name.endswith((".csv", ".xlsx")):
-        fmt = name.rsplit(".", 1)[1]
-        fields = form.cleaned_data
-        rubric = fields["rubric"].key if fields["rubric"] else None
-        return msel_import(
-            data,
-            fmt=fmt,
-            title=fields["title"],
-            key=fields["key"],
-            rubric_key=rubric,
-            created_by=created_by,
-        )
+    data = upload.read(MAX_IMPORT_BYTES + 1)
+    options = form.msel_options()
+    reading = read_file(data, filename=upload.name, msel=options)
+    context: dict[str, Any] = {"form": form, "reading": reading, "errors": reading.errors}
+    if reading.errors:
+        return render(request, "scenarios/import.html", context, status=400)
+    token = secrets.token_urlsafe(16)
+    cache.set(_preview_key(request, token), (upload.name, data, options), IMPORT_PREVIEW_SECONDS)
+    roles, stages = preview(reading.doc)
+    context |= {"token": token, "roles": roles, "stages": stages}
+    return render(request, "scenarios/import.html", context)
+
+
+def _import_confirmed(request: HttpRequest) -> HttpResponse:
+    stored = cache.get(_preview_key(request, request.POST["token"]))
+    if stored is None:
+        messages.error(request, "The preview has expired; upload the file again.")
+        return redirect("scenarios:scenario_import")
+    filename, data, options = stored
+    reading = read_file(data, filename=filename, msel=options)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioFormatError([FormatError("", "The file is not UTF-8 text.")]) from exc
-    return import_scenario(text, filename=upload.name, created_by=created_by, publish=False)
+        scenario, created = import_reading(reading, created_by=request.user)
+    except ScenarioFormatError as exc:  # e.g. the rubric was deleted since the preview
+        context = {"form": ImportForm(), "reading": reading, "errors": exc.errors}
+        return render(request, "scenarios/import.html", context, status=400)
+    cache.delete(_preview_key(request, request.POST["token"]))
+    if created:
+        messages.success(request, f"Imported “{scenario.title}” (v{scenario.version}).")
+    else:
+        messages.info(request, f"v{scenario.version} already has this content; nothing new.")
+    return redirect("scenarios:scenario_detail", code=scenario.code)
+
+
+def _preview_key(request: HttpRequest, token: str) -> str:
+    return f"scenario-import:{request.user.pk}:{token[:64]}"
 
 
 EXPORTS = {
@@ -231,6 +246,7 @@ def _editor_context(
             for stage in stages
         ],
         "problems": _locate(svc.scenario_problems(scenario), scenario),
+        "warnings": svc.scenario_warnings(scenario),
         "graph_svg": scenario_graph_svg(scenario),
         "versions": Scenario.objects.filter(key=scenario.key).order_by("-version"),
     }

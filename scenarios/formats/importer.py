@@ -38,7 +38,11 @@ def import_scenario(
     """
     doc = text_or_doc
     if isinstance(doc, bytes):
-        doc = doc.decode("utf-8", errors="replace")
+        try:
+            doc = doc.decode("utf-8-sig")
+        except UnicodeDecodeError as error:  # never publish text with U+FFFD in it
+            message = f"not UTF-8 text (byte {error.start})"
+            raise ScenarioFormatError([FormatError("file", message)]) from None
     if isinstance(doc, str):
         doc = load_document(doc, filename=filename)
     rubric, criteria, errors = rubric_errors(doc)

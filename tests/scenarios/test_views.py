@@ -288,10 +288,19 @@ def test_it_exports_yaml_and_json(client, author, draft):
     assert response.json()["start"] == "start"
 
 
+def preview_and_confirm(client, data: dict):
+    """Upload (the preview: nothing written), then confirm with the preview's token."""
+    response = client.post(url("scenario_import"), data)
+    assert response.status_code == 200, response.content.decode()
+    assert "Preview: nothing is saved yet" in response.content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', response.content.decode())[1]
+    return client.post(url("scenario_import"), {"token": token})
+
+
 def test_it_imports_a_scenario_file_as_a_draft(client, author, draft):
     text = client.get(url("scenario_export", draft.code, "yaml")).content
-    upload = SimpleUploadedFile("tiny.yaml", text)
-    response = client.post(url("scenario_import"), {"file": upload})
+    text = text.replace(b"title: Tiny", b"title: Tiny again", 1)  # identical content: no v2
+    response = preview_and_confirm(client, {"file": SimpleUploadedFile("tiny.yaml", text)})
     new = Scenario.objects.get(key="tiny", version=2)
     assert response["Location"] == url("scenario_detail", new.code)
     assert new.status == Scenario.Status.DRAFT
@@ -309,7 +318,7 @@ def test_it_lists_import_errors_with_path_and_line_and_saves_nothing(client, aut
 
 def test_it_refuses_unsupported_upload_types(client, author):
     response = client.post(url("scenario_import"), {"file": SimpleUploadedFile("x.txt", b"hi")})
-    assert "Unsupported file type" in response.content.decode()
+    assert "unsupported file type" in response.content.decode()
 
 
 def test_it_previews_what_a_role_sees(client, author, draft):
@@ -341,7 +350,7 @@ def test_it_imports_an_msel_as_a_linear_draft(client, author, draft):
     csv = client.get(url("scenario_export", draft.code, "csv")).content
     upload = SimpleUploadedFile("plan.csv", csv)
     data = {"file": upload, "title": "From the MSEL", "key": "from-msel"}
-    response = client.post(url("scenario_import"), data)
+    response = preview_and_confirm(client, data)
     scenario = Scenario.objects.get(key="from-msel")
     assert response["Location"] == url("scenario_detail", scenario.code)
     assert scenario.status == Scenario.Status.DRAFT
