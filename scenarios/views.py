@@ -463,7 +463,11 @@ def part_delete(request: HttpRequest, code: str, kind: str, ref: str) -> HttpRes
 @login_required
 @require_POST
 def scenario_publish(request: HttpRequest, code: str) -> HttpResponse:
+    """Publish (irreversible) once the author has confirmed, having seen the findings."""
     scenario = _draft(request, code)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation: publishing cannot be undone.")
+        return _redirect(request, scenario)
     try:
         svc.scenario_publish(scenario=scenario)
     except svc.PublishError as exc:

@@ -230,14 +230,30 @@ def test_it_lists_validation_problems_and_refuses_to_publish(client, author, dra
     assert "to fix before publishing" in html
     assert '<a href="#stage-island"><code>stages[4]</code></a>' in html
     assert 'class="stage stage-unreachable' in html
-    response = client.post(url("scenario_publish", draft.code), follow=True)
+    response = client.post(url("scenario_publish", draft.code), {"confirm": "yes"}, follow=True)
     assert "must be fixed before publishing" in response.content.decode()
     draft.refresh_from_db()
     assert not draft.is_published
 
 
+def test_it_publishes_only_once_confirmed(client, author, draft):
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert 'name="confirm" value="yes" required' in html
+    response = client.post(url("scenario_publish", draft.code), follow=True)
+    assert "Tick the confirmation: publishing cannot be undone." in response.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_the_panel_lists_warnings_before_publishing(client, author, draft):
+    draft.injects.update(tlp="RED", audience="all")
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "TLP:RED but its audience is every team" in html
+    assert "I have read the" in html
+
+
 def test_it_publishes_and_then_edits_as_a_new_draft(client, author, draft):
-    client.post(url("scenario_publish", draft.code))
+    client.post(url("scenario_publish", draft.code), {"confirm": "yes"})
     draft.refresh_from_db()
     assert draft.is_published
     html = client.get(url("scenario_detail", draft.code)).content.decode()
