@@ -553,7 +553,8 @@ class _Builder:
         found = next(group for group in match.groups() if group)
         value = re.sub(r"\s+", "", found).upper().replace("WHITE", "CLEAR")
         value = value if column == "tlp" else value.lower()
-        self.reading.report.append(f"row {row.number}: {column} {value} read from the text")
+        shown = f"TLP:{value}" if column == "tlp" else f"severity {value}"
+        self.reading.report.append(f"row {row.number}: {shown} read from the text")
         return value
 
     def _audience(self, row: int, text: str) -> Any:
