@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from accounts.models import Sector
 from scenarios.formats.files import MSEL_SUFFIXES, MselOptions
 from scenarios.formats.msel import DEFAULT_TIME_MODEL, TIME_MODELS
+from scenarios.formats.parse import clock_text, parse_duration
 from scenarios.models import (
     Audience,
     Consequence,
@@ -137,11 +138,45 @@ class RoleForm(PartForm):
         self.fields["depends_on"].help_text = "Seats this role needs (the dependency graph)."
 
 
+class ClockDurationField(forms.Field):
+    """A duration typed as ``mm:ss``, ``h:mm:ss``, ``5m``/``1h30m`` or whole seconds."""
+
+    widget = forms.TextInput(attrs={"placeholder": "mm:ss or h:mm:ss", "inputmode": "text"})
+    default_error_messages = {"invalid": "Write mm:ss, h:mm:ss or 5m / 1h30m."}
+
+    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return clock_text(value) if isinstance(value, int) else value
+
+    def to_python(self, value: Any) -> int | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        parts = text.split(":")
+        if len(parts) in (2, 3) and all(part.isdigit() for part in parts):
+            numbers = [int(part) for part in parts]
+            if any(number > 59 for number in numbers[1:]):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            hours, minutes, secs = ([0] * (3 - len(numbers)) + numbers)[-3:]
+            seconds: int | None = hours * 3600 + minutes * 60 + secs
+        else:
+            seconds = parse_duration(text)
+        if seconds is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if self.max_value is not None and seconds > self.max_value:
+            raise forms.ValidationError(f"At most {clock_text(self.max_value)}.")
+        return seconds
+
+
 class StageForm(PartForm):
     class Meta:
         model = Stage
         fields = ["key", "title", "briefing", "duration_seconds"]
-        labels = {"duration_seconds": "Planned duration (seconds)"}
+        labels = {"duration_seconds": "Planned duration (mm:ss or h:mm:ss)"}
+        field_classes = {"duration_seconds": ClockDurationField}
 
 
 class AudienceMixin:
@@ -182,6 +217,7 @@ class InjectForm(AudienceMixin, PartForm):
             "body",
             "sender",
             "channel",
+            "channel_label",
             "severity",
             "tlp",
             "audience",
@@ -193,7 +229,8 @@ class InjectForm(AudienceMixin, PartForm):
             "criteria",
             "notes",
         ]
-        labels = {"offset_seconds": "Offset into the stage (seconds)", "sender": "From"}
+        labels = {"offset_seconds": "Offset into the stage (mm:ss or h:mm:ss)", "sender": "From"}
+        field_classes = {"offset_seconds": ClockDurationField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -224,8 +261,12 @@ class PromptForm(AudienceMixin, PartForm):
             "criteria",
         ]
         labels = {
-            "open_offset_seconds": "Opens after (seconds)",
-            "deadline_seconds": "Time to answer (seconds)",
+            "open_offset_seconds": "Opens after (mm:ss)",
+            "deadline_seconds": "Time to answer (mm:ss)",
+        }
+        field_classes = {
+            "open_offset_seconds": ClockDurationField,
+            "deadline_seconds": ClockDurationField,
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -276,7 +317,8 @@ class ConsequenceForm(PartForm):
     class Meta:
         model = Consequence
         fields = ["option", "inject", "target", "target_roles", "delay_seconds"]
-        labels = {"inject": "Releases inject", "delay_seconds": "Delay (seconds)"}
+        labels = {"inject": "Releases inject", "delay_seconds": "Delay (mm:ss)"}
+        field_classes = {"delay_seconds": ClockDurationField}
 
     def __init__(self, *args: Any, prompt: Prompt, **kwargs: Any) -> None:
         self.prompt = prompt

@@ -6,9 +6,11 @@ import re
 
 import pytest
 import yaml
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from scenarios.forms import ClockDurationField
 from scenarios.models import Inject, Scenario, Transition
 from tests import factories
 
@@ -447,3 +449,24 @@ def test_it_refuses_oversized_uploads(client, author):
     response = client.post(url("scenario_import"), {"file": big})
     assert "larger than 5 MiB" in response.content.decode()
     assert not Scenario.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2:00", 120), ("1:30:00", 5400), ("0:45", 45), ("5m", 300), ("1h30m", 5400), ("90", 90)],
+)
+def test_durations_are_typed_as_people_write_them(text, seconds):
+    assert ClockDurationField().clean(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["1:75", "soon", "1:2:3:4"])
+def test_a_malformed_duration_is_refused(text):
+    with pytest.raises(ValidationError):
+        ClockDurationField().clean(text)
+
+
+def test_the_editor_shows_durations_as_mm_ss(client, author, draft):
+    draft.injects.filter(release="timed").update(offset_seconds=150)
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "at +2:30" in html
+    assert ClockDurationField().prepare_value(3725) == "1:02:05"
