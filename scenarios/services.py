@@ -372,6 +372,77 @@ MARKDOWN_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre"
 MARKDOWN_TAGS |= {"h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td"}
 
 
+# --- duplicates: a copy beside the original, with "-copy" keys -----------------------
+
+
+def _copy_key(key: str, taken: set[str]) -> str:
+    candidate, number = f"{key[:55]}-copy", 2
+    while candidate in taken:
+        candidate = f"{key[:52]}-copy{number}"
+        number += 1
+    return candidate
+
+
+def _inject_copy(inject: Inject, stage: Stage) -> Inject:
+    taken = set(Inject.objects.filter(scenario=stage.scenario).values_list("key", flat=True))
+    copy = _clone(inject, stage=stage, key=_copy_key(inject.key, taken))
+    copy.audience_roles.set(inject.audience_roles.all())
+    return copy
+
+
+def _prompt_copy(prompt: Prompt, stage: Stage, injects: dict[int, Inject]) -> Prompt:
+    """A copy of ``prompt`` with its options; consequences follow ``injects`` (old pk → copy)."""
+    taken = set(Prompt.objects.filter(scenario=stage.scenario).values_list("key", flat=True))
+    copy = _clone(prompt, stage=stage, key=_copy_key(prompt.key, taken))
+    copy.audience_roles.set(prompt.audience_roles.all())
+    for option in prompt.options.all():
+        option_copy = _clone(option, prompt=copy)
+        for consequence in option.consequences.all():
+            inject = injects.get(consequence.inject_id, consequence.inject)
+            _clone(consequence, option=option_copy, inject=inject).target_roles.set(
+                consequence.target_roles.all()
+            )
+    return copy
+
+
+@transaction.atomic
+def inject_duplicate(*, inject: Inject) -> Inject:
+    """A copy of ``inject`` in the same stage, right after it in order."""
+    ensure_draft(inject.scenario)
+    return _inject_copy(inject, inject.stage)
+
+
+@transaction.atomic
+def prompt_duplicate(*, prompt: Prompt) -> Prompt:
+    """A copy of ``prompt`` with its options and consequences, in the same stage."""
+    ensure_draft(prompt.scenario)
+    return _prompt_copy(prompt, prompt.stage, {})
+
+
+@transaction.atomic
+def stage_duplicate(*, stage: Stage) -> Stage:
+    """A copy of ``stage`` last in order: its injects, prompts (options, consequences to
+    the copied injects) and outgoing transitions (conditions naming the copied prompts).
+    Nothing leads to it yet: the validation panel says so until a transition does."""
+    scenario = stage.scenario
+    ensure_draft(scenario)
+    taken = set(scenario.stages.values_list("key", flat=True))
+    copy = _clone(
+        stage,
+        key=_copy_key(stage.key, taken),
+        title=f"{stage.title} (copy)"[:200],
+        order=_next_order(scenario.stages.all()),
+    )
+    injects = {inject.pk: _inject_copy(inject, copy) for inject in stage.injects.all()}
+    prompts = {p.key: _prompt_copy(p, copy, injects).key for p in stage.prompts.all()}
+    for transition in stage.transitions.all():
+        condition = dict(transition.condition)
+        if condition.get("prompt") in prompts:
+            condition["prompt"] = prompts[condition["prompt"]]
+        _clone(transition, from_stage=copy, condition=condition)
+    return copy
+
+
 def render_markdown(text: str) -> str:
     """Author markdown as safe HTML: Markdown renders, nh3 strips anything unsafe."""
     html = markdown.markdown(text or "", extensions=["tables", "sane_lists"])

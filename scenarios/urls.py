@@ -48,4 +48,5 @@ urlpatterns = [
     ),
     path(f"scenarios/{PARTS}/edit/", views.part_edit, name="part_edit"),
     path(f"scenarios/{PARTS}/delete/", views.part_delete, name="part_delete"),
+    path(f"scenarios/{PARTS}/duplicate/", views.part_duplicate, name="part_duplicate"),
 ]

@@ -445,6 +445,28 @@ def _update(part: PartKind, kind: str, obj: Any, *, fields: dict[str, Any]) -> A
     return part.update(**{kind: obj}, fields=fields)
 
 
+DUPLICATES = {
+    "stage": svc.stage_duplicate,
+    "inject": svc.inject_duplicate,
+    "prompt": svc.prompt_duplicate,
+}
+
+
+@login_required
+@require_POST
+def part_duplicate(request: HttpRequest, code: str, kind: str, ref: str) -> HttpResponse:
+    """Copy a stage, inject or prompt beside the original (keys get "-copy")."""
+    scenario = _draft(request, code)
+    if kind not in DUPLICATES:
+        raise Http404("Only stages, injects and prompts are duplicated.")
+    part, obj, _ = _part(scenario, kind, ref)
+    copy = DUPLICATES[kind](**{kind: obj})
+    if not request.htmx:
+        messages.success(request, f"Duplicated the {kind} as “{copy.key}”.")
+        return redirect("scenarios:scenario_detail", code=code)
+    return _section_response(request, scenario, part.section)
+
+
 @login_required
 @require_POST
 def part_delete(request: HttpRequest, code: str, kind: str, ref: str) -> HttpResponse:

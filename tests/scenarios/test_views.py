@@ -470,3 +470,39 @@ def test_the_editor_shows_durations_as_mm_ss(client, author, draft):
     html = client.get(url("scenario_detail", draft.code)).content.decode()
     assert "at +2:30" in html
     assert ClockDurationField().prepare_value(3725) == "1:02:05"
+
+
+def test_it_duplicates_a_stage_with_its_injects_prompts_and_ways_out(client, author, draft):
+    stage = draft.stages.get(key="start")
+    response = client.post(url("part_duplicate", draft.code, "stage", "start"), **HTMX)
+    assert response.status_code == 200
+    copy = draft.stages.get(key="start-copy")
+    assert copy.title == f"{stage.title} (copy)"
+    assert sorted(copy.injects.values_list("key", flat=True)) == sorted(
+        f"{key}-copy" for key in stage.injects.values_list("key", flat=True)
+    )
+    assert copy.prompts.count() == stage.prompts.count()
+    for original, twin in zip(stage.transitions.all(), copy.transitions.all(), strict=True):
+        assert twin.to_stage == original.to_stage
+        if original.condition.get("prompt"):
+            assert twin.condition["prompt"] == f"{original.condition['prompt']}-copy"
+    for prompt in copy.prompts.all():
+        for option in prompt.options.all():
+            assert all(c.inject.stage == copy for c in option.consequences.all()
+                       if c.inject.key.endswith("-copy"))  # fmt: skip
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "stage &#x27;start-copy&#x27; is unreachable from start" in html  # until linked
+
+
+def test_it_duplicates_an_inject_and_a_prompt_and_nothing_else(client, author, draft):
+    client.post(url("part_duplicate", draft.code, "inject", "news"))
+    copy = draft.injects.get(key="news-copy")
+    assert copy.stage == draft.injects.get(key="news").stage
+    prompt = draft.prompts.first()
+    client.post(url("part_duplicate", draft.code, "prompt", prompt.key))
+    twin = draft.prompts.get(key=f"{prompt.key}-copy")
+    assert list(twin.options.values_list("key", flat=True)) == list(
+        prompt.options.values_list("key", flat=True)
+    )
+    response = client.post(url("part_duplicate", draft.code, "role", "hospital"))
+    assert response.status_code == 404

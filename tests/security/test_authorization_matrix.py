@@ -139,6 +139,9 @@ ROWS: dict[str, Row] = {
     "scenarios:part_delete": Row(
         "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
     ),
+    "scenarios:part_duplicate": Row(
+        "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start"}, AUTHOR
+    ),
     # live exercise
     "exercises:exercise_list": Row("GET", none, SIGNED_IN),
     "exercises:exercise_new": Row("GET", none, AUTHOR),
