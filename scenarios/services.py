@@ -124,6 +124,22 @@ def scenario_new_draft(*, scenario: Scenario, created_by: Any) -> Scenario:
     return draft
 
 
+def scenario_duplicate(*, scenario: Scenario, created_by: Any) -> Scenario:
+    """A new scenario (key "<key>-copy", version 1, draft) with the contents of this one."""
+    taken = set(Scenario.objects.values_list("key", flat=True).distinct())
+    with transaction.atomic():
+        copy = Scenario.objects.create_next_version(
+            key=_copy_key(scenario.key, taken),
+            title=f"{scenario.title} (copy)"[:200],
+            summary=scenario.summary,
+            sectors=list(scenario.sectors),
+            rubric=scenario.rubric,
+            created_by=created_by,
+        )
+        _copy_contents(scenario, copy)
+    return copy
+
+
 def _copy_contents(source: Scenario, draft: Scenario) -> None:
     roles = {r.pk: _clone(r, scenario=draft) for r in source.roles.all()}
     for role in source.roles.prefetch_related("depends_on"):

@@ -20,6 +20,7 @@ urlpatterns = [
     path("scenarios/<str:code>/export/<slug:fmt>/", views.scenario_export, name="scenario_export"),
     path("scenarios/<str:code>/publish/", views.scenario_publish, name="scenario_publish"),
     path("scenarios/<str:code>/new-draft/", views.scenario_new_draft, name="scenario_new_draft"),
+    path("scenarios/<str:code>/duplicate/", views.scenario_duplicate, name="scenario_duplicate"),
     path("scenarios/<str:code>/delete/", views.scenario_delete, name="scenario_delete"),
     path("scenarios/<str:code>/details/", views.details_update, name="scenario_details"),
     path(

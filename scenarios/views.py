@@ -501,6 +501,16 @@ def scenario_publish(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def scenario_duplicate(request: HttpRequest, code: str) -> HttpResponse:
+    """Copy any version into a new scenario of its own (a new key, a draft)."""
+    scenario = scenario_for_author(request.user, code)
+    copy = svc.scenario_duplicate(scenario=scenario, created_by=request.user)
+    messages.success(request, f"Duplicated as “{copy.title}” ({copy.key}), a draft.")
+    return _redirect(request, copy)
+
+
+@login_required
+@require_POST
 def scenario_new_draft(request: HttpRequest, code: str) -> HttpResponse:
     scenario = scenario_for_author(request.user, code)
     try:

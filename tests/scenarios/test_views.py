@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from scenarios.formats import export_document
 from scenarios.forms import ClockDurationField
 from scenarios.models import Inject, Scenario, Transition
 from tests import factories
@@ -506,3 +507,14 @@ def test_it_duplicates_an_inject_and_a_prompt_and_nothing_else(client, author, d
     )
     response = client.post(url("part_duplicate", draft.code, "role", "hospital"))
     assert response.status_code == 404
+
+
+def test_it_duplicates_a_whole_scenario_as_a_new_draft(client, author, draft):
+    response = client.post(url("scenario_duplicate", draft.code))
+    copy = Scenario.objects.get(key="tiny-copy")
+    assert response["Location"] == url("scenario_detail", copy.code)
+    assert (copy.version, copy.status, copy.title) == (1, "draft", f"{draft.title} (copy)")
+    original, twin = export_document(draft), export_document(copy)
+    for doc in (original, twin):
+        doc.pop("key"), doc.pop("title")
+    assert twin == original

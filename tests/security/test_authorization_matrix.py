@@ -139,6 +139,7 @@ ROWS: dict[str, Row] = {
     "scenarios:part_delete": Row(
         "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
     ),
+    "scenarios:scenario_duplicate": Row("POST", draft, AUTHOR),
     "scenarios:part_duplicate": Row(
         "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start"}, AUTHOR
     ),
