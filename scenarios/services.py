@@ -388,6 +388,32 @@ MARKDOWN_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre"
 MARKDOWN_TAGS |= {"h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td"}
 
 
+# --- reordering -------------------------------------------------------------------------
+
+
+def _siblings(item: Stage | Inject | Prompt) -> list[Any]:
+    if isinstance(item, Stage):
+        return list(item.scenario.stages.all())
+    return list(type(item).objects.filter(stage=item.stage))
+
+
+@transaction.atomic
+def part_move(*, item: Stage | Inject | Prompt, step: int) -> None:
+    """Move a stage, inject or prompt one place up (``step`` -1) or down (+1) among its
+    siblings, in the order the editor shows them; at either end nothing changes."""
+    ensure_draft(item.scenario)
+    siblings = _siblings(item)
+    position = next(i for i, sibling in enumerate(siblings) if sibling.pk == item.pk)
+    target = position + step
+    if not 0 <= target < len(siblings):
+        return
+    siblings[position], siblings[target] = siblings[target], siblings[position]
+    for order, sibling in enumerate(siblings):
+        if sibling.order != order:
+            sibling.order = order
+            sibling.save(update_fields=["order"])
+
+
 # --- duplicates: a copy beside the original, with "-copy" keys -----------------------
 
 

@@ -50,4 +50,5 @@ urlpatterns = [
     path(f"scenarios/{PARTS}/edit/", views.part_edit, name="part_edit"),
     path(f"scenarios/{PARTS}/delete/", views.part_delete, name="part_delete"),
     path(f"scenarios/{PARTS}/duplicate/", views.part_duplicate, name="part_duplicate"),
+    path(f"scenarios/{PARTS}/move/<slug:step>/", views.part_move, name="part_move"),
 ]

@@ -247,6 +247,7 @@ def _editor_context(
         ],
         "problems": _locate(svc.scenario_problems(scenario), scenario),
         "warnings": svc.scenario_warnings(scenario),
+        "moves": (("up", "up"), ("down", "down")),
         "graph_svg": scenario_graph_svg(scenario),
         "versions": Scenario.objects.filter(key=scenario.key).order_by("-version"),
     }
@@ -464,6 +465,20 @@ def part_duplicate(request: HttpRequest, code: str, kind: str, ref: str) -> Http
     if not request.htmx:
         messages.success(request, f"Duplicated the {kind} as “{copy.key}”.")
         return redirect("scenarios:scenario_detail", code=code)
+    return _section_response(request, scenario, part.section)
+
+
+@login_required
+@require_POST
+def part_move(request: HttpRequest, code: str, kind: str, ref: str, step: str) -> HttpResponse:
+    """Move a stage, inject or prompt one place up or down (buttons: keyboard-reachable)."""
+    scenario = _draft(request, code)
+    if kind not in DUPLICATES or step not in ("up", "down"):
+        raise Http404("Only stages, injects and prompts move, up or down.")
+    part, obj, _ = _part(scenario, kind, ref)
+    svc.part_move(item=obj, step=-1 if step == "up" else 1)
+    if not request.htmx:
+        return redirect(reverse("scenarios:scenario_detail", args=[code]) + f"#{kind}-{ref}")
     return _section_response(request, scenario, part.section)
 
 

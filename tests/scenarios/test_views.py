@@ -518,3 +518,20 @@ def test_it_duplicates_a_whole_scenario_as_a_new_draft(client, author, draft):
     for doc in (original, twin):
         doc.pop("key"), doc.pop("title")
     assert twin == original
+
+
+def test_it_reorders_injects_and_stages_with_up_and_down(client, author, draft):
+    stage = draft.injects.get(key="news").stage
+    keys = list(stage.injects.values_list("key", flat=True))
+    assert len(keys) >= 2, keys
+    last = keys[-1]
+    client.post(url("part_move", draft.code, "inject", last, "up"), **HTMX)
+    assert list(stage.injects.values_list("key", flat=True)) == [*keys[:-2], last, keys[-2]]
+    client.post(url("part_move", draft.code, "inject", keys[0], "up"), **HTMX)  # at the top
+    assert stage.injects.first().key == keys[0]
+    stages = list(draft.stages.values_list("key", flat=True))
+    client.post(url("part_move", draft.code, "stage", stages[0], "down"))
+    assert list(draft.stages.values_list("key", flat=True))[:2] == [stages[1], stages[0]]
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert f"Move inject {draft.injects.get(key=last).title} up" in html
+    assert client.post(url("part_move", draft.code, "inject", last, "sideways")).status_code == 404

@@ -140,6 +140,9 @@ ROWS: dict[str, Row] = {
         "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
     ),
     "scenarios:scenario_duplicate": Row("POST", draft, AUTHOR),
+    "scenarios:part_move": Row(
+        "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start", "step": "down"}, AUTHOR
+    ),
     "scenarios:part_duplicate": Row(
         "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start"}, AUTHOR
     ),
