@@ -229,7 +229,11 @@ class InjectForm(AudienceMixin, PartForm):
             "criteria",
             "notes",
         ]
-        labels = {"offset_seconds": "Offset into the stage (mm:ss or h:mm:ss)", "sender": "From"}
+        labels = {
+            "offset_seconds": "Offset into the stage (mm:ss or h:mm:ss)",
+            "sender": "From",
+            "channel_label": "Method name, for Other (Briefing, Radio …)",
+        }
         field_classes = {"offset_seconds": ClockDurationField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
