@@ -473,3 +473,21 @@ class ImportForm(forms.Form):
             time_model=data["time_model"] or None,
             start=data["start"],
         )
+
+
+class GridInjectForm(PartForm):
+    """One row of the MSEL grid, edited in place: what planners change most."""
+
+    class Meta:
+        model = Inject
+        fields = ["title", "release", "offset_seconds", "channel", "tlp", "severity"]
+        labels = {"offset_seconds": "Offset (mm:ss)"}
+        field_classes = {"offset_seconds": ClockDurationField}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("release") == Inject.Release.TIMED and data.get("offset_seconds") is None:
+            self.add_error("offset_seconds", "A timed inject needs its offset into the stage.")
+        if data.get("release") != Inject.Release.TIMED:
+            data["offset_seconds"] = None
+        return data

@@ -32,6 +32,7 @@ from scenarios.formats import FormatError, ScenarioFormatError
 from scenarios.formats.files import import_reading, preview, read_file
 from scenarios.forms import (
     ConsequenceForm,
+    GridInjectForm,
     ImportForm,
     InjectForm,
     OptionForm,
@@ -555,6 +556,50 @@ def scenario_delete(request: HttpRequest, code: str) -> HttpResponse:
 def _redirect(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     url = reverse("scenarios:scenario_detail", args=[scenario.code])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- MSEL grid ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def scenario_grid(request: HttpRequest, code: str) -> HttpResponse:
+    """Every inject in one table: release order, or ``?sort=time`` (offset; manual last)."""
+    scenario = scenario_for_author(request.user, code)
+    sort = "time" if request.GET.get("sort") == "time" else "stage"
+    injects = list(
+        Inject.objects.filter(scenario=scenario)
+        .select_related("stage")
+        .prefetch_related("audience_roles")
+        .order_by("stage__order", "stage__key", "order", "offset_seconds", "key")
+    )
+    if sort == "time":
+        injects.sort(key=lambda i: (i.offset_seconds is None, i.offset_seconds or 0))
+    context = {
+        "scenario": scenario,
+        "injects": injects,
+        "sort": sort,
+        "editable": not scenario.is_published,
+    }
+    return render(request, "scenarios/grid.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def grid_row(request: HttpRequest, code: str, key: str) -> HttpResponse:
+    """One grid row edited in place (htmx): GET the form, POST to save and show the row."""
+    scenario = _draft(request, code)
+    inject = get_object_or_404(Inject, scenario=scenario, key=key)
+    form = GridInjectForm(request.POST or None, scenario=scenario, instance=inject)
+    if request.method == "POST" and form.is_valid():
+        svc.inject_update(inject=inject, fields=form.cleaned_data)
+        if not request.htmx:
+            return redirect("scenarios:scenario_grid", code=code)
+        form = None
+    context = {"scenario": scenario, "inject": inject, "form": form, "editable": True}
+    if request.htmx:
+        return render(request, "scenarios/partials/grid_row.html", context)
+    return render(request, "scenarios/grid.html", {**context, "injects": [inject], "sort": ""})
 
 
 # --- preview --------------------------------------------------------------------------

@@ -535,3 +535,37 @@ def test_it_reorders_injects_and_stages_with_up_and_down(client, author, draft):
     html = client.get(url("scenario_detail", draft.code)).content.decode()
     assert f"Move inject {draft.injects.get(key=last).title} up" in html
     assert client.post(url("part_move", draft.code, "inject", last, "sideways")).status_code == 404
+
+
+def test_the_grid_lists_every_inject_sorted_by_time(client, author, draft):
+    draft.injects.filter(key="news").update(release="timed", offset_seconds=3600)
+    html = client.get(url("scenario_grid", draft.code) + "?sort=time").content.decode()
+    rows = re.findall(r'<tr id="grid-([a-z0-9-]+)"', html)
+    assert sorted(rows) == sorted(draft.injects.values_list("key", flat=True))
+    offsets = dict(draft.injects.values_list("key", "offset_seconds"))
+    order = [(offsets[key] is None, offsets[key] or 0) for key in rows]
+    assert order == sorted(order)  # by time, manual ones last
+    assert "+1:00:00" in html
+
+
+def test_a_grid_row_is_edited_in_place(client, author, draft):
+    row = url("grid_row", draft.code, "news")
+    form = client.get(row, **HTMX).content.decode()
+    assert form.lstrip().startswith('<tr id="grid-news" class="editing">')
+    fields = {"title": "News: outage spreads", "release": "timed", "offset_seconds": "2:30",
+              "channel": "news", "tlp": "CLEAR", "severity": "high"}  # fmt: skip
+    html = client.post(row, fields, **HTMX).content.decode()
+    assert "+2:30" in html
+    assert "News: outage spreads" in html
+    news = draft.injects.get(key="news")
+    assert (news.offset_seconds, news.tlp, news.severity) == (150, "CLEAR", "high")
+    bad = client.post(row, {**fields, "offset_seconds": ""}, **HTMX).content.decode()
+    assert "A timed inject needs its offset into the stage." in bad
+
+
+def test_a_published_grid_is_read_only(client, author, draft):
+    draft.status = Scenario.Status.PUBLISHED
+    draft.save()
+    html = client.get(url("scenario_grid", draft.code)).content.decode()
+    assert "hx-get" not in html
+    assert client.get(url("grid_row", draft.code, "news")).status_code == 403

@@ -140,6 +140,8 @@ ROWS: dict[str, Row] = {
         "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
     ),
     "scenarios:scenario_duplicate": Row("POST", draft, AUTHOR),
+    "scenarios:scenario_grid": Row("GET", draft, AUTHOR),
+    "scenarios:grid_row": Row("GET", lambda w: {**draft(w), "key": "news"}, AUTHOR),
     "scenarios:part_move": Row(
         "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start", "step": "down"}, AUTHOR
     ),
