@@ -47,3 +47,26 @@ def test_a_planner_previews_and_then_imports_an_hseep_msel(new_context, alice):
     assert scenario.injects.count() == 7
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "editor-imported-msel.png"), full_page=False)
+
+    # The grid: the hot wash moves to 1:45, edited in place.
+    page.get_by_role("button", name="MSEL grid").click()
+    row = page.locator("#grid-hot-wash")
+    row.get_by_role("link", name="Edit").click()
+    offset = page.locator("#grid-hot-wash.editing").get_by_label("Offset (mm:ss)")
+    assert offset.input_value() == "2:00:00"
+    offset.fill("1:45:00")
+    offset.press("Enter")
+    page.locator("#grid-hot-wash:not(.editing)", has_text="+1:45:00").wait_for()
+    assert scenario.injects.get(key="hot-wash").offset_seconds == 105 * 60
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "msel-grid.png"), full_page=True)
+
+    # Back in the editor: the hot wash one place up, then the stage duplicated.
+    page.get_by_role("link", name="← Back to the editor").click()
+    page.get_by_role("button", name="Move inject Hot wash up").click()
+    htmx_idle(page)
+    keys = list(scenario.injects.values_list("key", flat=True))
+    assert keys.index("hot-wash") == keys.index("local-news-water-safety-questioned") - 1
+    page.get_by_role("button", name="Duplicate stage Exercise play").click()
+    page.locator("#stage-exercise-play-copy").wait_for()
+    assert scenario.stages.count() == 2
