@@ -95,6 +95,14 @@ class PartForm(forms.ModelForm):
             return []
         return [(c.key, f"{c.key} — {c.title}") for c in rubric.criteria.all()]
 
+    def _criteria_by_group(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The rubric's criteria under their group (Govern, Identify ...), for a compact list."""
+        rubric = self.scenario.rubric
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for c in rubric.criteria.all() if rubric else []:
+            groups.setdefault(c.get_group_display(), []).append((c.key, f"{c.key} — {c.title}"))
+        return list(groups.items())
+
 
 class ScenarioCreateForm(forms.ModelForm):
     class Meta:
@@ -189,11 +197,13 @@ class AudienceMixin:
         self.fields["audience_sectors"] = forms.MultipleChoiceField(
             choices=Sector.choices, required=False, widget=forms.CheckboxSelectMultiple
         )
+        # A list of 8 rows grouped by function, not a checkbox per criterion (24 made the
+        # add forms thousands of pixels tall); typing a key's first letters jumps to it.
         self.fields["criteria"] = forms.MultipleChoiceField(
-            choices=self._criteria(),
+            choices=self._criteria_by_group(),
             required=False,
-            widget=forms.CheckboxSelectMultiple,
-            help_text="Rubric criteria this exercises.",
+            widget=forms.SelectMultiple(attrs={"size": 8, "class": "criteria-list"}),
+            help_text="Rubric criteria this exercises (Ctrl/⌘-click or Shift for several).",
         )
 
     def _clean_audience(self, data: dict[str, Any]) -> None:

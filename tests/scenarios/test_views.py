@@ -569,3 +569,11 @@ def test_a_published_grid_is_read_only(client, author, draft):
     html = client.get(url("scenario_grid", draft.code)).content.decode()
     assert "hx-get" not in html
     assert client.get(url("grid_row", draft.code, "news")).status_code == 403
+
+
+def test_criteria_are_chosen_from_a_compact_grouped_list(client, author, draft):
+    html = client.get(url("stage_part_create", draft.code, "start", "inject")).content.decode()
+    assert '<select name="inject-start-criteria"' in html
+    assert 'size="8"' in html
+    assert "<optgroup" in html
+    assert 'type="checkbox" name="inject-start-criteria"' not in html
