@@ -10,7 +10,9 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from accounts.models import Sector
-from config.limits import MAX_IMPORT_BYTES
+from scenarios.formats.files import MSEL_SUFFIXES, MselOptions
+from scenarios.formats.msel import DEFAULT_TIME_MODEL, TIME_MODELS
+from scenarios.formats.parse import clock_text, parse_duration
 from scenarios.models import (
     Audience,
     Consequence,
@@ -26,7 +28,6 @@ from scenarios.models import (
 
 KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
-IMPORT_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".xlsx")
 
 
 class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -94,6 +95,14 @@ class PartForm(forms.ModelForm):
             return []
         return [(c.key, f"{c.key} — {c.title}") for c in rubric.criteria.all()]
 
+    def _criteria_by_group(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The rubric's criteria under their group (Govern, Identify ...), for a compact list."""
+        rubric = self.scenario.rubric
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for c in rubric.criteria.all() if rubric else []:
+            groups.setdefault(c.get_group_display(), []).append((c.key, f"{c.key} — {c.title}"))
+        return list(groups.items())
+
 
 class ScenarioCreateForm(forms.ModelForm):
     class Meta:
@@ -137,11 +146,45 @@ class RoleForm(PartForm):
         self.fields["depends_on"].help_text = "Seats this role needs (the dependency graph)."
 
 
+class ClockDurationField(forms.Field):
+    """A duration typed as ``mm:ss``, ``h:mm:ss``, ``5m``/``1h30m`` or whole seconds."""
+
+    widget = forms.TextInput(attrs={"placeholder": "mm:ss or h:mm:ss", "inputmode": "text"})
+    default_error_messages = {"invalid": "Write mm:ss, h:mm:ss or 5m / 1h30m."}
+
+    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return clock_text(value) if isinstance(value, int) else value
+
+    def to_python(self, value: Any) -> int | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        parts = text.split(":")
+        if len(parts) in (2, 3) and all(part.isdigit() for part in parts):
+            numbers = [int(part) for part in parts]
+            if any(number > 59 for number in numbers[1:]):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            hours, minutes, secs = ([0] * (3 - len(numbers)) + numbers)[-3:]
+            seconds: int | None = hours * 3600 + minutes * 60 + secs
+        else:
+            seconds = parse_duration(text)
+        if seconds is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if self.max_value is not None and seconds > self.max_value:
+            raise forms.ValidationError(f"At most {clock_text(self.max_value)}.")
+        return seconds
+
+
 class StageForm(PartForm):
     class Meta:
         model = Stage
         fields = ["key", "title", "briefing", "duration_seconds"]
-        labels = {"duration_seconds": "Planned duration (seconds)"}
+        labels = {"duration_seconds": "Planned duration (mm:ss or h:mm:ss)"}
+        field_classes = {"duration_seconds": ClockDurationField}
 
 
 class AudienceMixin:
@@ -154,11 +197,13 @@ class AudienceMixin:
         self.fields["audience_sectors"] = forms.MultipleChoiceField(
             choices=Sector.choices, required=False, widget=forms.CheckboxSelectMultiple
         )
+        # A list of 8 rows grouped by function, not a checkbox per criterion (24 made the
+        # add forms thousands of pixels tall); typing a key's first letters jumps to it.
         self.fields["criteria"] = forms.MultipleChoiceField(
-            choices=self._criteria(),
+            choices=self._criteria_by_group(),
             required=False,
-            widget=forms.CheckboxSelectMultiple,
-            help_text="Rubric criteria this exercises.",
+            widget=forms.SelectMultiple(attrs={"size": 8, "class": "criteria-list"}),
+            help_text="Rubric criteria this exercises (Ctrl/⌘-click or Shift for several).",
         )
 
     def _clean_audience(self, data: dict[str, Any]) -> None:
@@ -182,6 +227,7 @@ class InjectForm(AudienceMixin, PartForm):
             "body",
             "sender",
             "channel",
+            "channel_label",
             "severity",
             "tlp",
             "audience",
@@ -193,7 +239,12 @@ class InjectForm(AudienceMixin, PartForm):
             "criteria",
             "notes",
         ]
-        labels = {"offset_seconds": "Offset into the stage (seconds)", "sender": "From"}
+        labels = {
+            "offset_seconds": "Offset into the stage (mm:ss or h:mm:ss)",
+            "sender": "From",
+            "channel_label": "Method name, for Other (Briefing, Radio …)",
+        }
+        field_classes = {"offset_seconds": ClockDurationField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -224,8 +275,12 @@ class PromptForm(AudienceMixin, PartForm):
             "criteria",
         ]
         labels = {
-            "open_offset_seconds": "Opens after (seconds)",
-            "deadline_seconds": "Time to answer (seconds)",
+            "open_offset_seconds": "Opens after (mm:ss)",
+            "deadline_seconds": "Time to answer (mm:ss)",
+        }
+        field_classes = {
+            "open_offset_seconds": ClockDurationField,
+            "deadline_seconds": ClockDurationField,
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -276,7 +331,8 @@ class ConsequenceForm(PartForm):
     class Meta:
         model = Consequence
         fields = ["option", "inject", "target", "target_roles", "delay_seconds"]
-        labels = {"inject": "Releases inject", "delay_seconds": "Delay (seconds)"}
+        labels = {"inject": "Releases inject", "delay_seconds": "Delay (mm:ss)"}
+        field_classes = {"delay_seconds": ClockDurationField}
 
     def __init__(self, *args: Any, prompt: Prompt, **kwargs: Any) -> None:
         self.prompt = prompt
@@ -394,18 +450,54 @@ class ImportForm(forms.Form):
     rubric = forms.ModelChoiceField(
         queryset=Rubric.objects.all(), required=False, help_text="MSEL only: the rubric."
     )
+    time_model = forms.ChoiceField(
+        required=False,
+        label="Times in the MSEL are",
+        choices=[("", f"{TIME_MODELS[DEFAULT_TIME_MODEL]} (default)")]
+        + [(name, text) for name, text in TIME_MODELS.items() if name != DEFAULT_TIME_MODEL],
+        help_text="MSEL only. Cascade's own export says its model in its time column.",
+    )
+    start = forms.CharField(
+        required=False,
+        max_length=8,
+        label="Exercise start (clock time)",
+        help_text="MSEL with clock times only, H:MM; default: the earliest time in the sheet.",
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         upload = data.get("file")
-        if upload and upload.size > MAX_IMPORT_BYTES:
-            self.add_error("file", "The file is larger than 5 MiB; is it really a scenario?")
-        if upload and not upload.name.lower().endswith(IMPORT_SUFFIXES):
-            self.add_error(
-                "file", f"Unsupported file type; use one of {', '.join(IMPORT_SUFFIXES)}."
-            )
-        if upload and upload.name.lower().endswith((".csv", ".xlsx")):
+        # Size and type are checked by read_file, with the CLI's messages.
+        if upload and upload.name.lower().endswith(MSEL_SUFFIXES):
             for name in ("title", "key"):
                 if not data.get(name):
                     self.add_error(name, "An MSEL import needs a title and a key.")
+        return data
+
+    def msel_options(self) -> MselOptions:
+        data = self.cleaned_data
+        return MselOptions(
+            title=data["title"],
+            key=data["key"],
+            rubric_key=data["rubric"].key if data["rubric"] else None,
+            time_model=data["time_model"] or None,
+            start=data["start"],
+        )
+
+
+class GridInjectForm(PartForm):
+    """One row of the MSEL grid, edited in place: what planners change most."""
+
+    class Meta:
+        model = Inject
+        fields = ["title", "release", "offset_seconds", "channel", "tlp", "severity"]
+        labels = {"offset_seconds": "Offset (mm:ss)"}
+        field_classes = {"offset_seconds": ClockDurationField}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("release") == Inject.Release.TIMED and data.get("offset_seconds") is None:
+            self.add_error("offset_seconds", "A timed inject needs its offset into the stage.")
+        if data.get("release") != Inject.Release.TIMED:
+            data["offset_seconds"] = None
         return data

@@ -34,6 +34,9 @@ class Channel(models.TextChoices):
     SIEM = "siem", "SIEM alert"
     REGULATOR = "regulator", "Regulator"
     PARTNER = "partner", "Partner"
+    # A method Cascade has no channel for (an MSEL's "Briefing", "Radio"): its own words
+    # are kept in Inject.channel_label.
+    OTHER = "other", "Other"
 
 
 class Severity(models.TextChoices):
@@ -229,6 +232,9 @@ class Inject(models.Model):
     body = models.TextField(blank=True, max_length=TEXT_DOCUMENT, help_text="Markdown.")
     sender = models.CharField(max_length=120, blank=True, help_text="MSEL 'from'.")
     channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.EMAIL)
+    channel_label = models.CharField(
+        max_length=60, blank=True, help_text="The method's own name when the channel is Other."
+    )
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
     tlp = models.CharField(max_length=12, choices=Tlp.choices, default=Tlp.GREEN)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
@@ -239,6 +245,11 @@ class Inject(models.Model):
     expected_action = models.TextField(blank=True, max_length=TEXT_DOCUMENT)
     criteria = models.JSONField(default=list, blank=True, help_text="Rubric criterion keys.")
     notes = models.TextField(blank=True, max_length=TEXT_DOCUMENT)
+    columns = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="MSEL columns with no field here (header → text), written back on export.",
+    )
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -253,6 +264,13 @@ class Inject(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def channel_text(self) -> str:
+        """The channel as people read it: the method's own name for Other."""
+        if self.channel == Channel.OTHER and self.channel_label:
+            return self.channel_label
+        return self.get_channel_display()
 
 
 class Prompt(models.Model):

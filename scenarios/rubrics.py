@@ -23,11 +23,32 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, transaction
 
 from scenarios.models import Criterion, Rubric
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+
+
+def rubric_criteria(key: str) -> list[tuple[str, str]] | None:
+    """(key, reference) of each criterion of the rubric ``key``; None if there is none.
+
+    The loaded rubric, else the shipped file ``fixtures/rubric/<key>.yaml`` — so a file
+    can be checked on a fresh clone before ``migrate`` or ``load_fixtures``.
+    """
+    try:
+        rubric = Rubric.objects.filter(key=key).first()
+        if rubric is not None:
+            return list(rubric.criteria.values_list("key", "reference"))
+    except DatabaseError:  # no database yet: the shipped file is the answer
+        pass
+    shipped = Path(settings.BASE_DIR) / "fixtures" / "rubric" / f"{key}.yaml"
+    if not SLUG.match(key) or not shipped.is_file():
+        return None
+    data = yaml.safe_load(shipped.read_text(encoding="utf-8")) or {}
+    items = [item for item in data.get("criteria", []) if isinstance(item, dict)]
+    return [(str(item.get("key", "")), str(item.get("reference") or "")) for item in items]
 
 
 class RubricFormatError(ValueError):

@@ -25,6 +25,7 @@ from scenarios.formats import (
     validate_document,
 )
 from scenarios.formats.msel import msel_export
+from scenarios.formats.warnings import scenario_warnings as document_warnings
 from scenarios.models import (
     Audience,
     Consequence,
@@ -80,6 +81,11 @@ def scenario_problems(scenario: Scenario) -> list:
     return validate_document(export_document(scenario), criteria=criteria)
 
 
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """What would run wrong (near-duplicate roles, audiences reaching nobody, ...)."""
+    return document_warnings(export_document(scenario))
+
+
 def scenario_export(*, scenario: Scenario, fmt: str) -> str | bytes:
     """The scenario as a file: yaml or json (scenario format), csv or xlsx (MSEL)."""
     if fmt in ("csv", "xlsx"):
@@ -116,6 +122,22 @@ def scenario_new_draft(*, scenario: Scenario, created_by: Any) -> Scenario:
         )
         _copy_contents(scenario, draft)
     return draft
+
+
+def scenario_duplicate(*, scenario: Scenario, created_by: Any) -> Scenario:
+    """A new scenario (key "<key>-copy", version 1, draft) with the contents of this one."""
+    taken = set(Scenario.objects.values_list("key", flat=True).distinct())
+    with transaction.atomic():
+        copy = Scenario.objects.create_next_version(
+            key=_copy_key(scenario.key, taken),
+            title=f"{scenario.title} (copy)"[:200],
+            summary=scenario.summary,
+            sectors=list(scenario.sectors),
+            rubric=scenario.rubric,
+            created_by=created_by,
+        )
+        _copy_contents(scenario, copy)
+    return copy
 
 
 def _copy_contents(source: Scenario, draft: Scenario) -> None:
@@ -364,6 +386,103 @@ def _save_transition(transition: Transition, fields: dict[str, Any]) -> Transiti
 
 MARKDOWN_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre", "blockquote"}
 MARKDOWN_TAGS |= {"h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td"}
+
+
+# --- reordering -------------------------------------------------------------------------
+
+
+def _siblings(item: Stage | Inject | Prompt) -> list[Any]:
+    if isinstance(item, Stage):
+        return list(item.scenario.stages.all())
+    return list(type(item).objects.filter(stage=item.stage))
+
+
+@transaction.atomic
+def part_move(*, item: Stage | Inject | Prompt, step: int) -> None:
+    """Move a stage, inject or prompt one place up (``step`` -1) or down (+1) among its
+    siblings, in the order the editor shows them; at either end nothing changes."""
+    ensure_draft(item.scenario)
+    siblings = _siblings(item)
+    position = next(i for i, sibling in enumerate(siblings) if sibling.pk == item.pk)
+    target = position + step
+    if not 0 <= target < len(siblings):
+        return
+    siblings[position], siblings[target] = siblings[target], siblings[position]
+    for order, sibling in enumerate(siblings):
+        if sibling.order != order:
+            sibling.order = order
+            sibling.save(update_fields=["order"])
+
+
+# --- duplicates: a copy beside the original, with "-copy" keys -----------------------
+
+
+def _copy_key(key: str, taken: set[str]) -> str:
+    candidate, number = f"{key[:55]}-copy", 2
+    while candidate in taken:
+        candidate = f"{key[:52]}-copy{number}"
+        number += 1
+    return candidate
+
+
+def _inject_copy(inject: Inject, stage: Stage) -> Inject:
+    taken = set(Inject.objects.filter(scenario=stage.scenario).values_list("key", flat=True))
+    copy = _clone(inject, stage=stage, key=_copy_key(inject.key, taken))
+    copy.audience_roles.set(inject.audience_roles.all())
+    return copy
+
+
+def _prompt_copy(prompt: Prompt, stage: Stage, injects: dict[int, Inject]) -> Prompt:
+    """A copy of ``prompt`` with its options; consequences follow ``injects`` (old pk → copy)."""
+    taken = set(Prompt.objects.filter(scenario=stage.scenario).values_list("key", flat=True))
+    copy = _clone(prompt, stage=stage, key=_copy_key(prompt.key, taken))
+    copy.audience_roles.set(prompt.audience_roles.all())
+    for option in prompt.options.all():
+        option_copy = _clone(option, prompt=copy)
+        for consequence in option.consequences.all():
+            inject = injects.get(consequence.inject_id, consequence.inject)
+            _clone(consequence, option=option_copy, inject=inject).target_roles.set(
+                consequence.target_roles.all()
+            )
+    return copy
+
+
+@transaction.atomic
+def inject_duplicate(*, inject: Inject) -> Inject:
+    """A copy of ``inject`` in the same stage, right after it in order."""
+    ensure_draft(inject.scenario)
+    return _inject_copy(inject, inject.stage)
+
+
+@transaction.atomic
+def prompt_duplicate(*, prompt: Prompt) -> Prompt:
+    """A copy of ``prompt`` with its options and consequences, in the same stage."""
+    ensure_draft(prompt.scenario)
+    return _prompt_copy(prompt, prompt.stage, {})
+
+
+@transaction.atomic
+def stage_duplicate(*, stage: Stage) -> Stage:
+    """A copy of ``stage`` last in order: its injects, prompts (options, consequences to
+    the copied injects) and outgoing transitions (conditions naming the copied prompts).
+    Nothing leads to it yet: the validation panel says so until a transition does."""
+    scenario = stage.scenario
+    ensure_draft(scenario)
+    taken = set(scenario.stages.values_list("key", flat=True))
+    copy = _clone(
+        stage,
+        key=_copy_key(stage.key, taken),
+        title=f"{stage.title} (copy)"[:200],
+        order=_next_order(scenario.stages.all()),
+    )
+    injects = {inject.pk: _inject_copy(inject, copy) for inject in stage.injects.all()}
+    prompts = {p.key: _prompt_copy(p, copy, injects).key for p in stage.prompts.all()}
+    for transition in stage.transitions.all():
+        condition = dict(transition.condition)
+        if condition.get("prompt") in prompts:
+            condition["prompt"] = prompts[condition["prompt"]]
+        _clone(transition, from_stage=copy, condition=condition)
+    return copy
 
 
 def render_markdown(text: str) -> str:

@@ -16,10 +16,13 @@ urlpatterns = [
     path("scenarios/import/", views.scenario_import, name="scenario_import"),
     path("scenarios/<str:code>/", views.scenario_detail, name="scenario_detail"),
     path("scenarios/<str:code>/graph/", views.scenario_graph, name="scenario_graph"),
+    path("scenarios/<str:code>/grid/", views.scenario_grid, name="scenario_grid"),
+    path("scenarios/<str:code>/grid/<slug:key>/", views.grid_row, name="grid_row"),
     path("scenarios/<str:code>/preview/", views.scenario_preview, name="scenario_preview"),
     path("scenarios/<str:code>/export/<slug:fmt>/", views.scenario_export, name="scenario_export"),
     path("scenarios/<str:code>/publish/", views.scenario_publish, name="scenario_publish"),
     path("scenarios/<str:code>/new-draft/", views.scenario_new_draft, name="scenario_new_draft"),
+    path("scenarios/<str:code>/duplicate/", views.scenario_duplicate, name="scenario_duplicate"),
     path("scenarios/<str:code>/delete/", views.scenario_delete, name="scenario_delete"),
     path("scenarios/<str:code>/details/", views.details_update, name="scenario_details"),
     path(
@@ -48,4 +51,6 @@ urlpatterns = [
     ),
     path(f"scenarios/{PARTS}/edit/", views.part_edit, name="part_edit"),
     path(f"scenarios/{PARTS}/delete/", views.part_delete, name="part_delete"),
+    path(f"scenarios/{PARTS}/duplicate/", views.part_duplicate, name="part_duplicate"),
+    path(f"scenarios/{PARTS}/move/<slug:step>/", views.part_move, name="part_move"),
 ]

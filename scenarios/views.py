@@ -9,6 +9,7 @@ stays light. Without JavaScript the same URLs work as plain pages and redirects.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,12 +25,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.limits import MAX_IMPORT_BYTES
 from scenarios import services as svc
 from scenarios.access import require_author, scenario_for_author
-from scenarios.formats import FormatError, ScenarioFormatError, import_scenario
-from scenarios.formats.msel import msel_import
+from scenarios.formats import FormatError, ScenarioFormatError
+from scenarios.formats.files import import_reading, preview, read_file
 from scenarios.forms import (
     ConsequenceForm,
+    GridInjectForm,
     ImportForm,
     InjectForm,
     OptionForm,
@@ -43,6 +47,7 @@ from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario
 from scenarios.svg_graph import scenario_graph_svg
 
 EDITOR = "scenarios/editor.html"
+IMPORT_PREVIEW_SECONDS = 30 * 60
 
 
 # --- list, create, import, export -------------------------------------------------
@@ -71,42 +76,53 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def scenario_import(request: HttpRequest) -> HttpResponse:
+    """Upload → preview (nothing written) → confirm → import.
+
+    The preview keeps the upload in the cache for ``IMPORT_PREVIEW_SECONDS`` under a
+    token bound to the user; confirming reads it again through the same path.
+    """
     require_author(request.user)
+    if request.method == "POST" and "token" in request.POST:
+        return _import_confirmed(request)
     form = ImportForm(request.POST or None, request.FILES or None)
-    errors: list = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            scenario = _import(form, created_by=request.user)
-        except ScenarioFormatError as exc:
-            errors = exc.errors
-        else:
-            messages.success(request, f"Imported “{scenario.title}” (v{scenario.version}).")
-            return redirect("scenarios:scenario_detail", code=scenario.code)
-    context = {"form": form, "errors": errors}
-    return render(request, "scenarios/import.html", context, status=400 if errors else 200)
-
-
-def _import(form: ImportForm, *, created_by: Any) -> Scenario:
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "scenarios/import.html", {"form": form})
     upload = form.cleaned_data["file"]
-    name = upload.name.lower()
-    data = upload.read()
-    if name.endswith((".csv", ".xlsx")):
-        fmt = name.rsplit(".", 1)[1]
-        fields = form.cleaned_data
-        rubric = fields["rubric"].key if fields["rubric"] else None
-        return msel_import(
-            data,
-            fmt=fmt,
-            title=fields["title"],
-            key=fields["key"],
-            rubric_key=rubric,
-            created_by=created_by,
-        )
+    data = upload.read(MAX_IMPORT_BYTES + 1)
+    options = form.msel_options()
+    reading = read_file(data, filename=upload.name, msel=options)
+    context: dict[str, Any] = {"form": form, "reading": reading, "errors": reading.errors}
+    if reading.errors:
+        return render(request, "scenarios/import.html", context, status=400)
+    token = secrets.token_urlsafe(16)
+    cache.set(_preview_key(request, token), (upload.name, data, options), IMPORT_PREVIEW_SECONDS)
+    roles, stages = preview(reading.doc)
+    context |= {"token": token, "roles": roles, "stages": stages}
+    return render(request, "scenarios/import.html", context)
+
+
+def _import_confirmed(request: HttpRequest) -> HttpResponse:
+    stored = cache.get(_preview_key(request, request.POST["token"]))
+    if stored is None:
+        messages.error(request, "The preview has expired; upload the file again.")
+        return redirect("scenarios:scenario_import")
+    filename, data, options = stored
+    reading = read_file(data, filename=filename, msel=options)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioFormatError([FormatError("", "The file is not UTF-8 text.")]) from exc
-    return import_scenario(text, filename=upload.name, created_by=created_by, publish=False)
+        scenario, created = import_reading(reading, created_by=request.user)
+    except ScenarioFormatError as exc:  # e.g. the rubric was deleted since the preview
+        context = {"form": ImportForm(), "reading": reading, "errors": exc.errors}
+        return render(request, "scenarios/import.html", context, status=400)
+    cache.delete(_preview_key(request, request.POST["token"]))
+    if created:
+        messages.success(request, f"Imported “{scenario.title}” (v{scenario.version}).")
+    else:
+        messages.info(request, f"v{scenario.version} already has this content; nothing new.")
+    return redirect("scenarios:scenario_detail", code=scenario.code)
+
+
+def _preview_key(request: HttpRequest, token: str) -> str:
+    return f"scenario-import:{request.user.pk}:{token[:64]}"
 
 
 EXPORTS = {
@@ -231,6 +247,8 @@ def _editor_context(
             for stage in stages
         ],
         "problems": _locate(svc.scenario_problems(scenario), scenario),
+        "warnings": svc.scenario_warnings(scenario),
+        "moves": (("up", "up"), ("down", "down")),
         "graph_svg": scenario_graph_svg(scenario),
         "versions": Scenario.objects.filter(key=scenario.key).order_by("-version"),
     }
@@ -429,6 +447,42 @@ def _update(part: PartKind, kind: str, obj: Any, *, fields: dict[str, Any]) -> A
     return part.update(**{kind: obj}, fields=fields)
 
 
+DUPLICATES = {
+    "stage": svc.stage_duplicate,
+    "inject": svc.inject_duplicate,
+    "prompt": svc.prompt_duplicate,
+}
+
+
+@login_required
+@require_POST
+def part_duplicate(request: HttpRequest, code: str, kind: str, ref: str) -> HttpResponse:
+    """Copy a stage, inject or prompt beside the original (keys get "-copy")."""
+    scenario = _draft(request, code)
+    if kind not in DUPLICATES:
+        raise Http404("Only stages, injects and prompts are duplicated.")
+    part, obj, _ = _part(scenario, kind, ref)
+    copy = DUPLICATES[kind](**{kind: obj})
+    if not request.htmx:
+        messages.success(request, f"Duplicated the {kind} as “{copy.key}”.")
+        return redirect("scenarios:scenario_detail", code=code)
+    return _section_response(request, scenario, part.section)
+
+
+@login_required
+@require_POST
+def part_move(request: HttpRequest, code: str, kind: str, ref: str, step: str) -> HttpResponse:
+    """Move a stage, inject or prompt one place up or down (buttons: keyboard-reachable)."""
+    scenario = _draft(request, code)
+    if kind not in DUPLICATES or step not in ("up", "down"):
+        raise Http404("Only stages, injects and prompts move, up or down.")
+    part, obj, _ = _part(scenario, kind, ref)
+    svc.part_move(item=obj, step=-1 if step == "up" else 1)
+    if not request.htmx:
+        return redirect(reverse("scenarios:scenario_detail", args=[code]) + f"#{kind}-{ref}")
+    return _section_response(request, scenario, part.section)
+
+
 @login_required
 @require_POST
 def part_delete(request: HttpRequest, code: str, kind: str, ref: str) -> HttpResponse:
@@ -447,7 +501,11 @@ def part_delete(request: HttpRequest, code: str, kind: str, ref: str) -> HttpRes
 @login_required
 @require_POST
 def scenario_publish(request: HttpRequest, code: str) -> HttpResponse:
+    """Publish (irreversible) once the author has confirmed, having seen the findings."""
     scenario = _draft(request, code)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation: publishing cannot be undone.")
+        return _redirect(request, scenario)
     try:
         svc.scenario_publish(scenario=scenario)
     except svc.PublishError as exc:
@@ -455,6 +513,16 @@ def scenario_publish(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, f"Published “{scenario.title}” v{scenario.version}.")
     return _redirect(request, scenario)
+
+
+@login_required
+@require_POST
+def scenario_duplicate(request: HttpRequest, code: str) -> HttpResponse:
+    """Copy any version into a new scenario of its own (a new key, a draft)."""
+    scenario = scenario_for_author(request.user, code)
+    copy = svc.scenario_duplicate(scenario=scenario, created_by=request.user)
+    messages.success(request, f"Duplicated as “{copy.title}” ({copy.key}), a draft.")
+    return _redirect(request, copy)
 
 
 @login_required
@@ -488,6 +556,50 @@ def scenario_delete(request: HttpRequest, code: str) -> HttpResponse:
 def _redirect(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     url = reverse("scenarios:scenario_detail", args=[scenario.code])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- MSEL grid ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def scenario_grid(request: HttpRequest, code: str) -> HttpResponse:
+    """Every inject in one table: release order, or ``?sort=time`` (offset; manual last)."""
+    scenario = scenario_for_author(request.user, code)
+    sort = "time" if request.GET.get("sort") == "time" else "stage"
+    injects = list(
+        Inject.objects.filter(scenario=scenario)
+        .select_related("stage")
+        .prefetch_related("audience_roles")
+        .order_by("stage__order", "stage__key", "order", "offset_seconds", "key")
+    )
+    if sort == "time":
+        injects.sort(key=lambda i: (i.offset_seconds is None, i.offset_seconds or 0))
+    context = {
+        "scenario": scenario,
+        "injects": injects,
+        "sort": sort,
+        "editable": not scenario.is_published,
+    }
+    return render(request, "scenarios/grid.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def grid_row(request: HttpRequest, code: str, key: str) -> HttpResponse:
+    """One grid row edited in place (htmx): GET the form, POST to save and show the row."""
+    scenario = _draft(request, code)
+    inject = get_object_or_404(Inject, scenario=scenario, key=key)
+    form = GridInjectForm(request.POST or None, scenario=scenario, instance=inject)
+    if request.method == "POST" and form.is_valid():
+        svc.inject_update(inject=inject, fields=form.cleaned_data)
+        if not request.htmx:
+            return redirect("scenarios:scenario_grid", code=code)
+        form = None
+    context = {"scenario": scenario, "inject": inject, "form": form, "editable": True}
+    if request.htmx:
+        return render(request, "scenarios/partials/grid_row.html", context)
+    return render(request, "scenarios/grid.html", {**context, "injects": [inject], "sort": ""})
 
 
 # --- preview --------------------------------------------------------------------------

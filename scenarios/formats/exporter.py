@@ -101,6 +101,7 @@ def _inject(inject: Inject, order: dict[int, int]) -> dict:
     _put(data, "body", inject.body)
     _put(data, "from", inject.sender)
     data["channel"] = inject.channel
+    _put(data, "channel_label", inject.channel_label)
     data["severity"] = inject.severity
     data["tlp"] = inject.tlp
     data["audience"] = _audience(
@@ -113,6 +114,7 @@ def _inject(inject: Inject, order: dict[int, int]) -> dict:
     _put(data, "expected_action", inject.expected_action)
     _put(data, "criteria", list(inject.criteria))
     _put(data, "notes", inject.notes)
+    _put(data, "columns", dict(inject.columns))
     return data
 
 

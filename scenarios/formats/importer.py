@@ -38,7 +38,11 @@ def import_scenario(
     """
     doc = text_or_doc
     if isinstance(doc, bytes):
-        doc = doc.decode("utf-8", errors="replace")
+        try:
+            doc = doc.decode("utf-8-sig")
+        except UnicodeDecodeError as error:  # never publish text with U+FFFD in it
+            message = f"not UTF-8 text (byte {error.start})"
+            raise ScenarioFormatError([FormatError("file", message)]) from None
     if isinstance(doc, str):
         doc = load_document(doc, filename=filename)
     rubric, criteria, errors = rubric_errors(doc)
@@ -165,6 +169,7 @@ class _Builder:
             body=data.get("body") or "",
             sender=data.get("from") or "",
             channel=data.get("channel") or "email",
+            channel_label=data.get("channel_label") or "",
             severity=data.get("severity") or "medium",
             tlp=data.get("tlp") or "GREEN",
             audience=audience,
@@ -174,6 +179,7 @@ class _Builder:
             expected_action=data.get("expected_action") or "",
             criteria=list(data.get("criteria") or []),
             notes=data.get("notes") or "",
+            columns=dict(data.get("columns") or {}),
             order=order,
         )
         if role_keys:

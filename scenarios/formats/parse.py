@@ -230,3 +230,12 @@ def format_duration(seconds: int) -> str:
     minutes, secs = divmod(rest, 60)
     parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
     return "".join(f"{amount}{unit}" for amount, unit in parts if amount)
+
+
+def clock_text(seconds: int | None) -> str:
+    """Seconds as people write them: ``m:ss`` under an hour, else ``h:mm:ss``."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -21,6 +21,7 @@ import re
 import xml.sax
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from defusedxml import DefusedXmlException
@@ -44,27 +45,58 @@ class SpreadsheetError(ValueError):
     """An XLSX refused; the message names the limit or the fault, never the file's text."""
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell: its text (``=B3+TIME(0,15,0)``) and the value Excel saved, if any.
+
+    Files written by scripts (openpyxl, pandas) save no value, so a reader that only
+    asked for values would see an empty cell.
+    """
+
+    text: str
+    value: Any
+
+
 def xlsx_rows(data: bytes, *, sheet_name: str) -> Iterator[tuple[Any, ...]]:
     """The cell values of the sheet called ``sheet_name`` (else the first), row by row.
 
-    Raises ``SpreadsheetError`` for a file that is not a workbook, breaks a limit, or
-    holds XML that is malformed or uses DTDs/entities.
+    A formula cell comes as a ``Formula``. Raises ``SpreadsheetError`` for a file that is
+    not a workbook, breaks a limit, or holds XML that is malformed or uses DTDs/entities.
     """
     archive = _open_zip(data)
     check_parts(archive)
+    # Two read-only passes in step: saved values, and formulas (bounded by check_parts).
+    values, formulas = _open_workbook(data, data_only=True), _open_workbook(data, data_only=False)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a malformed package
-        raise SpreadsheetError(f"not an XLSX workbook ({error.__class__.__name__})") from None
-    try:
-        names = workbook.sheetnames
-        sheet = workbook[sheet_name] if sheet_name in names else workbook.worksheets[0]
-        sheet.reset_dimensions()  # rows as long as their cells, not as the claim
-        yield from sheet.iter_rows(values_only=True)
+        names = values.sheetnames
+        pair = [book[sheet_name] if sheet_name in names else book.worksheets[0]
+                for book in (values, formulas)]  # fmt: skip
+        for sheet in pair:
+            sheet.reset_dimensions()  # rows as long as their cells, not as the claim
+        for row, formula_row in zip(pair[0].iter_rows(), pair[1].iter_rows(), strict=False):
+            yield tuple(
+                _value(cell, formula) for cell, formula in zip(row, formula_row, strict=False)
+            )
+    except SpreadsheetError:
+        raise
     except Exception as error:  # e.g. a cell naming a shared string that does not exist
         raise SpreadsheetError(f"unreadable XLSX sheet ({error.__class__.__name__})") from None
     finally:
-        workbook.close()
+        values.close()
+        formulas.close()
+
+
+def _open_workbook(data: bytes, *, data_only: bool) -> Any:
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    except Exception as error:  # openpyxl raises many kinds for a malformed package
+        raise SpreadsheetError(f"not an XLSX workbook ({error.__class__.__name__})") from None
+
+
+def _value(cell: Any, formula: Any) -> Any:
+    if getattr(formula, "data_type", None) == "f":
+        return Formula(str(formula.value), getattr(cell, "value", None))
+    return getattr(cell, "value", None)
 
 
 def _open_zip(data: bytes) -> zipfile.ZipFile:

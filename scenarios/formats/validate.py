@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import Sector
-from config.limits import TEXT_BRIEF, TEXT_DOCUMENT
+from config.limits import MSEL_MAX_COLUMNS, TEXT_BRIEF, TEXT_DOCUMENT
 from scenarios.formats.errors import FormatError
 from scenarios.formats.parse import parse_duration
 from scenarios.graph import analyse
@@ -41,8 +41,8 @@ TOP = {"format", "key", "title", "summary", "rubric", "start", "roles", "stages"
 ROLE = {"key", "label", "sector", "description", "depends_on"}
 STAGE = {"key", "title", "duration", "briefing", "injects", "prompts", "transitions"}
 INJECT = {
-    "key", "title", "body", "from", "channel", "severity", "tlp", "audience", "release",
-    "expected_action", "criteria", "notes",
+    "key", "title", "body", "from", "channel", "channel_label", "severity", "tlp", "audience",
+    "release", "expected_action", "criteria", "notes", "columns",
 }  # fmt: skip
 PROMPT = {"key", "question", "kind", "audience", "opens", "deadline", "criteria", "options"}
 OPTION = {"key", "label", "description", "effects", "consequences"}
@@ -253,6 +253,8 @@ class _Validator:
         for name in ("body", "expected_action", "notes"):
             self.text(inject, name, path, max_length=TEXT_DOCUMENT)
         self.choice(inject, "channel", path, tuple(Channel.values))
+        self.text(inject, "channel_label", path, max_length=60)
+        self.columns(inject.get("columns"), _join(path, "columns"))
         self.choice(inject, "severity", path, tuple(Severity.values))
         self.choice(inject, "tlp", path, tuple(Tlp.values))
         self.audience(inject.get("audience"), f"{path}.audience", allow_control=True)
@@ -262,6 +264,22 @@ class _Validator:
             release = Inject.Release.TIMED if timed else None
         self.declare(self.index.injects, key, path, "inject", (path, release))
         self.refs("criterion", inject, "criteria", path)
+
+    def columns(self, value: Any, path: str) -> None:
+        """MSEL columns kept as text: a mapping of header to text, as wide as an MSEL."""
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            self.error(path, f"must be a mapping of column name to text, not {_kind(value)}")
+            return
+        if len(value) > MSEL_MAX_COLUMNS:
+            self.error(path, f"has more than {MSEL_MAX_COLUMNS} columns")
+            return
+        for name in value:
+            if not isinstance(name, str) or not name.strip() or len(name) > 200:
+                self.error(path, f"{_show(name)} is not a column name (text, ≤200 characters)")
+            else:
+                self.text(value, name, path, max_length=TEXT_DOCUMENT)
 
     def audience(self, value: Any, path: str, *, allow_control: bool) -> None:
         if value is None or value == Audience.ALL or (value == Audience.CONTROL and allow_control):

@@ -101,6 +101,7 @@ def test_it_builds_publishes_and_exports_a_branching_scenario(new_context, alice
     assert graph.locator("g.edge-default").count() == 1
     assert graph.locator("text", has_text="Isolated in time").count() == 1
 
+    panel.get_by_label("publishing cannot be undone", exact=False).check()
     panel.get_by_role("button", name="Publish").click()
     page.get_by_role("button", name="Edit (new draft version)").wait_for()
     assert page.get_by_text("Published “Cloud outage” v1.").is_visible()

@@ -193,26 +193,21 @@ def test_it_guesses_sectors_from_role_names(label, sector):
 
 MALFORMED = [
     (
-        "unknown-channel",
-        "1,0:00:00,S,From,Bank,Fax,Title,,,,,",
-        "row 2, column 'Method': unknown channel 'Fax'",
+        "long-method",
+        f"1,0:00:00,S,From,Bank,{'Carrier pigeon ' * 5},Title,,,,,",
+        "row 2, column 'Method': is longer than 60 characters",
     ),
     (
         "bad-time",
         "1,soonish,S,From,Bank,Email,Title,,,,,",
-        "row 2, column 'Scheduled Time': 'soonish' is not a time",
-    ),
-    (
-        "not-an-event-number",
-        "A1,0:00:00,S,From,Bank,Email,Title,,,,,",
-        "row 2, column 'Event No.': 'A1' is not an event number",
+        "row 2, column 'Time into Stage': 'soonish' is not a time",
     ),
     ("empty-stage", "1,0:00:00,,From,Bank,Email,Title,,,,,", "row 2, column 'Stage': is empty"),
     ("empty-inject", "1,0:00:00,S,From,Bank,Email,,,,,,", "row 2, column 'Inject': is empty"),
     (
         "unknown-criterion",
         "1,0:00:00,S,From,Bank,Email,Title,,DE.XX,,,",
-        "row 2, column 'Objective / Capability': unknown criterion 'DE.XX'",
+        "row 2, column 'Criteria': unknown criterion 'DE.XX'",
     ),
     (
         "bad-severity",
@@ -260,17 +255,17 @@ def test_it_needs_a_rubric_for_objectives(db):
     assert "criteria need a rubric" in str(caught.value)
 
 
-def test_it_needs_the_stage_and_inject_columns(db):
+def test_it_needs_a_header_row_with_an_inject_column(db):
     with pytest.raises(ScenarioFormatError) as caught:
         msel_import(b"Event No.,Notes\n1,x\n", fmt="csv", title="T", key="t")
-    assert str(caught.value).startswith("row 1: no 'stage' column")
+    assert str(caught.value).startswith("file: no header row in the first 20 rows")
 
 
 @pytest.mark.parametrize(
     ("data", "fmt", "message"),
     [
         (b"PK\x03\x04 not really a zip", "xlsx", "file: not an XLSX workbook"),
-        (b"\xff\xfe\x00garbage", "csv", "file: not UTF-8 text"),
+        (b"\x81\x8d\x90 \xc3", "csv", "file: not text in UTF-8, UTF-16 or cp1252"),
         (b"\n\n", "csv", "file: the MSEL is empty"),
     ],
 )

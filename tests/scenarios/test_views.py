@@ -6,9 +6,12 @@ import re
 
 import pytest
 import yaml
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from scenarios.formats import export_document
+from scenarios.forms import ClockDurationField
 from scenarios.models import Inject, Scenario, Transition
 from tests import factories
 
@@ -230,14 +233,30 @@ def test_it_lists_validation_problems_and_refuses_to_publish(client, author, dra
     assert "to fix before publishing" in html
     assert '<a href="#stage-island"><code>stages[4]</code></a>' in html
     assert 'class="stage stage-unreachable' in html
-    response = client.post(url("scenario_publish", draft.code), follow=True)
+    response = client.post(url("scenario_publish", draft.code), {"confirm": "yes"}, follow=True)
     assert "must be fixed before publishing" in response.content.decode()
     draft.refresh_from_db()
     assert not draft.is_published
 
 
+def test_it_publishes_only_once_confirmed(client, author, draft):
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert 'name="confirm" value="yes" required' in html
+    response = client.post(url("scenario_publish", draft.code), follow=True)
+    assert "Tick the confirmation: publishing cannot be undone." in response.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_the_panel_lists_warnings_before_publishing(client, author, draft):
+    draft.injects.update(tlp="RED", audience="all")
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "TLP:RED but its audience is every team" in html
+    assert "I have read the" in html
+
+
 def test_it_publishes_and_then_edits_as_a_new_draft(client, author, draft):
-    client.post(url("scenario_publish", draft.code))
+    client.post(url("scenario_publish", draft.code), {"confirm": "yes"})
     draft.refresh_from_db()
     assert draft.is_published
     html = client.get(url("scenario_detail", draft.code)).content.decode()
@@ -288,10 +307,19 @@ def test_it_exports_yaml_and_json(client, author, draft):
     assert response.json()["start"] == "start"
 
 
+def preview_and_confirm(client, data: dict):
+    """Upload (the preview: nothing written), then confirm with the preview's token."""
+    response = client.post(url("scenario_import"), data)
+    assert response.status_code == 200, response.content.decode()
+    assert "Preview: nothing is saved yet" in response.content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', response.content.decode())[1]
+    return client.post(url("scenario_import"), {"token": token})
+
+
 def test_it_imports_a_scenario_file_as_a_draft(client, author, draft):
     text = client.get(url("scenario_export", draft.code, "yaml")).content
-    upload = SimpleUploadedFile("tiny.yaml", text)
-    response = client.post(url("scenario_import"), {"file": upload})
+    text = text.replace(b"title: Tiny", b"title: Tiny again", 1)  # identical content: no v2
+    response = preview_and_confirm(client, {"file": SimpleUploadedFile("tiny.yaml", text)})
     new = Scenario.objects.get(key="tiny", version=2)
     assert response["Location"] == url("scenario_detail", new.code)
     assert new.status == Scenario.Status.DRAFT
@@ -309,7 +337,7 @@ def test_it_lists_import_errors_with_path_and_line_and_saves_nothing(client, aut
 
 def test_it_refuses_unsupported_upload_types(client, author):
     response = client.post(url("scenario_import"), {"file": SimpleUploadedFile("x.txt", b"hi")})
-    assert "Unsupported file type" in response.content.decode()
+    assert "unsupported file type" in response.content.decode()
 
 
 def test_it_previews_what_a_role_sees(client, author, draft):
@@ -341,7 +369,7 @@ def test_it_imports_an_msel_as_a_linear_draft(client, author, draft):
     csv = client.get(url("scenario_export", draft.code, "csv")).content
     upload = SimpleUploadedFile("plan.csv", csv)
     data = {"file": upload, "title": "From the MSEL", "key": "from-msel"}
-    response = client.post(url("scenario_import"), data)
+    response = preview_and_confirm(client, data)
     scenario = Scenario.objects.get(key="from-msel")
     assert response["Location"] == url("scenario_detail", scenario.code)
     assert scenario.status == Scenario.Status.DRAFT
@@ -422,3 +450,130 @@ def test_it_refuses_oversized_uploads(client, author):
     response = client.post(url("scenario_import"), {"file": big})
     assert "larger than 5 MiB" in response.content.decode()
     assert not Scenario.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2:00", 120), ("1:30:00", 5400), ("0:45", 45), ("5m", 300), ("1h30m", 5400), ("90", 90)],
+)
+def test_durations_are_typed_as_people_write_them(text, seconds):
+    assert ClockDurationField().clean(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["1:75", "soon", "1:2:3:4"])
+def test_a_malformed_duration_is_refused(text):
+    with pytest.raises(ValidationError):
+        ClockDurationField().clean(text)
+
+
+def test_the_editor_shows_durations_as_mm_ss(client, author, draft):
+    draft.injects.filter(release="timed").update(offset_seconds=150)
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "at +2:30" in html
+    assert ClockDurationField().prepare_value(3725) == "1:02:05"
+
+
+def test_it_duplicates_a_stage_with_its_injects_prompts_and_ways_out(client, author, draft):
+    stage = draft.stages.get(key="start")
+    response = client.post(url("part_duplicate", draft.code, "stage", "start"), **HTMX)
+    assert response.status_code == 200
+    copy = draft.stages.get(key="start-copy")
+    assert copy.title == f"{stage.title} (copy)"
+    assert sorted(copy.injects.values_list("key", flat=True)) == sorted(
+        f"{key}-copy" for key in stage.injects.values_list("key", flat=True)
+    )
+    assert copy.prompts.count() == stage.prompts.count()
+    for original, twin in zip(stage.transitions.all(), copy.transitions.all(), strict=True):
+        assert twin.to_stage == original.to_stage
+        if original.condition.get("prompt"):
+            assert twin.condition["prompt"] == f"{original.condition['prompt']}-copy"
+    for prompt in copy.prompts.all():
+        for option in prompt.options.all():
+            assert all(c.inject.stage == copy for c in option.consequences.all()
+                       if c.inject.key.endswith("-copy"))  # fmt: skip
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "stage &#x27;start-copy&#x27; is unreachable from start" in html  # until linked
+
+
+def test_it_duplicates_an_inject_and_a_prompt_and_nothing_else(client, author, draft):
+    client.post(url("part_duplicate", draft.code, "inject", "news"))
+    copy = draft.injects.get(key="news-copy")
+    assert copy.stage == draft.injects.get(key="news").stage
+    prompt = draft.prompts.first()
+    client.post(url("part_duplicate", draft.code, "prompt", prompt.key))
+    twin = draft.prompts.get(key=f"{prompt.key}-copy")
+    assert list(twin.options.values_list("key", flat=True)) == list(
+        prompt.options.values_list("key", flat=True)
+    )
+    response = client.post(url("part_duplicate", draft.code, "role", "hospital"))
+    assert response.status_code == 404
+
+
+def test_it_duplicates_a_whole_scenario_as_a_new_draft(client, author, draft):
+    response = client.post(url("scenario_duplicate", draft.code))
+    copy = Scenario.objects.get(key="tiny-copy")
+    assert response["Location"] == url("scenario_detail", copy.code)
+    assert (copy.version, copy.status, copy.title) == (1, "draft", f"{draft.title} (copy)")
+    original, twin = export_document(draft), export_document(copy)
+    for doc in (original, twin):
+        doc.pop("key"), doc.pop("title")
+    assert twin == original
+
+
+def test_it_reorders_injects_and_stages_with_up_and_down(client, author, draft):
+    stage = draft.injects.get(key="news").stage
+    keys = list(stage.injects.values_list("key", flat=True))
+    assert len(keys) >= 2, keys
+    last = keys[-1]
+    client.post(url("part_move", draft.code, "inject", last, "up"), **HTMX)
+    assert list(stage.injects.values_list("key", flat=True)) == [*keys[:-2], last, keys[-2]]
+    client.post(url("part_move", draft.code, "inject", keys[0], "up"), **HTMX)  # at the top
+    assert stage.injects.first().key == keys[0]
+    stages = list(draft.stages.values_list("key", flat=True))
+    client.post(url("part_move", draft.code, "stage", stages[0], "down"))
+    assert list(draft.stages.values_list("key", flat=True))[:2] == [stages[1], stages[0]]
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert f"Move inject {draft.injects.get(key=last).title} up" in html
+    assert client.post(url("part_move", draft.code, "inject", last, "sideways")).status_code == 404
+
+
+def test_the_grid_lists_every_inject_sorted_by_time(client, author, draft):
+    draft.injects.filter(key="news").update(release="timed", offset_seconds=3600)
+    html = client.get(url("scenario_grid", draft.code) + "?sort=time").content.decode()
+    rows = re.findall(r'<tr id="grid-([a-z0-9-]+)"', html)
+    assert sorted(rows) == sorted(draft.injects.values_list("key", flat=True))
+    offsets = dict(draft.injects.values_list("key", "offset_seconds"))
+    order = [(offsets[key] is None, offsets[key] or 0) for key in rows]
+    assert order == sorted(order)  # by time, manual ones last
+    assert "+1:00:00" in html
+
+
+def test_a_grid_row_is_edited_in_place(client, author, draft):
+    row = url("grid_row", draft.code, "news")
+    form = client.get(row, **HTMX).content.decode()
+    assert form.lstrip().startswith('<tr id="grid-news" class="editing">')
+    fields = {"title": "News: outage spreads", "release": "timed", "offset_seconds": "2:30",
+              "channel": "news", "tlp": "CLEAR", "severity": "high"}  # fmt: skip
+    html = client.post(row, fields, **HTMX).content.decode()
+    assert "+2:30" in html
+    assert "News: outage spreads" in html
+    news = draft.injects.get(key="news")
+    assert (news.offset_seconds, news.tlp, news.severity) == (150, "CLEAR", "high")
+    bad = client.post(row, {**fields, "offset_seconds": ""}, **HTMX).content.decode()
+    assert "A timed inject needs its offset into the stage." in bad
+
+
+def test_a_published_grid_is_read_only(client, author, draft):
+    draft.status = Scenario.Status.PUBLISHED
+    draft.save()
+    html = client.get(url("scenario_grid", draft.code)).content.decode()
+    assert "hx-get" not in html
+    assert client.get(url("grid_row", draft.code, "news")).status_code == 403
+
+
+def test_criteria_are_chosen_from_a_compact_grouped_list(client, author, draft):
+    html = client.get(url("stage_part_create", draft.code, "start", "inject")).content.decode()
+    assert '<select name="inject-start-criteria"' in html
+    assert 'size="8"' in html
+    assert "<optgroup" in html
+    assert 'type="checkbox" name="inject-start-criteria"' not in html

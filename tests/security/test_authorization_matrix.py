@@ -191,6 +191,15 @@ ROWS: dict[str, Row] = {
     "scenarios:part_delete": Row(
         "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
     ),
+    "scenarios:scenario_duplicate": Row("POST", draft, AUTHOR),
+    "scenarios:scenario_grid": Row("GET", draft, AUTHOR),
+    "scenarios:grid_row": Row("GET", lambda w: {**draft(w), "key": "news"}, AUTHOR),
+    "scenarios:part_move": Row(
+        "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start", "step": "down"}, AUTHOR
+    ),
+    "scenarios:part_duplicate": Row(
+        "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start"}, AUTHOR
+    ),
     # live exercise
     "exercises:exercise_list": Row("GET", none, SIGNED_IN),
     "exercises:exercise_new": Row("GET", none, AUTHOR),

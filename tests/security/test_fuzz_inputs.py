@@ -334,7 +334,7 @@ def test_it_refuses_uploads_over_five_mebibytes():
     assert MAX_IMPORT_BYTES == 5 * 1024 * 1024
     big = SimpleUploadedFile("huge.yaml", b"a: b\n" * (MAX_IMPORT_BYTES // 5 + 1))
     response = client.post(reverse("scenarios:scenario_import"), {"file": big})
-    assert response.status_code == 200
+    assert response.status_code == 400  # refused like any file that cannot be imported
     assert "larger than 5 MiB" in response.content.decode()
     assert not Scenario.objects.filter(status="draft").exclude(pk=world.draft.pk).exists()
 

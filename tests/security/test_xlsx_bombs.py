@@ -126,8 +126,8 @@ def test_it_refuses_hostile_workbooks_with_a_clear_error(data: bytes, message: s
 
 @pytest.mark.django_db
 def test_it_ignores_a_claimed_dimension() -> None:
-    # Rows are read as long as their cells: three numbered rows, no stage column.
-    assert "no 'stage' column" in _refusal(workbook(sheet=claimed_dimension()))
+    # Rows are read as long as their cells: three numbered rows, no header row.
+    assert "no header row in the first 20 rows" in _refusal(workbook(sheet=claimed_dimension()))
 
 
 @pytest.mark.django_db
