@@ -37,7 +37,8 @@ def sample(name: str, **labels: str) -> float:
 
 
 @pytest.mark.django_db
-def test_readyz_checks_the_database_in_the_embedded_default():
+def test_readyz_checks_the_database_in_the_embedded_default(settings):
+    settings.REDIS_URL, settings.CELERY_TASK_ALWAYS_EAGER = None, True
     answer = Client().get("/readyz")
     assert answer.status_code == 200
     assert answer.json() == {"ok": True, "checks": {"database": "ok"}}
@@ -45,6 +46,7 @@ def test_readyz_checks_the_database_in_the_embedded_default():
 
 @pytest.mark.django_db
 def test_readyz_fails_when_redis_is_stopped(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the worker check has its own tests
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     answer = Client().get("/readyz")
     assert answer.status_code == 503
