@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any, NamedTuple
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -85,6 +87,14 @@ def _resolve(user, code: str) -> tuple[int, Viewer] | None:
     return exercise.pk, access.viewer_for(participant)
 
 
+def page_viewer(viewer: Viewer, query_string: bytes) -> Viewer:
+    """The viewer as the page that opened the socket shows events: ``?view=evaluate`` (the
+    evaluator console) gets a control-cell member the evaluator's panels. Changes no
+    right: the control cell sees every event either way."""
+    view = parse_qs(query_string.decode("latin-1")).get("view", [""])[0]
+    return replace(viewer, evaluating=viewer.is_control and view == "evaluate")
+
+
 def heartbeat_frame() -> str:
     return (
         f'<span id="live-heartbeat" hx-swap-oob="true" hidden '
@@ -111,7 +121,8 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         if resolved is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.exercise_id, self.viewer = resolved
+        self.exercise_id, viewer = resolved
+        self.viewer = page_viewer(viewer, self.scope.get("query_string", b""))
         self.last_sent: int | None = None  # None until the hello: nothing is sent before it
         self.joined = broadcast.groups_for(self.exercise_id, self.viewer)
         for group in self.joined:

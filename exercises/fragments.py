@@ -3,8 +3,10 @@
 ``render_frames(event, perspectives)`` is called once per event by
 ``exercises.broadcast`` (one frame per group); ``render_event`` renders one perspective,
 e.g. per replayed event in the consumer. Perspectives (``exercises.visibility``):
-``CONTROL`` (facilitators, evaluators), ``OBSERVER``, ``TEAMS`` (every team alike:
-``ALL``/``TEAMS`` events) and one team's (``SOME`` events).
+``CONTROL`` (the control console), ``EVALUATOR`` (the evaluator console), ``OBSERVER``,
+``TEAMS`` (every team alike: ``ALL``/``TEAMS`` events) and one team's (``SOME`` events).
+A perspective's frames carry only panels its page has, so htmx never meets an
+out-of-band swap without a target.
 
 Every fragment starts with ``<!--seq:N-->`` so the browser can drop one it already showed.
 Then comes the feed item (prepended to ``#feed``: newest first) and, depending on the event, panels
@@ -32,7 +34,14 @@ from django.template.loader import render_to_string
 from exercises import events as kinds
 from exercises import live_state
 from exercises.models import Event, Exercise, Share, Team
-from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
+from exercises.visibility import (
+    CONTROL,
+    CONTROL_PERSPECTIVES,
+    EVALUATOR,
+    OBSERVER,
+    TEAMS,
+    perspective_team_id,
+)
 
 FEED_ITEM = "exercises/partials/feed_item.html"
 STATUS_KINDS = frozenset(
@@ -105,7 +114,7 @@ def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
 
 def _frame(sources: _Sources, perspective: str) -> str:
     event = sources.event
-    context = {"event": event, "is_control": perspective == CONTROL}
+    context = {"event": event, "is_control": perspective in CONTROL_PERSPECTIVES}
     item = render_to_string(FEED_ITEM, context)
     parts = [f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>']
     parts += [render(sources) for render in _panels(event, perspective)]
@@ -116,6 +125,8 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
     if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
+    if perspective == EVALUATOR:
+        return [*panels, _ratings] if event.kind == kinds.OBSERVATION_RECORDED else panels
     if event.kind in STATUS_KINDS:
         panels.append(_briefing)
     team_id = perspective_team_id(perspective)
@@ -179,8 +190,6 @@ def _control_updates(event: Event) -> list[Panel]:
         return [_decision_cell]
     if event.kind == kinds.SHARE_CREATED:
         return [_control_share_item]
-    if event.kind == kinds.OBSERVATION_RECORDED:
-        return [_ratings]
     if event.kind == kinds.INJECT_RELEASED:
         return [_inject_list]
     if event.kind in STATUS_KINDS or event.kind in PROMPT_KINDS:

@@ -101,7 +101,7 @@ def page_context(exercise: Exercise, *, perspective: str) -> dict:
     context = status_context(exercise)
     context.update(
         last_seq=last_seq,
-        is_control=perspective == visibility.CONTROL,
+        is_control=perspective in visibility.CONTROL_PERSPECTIVES,
         feed=feed_for(exercise, perspective=perspective, upto=last_seq),
     )
     return context

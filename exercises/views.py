@@ -31,7 +31,7 @@ from exercises.forms import (
     new_client_token,
 )
 from exercises.models import Exercise, Participant, Team
-from exercises.visibility import CONTROL, page_perspective
+from exercises.visibility import CONTROL, EVALUATOR, page_perspective
 
 # ---------------------------------------------------------------- list, new, entry
 
@@ -365,7 +365,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     exercise = access.require_evaluator(request.user, code)
-    context = live_state.page_context(exercise, perspective=CONTROL)
+    context = live_state.page_context(exercise, perspective=EVALUATOR)
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
     return render(request, "exercises/live/evaluate.html", context)

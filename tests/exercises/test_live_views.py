@@ -300,8 +300,11 @@ def test_it_records_an_evaluator_observation(client, running):
     assert 'id="ratings" class="panel" aria-labelledby="ratings-heading" hx-swap-oob="true"' in html
     assert 'class="rating rating-S"' in html
     assert Observation.objects.get().rating == "S"
-    pushed = render_event(running.events.get(kind="observation.recorded"), perspective="control")
+    observed = running.events.get(kind="observation.recorded")
+    pushed = render_event(observed, perspective="evaluator")
     assert 'class="rating rating-S"' in pushed.split('id="ratings"')[1]
+    # The control console has no ratings grid: its frame carries none.
+    assert 'id="ratings"' not in render_event(observed, perspective="control")
 
 
 def test_it_shows_observers_only_what_everyone_may_see(client, running, alice):
