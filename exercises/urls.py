@@ -20,6 +20,7 @@ urlpatterns = [
     path("exercises/<str:code>/pause/", views.pause, name="pause"),
     path("exercises/<str:code>/resume/", views.resume, name="resume"),
     path("exercises/<str:code>/advance/", views.advance, name="advance"),
+    path("exercises/<str:code>/advance/confirm/", views.advance_confirm, name="advance_confirm"),
     path("exercises/<str:code>/end/", views.end, name="end"),
     path("exercises/<str:code>/hotwash/", views.hotwash, name="hotwash"),
     path(

@@ -223,10 +223,37 @@ def advance(request: HttpRequest, code: str) -> HttpResponse:
         form = AdvanceForm(request.POST, exercise=exercise)
         if not form.is_valid():
             raise EngineError("Choose a stage of this scenario.")
-        to_stage = form.cleaned_data["to_stage"]
-        engine.exercise_advance(exercise=exercise, actor=request.user, to_stage=to_stage)
+        engine.exercise_advance(
+            exercise=exercise,
+            actor=request.user,
+            to_stage=form.cleaned_data["to_stage"],
+            release_skipped=form.cleaned_data["release_skipped"],
+        )
 
     return _control_action(request, code, act)
+
+
+@login_required
+def advance_confirm(request: HttpRequest, code: str) -> HttpResponse:
+    """Before advancing or overriding: where it leads and what of the stage will then
+    never fire (a dialog for htmx, a page without JavaScript)."""
+    exercise = access.require_facilitator(request.user, code)
+    form = AdvanceForm(request.GET, exercise=exercise)
+    to_stage = form.cleaned_data["to_stage"] if form.is_valid() else None
+    skipped = engine.skipped_by_leaving(exercise=exercise)
+    context = {
+        "exercise": exercise,
+        "to_stage": to_stage,
+        "target": engine.advance_target(exercise=exercise, to_stage=to_stage),
+        "skipped": skipped,
+        "releasable": any(item.inject for item in skipped),
+        "stage": exercise.current_stage,
+        "as_page": not request.htmx,
+    }
+    template = "exercises/partials/advance_confirm.html"
+    if not request.htmx:
+        template = "exercises/live/advance_confirm_page.html"
+    return render(request, template, context)
 
 
 @login_required

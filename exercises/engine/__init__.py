@@ -22,6 +22,7 @@ from exercises.engine.core import SYSTEM, Actor, EngineError
 from exercises.engine.decisions import decision_submit
 from exercises.engine.injects import inject_release, prompt_close, prompt_open
 from exercises.engine.lifecycle import (
+    advance_target,
     exercise_advance,
     exercise_create,
     exercise_end,
@@ -34,7 +35,9 @@ from exercises.engine.lifecycle import (
     team_join,
 )
 from exercises.engine.timing import (
+    SkippedWork,
     recover_after_restart,
+    skipped_by_leaving,
     sweep_exercise,
     sweep_running_exercises,
 )
@@ -43,6 +46,8 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "EngineError",
+    "SkippedWork",
+    "advance_target",
     "decision_submit",
     "exercise_advance",
     "exercise_clock",
@@ -59,6 +64,7 @@ __all__ = [
     "prompt_open",
     "recover_after_restart",
     "share_create",
+    "skipped_by_leaving",
     "sweep_exercise",
     "sweep_running_exercises",
     "team_add",

@@ -128,29 +128,44 @@ class ExerciseState:
     released_keys: frozenset[str] = field(default_factory=frozenset)
 
 
-def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
-    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
-    if not state.running:
-        return [], None
+ACTION_ORDER = {"release": 0, "open": 1, "close": 2}
+
+
+def _in_order(actions: list[Action]) -> list[Action]:
+    return sorted(actions, key=lambda a: (a.due, ACTION_ORDER[a.kind], a.object_id))
+
+
+def stage_work_left(state: ExerciseState) -> list[Action]:
+    """The current stage's scripted work not done yet, in due order (pure): its unreleased
+    timed injects and its prompts not opened. Leaving the stage (advance, override) skips
+    all of it; delayed consequences are not in it, as they follow the teams' decisions
+    whatever the stage."""
     start = state.stage_started_at_clock
-    candidates = [
+    work = [
         Action(start + offset, "release", inject_id, inject_key(inject_id))
         for inject_id, offset in state.timed_injects
         if inject_key(inject_id) not in state.released_keys
     ]
-    candidates += [
+    work += [
         Action(start + offset, "open", prompt_id)
         for prompt_id, offset in state.stage_prompts
         if prompt_id not in state.opened_prompt_ids
     ]
+    return _in_order(work)
+
+
+def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
+    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
+    if not state.running:
+        return [], None
+    candidates = stage_work_left(state)
     candidates += [
         Action(deadline, "close", prompt_id) for prompt_id, deadline in state.open_deadlines
     ]
     candidates += [
         a for a in state.pending_consequences if a.release_key not in state.released_keys
     ]
-    order = {"release": 0, "open": 1, "close": 2}
-    candidates.sort(key=lambda a: (a.due, order[a.kind], a.object_id))
+    candidates = _in_order(candidates)
     due = [a for a in candidates if a.due <= now_clock + 1e-6]
     later = [a.due for a in candidates if a.due > now_clock + 1e-6]
     return due, (min(later) if later else None)

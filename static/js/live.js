@@ -104,6 +104,12 @@
     }
   }
 
+  // Dialogs fetched with htmx (data-modal) open as modal: focus moves in, Escape closes.
+  function openModals(scope) {
+    var dialogs = (scope || document).querySelectorAll("dialog[data-modal]:not([open])");
+    for (var i = 0; i < dialogs.length; i++) dialogs[i].showModal();
+  }
+
   // ------------------------------------------------------------ socket
 
   function startPing(socketWrapper) {
@@ -210,7 +216,15 @@
       fillTokens(event.detail.target || document);
       tick(); // a new status bar re-bases the clock now, not at the next second
     });
-    document.body.addEventListener("htmx:afterSwap", tick);
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      tick();
+      openModals(event.detail.target);
+    });
+    // A confirmation dialog's form posts with htmx: the dialog closes once it answered.
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var dialog = event.target.closest && event.target.closest("dialog[data-modal]");
+      if (dialog && dialog.open) dialog.close();
+    });
     tick();
     window.setInterval(tick, 1000);
   }

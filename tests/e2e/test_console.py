@@ -86,3 +86,39 @@ def test_the_offline_badge_clears_when_the_network_returns(new_live_context, ali
     room.evaluate("window.dispatchEvent(new Event('online'))")
     room.wait_for_selector('#connection[data-state="connected"]')
     assert room.locator("#connection").inner_text().strip() == "Live"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
+    new_live_context, alice, bob, org_a
+):
+    exercise = factories.make_exercise(facilitator=alice)
+    cloud = factories.make_team(exercise, "cloud", org_a)
+    factories.add_player(exercise, cloud, bob)
+    factories.add_timed_inject(exercise, "manual-ops", 900, title="Water: manual operations")
+    engine.exercise_start(exercise=exercise, actor=alice)
+    room = login(new_live_context(), "bob", PASSWORD)
+    room.goto(reverse("exercises:room", args=[exercise.code]))
+    console = login(new_live_context(), "alice", PASSWORD)
+    console.goto(reverse("exercises:control", args=[exercise.code]))
+    for page in (console, room):
+        page.wait_for_selector('#connection[data-state="connected"]')
+
+    # Escape closes the confirmation: nothing changes.
+    console.get_by_role("button", name="Advance").click()
+    dialog = console.get_by_role("dialog")
+    dialog.get_by_text("Water: manual operations").wait_for()
+    console.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert Exercise.objects.get(pk=exercise.pk).current_stage.key == "start"
+
+    # Asked again, the keyboard confirms the focused choice: release, then advance.
+    console.get_by_role("button", name="Advance").click()
+    dialog.get_by_text("Water: manual operations").wait_for()
+    assert console.evaluate("document.activeElement.textContent") == (
+        "Release the injects, then advance"
+    )
+    console.keyboard.press("Enter")
+    room.locator("#feed", has_text="Water: manual operations").wait_for()
+    room.locator("#briefing", has_text="Spread").wait_for()
+    dialog.wait_for(state="hidden")

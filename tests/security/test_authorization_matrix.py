@@ -151,6 +151,7 @@ ROWS: dict[str, Row] = {
     "exercises:pause": Row("POST", ex, CONTROL),
     "exercises:resume": Row("POST", ex, CONTROL),
     "exercises:advance": Row("POST", ex, CONTROL),
+    "exercises:advance_confirm": Row("GET", ex, CONTROL),
     "exercises:end": Row("POST", ex, CONTROL),
     "exercises:hotwash": Row("POST", ex, CONTROL, lambda w: {"notes": "Hot wash"}),
     "exercises:inject_release": Row("POST", lambda w: {**ex(w), "inject_key": "news"}, CONTROL),
