@@ -90,7 +90,8 @@ def test_the_console_confirms_an_advance_with_the_skipped_work(staged, client, a
     client.force_login(alice)
     url = reverse("exercises:advance_confirm", args=[exercise.code])
     html = client.get(url, headers={"HX-Request": "true"}).content.decode()
-    assert "<dialog" in html and "data-modal" in html
+    assert "<dialog" in html
+    assert "data-modal" in html
     assert "Advance to “Spread”?" in html  # nobody decided: the default branch
     assert "Water utility: manual operations" in html
     assert "Notify the regulator?" in html
@@ -98,4 +99,5 @@ def test_the_console_confirms_an_advance_with_the_skipped_work(staged, client, a
     override = client.get(url, {"to_stage": "contained"}, headers={"HX-Request": "true"})
     assert "Override: go to “Contained”?" in override.content.decode()
     page = client.get(url).content.decode()  # without JavaScript: a page, dialog open
-    assert "<dialog" in page and " open>" in page
+    assert "<dialog" in page
+    assert " open>" in page
