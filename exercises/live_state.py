@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from accounts.models import User
-from exercises import queries, visibility
+from exercises import presence, queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
 from exercises.models import (
@@ -105,6 +105,55 @@ def page_context(exercise: Exercise, *, perspective: str) -> dict:
         feed=feed_for(exercise, perspective=perspective, upto=last_seq),
     )
     return context
+
+
+# ---------------------------------------------------------------- presence
+
+
+@dataclass
+class PresenceRow:
+    """One team (or the control cell, or the observers) and who of it has the page open."""
+
+    label: str
+    detail: str
+    here: list[Participant]
+    away: list[Participant]
+
+    @property
+    def total(self) -> int:
+        return len(self.here) + len(self.away)
+
+
+def presence_context(exercise: Exercise) -> dict:
+    """Who has a live socket now, per team and per role (``exercises.presence``)."""
+    here = presence.present(exercise.pk)
+    participants = exercise.participants.select_related(
+        "user", "team__organization", "team__role"
+    ).order_by("kind", "user__username")
+    teams = list(exercise.teams.select_related("organization", "role"))
+    rows = [
+        _presence_row(
+            str(t.organization), t.role.label, [p for p in participants if p.team_id == t.id], here
+        )
+        for t in teams
+    ]
+    control = [p for p in participants if p.kind in visibility.CONTROL_KINDS]
+    watchers = [p for p in participants if p.kind in visibility.OBSERVER_KINDS]
+    rows.append(_presence_row("Control cell", "facilitators, evaluators", control, here))
+    if watchers:
+        rows.append(_presence_row("Observers", "observers, coordinators", watchers, here))
+    return {"exercise": exercise, "presence_rows": rows, "present_ids": here}
+
+
+def _presence_row(
+    label: str, detail: str, members: list[Participant], here: set[int]
+) -> PresenceRow:
+    return PresenceRow(
+        label,
+        detail,
+        here=[p for p in members if p.id in here],
+        away=[p for p in members if p.id not in here],
+    )
 
 
 # ---------------------------------------------------------------- control console

@@ -78,13 +78,21 @@ def lobby(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "exercises/live/lobby.html", _lobby_context(request, exercise))
 
 
+@login_required
+def presence_panel(request: HttpRequest, code: str) -> HttpResponse:
+    """Who has the exercise open now (the lobby and the console poll it)."""
+    exercise = access.require_facilitator(request.user, code)
+    context = live_state.presence_context(exercise)
+    return render(request, "exercises/partials/presence.html", context)
+
+
 def _lobby_context(request: HttpRequest, exercise: Exercise, **forms) -> dict:
     teams = exercise.teams.select_related("role", "organization").prefetch_related("members__user")
     join_links = {
         team.id: request.build_absolute_uri(reverse("exercises:join", args=[team.join_code]))
         for team in teams
     }
-    return {
+    return live_state.presence_context(exercise) | {
         "exercise": exercise,
         "teams": [(team, join_links[team.id]) for team in teams],
         "staff": exercise.participants.exclude(kind=Participant.Kind.PLAYER).select_related("user"),
@@ -163,6 +171,7 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     exercise = access.require_facilitator(request.user, code)
     context = live_state.page_context(exercise, perspective=CONTROL)
     context.update(live_state.control_context(exercise))
+    context.update(live_state.presence_context(exercise))
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     return render(request, "exercises/live/control.html", context)

@@ -12,17 +12,22 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
 
 from exercises import access, engine
 from exercises.fragments import render_event
 from exercises.models import Exercise, Participant
+from exercises.routing import websocket_urlpatterns
 from exercises.visibility import Viewer, can_see_event, perspective_for
 from scoring.models import Criterion
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+APP = URLRouter(websocket_urlpatterns)
 
 
 class _Ids(HTMLParser):
@@ -154,3 +159,41 @@ def test_no_frame_targets_a_panel_its_page_does_not_have(alice, bob, carol, org_
                 ids |= frame.ids
                 checked += len(frame.targets)
     assert checked > 50
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_evaluator_consoles_socket_gets_its_panels_and_the_control_consoles_not(
+    settings,
+):
+    settings.CASCADE_INPROCESS_SCHEDULER = False
+    exercise, alice, cloud, criterion = await database_sync_to_async(_evaluated)()
+    sockets = {}
+    for name, query in (("evaluate", "?view=evaluate"), ("control", "")):
+        communicator = WebsocketCommunicator(APP, f"/ws/exercises/{exercise.code}/{query}")
+        communicator.scope["user"] = alice
+        assert (await communicator.connect())[0]
+        last_seq = await database_sync_to_async(lambda: Exercise.objects.get().last_seq)()
+        await communicator.send_json_to({"type": "hello", "last_seq": last_seq})
+        sockets[name] = communicator
+    try:
+        await database_sync_to_async(engine.observation_record)(
+            exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"
+        )
+        evaluator_frame = await sockets["evaluate"].receive_from()
+        control_frame = await sockets["control"].receive_from()
+        assert 'id="ratings"' in evaluator_frame
+        assert 'id="ratings"' not in control_frame
+        assert 'hx-swap-oob="afterbegin:#feed"' in control_frame  # both get the event
+    finally:
+        for communicator in sockets.values():
+            await communicator.disconnect()
+
+
+def _evaluated():
+    alice = factories.make_user("alice")
+    exercise = factories.make_exercise(facilitator=alice)
+    cloud = factories.make_team(exercise, "cloud")
+    engine.exercise_start(exercise=exercise, actor=alice)
+    criterion = Criterion.objects.filter(rubric=exercise.scenario.rubric_id).first()
+    return exercise, alice, cloud, criterion

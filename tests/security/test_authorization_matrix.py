@@ -147,6 +147,7 @@ ROWS: dict[str, Row] = {
     "exercises:team_add": Row("POST", ex, CONTROL),
     "exercises:participant_add": Row("POST", ex, CONTROL),
     "exercises:control": Row("GET", ex, CONTROL),
+    "exercises:presence": Row("GET", ex, CONTROL),
     "exercises:start": Row("POST", ex, CONTROL),
     "exercises:pause": Row("POST", ex, CONTROL),
     "exercises:resume": Row("POST", ex, CONTROL),
