@@ -60,7 +60,7 @@ def test_a_participant_stays_present_while_any_of_their_sockets_is_open():
 @pytest.mark.asyncio
 async def test_a_socket_is_present_from_connect_to_disconnect(settings):
     settings.CASCADE_INPROCESS_SCHEDULER = False
-    exercise, bob_seat, alice_seat = await database_sync_to_async(_lobby_with_bob)()
+    exercise, bob_seat, _ = await database_sync_to_async(_lobby_with_bob)()
     bob = await database_sync_to_async(lambda: bob_seat.user)()
     assert presence.present(exercise.pk) == set()
     socket = await open_socket(exercise, bob)
