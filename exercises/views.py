@@ -79,6 +79,14 @@ def lobby(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+def branch_preview(request: HttpRequest, code: str) -> HttpResponse:
+    """The console's branch preview, fetched again as decisions arrive."""
+    exercise = access.require_facilitator(request.user, code)
+    context = {"exercise": exercise, "preview": engine.branch_preview(exercise=exercise)}
+    return render(request, "exercises/partials/branch_preview.html", context)
+
+
+@login_required
 def presence_panel(request: HttpRequest, code: str) -> HttpResponse:
     """Who has the exercise open now (the lobby and the console poll it)."""
     exercise = access.require_facilitator(request.user, code)
@@ -172,6 +180,7 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context = live_state.page_context(exercise, perspective=CONTROL)
     context.update(live_state.control_context(exercise))
     context.update(live_state.presence_context(exercise))
+    context["preview"] = engine.branch_preview(exercise=exercise)
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     return render(request, "exercises/live/control.html", context)

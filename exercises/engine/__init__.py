@@ -34,6 +34,7 @@ from exercises.engine.lifecycle import (
     team_add,
     team_join,
 )
+from exercises.engine.preview import BranchPreview, branch_preview
 from exercises.engine.timing import (
     SkippedWork,
     recover_after_restart,
@@ -45,9 +46,11 @@ from exercises.engine.timing import (
 __all__ = [
     "SYSTEM",
     "Actor",
+    "BranchPreview",
     "EngineError",
     "SkippedWork",
     "advance_target",
+    "branch_preview",
     "decision_submit",
     "exercise_advance",
     "exercise_clock",

@@ -23,9 +23,10 @@ from exercises.engine.core import (
     require_status,
 )
 from exercises.engine.injects import close_open_windows
+from exercises.engine.preview import decision_inputs
 from exercises.engine.rules import resolve_transition
 from exercises.engine.timing import apply_due, release_stage_work_left
-from exercises.models import Decision, Event, Exercise, Participant, PromptWindow, Team
+from exercises.models import Event, Exercise, Participant, Team
 from scenarios.models import Role, Scenario, Stage, Transition
 
 Status = Exercise.Status
@@ -269,11 +270,5 @@ def _enter_stage(ex: Exercise, stage: Stage, *, actor: Actor) -> None:
 
 def _resolve_for(ex: Exercise, transitions: list[Transition]) -> Stage | None:
     """The stage the transitions lead to from the teams' current decisions."""
-    decisions = Decision.objects.filter(exercise=ex).select_related("prompt", "option")
-    by_team: dict[int, dict[str, str]] = {}
-    for decision in decisions:
-        answer = decision.option.key if decision.option else ""
-        by_team.setdefault(decision.team_id, {})[decision.prompt.key] = answer
-    windows = PromptWindow.objects.filter(exercise=ex).select_related("prompt")
-    put_to = {w.prompt.key: frozenset(w.team_ids) for w in windows}
+    by_team, put_to = decision_inputs(ex)
     return resolve_transition(transitions, by_team, queries.team_infos(ex), put_to=put_to)

@@ -26,13 +26,64 @@ def resolve_transition(
     prompt key → team ids the prompt was put to (default: every team). A condition's
     ``roles`` narrows the teams counted; ``options`` empty means "any answer".
     """
+    transition = applicable_transition(transitions, decisions_by_team, teams, put_to=put_to)
+    return transition.to_stage if transition is not None else None
+
+
+def applicable_transition(
+    transitions: Sequence[Transition],
+    decisions_by_team: Mapping[int, Mapping[str, str]],
+    teams: Sequence[TeamInfo],
+    *,
+    put_to: Mapping[str, frozenset[int]] | None = None,
+) -> Transition | None:
+    """The transition ``resolve_transition`` follows (see there); None when none applies."""
     ordered = sorted(transitions, key=lambda t: (t.is_default, t.order, t.pk or 0))
     for transition in ordered:
         if transition.is_default:
-            return transition.to_stage
+            return transition
         if condition_holds(transition.condition, decisions_by_team, teams, put_to=put_to):
-            return transition.to_stage
+            return transition
     return None
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """If team ``team_id``, undecided on ``prompt_key``, chose ``option_key``, the decisions
+    would follow ``transition`` instead (None: no transition would apply)."""
+
+    team_id: int
+    prompt_key: str
+    option_key: str
+    transition: Transition | None
+
+
+def what_ifs(
+    transitions: Sequence[Transition],
+    decisions_by_team: Mapping[int, Mapping[str, str]],
+    teams: Sequence[TeamInfo],
+    *,
+    options: Mapping[str, Sequence[str]],
+    put_to: Mapping[str, frozenset[int]] | None = None,
+) -> list[WhatIf]:
+    """Each single choice an undecided team could still make that would change the branch
+    (pure). Only prompts a condition reads count; a team is undecided on a prompt put to
+    it (or not opened yet) that it has not answered. ``options``: prompt key → option keys."""
+    current = applicable_transition(transitions, decisions_by_team, teams, put_to=put_to)
+    read = dict.fromkeys(t.condition.get("prompt", "") for t in transitions if not t.is_default)
+    changes = []
+    for prompt_key in (key for key in read if key):
+        asked = (put_to or {}).get(prompt_key)
+        for team in teams:
+            answered = decisions_by_team.get(team.id, {})
+            if prompt_key in answered or (asked is not None and team.id not in asked):
+                continue
+            for option in options.get(prompt_key, ()):
+                chosen = {**decisions_by_team, team.id: {**answered, prompt_key: option}}
+                then = applicable_transition(transitions, chosen, teams, put_to=put_to)
+                if then is not current:
+                    changes.append(WhatIf(team.id, prompt_key, option, then))
+    return changes
 
 
 def condition_holds(
