@@ -18,6 +18,7 @@ urlpatterns = [
     path("exercises/<str:code>/control/", views.control, name="control"),
     path("exercises/<str:code>/presence/", views.presence_panel, name="presence"),
     path("exercises/<str:code>/control/branch/", views.branch_preview, name="branch_preview"),
+    path("exercises/<str:code>/control/due/", views.due_next, name="due_next"),
     path("exercises/<str:code>/start/", views.start, name="start"),
     path("exercises/<str:code>/pause/", views.pause, name="pause"),
     path("exercises/<str:code>/resume/", views.resume, name="resume"),

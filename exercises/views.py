@@ -87,6 +87,14 @@ def branch_preview(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+def due_next(request: HttpRequest, code: str) -> HttpResponse:
+    """The console's "next on the timeline", fetched again as the exercise moves."""
+    exercise = access.require_facilitator(request.user, code)
+    context = {"exercise": exercise, "due_items": engine.due_next(exercise=exercise)}
+    return render(request, "exercises/partials/due_next.html", context)
+
+
+@login_required
 def presence_panel(request: HttpRequest, code: str) -> HttpResponse:
     """Who has the exercise open now (the lobby and the console poll it)."""
     exercise = access.require_facilitator(request.user, code)
@@ -181,6 +189,7 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context.update(live_state.control_context(exercise))
     context.update(live_state.presence_context(exercise))
     context["preview"] = engine.branch_preview(exercise=exercise)
+    context["due_items"] = engine.due_next(exercise=exercise)
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     return render(request, "exercises/live/control.html", context)

@@ -36,7 +36,9 @@ from exercises.engine.lifecycle import (
 )
 from exercises.engine.preview import BranchPreview, branch_preview
 from exercises.engine.timing import (
+    DueItem,
     SkippedWork,
+    due_next,
     recover_after_restart,
     skipped_by_leaving,
     sweep_exercise,
@@ -47,11 +49,13 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "BranchPreview",
+    "DueItem",
     "EngineError",
     "SkippedWork",
     "advance_target",
     "branch_preview",
     "decision_submit",
+    "due_next",
     "exercise_advance",
     "exercise_clock",
     "exercise_create",

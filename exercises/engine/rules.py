@@ -205,10 +205,9 @@ def stage_work_left(state: ExerciseState) -> list[Action]:
     return _in_order(work)
 
 
-def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
-    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
-    if not state.running:
-        return [], None
+def scheduled(state: ExerciseState) -> list[Action]:
+    """Everything the exercise clock will still do, in due order (pure): the stage's timed
+    injects and prompt openings, open prompts' deadlines, delayed consequences."""
     candidates = stage_work_left(state)
     candidates += [
         Action(deadline, "close", prompt_id) for prompt_id, deadline in state.open_deadlines
@@ -216,7 +215,14 @@ def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], f
     candidates += [
         a for a in state.pending_consequences if a.release_key not in state.released_keys
     ]
-    candidates = _in_order(candidates)
+    return _in_order(candidates)
+
+
+def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
+    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
+    if not state.running:
+        return [], None
+    candidates = scheduled(state)
     due = [a for a in candidates if a.due <= now_clock + 1e-6]
     later = [a.due for a in candidates if a.due > now_clock + 1e-6]
     return due, (min(later) if later else None)

@@ -24,6 +24,7 @@ from exercises.engine.rules import (
     consequence_key,
     consequence_targets,
     due_actions,
+    scheduled,
     stage_work_left,
 )
 from exercises.models import Decision, Exercise, InjectRelease, PromptWindow
@@ -142,6 +143,40 @@ def skipped_by_leaving(*, exercise: Exercise) -> list[SkippedWork]:
         else SkippedWork(a, prompt=prompts.get(a.object_id))
         for a in actions
     ]
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """Something the exercise clock will do at ``due``: ``what`` (a sentence) and, for a
+    manual release from the console, the inject's key when it is one of the stage's."""
+
+    due: float
+    what: str
+    inject_key: str = ""
+
+
+def due_next(*, exercise: Exercise, limit: int = 8) -> list[DueItem]:
+    """The next things due on the exercise clock, soonest first (read-only; also while
+    paused, when they wait for the resume)."""
+    if exercise.current_stage_id is None or exercise.status == Status.ENDED:
+        return []
+    actions = scheduled(exercise_state(exercise))[:limit]
+    injects = Inject.objects.in_bulk([a.object_id for a in actions if a.kind == "release"])
+    prompts = Prompt.objects.in_bulk([a.object_id for a in actions if a.kind != "release"])
+    names = dict(exercise.teams.values_list("pk", "organization__name"))
+    return [_due_item(a, injects, prompts, names) for a in actions]
+
+
+def _due_item(action: Action, injects: dict, prompts: dict, names: dict[int, str]) -> DueItem:
+    if action.kind == "open":
+        return DueItem(action.due, f"Prompt opens: {prompts[action.object_id].question}")
+    if action.kind == "close":
+        return DueItem(action.due, f"Deadline: {prompts[action.object_id].question}")
+    inject = injects[action.object_id]
+    if action.cascade:
+        to = ", ".join(names.get(team_id, "?") for team_id in action.team_ids or ())
+        return DueItem(action.due, f"Consequence: {inject.title} (to {to})")
+    return DueItem(action.due, f"Timed inject: {inject.title}", inject.key)
 
 
 def release_stage_work_left(ex: Exercise, *, actor: Actor) -> None:

@@ -149,6 +149,7 @@ ROWS: dict[str, Row] = {
     "exercises:control": Row("GET", ex, CONTROL),
     "exercises:presence": Row("GET", ex, CONTROL),
     "exercises:branch_preview": Row("GET", ex, CONTROL),
+    "exercises:due_next": Row("GET", ex, CONTROL),
     "exercises:start": Row("POST", ex, CONTROL),
     "exercises:pause": Row("POST", ex, CONTROL),
     "exercises:resume": Row("POST", ex, CONTROL),
