@@ -27,7 +27,7 @@ from exercises.models import (
     Share,
     Team,
 )
-from scenarios.models import Inject, Prompt, Stage
+from scenarios.models import Audience, Inject, Prompt, Stage, Tlp
 
 FEED_LIMIT = 200
 ENTRY_VIEWS = {
@@ -320,6 +320,99 @@ def room_context(exercise: Exercise, team: Team) -> dict:
         tlp_help=TLP_HELP,
     )
     return context
+
+
+# ---------------------------------------------------------------- observer
+
+
+@dataclass
+class ClearItem:
+    """A TLP:CLEAR inject or share, as the observers' picture lists it."""
+
+    clock: float
+    kind: str  # "inject" | "consequence" | "share"
+    title: str
+    body: str
+    source: str
+
+
+@dataclass
+class CascadeHit:
+    """Organizations a decision's consequence reached; the inject's title only if CLEAR."""
+
+    clock: float
+    organizations: list[str]
+    title: str
+
+
+def observer_picture(exercise: Exercise) -> dict:
+    """The story's shape for observers, with nothing restricted in it: the stage path,
+    how many teams decided each open prompt, how many shares went out per marking, which
+    organizations the cascade reached, and every TLP:CLEAR inject and share (CLEAR
+    consequence injects included, though their event is for the target teams only)."""
+    names = dict(exercise.teams.values_list("pk", "organization__name"))
+    releases = list(
+        InjectRelease.objects.filter(exercise=exercise)
+        .exclude(inject__audience=Audience.CONTROL)
+        .select_related("inject", "event")
+        .order_by("clock_seconds", "pk")
+    )
+    return {
+        "stage_path": list(
+            exercise.events.filter(kind="stage.entered")
+            .order_by("seq")
+            .values_list("payload__title", flat=True)
+        ),
+        "decided": _decided_counts(exercise),
+        "shares_by_tlp": _shares_by_tlp(exercise),
+        "cascade": [_cascade_hit(r, names) for r in releases if r.event.payload.get("cascade")],
+        "clear_items": _clear_items(exercise, releases),
+    }
+
+
+def _decided_counts(exercise: Exercise) -> list[tuple[str, int, int]]:
+    """(question, teams decided, teams asked) for each prompt of the current stage opened."""
+    windows = exercise.prompt_windows.filter(prompt__stage=exercise.current_stage_id)
+    decided: dict[int, int] = {}
+    for prompt_id in exercise.decisions.values_list("prompt_id", flat=True):
+        decided[prompt_id] = decided.get(prompt_id, 0) + 1
+    return [
+        (w.prompt.question, decided.get(w.prompt_id, 0), len(w.team_ids))
+        for w in windows.select_related("prompt").order_by("prompt__order")
+    ]
+
+
+def _shares_by_tlp(exercise: Exercise) -> list[tuple[str, int]]:
+    counts = dict.fromkeys(Tlp.values, 0)
+    for tlp in exercise.shares.values_list("tlp", flat=True):
+        counts[tlp] += 1
+    return list(counts.items())
+
+
+def _cascade_hit(release: InjectRelease, names: dict[int, str]) -> CascadeHit:
+    title = release.inject.title if release.inject.tlp == Tlp.CLEAR else ""
+    organizations = sorted({names[t] for t in release.team_ids if t in names})
+    return CascadeHit(release.clock_seconds, organizations, title)
+
+
+def _clear_items(exercise: Exercise, releases: list[InjectRelease]) -> list[ClearItem]:
+    items = [
+        ClearItem(
+            r.clock_seconds,
+            "consequence" if r.event.payload.get("cascade") else "inject",
+            r.inject.title,
+            r.inject.body,
+            r.inject.sender,
+        )
+        for r in releases
+        if r.inject.tlp == Tlp.CLEAR
+    ]
+    shares = exercise.shares.filter(tlp=Tlp.CLEAR).select_related("from_team__organization")
+    items += [
+        ClearItem(s.clock_seconds, "share", s.title, s.body, str(s.from_team.organization))
+        for s in shares
+    ]
+    return sorted(items, key=lambda item: item.clock)
 
 
 # ---------------------------------------------------------------- evaluator

@@ -44,5 +44,6 @@ urlpatterns = [
         "exercises/<str:code>/evaluate/observations/", views.observe_record, name="observe_record"
     ),
     path("exercises/<str:code>/observe/", views.observe, name="observe"),
+    path("exercises/<str:code>/observe/picture/", views.observer_picture, name="observer_picture"),
     path("join/<str:join_code>/", views.join, name="join"),
 ]

@@ -455,9 +455,23 @@ def observe_record(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def observe(request: HttpRequest, code: str) -> HttpResponse:
+    exercise, participant = _watching(request, code)
+    perspective = page_perspective(access.viewer_for(participant))
+    context = live_state.page_context(exercise, perspective=perspective)
+    context.update(live_state.observer_picture(exercise))
+    return render(request, "exercises/live/observe.html", context)
+
+
+@login_required
+def observer_picture(request: HttpRequest, code: str) -> HttpResponse:
+    """The observers' common operating picture alone (the page fetches it again)."""
+    exercise, _ = _watching(request, code)
+    context = live_state.observer_picture(exercise) | {"exercise": exercise}
+    return render(request, "exercises/partials/observer_picture.html", context)
+
+
+def _watching(request: HttpRequest, code: str) -> tuple[Exercise, Participant | None]:
     exercise, participant = access.exercise_for(request.user, code)
     if participant is not None and participant.kind == Participant.Kind.PLAYER:
         raise PermissionDenied("Players follow the exercise in their team room.")
-    perspective = page_perspective(access.viewer_for(participant))
-    context = live_state.page_context(exercise, perspective=perspective)
-    return render(request, "exercises/live/observe.html", context)
+    return exercise, participant

@@ -172,6 +172,7 @@ ROWS: dict[str, Row] = {
     "exercises:evaluate": Row("GET", ex, EVALUATORS),
     "exercises:observe_record": Row("POST", ex, EVALUATORS),
     "exercises:observe": Row("GET", ex, WATCHERS),
+    "exercises:observer_picture": Row("GET", ex, WATCHERS),
     # A join link is a capability: anyone signed in who has it sees whose team it is and
     # why they may or may not join (joining itself is checked by the engine).
     "exercises:join": Row("GET", lambda w: {"join_code": w.teams["cloud"].join_code}, SIGNED_IN),
