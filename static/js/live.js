@@ -13,6 +13,7 @@
  *   every countdown is a deadline on that clock, re-based whenever a status frame lands.
  * - The offline badge clears when the network returns and the socket is still open.
  * - Empty client_token inputs (forms pushed over the socket) get a fresh token.
+ * - While the tab is hidden, new events count in its title: "(3) Room · …".
  */
 (function () {
   "use strict";
@@ -27,6 +28,8 @@
   var pingTimer = null;
   var retry = 0;
   var leaving = false;
+  var unread = 0;
+  var baseTitle = document.title;
 
   function storageKey() {
     return "cascade:last-seq:" + root.dataset.exercise;
@@ -187,6 +190,22 @@
       return;
     }
     remember(seq);
+    countUnread();
+  }
+
+  // ------------------------------------------------------------ attention
+
+  // A new event while nobody looks at the tab shows in its title until they come back.
+  function countUnread() {
+    if (document.visibilityState !== "hidden") return;
+    unread += 1;
+    document.title = "(" + unread + ") " + baseTitle;
+  }
+
+  function onVisibility() {
+    if (document.visibilityState !== "visible") return;
+    unread = 0;
+    document.title = baseTitle;
   }
 
   function init() {
@@ -208,6 +227,7 @@
       root.addEventListener("htmx:wsBeforeMessage", onBeforeMessage);
       window.addEventListener("offline", function () { setState("offline", "Offline"); });
       window.addEventListener("online", onOnline);
+      document.addEventListener("visibilitychange", onVisibility);
       window.addEventListener("beforeunload", function () { leaving = true; });
     }
     fillTokens(document);

@@ -122,3 +122,39 @@ def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
     room.locator("#feed", has_text="Water: manual operations").wait_for()
     room.locator("#briefing", has_text="Spread").wait_for()
     dialog.wait_for(state="hidden")
+
+
+HIDE_TAB = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+SHOW_TAB = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hidden_tab_counts_new_events_in_its_title(new_live_context, alice, bob, org_a):
+    exercise = factories.make_exercise(facilitator=alice)
+    cloud = factories.make_team(exercise, "cloud", org_a)
+    factories.add_player(exercise, cloud, bob)
+    engine.exercise_start(exercise=exercise, actor=alice)
+    room = login(new_live_context(), "bob", PASSWORD)
+    room.goto(reverse("exercises:room", args=[exercise.code]))
+    console = login(new_live_context(), "alice", PASSWORD)
+    console.goto(reverse("exercises:control", args=[exercise.code]))
+    for page in (console, room):
+        page.wait_for_selector('#connection[data-state="connected"]')
+    title = room.title()
+
+    room.evaluate(HIDE_TAB)
+    console.get_by_role("button", name="Release News: outage").click()
+    room.locator("#feed", has_text="News: outage").wait_for()
+    assert room.title() == f"(1) {title}"
+    console.get_by_role("button", name="Pause").click()
+    room.locator("#status-bar", has_text="Paused").wait_for()
+    assert room.title() == f"(2) {title}"
+
+    room.evaluate(SHOW_TAB)
+    assert room.title() == title
