@@ -430,9 +430,27 @@ def evaluation_context(exercise: Exercise) -> dict:
     for observation in reversed(observations):  # oldest first: the newest wins
         latest[(observation.team_id, observation.criterion_id)] = observation
     grid = [(team, [latest.get((team.id, c.id)) for c in criteria]) for team in teams]
+    suggested = _stage_criteria(exercise)
     return {
         "exercise": exercise,
         "criteria": criteria,
+        "suggested_criteria": [c for c in criteria if c.key in suggested],
+        "other_criteria": [c for c in criteria if c.key not in suggested],
+        "ratings": Observation.Rating.choices,
         "grid": grid,
         "recent": observations[:20],
     }
+
+
+def _stage_criteria(exercise: Exercise) -> set[str]:
+    """Criterion keys the current stage's injects and prompts exercise (suggested first)."""
+    stage = exercise.current_stage_id
+    if stage is None:
+        return set()
+    keys: set[str] = set()
+    for criteria in [
+        *Inject.objects.filter(stage=stage).values_list("criteria", flat=True),
+        *Prompt.objects.filter(stage=stage).values_list("criteria", flat=True),
+    ]:
+        keys.update(criteria or [])
+    return keys
