@@ -20,19 +20,15 @@ def audit_record(
     """Record an authoritative action. Call inside the transaction that makes the change,
     so the entry exists exactly when the change does. ``at``: when it happened, if not
     now (the live engine passes its clock's time)."""
-    entry = AuditEntry.objects.create(
+    return AuditEntry.objects.create(
         actor=actor,
         actor_label=str(actor) if actor else "system",
         action=action,
         exercise_code=exercise_code,
         target=target[:200],
         details=details or {},
+        **({"at": at} if at is not None else {}),
     )
-    if at is not None:
-        # ``at`` is auto_now_add, which overrides any value given to create().
-        AuditEntry.objects.filter(pk=entry.pk).update(at=at)
-        entry.at = at
-    return entry
 
 
 def audit_for_exercise(exercise_code: str) -> list[AuditEntry]:

@@ -11,6 +11,7 @@ import string
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from config.limits import TEXT_BRIEF
 
@@ -122,7 +123,7 @@ class AuditEntry(models.Model):
     exercise_code = models.CharField(max_length=16, blank=True, db_index=True)
     target = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -34,12 +34,13 @@ def membership_add(*, organization: Organization, user: User, is_admin: bool = F
 
 
 def invitation_create(
-    *, organization: Organization, username: str, invited_by: User, is_admin: bool = False
+    *, organization: Organization, username: str, invited_by: User | None, is_admin: bool = False
 ) -> None:
     """Invite the active user called ``username`` (any case) unless they are a member.
 
     Returns nothing and does the same visible thing whether or not the user exists, so
-    the answer never tells who has an account.
+    the answer never tells who has an account. ``invited_by`` is None for an invitation
+    offered by single sign-on (``accounts.oidc``).
     """
     user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
     if user is None or organization.memberships.filter(user=user).exists():

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts.access import (
     invitation_for,
@@ -22,6 +25,33 @@ from accounts.services import (
     membership_remove,
     organization_create,
 )
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, with the single sign-on button when OpenID Connect is configured."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sso_name"] = settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else ""
+        return context
+
+
+def _require_sso() -> None:
+    if not settings.OIDC_ENABLED:
+        raise Http404("Single sign-on is not configured.")
+
+
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """Off (404) unless configured; then the library sends the browser to the provider."""
+    _require_sso()
+    return OIDCAuthenticationRequestView.as_view()(request)
+
+
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    _require_sso()
+    return OIDCAuthenticationCallbackView.as_view()(request)
 
 
 @login_required

@@ -7,7 +7,7 @@ variable, so a bad deployment fails at start-up with a sentence, not a traceback
 from __future__ import annotations
 
 import os
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -114,4 +114,69 @@ def read_redis_url(name: str = "REDIS_URL") -> str | None:
         parsed.port  # noqa: B018 - urlparse validates the port lazily
     except ValueError:
         raise ImproperlyConfigured(f"{name} has an invalid port: {raw!r}.") from None
+    return raw
+
+
+def read_email_url(name: str = "EMAIL_URL") -> dict | None:
+    """Django EMAIL_* settings from ``smtp://user:password@host:port`` (``smtp+tls://``
+    for STARTTLS, ``smtps://`` for TLS from the first byte), or None when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    schemes = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (False, True)}
+    if parsed.scheme not in schemes:
+        raise ImproperlyConfigured(
+            f"{name} must be an smtp://, smtp+tls:// or smtps:// URL, "
+            f"got scheme {parsed.scheme or '(none)'!r}."
+        )
+    if not parsed.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must name a host, like smtp+tls://mail.example.org:587."
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has an invalid port.") from None
+    use_tls, use_ssl = schemes[parsed.scheme]
+    return {
+        "EMAIL_HOST": parsed.hostname,
+        "EMAIL_PORT": port or (465 if use_ssl else 587 if use_tls else 25),
+        "EMAIL_HOST_USER": unquote(parsed.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
+def read_email_host() -> dict | None:
+    """The same settings from EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+    EMAIL_USE_TLS and EMAIL_USE_SSL, or None when EMAIL_HOST is unset."""
+    host = os.environ.get("EMAIL_HOST", "").strip()
+    if not host:
+        return None
+    use_tls, use_ssl = read_bool("EMAIL_USE_TLS", False), read_bool("EMAIL_USE_SSL", False)
+    if use_tls and use_ssl:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+    port = read_int("EMAIL_PORT", 465 if use_ssl else 587 if use_tls else 25, minimum=1)
+    if port > 65535:
+        raise ImproperlyConfigured(f"EMAIL_PORT={port} is not a port number.")
+    return {
+        "EMAIL_HOST": host,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": os.environ.get("EMAIL_HOST_USER", ""),
+        "EMAIL_HOST_PASSWORD": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
+def read_url(name: str) -> str:
+    """A required http(s) URL naming a host (an identity provider's endpoint)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raise ImproperlyConfigured(f"{name} must be set.")
+    parsed = urlparse(raw)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise ImproperlyConfigured(f"{name} must be an https:// URL naming a host, got {raw!r}.")
     return raw

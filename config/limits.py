@@ -29,13 +29,47 @@ XLSX_MAX_SHARED_STRINGS = 100_000
 XLSX_MAX_UNPACKED_BYTES = 32 * MIB
 XLSX_MAX_ELEMENTS = 500_000
 
+# -- rosters (CSV/XLSX of people to invite), onboarding/roster.py --------------------------
+# Read like an MSEL (same column and cell bounds, same XLSX checks); fifty to a few hundred
+# people is a real exercise.
+ROSTER_MAX_ROWS = 1_000
+
 # -- free text typed by people (model max_length, forms, imports, sockets) -----------------
+# A share's title.
+TEXT_TITLE = 200
 # A question; a description of an organization, role, option or criterion.
 TEXT_BRIEF = 2_000
 # A decision's text and rationale, an observation note, an improvement-plan field.
 TEXT_NOTE = 4_000
-# A share's body: pushed twice in one frame, it stays far below Daphne's 1 MiB frame limit.
+# A share's body: one copy in a frame (the other places show a preview), far below the cap.
 TEXT_SHARE = 10_000
 # Markdown of a scenario (summary, briefing, inject body, expected action, notes) and the
 # hot wash notes.
 TEXT_DOCUMENT = 20_000
+
+# -- the exercise socket (exercises/consumers.py, exercises/fragments.py) -----------------
+# A frame pushed to a browser. Daphne's own limit (1 MiB, autobahn's maxMessagePayloadSize)
+# is on messages *from* browsers; pushes are capped by the app, far below what proxies and
+# browsers take, so no frame can ever break a socket (see exercises.fragments).
+SOCKET_PUSH_BYTES = 256 * 1024
+# A message from a browser (a hello or a ping is ~40 bytes; htmx adds its headers), and
+# how deeply its JSON may nest (htmx's HEADERS object is level 2).
+SOCKET_MESSAGE_BYTES = 16 * 1024
+SOCKET_MESSAGE_DEPTH = 8
+
+# -- rates (exercises/rate_limits.py): a burst, then one more every N seconds -------------
+# Per team for shares and decisions (its players share one allowance), per evaluator for
+# observations. A real team shares a few times per stage and revises a decision a few
+# times; 100 shares in 8 s (issue 13) were a flood pushed to every team.
+SHARE_BURST, SHARE_EVERY_SECONDS = 6, 10.0
+DECISION_BURST, DECISION_EVERY_SECONDS = 12, 2.0
+OBSERVATION_BURST, OBSERVATION_EVERY_SECONDS = 30, 1.0
+# -- collaboration (exercises/engine/discussion.py, rfis.py, collaboration.py) ------------
+# A discussion message, an RFI's question or answer: a chat line, not a document.
+TEXT_MESSAGE = 2_000
+# How many of each a person may post in RATE_WINDOW_SECONDS (wall clock): enough for a
+# heated exchange, too few to flood a team's thread or another team's inbox.
+MESSAGES_PER_WINDOW = 20
+SHARES_PER_WINDOW = 10
+RFIS_PER_WINDOW = 10
+RATE_WINDOW_SECONDS = 60

@@ -20,9 +20,12 @@ from config.env import (
     read_bool,
     read_choice,
     read_database_url,
+    read_email_host,
+    read_email_url,
     read_int,
     read_list,
     read_redis_url,
+    read_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
     "scenarios",
     "exercises",
     "scoring",
+    "onboarding",
     "demo",
 ]
 
@@ -264,11 +268,105 @@ if BEHIND_TLS_PROXY:
     AXES_IPWARE_PROXY_COUNT = 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger) for a log pipeline.
+LOG_FORMAT = read_choice("LOG_FORMAT", ("plain", "json"), "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------- email (issue 18)
+# Invitations and password resets. Embedded default: every message is written as a file
+# under DATA_DIR/mail (EMAIL_BACKEND=console prints them instead). For real: EMAIL_URL
+# (smtp://, smtp+tls://, smtps://user:password@host:port) or EMAIL_HOST with EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS / EMAIL_USE_SSL.
+if os.environ.get("EMAIL_URL") and os.environ.get("EMAIL_HOST"):
+    raise ImproperlyConfigured("Set EMAIL_URL or EMAIL_HOST, not both.")
+_SMTP = read_email_url("EMAIL_URL") or read_email_host() or {}
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[
+    read_choice("EMAIL_BACKEND", tuple(_EMAIL_BACKENDS), "smtp" if _SMTP else "file")
+]
+EMAIL_HOST = _SMTP.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _SMTP.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _SMTP.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _SMTP.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _SMTP.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _SMTP.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_TIMEOUT = read_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Cascade <cascade@localhost>")
+# How long an emailed invitation link works (it works once).
+INVITATION_MAX_AGE_DAYS = read_int("INVITATION_MAX_AGE_DAYS", 7, minimum=1)
+# A password-reset link works this long (Django's own setting).
+PASSWORD_RESET_TIMEOUT = 3600 * read_int("PASSWORD_RESET_HOURS", 24, minimum=1)
+
+# ---------------------------------------------------------------- operations (issue 18)
+# /metrics answers a scraper sending "Authorization: Bearer $METRICS_TOKEN"; unset: off (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters.")
+
+# ---------------------------------------------------------------- single sign-on (issue 18)
+# OpenID Connect (mozilla-django-oidc), on when OIDC_CLIENT_ID is set; local accounts keep
+# working. accounts/oidc.py maps the OIDC_ORGANIZATION_CLAIM claim to invitations.
+OIDC_ENABLED = bool(os.environ.get("OIDC_CLIENT_ID", "").strip())
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_ORGANIZATION_CLAIM = os.environ.get("OIDC_ORGANIZATION_CLAIM", "organization")
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_TIMEOUT = read_int("OIDC_TIMEOUT", 5, minimum=1)
+if OIDC_ENABLED:
+    OIDC_RP_CLIENT_ID = os.environ["OIDC_CLIENT_ID"].strip()
+    OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_CLIENT_SECRET must be set with OIDC_CLIENT_ID.")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = read_url("OIDC_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = read_url("OIDC_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = read_url("OIDC_USERINFO_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = read_url("OIDC_JWKS_ENDPOINT")
+    OIDC_RP_SIGN_ALGO = read_choice("OIDC_SIGN_ALGO", ("RS256", "ES256"), "RS256")
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.OrganizationClaimBackend"]
+
+# ---------------------------------------------------------------- file storage (issue 18)
+# Report exports are files of Django's default storage: MEDIA_ROOT under CASCADE_DATA_DIR
+# by default; with STORAGE_BUCKET an S3-compatible object store (django-storages), so web
+# processes and workers on several hosts share them without a shared volume. Uploads
+# (scenario files, MSELs, rosters) are read from temporary files and never stored.
+STORAGE_BUCKET = os.environ.get("STORAGE_BUCKET", "").strip()
+if STORAGE_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            # MinIO, Ceph, Garage, a cloud's S3 API; unset: AWS.
+            "endpoint_url": read_url("STORAGE_ENDPOINT_URL")
+            if os.environ.get("STORAGE_ENDPOINT_URL")
+            else None,
+            "region_name": os.environ.get("STORAGE_REGION") or None,
+            # Unset: boto3's own chain (AWS_* variables, instance role).
+            "access_key": os.environ.get("STORAGE_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("STORAGE_SECRET_KEY") or None,
+            "location": os.environ.get("STORAGE_PREFIX", "cascade"),
+            # Files stay private: downloads go through Cascade's access checks.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }

@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
-from exercises.models import Exercise, Participant, Team
+from exercises.models import Exercise, Participant, PromptWindow, Rfi, Team
 from exercises.visibility import Viewer
+from scenarios.models import Prompt
 
 Kind = Participant.Kind
 
@@ -68,9 +69,41 @@ def require_evaluator(user: User, code: str) -> Exercise:
     return exercise
 
 
+def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:
+    """The prompt ``key`` if it was put to ``team`` in this exercise (opened for it, open
+    or closed since). Otherwise 404, the same answer whether the key is unknown, names a
+    prompt not opened yet, or one put only to other teams: keys reveal nothing."""
+    window = (
+        PromptWindow.objects.select_related("prompt")
+        .filter(exercise=exercise, prompt__key=key, prompt__scenario_id=exercise.scenario_id)
+        .first()
+    )
+    if window is None or team.pk not in window.team_ids:
+        raise Http404("No such decision.")
+    return window.prompt
+
+
 def viewer_for(participant: Participant | None) -> Viewer:
     """How the visibility rules see a participant; ``None`` (staff without a seat) observes."""
     if participant is None:
         return Viewer(kind=Kind.OBSERVER)
     team_id = participant.team_id if participant.kind == Kind.PLAYER else None
     return Viewer(kind=participant.kind, team_id=team_id)
+
+
+def require_rfi(user: User, code: str, rfi_code: str) -> tuple[Exercise, Participant, Rfi]:
+    """An RFI of the exercise that ``user`` may act on: a facilitator any, a player those
+    asked by or put to their team (404 otherwise: a code reveals nothing); 403 to the
+    other seats."""
+    exercise, participant = exercise_for(user, code)
+    if participant is None or participant.kind not in (Kind.FACILITATOR, Kind.PLAYER):
+        raise PermissionDenied("Only players and facilitators act on requests for information.")
+    rfi = Rfi.objects.filter(exercise=exercise, code=rfi_code).first()
+    if rfi is None:
+        raise Http404("No such request.")
+    if participant.kind == Kind.PLAYER and participant.team_id not in (
+        rfi.from_team_id,
+        rfi.to_team_id,
+    ):
+        raise Http404("No such request.")
+    return exercise, participant, rfi

@@ -10,4 +10,8 @@ class ExercisesConfig(AppConfig):
     def ready(self) -> None:
         # Registers the Celery tasks in every process: the scheduler runs the sweep task
         # by its name (``exercises.scheduler.SWEEP_TASK``), also without a worker.
-        from exercises import tasks  # noqa: F401
+        # Closes a user's sockets on logout and password change.
+        from exercises import (
+            receivers,  # noqa: F401
+            tasks,  # noqa: F401
+        )

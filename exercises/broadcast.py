@@ -14,6 +14,10 @@ Groups (names built only by ``group_name``), one per perspective (``exercises.vi
 
 So an event is rendered once per group, never once per socket.
 
+Every socket also joins its user's group (``user_group`` → ``user-<id>``), whatever the
+exercise: ``end_sessions`` sends it ``session.end`` when the user logs out or changes
+password (``exercises.receivers``), and every socket of that user closes.
+
 Each group's push also carries ``prev_seq``: the seq of the latest earlier event every
 socket of that group may see (0 if none). A player socket is in two groups, so the
 ``TEAMS`` push adds ``team_prev`` (team id as text → seq of that team's latest earlier
@@ -36,6 +40,7 @@ from asgiref.sync import async_to_sync as _asgiref_async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from config import metrics
 from exercises import fragments
 from exercises.models import Event
 from exercises.visibility import (
@@ -65,9 +70,21 @@ class EventPush(TypedDict):
     html: str
     prev_seq: NotRequired[int]
     team_prev: NotRequired[dict[str, int]]
+    published_at: NotRequired[float]  # wall clock, for the fan-out latency (config.metrics)
+
+
+class SessionEnd(TypedDict):
+    """The channel-layer message that closes every socket of a user (``session_end``)."""
+
+    type: Literal["session.end"]
 
 
 # ---------------------------------------------------------------- groups
+
+
+def user_group(user_id: int) -> str:
+    """The group every socket of the user joins, in any exercise."""
+    return f"user-{user_id}"
 
 
 def group_name(exercise_id: int, perspective: str) -> str:
@@ -82,7 +99,7 @@ def group_name(exercise_id: int, perspective: str) -> str:
 
 
 def groups_for(exercise_id: int, viewer: Viewer) -> list[str]:
-    """The groups a viewer's socket joins."""
+    """The groups of a viewer's perspectives (its socket also joins ``user_group``)."""
     if viewer.is_control:
         perspectives = [EVALUATOR if viewer.evaluating else CONTROL]
     elif viewer.is_player:
@@ -172,8 +189,23 @@ def _send(event: Event, marks_before: dict[str, Any]) -> None:
                 for (group, p), html in zip(pairs, frames, strict=True)
             ]
         )
+        metrics.event_published(event.kind)
     except Exception:
         logger.exception("Could not publish event %s of exercise %s", event.seq, event.exercise_id)
+
+
+def end_sessions(user_id: int) -> None:
+    """Close every open socket of the user, once the surrounding transaction commits (at
+    once outside one). Logged, not raised: the logout or password change stands, and the
+    sockets' sessions no longer authenticate a reconnect."""
+
+    def send() -> None:
+        try:
+            _deliver([(user_group(user_id), SessionEnd(type="session.end"))])
+        except Exception:
+            logger.exception("Could not close the sockets of user %s", user_id)
+
+    transaction.on_commit(send)
 
 
 SEND_TIMEOUT = 10.0  # seconds; a hung Redis must not hold the request forever
@@ -181,11 +213,11 @@ _sender: tuple[int, asyncio.AbstractEventLoop] | None = None
 _sender_lock = threading.Lock()
 
 
-def _deliver(messages: list[tuple[str, EventPush]]) -> None:
-    """Send every frame of one event, in ``routes`` order."""
+def _deliver(messages: list[tuple[str, EventPush | SessionEnd]]) -> None:
+    """Send the messages in order (every frame of one event: ``routes`` order)."""
     layer = get_channel_layer()
     for group, message in messages:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(layer.group_send)(group, metrics.stamped(message))
 
 
 def async_to_sync(send: Callable[..., Awaitable[None]]) -> Callable[..., None]:

@@ -32,13 +32,20 @@ from django.http import Http404
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from config import metrics
+from config.limits import SOCKET_MESSAGE_BYTES, SOCKET_MESSAGE_DEPTH
 from exercises import access, broadcast, clock, engine, presence, scheduler
 from exercises.broadcast import EventPush
 from exercises.fragments import render_event
 from exercises.models import Event
 from exercises.visibility import Viewer, can_see_event, perspective_for
+from scenarios.formats.parse import json_shape_problem
 
-MAX_FRAME = 16 * 1024
+MAX_FRAME = SOCKET_MESSAGE_BYTES
+# Keys and values a message may hold: a hello is 4, htmx's headers add a dozen.
+MAX_MESSAGE_NODES = 200
+# A seq past any real timeline, still a database integer (SQLite overflows past 2**63).
+MAX_SEQ = 2**53
 
 
 def read_db(fn):
@@ -126,10 +133,14 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         self.exercise_id, viewer, self.participant_id = resolved
         self.viewer = page_viewer(viewer, self.scope.get("query_string", b""))
         self.last_sent: int | None = None  # None until the hello: nothing is sent before it
-        self.joined = broadcast.groups_for(self.exercise_id, self.viewer)
+        self.joined = [
+            *broadcast.groups_for(self.exercise_id, self.viewer),
+            broadcast.user_group(user.pk),
+        ]
         for group in self.joined:
             await self._join(group)
         await self.accept()
+        metrics.socket_opened(self)
         await self._presence(presence.touch)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -157,6 +168,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
                 await asyncio.sleep(0.05 * attempt)
 
     async def disconnect(self, code: int) -> None:
+        metrics.socket_closed(self)
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         if hasattr(self, "joined"):
@@ -183,11 +195,18 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
 
     @staticmethod
     def _parse(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any] | str:
-        """The message, or a sentence saying what is wrong with it."""
+        """The message, or a sentence saying what is wrong with it. Any input gets one of
+        the two: the size is checked first, then the nesting by a flat scan (``json``
+        recurses and would raise ``RecursionError`` on 2,000 ``[``), then the JSON."""
         if text_data is None:
             return "Send text frames."
-        if len(text_data.encode()) > MAX_FRAME:
+        if len(text_data) > MAX_FRAME or len(text_data.encode(errors="surrogatepass")) > MAX_FRAME:
             return "Message too large."
+        shape = json_shape_problem(
+            text_data, max_depth=SOCKET_MESSAGE_DEPTH, max_nodes=MAX_MESSAGE_NODES
+        )
+        if shape is not None:
+            return "Malformed message."
         try:
             message = json.loads(text_data)
         except ValueError:
@@ -198,7 +217,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
 
     async def on_hello(self, message: dict[str, Any]) -> None:
         last_seq = message.get("last_seq") or 0
-        if not isinstance(last_seq, int) or last_seq < 0:
+        if type(last_seq) is not int or not 0 <= last_seq <= MAX_SEQ:
             await self.send(text_data=error_frame("Malformed message."))
             return
         after = max(last_seq, self.last_sent or 0)
@@ -217,7 +236,15 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
             await self._send_from_db(after=self.last_sent, upto=message["seq"] - 1)
         if message["seq"] > self.last_sent:
             await self.send(text_data=message["html"])
+            metrics.frame_pushed(message)
             self.last_sent = message["seq"]
+
+    async def session_end(self, message: broadcast.SessionEnd) -> None:
+        """The user logged out or changed password (``broadcast.end_sessions``): leave
+        every group first, so nothing more is sent while the close handshake runs."""
+        await self.disconnect(CLOSE_ANONYMOUS)
+        self.joined, self.last_sent = [], None
+        await self.close(code=CLOSE_ANONYMOUS)
 
     async def _send_from_db(self, *, after: int, upto: int | None = None) -> None:
         frames = await read_db(visible_frames)(
@@ -226,3 +253,4 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         for seq, html in frames:
             await self.send(text_data=html)
             self.last_sent = seq
+        metrics.frames_caught_up(len(frames))

@@ -36,6 +36,11 @@ DECISION_SUBMITTED = "decision.submitted"
 SHARE_CREATED = "share.created"
 OBSERVATION_RECORDED = "observation.recorded"
 HOTWASH_SAVED = "hotwash.saved"
+DISCUSSION_POSTED = "discussion.posted"
+SHARE_RELAYED = "share.relayed"
+SHARE_REFUSED = "share.refused"
+RFI_ASKED = "rfi.asked"
+RFI_ANSWERED = "rfi.answered"
 
 
 # ---------------------------------------------------------------- payloads
@@ -117,6 +122,75 @@ class ShareCreated(TypedDict):
     about_inject: str
 
 
+class ShareRelayed(TypedDict):
+    """A reader passed a share on under its marking; ``chain_labels``: the sending team of
+    every hop, the original's first and this relay's last."""
+
+    share_id: int
+    relayed_from_id: int
+    from_team_id: int
+    from_team_label: str
+    tlp: str
+    title: str
+    body: str
+    recipient_ids: list[int]
+    recipient_labels: list[str]
+    chain_labels: list[str]
+
+
+class ShareRefused(TypedDict):
+    """An over-share attempt the marking refused (control cell only)."""
+
+    share_id: int
+    team_id: int
+    team_label: str
+    tlp: str
+    title: str
+    target_labels: list[str]
+    reason: str
+
+
+class RfiAsked(TypedDict):
+    """``to_team_id`` 0 and ``to_label`` "the control cell" for a question to control."""
+
+    rfi_code: str
+    from_team_id: int
+    from_team_label: str
+    to_team_id: int
+    to_label: str
+    tlp: str
+    question: str
+    author_label: str
+
+
+class RfiAnswered(TypedDict):
+    """``inject``: the key of the inject control released as the answer ("" if none)."""
+
+    rfi_code: str
+    from_team_id: int
+    from_team_label: str
+    to_label: str
+    tlp: str
+    question: str
+    answer: str
+    author_label: str
+    seconds_to_answer: float
+    inject: str
+
+
+class DiscussionPosted(TypedDict):
+    """A line of a team's thread; ``from_control``: posted by the simulation cell.
+    ``mentions``: usernames of the teammates it names (their pages highlight it)."""
+
+    message_id: int
+    team_id: int
+    team_label: str
+    author_label: str
+    from_control: bool
+    body: str
+    mentions: list[str]
+
+
 class ObservationRecorded(TypedDict):
     observation_id: int
     team_id: int
@@ -159,6 +233,35 @@ def _share_sentence(p: Mapping[str, Any]) -> str:
     return f"{sender} shared “{p.get('title', '')}” (TLP:{p.get('tlp', '')})"
 
 
+def _relay_sentence(p: Mapping[str, Any]) -> str:
+    chain = " → ".join(p.get("chain_labels", [])) or p.get("from_team_label", "A team")
+    return f"Relayed “{p.get('title', '')}” (TLP:{p.get('tlp', '')}): {chain}"
+
+
+def _refusal_sentence(p: Mapping[str, Any]) -> str:
+    targets = ", ".join(p.get("target_labels", []))
+    team = p.get("team_label", "A team")
+    return (
+        f"{team} was refused relaying “{p.get('title', '')}” (TLP:{p.get('tlp', '')}) to {targets}"
+    )
+
+
+def _rfi_asked_sentence(p: Mapping[str, Any]) -> str:
+    asker = p.get("from_team_label", "A team")
+    return f"{asker} asked {p.get('to_label', '')}: {p.get('question', '')}"
+
+
+def _rfi_answered_sentence(p: Mapping[str, Any]) -> str:
+    minutes = round(float(p.get("seconds_to_answer", 0)) / 60, 1)
+    asker = p.get("from_team_label", "a team")
+    return f"{p.get('to_label', '')} answered {asker} after {minutes} min: {p.get('answer', '')}"
+
+
+def _discussion_sentence(p: Mapping[str, Any]) -> str:
+    author = "Simulation cell" if p.get("from_control") else p.get("author_label", "Someone")
+    return f"{author} in {p.get('team_label', 'a team')}'s thread: {p.get('body', '')}"
+
+
 def _observation_sentence(p: Mapping[str, Any]) -> str:
     criterion = p.get("criterion_title", p.get("criterion", ""))
     return f"{p.get('team_label', 'A team')} rated {p.get('rating', '')} on {criterion}"
@@ -185,6 +288,11 @@ KINDS: dict[str, Kind] = {
     DECISION_SUBMITTED: Kind(DecisionSubmitted, "Decision submitted", _decision_sentence),
     SHARE_CREATED: Kind(ShareCreated, "Share created", _share_sentence),
     OBSERVATION_RECORDED: Kind(ObservationRecorded, "Observation recorded", _observation_sentence),
+    DISCUSSION_POSTED: Kind(DiscussionPosted, "Team discussion", _discussion_sentence),
+    SHARE_RELAYED: Kind(ShareRelayed, "Share relayed", _relay_sentence),
+    SHARE_REFUSED: Kind(ShareRefused, "Over-share refused", _refusal_sentence),
+    RFI_ASKED: Kind(RfiAsked, "Request for information", _rfi_asked_sentence),
+    RFI_ANSWERED: Kind(RfiAnswered, "RFI answered", _rfi_answered_sentence),
 }
 
 

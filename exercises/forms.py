@@ -7,9 +7,9 @@ import uuid
 from django import forms
 
 from accounts.models import Organization, User
-from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
+from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
 from exercises.models import Exercise, Observation, Participant, Team
-from scenarios.models import Criterion, Prompt, Scenario, Tlp
+from scenarios.models import Criterion, Inject, Prompt, Scenario, Tlp
 
 # What each TLP 2.0 marking means *in this app* (the engine enforces it).
 TLP_HELP: dict[str, str] = {
@@ -142,7 +142,7 @@ class ShareForm(forms.Form):
         label="Marking (TLP 2.0)",
         widget=forms.RadioSelect,
     )
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=TEXT_TITLE)
     body = forms.CharField(max_length=TEXT_SHARE, widget=forms.Textarea(attrs={"rows": 4}))
     recipients = forms.MultipleChoiceField(
         required=False,
@@ -209,3 +209,64 @@ class HotwashForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What went well, what did not, what to change: feeds the after-action report.",
     )
+
+
+class MessageForm(forms.Form):
+    """A line of a team's discussion thread."""
+
+    body = forms.CharField(
+        label="Message",
+        max_length=TEXT_MESSAGE,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": TEXT_MESSAGE}),
+        help_text="@name notifies a teammate.",
+    )
+
+
+TO_CONTROL = "control"
+
+
+class RfiForm(forms.Form):
+    """A request for information to the control cell or another team."""
+
+    to = forms.ChoiceField(label="Ask")
+    tlp = forms.ChoiceField(
+        choices=Tlp.choices, initial=Tlp.AMBER, label="Marking (TLP 2.0)", widget=forms.Select
+    )
+    question = forms.CharField(
+        max_length=TEXT_MESSAGE, widget=forms.Textarea(attrs={"rows": 2, "maxlength": TEXT_MESSAGE})
+    )
+    client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, exercise: Exercise, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        others = exercise.teams.exclude(id=team.id).select_related("organization", "role")
+        self.teams = {t.code: t for t in others}
+        choices = [(TO_CONTROL, "The control cell")] + [(c, str(t)) for c, t in self.teams.items()]
+        self.fields["to"].choices = choices
+
+    def clean_to(self) -> Team | None:
+        code = self.cleaned_data["to"]
+        return None if code == TO_CONTROL else self.teams[code]
+
+    def clean_client_token(self) -> str:
+        return self.cleaned_data["client_token"] or new_client_token()
+
+
+class RfiAnswerForm(forms.Form):
+    """The addressee's answer; the control cell may release an inject with it."""
+
+    answer = forms.CharField(
+        max_length=TEXT_MESSAGE, widget=forms.Textarea(attrs={"rows": 2, "maxlength": TEXT_MESSAGE})
+    )
+    inject = forms.ChoiceField(required=False, label="Release an inject to them as the answer")
+
+    def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.injects = {i.key: i for i in exercise.scenario.injects.all()}
+        self.fields["inject"].choices = [("", "No inject")] + [
+            (key, inject.title) for key, inject in self.injects.items()
+        ]
+
+    def clean_inject(self) -> Inject | None:
+        key = self.cleaned_data["inject"]
+        return self.injects[key] if key else None

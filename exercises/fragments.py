@@ -21,6 +21,13 @@ console's inject list), and what its frames read is loaded once for all audience
 (``_Sources``): a decision's frames for its team and the control cell are drawn from its
 event's payload, without a query. Whether an inject cascaded is the payload's ``cascade``
 flag, never its release key.
+
+Size: a frame carries a share's body once (the feed item of a team shows a preview, the
+body is in the team's share list; the console's share list shows a preview, the body is in
+the feed), and no frame is longer than ``SOCKET_PUSH_BYTES``: a longer one (only a forged
+or legacy event can make one, the engine's text limits keep real ones far smaller) is
+replaced by a compact frame (``compact_frame``) whose feed item links to the page, which
+renders the event whole over a normal GET.
 """
 
 from __future__ import annotations
@@ -30,9 +37,14 @@ from functools import cached_property
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.text import Truncator
 
+from config.limits import SOCKET_PUSH_BYTES
+from exercises import collab_state, live_state, visibility
 from exercises import events as kinds
-from exercises import live_state
+from exercises.clock import exercise_clock
+from exercises.forms import RfiAnswerForm
 from exercises.models import Event, Exercise, Share, Team
 from exercises.visibility import (
     CONTROL,
@@ -42,6 +54,7 @@ from exercises.visibility import (
     TEAMS,
     perspective_team_id,
 )
+from scenarios.models import Tlp
 
 FEED_ITEM = "exercises/partials/feed_item.html"
 STATUS_KINDS = frozenset(
@@ -54,6 +67,11 @@ STATUS_KINDS = frozenset(
     }
 )
 PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
+# Kinds shown in their own panel only, not in the feed: a busy team thread would bury
+# the injects.
+PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
+SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED})
+RFI_KINDS = frozenset({kinds.RFI_ASKED, kinds.RFI_ANSWERED})
 
 
 class _Sources:
@@ -92,7 +110,7 @@ class _Sources:
     def share(self) -> Share | None:
         return (
             Share.objects.filter(pk=self.event.payload.get("share_id"))
-            .select_related("from_team__organization")
+            .select_related("from_team__organization", "exercise", "author")
             .prefetch_related("recipients__organization")
             .first()
         )
@@ -113,20 +131,55 @@ def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
 
 
 def _frame(sources: _Sources, perspective: str) -> str:
+    """The event's frame, or its compact frame when longer than ``SOCKET_PUSH_BYTES``."""
     event = sources.event
-    context = {"event": event, "is_control": perspective in CONTROL_PERSPECTIVES}
-    item = render_to_string(FEED_ITEM, context)
-    parts = [f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>']
+    context = {
+        "event": event,
+        "is_control": perspective in CONTROL_PERSPECTIVES,
+        # A team's share list holds the body; its feed item shows a preview.
+        "preview_shares": perspective not in (*CONTROL_PERSPECTIVES, OBSERVER),
+    }
+    parts = []
+    if event.kind not in PANEL_ONLY_KINDS:
+        item = render_to_string(FEED_ITEM, context)
+        parts.append(f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>')
     parts += [render(sources) for render in _panels(event, perspective)]
-    return f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
+    frame = f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
+    if len(frame.encode()) <= SOCKET_PUSH_BYTES:
+        return frame
+    return compact_frame(event, exercise_code=sources.exercise.code)
+
+
+COMPACT_TEXT = 200  # characters of the event's sentence a compact frame shows
+
+
+def compact_frame(event: Event, *, exercise_code: str) -> str:
+    """A frame of a few hundred bytes for ``event``, whatever its payload: the feed item
+    with the event's sentence (truncated), its TLP marking if it has a valid one, and a
+    link to the participant's own page, where the event is shown whole. No panel: the
+    page, once opened, shows the current state."""
+    marking = event.payload.get("tlp")
+    context = {
+        "event": event,
+        "sentence": Truncator(kinds.event_sentence(event.kind, event.payload)).chars(COMPACT_TEXT),
+        "tlp": marking if marking in Tlp.values else "",
+        "url": reverse("exercises:exercise", args=[exercise_code]) + f"#event-{event.seq}",
+    }
+    item = render_to_string("exercises/partials/feed_item_compact.html", context)
+    return f'<!--seq:{event.seq}--><div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>'
 
 
 def _panels(event: Event, perspective: str) -> list[Panel]:
+    if perspective == EVALUATOR:  # the evaluator console: status, feed and ratings only
+        panels = [_status_bar] if event.kind in STATUS_KINDS else []
+        return [*panels, _ratings] if event.kind == kinds.OBSERVATION_RECORDED else panels
+    if event.kind == kinds.DISCUSSION_POSTED:
+        return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
+    if event.kind in RFI_KINDS:
+        return [lambda src: _rfi_item(src, team_id=perspective_team_id(perspective))]
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
     if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
-    if perspective == EVALUATOR:
-        return [*panels, _ratings] if event.kind == kinds.OBSERVATION_RECORDED else panels
     if event.kind in STATUS_KINDS:
         panels.append(_briefing)
     team_id = perspective_team_id(perspective)
@@ -136,8 +189,8 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
         panels.append(lambda src: _prompt_list(src.exercise, None))  # a new stage: no prompt yet
     if team_id is not None and event.kind == kinds.DECISION_SUBMITTED:
         panels.append(_decision_status)
-    if event.kind == kinds.SHARE_CREATED and perspective != OBSERVER:
-        panels.append(_share_item)
+    if event.kind in SHARE_KINDS and perspective != OBSERVER:
+        panels.append(lambda src: _share_item(src, team_id=team_id, can_relay=True))
     return panels
 
 
@@ -171,14 +224,61 @@ def _decision_status(sources: _Sources) -> str:
 def _share_item(
     sources: _Sources,
     *,
+    team_id: int | None,
     target: str = "#shares-received",
-    show_recipients: bool = False,
+    can_relay: bool = False,
+    preview: bool = False,
 ) -> str:
+    """The share prepended to a list. ``team_id``: the reading team (None for the control
+    cell, and for the frame every team shares, which only GREEN and CLEAR shares reach)."""
     share = sources.share
     if share is None:
         return ""
-    context = {"share": share, "show_recipients": show_recipients}
+    known = visibility.knows_recipients(
+        tlp=share.tlp,
+        reader_team_id=team_id,
+        from_team_id=share.from_team_id,
+        recipient_ids=[r.pk for r in share.recipients.all()],
+    )
+    context = {"share": share, "show_recipients": known, "can_relay": can_relay, "preview": preview}
     html = render_to_string("exercises/partials/share_item.html", context)
+    return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
+
+
+def _message_item(sources: _Sources, *, show_author: bool) -> str:
+    """The message appended to its team's thread, drawn from the event alone."""
+    p = sources.event.payload
+    message = {
+        "id": p["message_id"],
+        "author_label": p["author_label"],
+        "from_control": p["from_control"],
+        "body": p["body"],
+        "mentions": p["mentions"],
+        "clock_seconds": sources.event.clock_seconds,
+    }
+    context = {"message": message, "show_author": show_author}
+    html = render_to_string("exercises/partials/message_item.html", context)
+    return f'<ul hx-swap-oob="beforeend:#thread-{p["team_id"]}">{html}</ul>'
+
+
+def _rfi_item(sources: _Sources, *, team_id: int | None) -> str:
+    """A new RFI on top of its readers' lists; an answered one replacing its item.
+    ``team_id`` None: the control cell's list."""
+    rfi = collab_state.event_rfi(sources.event)
+    if rfi is None:
+        return ""
+    exercise = sources.exercise
+    item = collab_state.rfi_item(rfi, reader_team_id=team_id, now_clock=exercise_clock(exercise))
+    context = {
+        "item": item,
+        "answer_form": RfiAnswerForm(exercise=exercise),
+        "running": exercise.status == Exercise.Status.RUNNING,
+        "oob": sources.event.kind == kinds.RFI_ANSWERED,
+    }
+    html = render_to_string("exercises/partials/rfi_item.html", context)
+    if context["oob"]:
+        return html
+    target = "#rfi-list" if team_id is not None else "#control-rfi-list"
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
 
 
@@ -188,7 +288,7 @@ def _control_updates(event: Event) -> list[Panel]:
     table) is redrawn only when the stage's state moves."""
     if event.kind == kinds.DECISION_SUBMITTED:
         return [_decision_cell]
-    if event.kind == kinds.SHARE_CREATED:
+    if event.kind in SHARE_KINDS:
         return [_control_share_item]
     if event.kind == kinds.INJECT_RELEASED:
         return [_inject_list]
@@ -227,4 +327,5 @@ def _decision_cell(sources: _Sources) -> str:
 
 
 def _control_share_item(sources: _Sources) -> str:
-    return _share_item(sources, target="#control-share-list", show_recipients=True)
+    # The console's list shows a preview: its feed item carries the body.
+    return _share_item(sources, team_id=None, target="#control-share-list", preview=True)

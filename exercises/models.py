@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, new_code
-from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE
+from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
 from exercises import clock, states
 from scenarios.models import Criterion, Inject, Option, Prompt, Role, Scenario, Stage, Tlp
 
@@ -245,7 +245,7 @@ class Share(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     tlp = models.CharField(max_length=12, choices=Tlp.choices)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=TEXT_TITLE)
     body = models.TextField(max_length=TEXT_SHARE)
     recipients = models.ManyToManyField(Team, blank=True, related_name="shares_received")
     about_inject = models.ForeignKey(
@@ -254,12 +254,44 @@ class Share(models.Model):
     client_token = models.CharField(max_length=64)
     clock_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=clock.now)
+    # A relay: the share ``from_team`` passed on, under the same marking. Following
+    # ``relayed_from`` back gives the chain (original → relay → relay).
+    relayed_from = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="relays"
+    )
 
     class Meta:
         ordering = ["exercise", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["from_team", "client_token"], name="share_token_once"),
         ]
+
+    def chain(self) -> list[Share]:
+        """The original share first, then every relay down to this one (reads each hop)."""
+        hops = [self]
+        while hops[0].relayed_from_id is not None:
+            hops.insert(0, hops[0].relayed_from)
+        return hops
+
+
+class ShareRefusal(models.Model):
+    """An over-share attempt the marking refused (a relay to teams it does not allow):
+    counted in the TLP compliance metric."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="refusals")
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="refusals")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="refusals")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tlp = models.CharField(max_length=12, choices=Tlp.choices)
+    target_ids = models.JSONField(default=list)
+    reason = models.CharField(max_length=300)
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["exercise", "created_at"]
 
 
 class Observation(models.Model):
@@ -284,3 +316,84 @@ class Observation(models.Model):
 
     class Meta:
         ordering = ["exercise", "created_at"]
+
+
+class Message(models.Model):
+    """A line of a team's discussion thread: by one of its players, or by the control cell
+    playing someone outside the exercise (``from_control``: the "simulation cell")."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="messages")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    from_control = models.BooleanField(default=False)
+    body = models.TextField(max_length=TEXT_MESSAGE)
+    # Usernames of the teammates the message mentions (``@name``), notified on delivery.
+    mentions = models.JSONField(default=list, blank=True)
+    event_seq = models.PositiveIntegerField(default=0)
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["exercise", "team", "created_at", "id"]
+
+    @property
+    def author_label(self) -> str:
+        return self.author.get_username() if self.author else "A former participant"
+
+
+class Rfi(models.Model):
+    """A request for information: a team asks the control cell (``to_team`` empty) or
+    another team, under a TLP marking; the addressee answers. Control's answer may
+    release an inject to the asking team (``answer_inject``)."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="rfis")
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    from_team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rfis_asked")
+    to_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="rfis_received"
+    )
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tlp = models.CharField(max_length=12, choices=Tlp.choices)
+    question = models.TextField(max_length=TEXT_MESSAGE)
+    client_token = models.CharField(max_length=64)
+    asked_seq = models.PositiveIntegerField(default=0)  # its rfi.asked event
+    asked_clock = models.FloatField(default=0)
+    asked_at = models.DateTimeField(default=clock.now)
+    answer = models.TextField(blank=True, max_length=TEXT_MESSAGE)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answer_inject = models.ForeignKey(
+        Inject, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_clock = models.FloatField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["exercise", "asked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_team", "client_token"], name="rfi_token_once"),
+        ]
+
+    @property
+    def to_control(self) -> bool:
+        return self.to_team_id is None
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None
+
+    @property
+    def addressee_label(self) -> str:
+        return "the control cell" if self.to_team_id is None else str(self.to_team)
+
+    @property
+    def seconds_to_answer(self) -> float | None:
+        """Exercise-clock seconds from the question to its answer (None while open)."""
+        if self.answered_clock is None:
+            return None
+        return max(0.0, self.answered_clock - self.asked_clock)

@@ -29,6 +29,7 @@ def team_infos(exercise: Exercise) -> list[TeamInfo]:
             id=team.pk,
             role_key=team.role.key,
             depends_on=frozenset(dep.key for dep in team.role.depends_on.all()),
+            organization_id=team.organization_id,
         )
         for team in teams
     ]

@@ -50,6 +50,8 @@ RULES: dict[str, Rule] = {
     "open_prompt": _rule("open prompts", *UNDER_WAY),
     "decide": _rule("decide", Status.RUNNING),
     "share": _rule("share", *UNDER_WAY),
+    "discuss": _rule("post to a team's thread", *UNDER_WAY),
+    "rfi": _rule("ask or answer requests for information", *UNDER_WAY),
     "observe": _rule("record observations", *UNDER_WAY, Status.ENDED),
     "hotwash": _rule("save the hot wash", *UNDER_WAY, Status.ENDED),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exercises import views
+from exercises import collab_views, views
 
 app_name = "exercises"
 
@@ -39,6 +39,20 @@ urlpatterns = [
     path("exercises/<str:code>/room/", views.room, name="room"),
     path("exercises/<str:code>/room/prompts/<slug:prompt_key>/", views.decide, name="decide"),
     path("exercises/<str:code>/room/share/", views.share, name="share"),
+    path("exercises/<str:code>/room/thread/", collab_views.thread_post, name="thread_post"),
+    path("exercises/<str:code>/room/relay/", collab_views.relay_form, name="relay_form"),
+    path("exercises/<str:code>/room/relay/send/", collab_views.relay, name="relay"),
+    path("exercises/<str:code>/room/rfis/", collab_views.rfi_ask, name="rfi_ask"),
+    path(
+        "exercises/<str:code>/rfis/<str:rfi_code>/answer/",
+        collab_views.rfi_answer,
+        name="rfi_answer",
+    ),
+    path(
+        "exercises/<str:code>/control/threads/<str:team_code>/",
+        collab_views.control_thread_post,
+        name="control_thread_post",
+    ),
     path("exercises/<str:code>/evaluate/", views.evaluate, name="evaluate"),
     path(
         "exercises/<str:code>/evaluate/observations/", views.observe_record, name="observe_record"

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from exercises import access, engine, live_state
+from exercises import access, collab_state, engine, live_state, rate_limits
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -192,6 +192,8 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context["due_items"] = engine.due_next(exercise=exercise)
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
+    context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
     return render(request, "exercises/live/control.html", context)
 
 
@@ -346,6 +348,9 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     context["share_form"] = ShareForm(
         exercise=exercise, team=team, initial={"client_token": new_client_token()}
     )
+    context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
+    collab_state.mark_known_recipients(context["shares_received"], team)
+    context.update(collab_state.room_rfis(exercise, team, last_seq=context["last_seq"]))
     return render(request, "exercises/live/room.html", context)
 
 
@@ -353,11 +358,14 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     exercise, team = access.require_player(request.user, code)
-    prompt = get_object_or_404(exercise.scenario.prompts, key=prompt_key)
+    prompt = access.prompt_for_team(exercise, team, prompt_key)
     form = DecisionForm(request.POST, prompt=prompt)
     error = ""
     if form.is_valid():
         try:
+            rate_limits.take(
+                rate_limits.DECISIONS, exercise_id=exercise.pk, subject=f"team-{team.pk}"
+            )
             engine.decision_submit(
                 exercise=exercise,
                 team=team,
@@ -374,9 +382,8 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     item = live_state.prompt_item(
         exercise, team, prompt, form=form if error or form.errors else None
     )
-    if item is None:  # this prompt was never put to the team
-        error = error or "This decision is not asked of your team."
-        return render(request, "exercises/partials/inline_error.html", {"error": error})
+    if item is None:  # unreachable: prompt_for_team found the team's window
+        raise Http404("No such decision.")
     context = live_state.status_context(exercise) | {"team": team, "item": item, "error": error}
     return render(request, "exercises/partials/prompt_card.html", context)
 
@@ -389,6 +396,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
     error, sent = "", None
     if form.is_valid():
         try:
+            rate_limits.take(rate_limits.SHARES, exercise_id=exercise.pk, subject=f"team-{team.pk}")
             sent = engine.share_create(
                 exercise=exercise, from_team=team, author=request.user, **form.cleaned_data
             )
@@ -422,6 +430,8 @@ def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     context = live_state.page_context(exercise, perspective=EVALUATOR)
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
+    context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
     return render(request, "exercises/live/evaluate.html", context)
 
 
@@ -433,6 +443,9 @@ def observe_record(request: HttpRequest, code: str) -> HttpResponse:
     error, recorded = "", None
     if form.is_valid():
         try:
+            rate_limits.take(
+                rate_limits.OBSERVATIONS, exercise_id=exercise.pk, subject=f"user-{request.user.pk}"
+            )
             recorded = engine.observation_record(
                 exercise=exercise, evaluator=request.user, **form.cleaned_data
             )

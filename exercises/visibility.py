@@ -56,11 +56,13 @@ def perspective_team_id(perspective: str) -> int | None:
 
 @dataclass(frozen=True)
 class TeamInfo:
-    """What the rules need about a team: its id, role key and the role keys it depends on."""
+    """What the rules need about a team: its id, role key, the role keys it depends on and
+    its organization (for relaying AMBER+STRICT)."""
 
     id: int
     role_key: str
     depends_on: frozenset[str] = field(default_factory=frozenset)
+    organization_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,49 @@ def share_readers(
     raise ValueError(f"Unknown TLP marking {tlp!r}.")
 
 
-# The name scoring.collect still calls; remove once it calls ``share_readers``.
-share_audience = share_readers
+# Relaying: a team that may read a share passes it on under the same marking (TLP 2.0).
+RELAY_RULES = {
+    Tlp.RED: "TLP:RED is for its named recipients only: it cannot be relayed.",
+    Tlp.AMBER_STRICT: "TLP:AMBER+STRICT may be relayed only inside your own organization.",
+    Tlp.AMBER: (
+        "TLP:AMBER may be relayed only inside your own organization and to the teams "
+        "that depend on yours."
+    ),
+    Tlp.GREEN: "TLP:GREEN may be relayed to any team of the exercise.",
+    Tlp.CLEAR: "TLP:CLEAR may be relayed to anyone.",
+}
+
+
+def may_relay(*, tlp: str, relayer: TeamInfo, target: TeamInfo) -> bool:
+    """Whether ``relayer`` (a reader of a share marked ``tlp``) may pass it to ``target``:
+    RED never; AMBER+STRICT inside the relayer's organization; AMBER also to the teams
+    whose roles depend on the relayer's role; GREEN and CLEAR to every team. Pure."""
+    if target.id == relayer.id:
+        return False
+    same_org = relayer.organization_id is not None and (
+        target.organization_id == relayer.organization_id
+    )
+    if tlp == Tlp.RED:
+        return False
+    if tlp == Tlp.AMBER_STRICT:
+        return same_org
+    if tlp == Tlp.AMBER:
+        return same_org or relayer.role_key in target.depends_on
+    if tlp in (Tlp.GREEN, Tlp.CLEAR):
+        return True
+    raise ValueError(f"Unknown TLP marking {tlp!r}.")
+
+
+def knows_recipients(
+    *, tlp: str, reader_team_id: int | None, from_team_id: int, recipient_ids: Iterable[int]
+) -> bool:
+    """Whether a reader of a share may learn whom it was addressed to. The control cell
+    (``reader_team_id=None``), the sender and the named recipients may; so may everyone
+    for GREEN and CLEAR (community sharing). A team reading an AMBER share as a dependent
+    of a recipient learns only that it reached them. Pure."""
+    if reader_team_id is None or tlp in (Tlp.GREEN, Tlp.CLEAR):
+        return True
+    return reader_team_id == from_team_id or reader_team_id in set(recipient_ids)
 
 
 def share_visibility(*, tlp: str, readers: frozenset[int]) -> tuple[str, list[int]]:

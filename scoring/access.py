@@ -49,7 +49,9 @@ class ReportAccess:
 
     @property
     def viewer(self) -> Viewer:
-        kind = Participant.Kind.FACILITATOR if self.kind == "staff" else self.kind
+        """Who reads the timeline: a full reader (the coordinator owns the report) reads
+        it as the control cell does, every event and share; others as in the exercise."""
+        kind = Participant.Kind.FACILITATOR if self.full else self.kind
         return Viewer(kind=kind, team_id=self.team.id if self.team else None)
 
     def may_see_team(self, team_id: int | None) -> bool:
@@ -110,6 +112,13 @@ def readable_export(user: User, code: str, export_code: str) -> ReportExport:
     if row is None or (row.requested_by_id != user.id and not user.is_staff):
         raise Http404("No such export.")
     return row
+
+
+def offers_report(exercise: Exercise) -> bool:
+    """Whether pages link a seat of ``exercise`` to its report: once it has ended (scores
+    are computed at the end). Every seat may open it (``report_access``); what each reads
+    is decided there."""
+    return exercise.status == Exercise.Status.ENDED
 
 
 def readable_exercises(user: User) -> QuerySet[Exercise]:

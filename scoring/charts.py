@@ -51,6 +51,9 @@ class Column:
     threshold: float
 
 
+HEATMAP_COLUMNS = 7
+
+
 def heatmap_svg(
     rows: Sequence[tuple[str, Sequence[float | None]]],
     columns: Sequence[Column],
@@ -58,7 +61,9 @@ def heatmap_svg(
     title: str = "Scores per team and criterion",
 ) -> str:
     """Teams (rows: label, values in column order) × criteria (columns)."""
-    cell_w, cell_h, left, top = 64, 28, 220, 120
+    # Sized so that a heatmap of HEATMAP_COLUMNS criteria printed across an A4 portrait
+    # page keeps its smallest text (13 px) at 8 pt or more.
+    cell_w, cell_h, left, top = 64, 28, 200, 120
     width = left + cell_w * len(columns) + 120  # room for the slanted last header
     height = top + cell_h * len(rows) + 10
     body = []
@@ -69,14 +74,14 @@ def heatmap_svg(
                 x,
                 top - 8,
                 _short(column.title, 22),
-                size=11,
+                size=13,
                 extra=f'transform="rotate(-40 {x:.1f} {top - 8})"',
             )
         )
     cells, numbers = [], []
     for i, (label, values) in enumerate(rows):
         y = top + i * cell_h
-        body.append(_text(left - 8, y + cell_h / 2 + 4, _short(label, 28), anchor="end"))
+        body.append(_text(left - 8, y + cell_h / 2 + 4, _short(label, 24), size=13, anchor="end"))
         for j, (value, column) in enumerate(zip(values, columns, strict=True)):
             x = left + j * cell_w
             fill = score_colour(value, column.threshold)
@@ -89,7 +94,7 @@ def heatmap_svg(
             )
     # Shared text attributes on a group: hundreds of cells stay light to parse and draw.
     body += cells
-    body.append(f'<g font-size="12" text-anchor="middle" fill="{INK}" {FONT}>')
+    body.append(f'<g font-size="13" text-anchor="middle" fill="{INK}" {FONT}>')
     body += numbers
     body.append("</g>")
     return _svg(width, height, title, body)
@@ -104,14 +109,16 @@ def bars_svg(
 
     The team's value is the bar, the mean a dark tick, the threshold a red dashed line.
     """
-    left, bar_h, gap, scale = 200, 18, 10, 3.0
+    # Compact rows, and no text under 11 px (8 pt printed at natural size): three
+    # charts of a dozen criteria fit an A4 page.
+    left, bar_h, gap, scale = 200, 14, 6, 3.0
     width = left + 100 * scale + 60
     height = 30 + len(bars) * (bar_h + gap) + 20
-    body = [_text(left, 16, "0", size=10, fill=MUTED, anchor="middle")]
-    body.append(_text(left + 100 * scale, 16, "100", size=10, fill=MUTED, anchor="middle"))
+    body = [_text(left, 16, "0", size=11, fill=MUTED, anchor="middle")]
+    body.append(_text(left + 100 * scale, 16, "100", size=11, fill=MUTED, anchor="middle"))
     for i, (label, value, mean, threshold) in enumerate(bars):
         y = 26 + i * (bar_h + gap)
-        body.append(_text(left - 8, y + bar_h - 4, _short(label, 28), anchor="end"))
+        body.append(_text(left - 8, y + bar_h - 2, _short(label, 28), anchor="end"))
         body.append(
             f'<rect x="{left}" y="{y}" width="{100 * scale}" height="{bar_h}" fill="{EMPTY}"/>'
         )
@@ -134,7 +141,7 @@ def bars_svg(
         shown = "no evidence" if value is None else f"{value:g}"
         if mean is not None:
             shown += f" (mean {mean:g})"
-        body.append(_text(left + 100 * scale + 6, y + bar_h - 4, shown, size=11, fill=MUTED))
+        body.append(_text(left + 100 * scale + 6, y + bar_h - 2, shown, size=11, fill=MUTED))
     return _svg(width + 70, height, title, body)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from exercises import visibility
+from exercises.engine.rules import consequence_chooser
 from exercises.models import (
     Decision,
     Event,
@@ -151,20 +152,13 @@ def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.Rele
             received = frozenset(r.event.team_ids or r.team_ids) & team_ids
         else:
             received = team_ids
-        cause = _cause(r.release_key)
+        cause = consequence_chooser(r.release_key)
         out.append(
-            method.ReleaseIn(r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause)
+            method.ReleaseIn(
+                r.id, r.inject_id, r.inject.title, received, r.clock_seconds, cause, r.inject.tlp
+            )
         )
     return tuple(out)
-
-
-def _cause(release_key: str) -> int | None:
-    """The choosing team of a consequence release: the live engine keys those
-    ``csq:<consequence id>:<team id>``."""
-    parts = release_key.split(":")
-    if len(parts) == 3 and parts[0] == "csq" and parts[2].isdigit():
-        return int(parts[2])
-    return None
 
 
 def _shares(exercise: Exercise, teams: tuple[method.TeamIn, ...]) -> tuple[method.ShareIn, ...]:
@@ -175,7 +169,7 @@ def _shares(exercise: Exercise, teams: tuple[method.TeamIn, ...]) -> tuple[metho
         recipients[share_id].add(team_id)
     out = []
     for s in Share.objects.filter(exercise=exercise):
-        audience = share_audience(s.tlp, s.from_team_id, recipients[s.id], teams)
+        audience = share_readers(s.tlp, s.from_team_id, recipients[s.id], teams)
         out.append(
             method.ShareIn(
                 s.id, s.from_team_id, audience, s.clock_seconds, s.title, s.tlp, s.about_inject_id
@@ -184,11 +178,11 @@ def _shares(exercise: Exercise, teams: tuple[method.TeamIn, ...]) -> tuple[metho
     return tuple(out)
 
 
-def share_audience(
+def share_readers(
     tlp: str, from_team_id: int, recipient_ids: set[int], teams: tuple[method.TeamIn, ...]
 ) -> frozenset[int]:
     """Team ids that may read a share, by the live exercise's TLP rules."""
     infos = [TeamInfo(t.id, t.role_key, t.depends_on) for t in teams]
-    return visibility.share_audience(
+    return visibility.share_readers(
         tlp=tlp, from_team_id=from_team_id, recipient_ids=recipient_ids, teams=infos
     )

@@ -38,6 +38,20 @@ BEHAVIOUR_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("coord", "coordination"),
     ("depend", "dependency_awareness"),
 )
+# Confidence of a score from how many independent items back it (a decision counted
+# once whatever components it feeds): one item, or timeliness alone, is LOW and never
+# headlines the summary; HIGH needs several items from more than one component.
+LOW, MEDIUM, HIGH = "low", "medium", "high"
+HIGH_CONFIDENCE_ITEMS = 3
+# A cascade gap needs a regret of at least this many points (the best option of the
+# prompt on the criterion minus the chosen one): below it a choice is a trade-off.
+MATERIAL_REGRET = 10.0
+# Findings below this severity are listed but never headline the summary.
+HEADLINE_SEVERITY = 10.0
+# What a team that received an inject may pass on, by its marking (DESIGN.md, Relay):
+# RED never; AMBER+STRICT inside its organization; AMBER to its dependents; GREEN/CLEAR
+# to anyone.
+PASSABLE_ANYWHERE = frozenset({"GREEN", "CLEAR"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ class ReleaseIn:
     clock_seconds: float
     # For a consequence release: the team whose choice caused it, when known.
     cause_team_id: int | None = None
+    tlp: str = "GREEN"
 
 
 @dataclass(frozen=True)
@@ -143,6 +158,8 @@ class ScoreOut:
     value: float | None
     components: Mapping[str, float]
     evidence: tuple[Mapping, ...]
+    evidence_count: int = 0
+    confidence: str = LOW
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,12 @@ class GapOut:
     severity: float
     summary: str
     evidence: Mapping
+    confidence: str = HIGH
+
+    @property
+    def headline(self) -> bool:
+        """Whether the finding may headline the summary: enough evidence, material size."""
+        return self.confidence != LOW and self.severity >= HEADLINE_SEVERITY
 
 
 @dataclass
@@ -241,7 +264,9 @@ def _effects(ex: ExerciseIn, decisions: Mapping[tuple[int, int], DecisionIn]) ->
             for key in keys:
                 effects = [o.effects.get(key, 0.0) for o in prompt.options]
                 best, worst = max(effects), min(effects)
-                if best == worst:
+                # Options that differ by less than a material regret on a criterion do
+                # not exercise it: a +5 nuance must not make a 0-or-100 score.
+                if best - worst < MATERIAL_REGRET:
                     continue
                 chosen = option.effects.get(key, 0.0) if option else worst
                 bucket = sums[(team.id, key)]
@@ -291,7 +316,9 @@ def _observations(ex: ExerciseIn) -> dict[tuple[int, str], _Component]:
 def _timeliness(ex: ExerciseIn, decisions: Mapping) -> dict[tuple[int, str], _Component]:
     out: dict[tuple[int, str], _Component] = defaultdict(_Component)
     for prompt in _by_id(ex.prompts):
-        if not prompt.deadline_seconds or not prompt.criteria:
+        # A free-text prompt (no options) measures nothing by its speed: only an
+        # evaluator's rating of the answer scores it.
+        if not prompt.deadline_seconds or not prompt.criteria or not prompt.options:
             continue
         for team in _by_id(ex.teams):
             decision = decisions.get((team.id, prompt.id))
@@ -325,25 +352,67 @@ class WarnOpportunity:
     warned: Mapping[int, float]  # dependent id -> seconds until warned
 
 
-def _warns(share: ShareIn, release: ReleaseIn) -> bool:
-    if share.about_inject_id is not None:
-        return share.about_inject_id == release.inject_id
-    return share.clock_seconds >= release.clock_seconds
+@dataclass(frozen=True)
+class Warning:
+    """Something a team made reach other teams: a share, or a consequence inject its own
+    decision released (the provider's early warning to its customers)."""
+
+    from_team_id: int
+    audience_ids: frozenset[int]
+    clock_seconds: float
+    about_inject_id: int | None = None
+
+
+def warnings_sent(ex: ExerciseIn) -> list[Warning]:
+    """Every share and every consequence release with a known causing team, by time."""
+    out = [
+        Warning(s.from_team_id, s.audience_ids, s.clock_seconds, s.about_inject_id)
+        for s in _by_id(ex.shares)
+    ]
+    out += [
+        Warning(r.cause_team_id, r.team_ids, r.clock_seconds)
+        for r in _by_id(ex.releases)
+        if r.cause_team_id is not None
+    ]
+    return sorted(out, key=lambda w: (w.clock_seconds, w.from_team_id))
+
+
+def _warns(warning: Warning | ShareIn, release: ReleaseIn) -> bool:
+    if warning.about_inject_id is not None:
+        return warning.about_inject_id == release.inject_id
+    return warning.clock_seconds >= release.clock_seconds
+
+
+def may_pass_on(tlp: str, holder: TeamIn, target: TeamIn) -> bool:
+    """Whether ``holder``, having received something marked ``tlp``, may pass it to
+    ``target`` (the relay rule of DESIGN.md)."""
+    if tlp in PASSABLE_ANYWHERE:
+        return True
+    if tlp == "AMBER":
+        return holder.role_key in target.depends_on
+    if tlp == "AMBER+STRICT":
+        return holder.organization_id == target.organization_id
+    return False
 
 
 def warn_opportunities(ex: ExerciseIn) -> list[WarnOpportunity]:
-    """Every (team, release) where the team knew something its dependents did not."""
-    shares_by_team: dict[int, list[ShareIn]] = defaultdict(list)
-    for share in _by_id(ex.shares):
-        shares_by_team[share.from_team_id].append(share)
+    """Every (team, release) where the team knew something that dependents of it did not
+    and that its marking let it pass on to them."""
+    sent_by_team: dict[int, list[Warning]] = defaultdict(list)
+    for warning in warnings_sent(ex):
+        sent_by_team[warning.from_team_id].append(warning)
     out = []
     for release in _by_id(ex.releases):
         for team in _by_id(t for t in ex.teams if t.id in release.team_ids):
-            needed = frozenset(d.id for d in dependents_of(team, ex.teams)) - release.team_ids
+            needed = frozenset(
+                d.id
+                for d in dependents_of(team, ex.teams)
+                if d.id not in release.team_ids and may_pass_on(release.tlp, team, d)
+            )
             if not needed:
                 continue
             warned: dict[int, float] = {}
-            for share in shares_by_team[team.id]:
+            for share in sent_by_team[team.id]:
                 if not _warns(share, release):
                     continue
                 delay = max(0.0, share.clock_seconds - release.clock_seconds)
@@ -398,32 +467,46 @@ def _coordination(ex: ExerciseIn) -> dict[int, _Component]:
 
 
 def uninformed_decisions(ex: ExerciseIn) -> list[tuple[DecisionIn, ReleaseIn]]:
-    """Decisions taken while an upstream team held a release the decider had not got.
+    """Decisions taken while an upstream team held a release the decider had not got and
+    that its marking let it pass on to the decider (a TLP:RED note only its holder
+    could read makes nobody uninformed).
 
-    Informed means: the decider received the release itself, or any share reaching it
-    about that release (or sent after it) before the decision.
+    Informed means: the decider received the release itself, or any warning (a share, a
+    consequence inject) reaching it about that release (or sent after it) before the
+    decision.
     """
     teams = {t.id: t for t in ex.teams}
+    sent = warnings_sent(ex)
     out = []
     for decision in _by_id(ex.decisions):
         team = teams.get(decision.team_id)
         if team is None:
             continue
-        upstream = {t.id for t in upstreams_of(team, ex.teams)}
         for release in _by_id(ex.releases):
-            if release.clock_seconds > decision.clock_seconds or team.id in release.team_ids:
-                continue
-            if not (upstream & release.team_ids):
+            if not _passable_before(release, team, decision, ex.teams):
                 continue
             if not any(
-                team.id in s.audience_ids
-                and _warns(s, release)
-                and s.clock_seconds <= decision.clock_seconds
-                for s in ex.shares
+                team.id in w.audience_ids
+                and _warns(w, release)
+                and w.clock_seconds <= decision.clock_seconds
+                for w in sent
             ):
                 out.append((decision, release))
                 break
     return out
+
+
+def _passable_before(
+    release: ReleaseIn, team: TeamIn, decision: DecisionIn, teams: Iterable[TeamIn]
+) -> bool:
+    """``release`` reached an upstream team of ``team`` that may pass it on to ``team``,
+    before ``decision``, and ``team`` itself did not receive it."""
+    if release.clock_seconds > decision.clock_seconds or team.id in release.team_ids:
+        return False
+    return any(
+        t.id in release.team_ids and may_pass_on(release.tlp, t, team)
+        for t in upstreams_of(team, teams)
+    )
 
 
 def _dependency_awareness(ex: ExerciseIn) -> dict[int, _Component]:
@@ -497,7 +580,31 @@ def _blend(team: TeamIn, criterion: CriterionIn, parts: dict) -> ScoreOut:
         {**item, "component": name} for name in sorted(used) for item in parts[name][1]
     )
     components = {name: round(parts[name][0], 1) for name in sorted(used)}
-    return ScoreOut(team.id, criterion.key, round(value, 1), components, evidence)
+    count = evidence_count(evidence)
+    return ScoreOut(
+        team.id,
+        criterion.key,
+        round(value, 1),
+        components,
+        evidence,
+        count,
+        confidence_of(count, frozenset(components)),
+    )
+
+
+def evidence_count(evidence: Iterable[Mapping]) -> int:
+    """Independent items behind a score: a decision counts once, whether it feeds the
+    effects, the timeliness or the dependency-awareness component."""
+    kinds = {"timing": "decision"}
+    return len({(kinds.get(i["kind"], i["kind"]), i["id"]) for i in evidence})
+
+
+def confidence_of(count: int, components: frozenset[str]) -> str:
+    if count <= 1 or components <= {"timeliness"}:
+        return LOW
+    if count >= HIGH_CONFIDENCE_ITEMS and len(components) >= 2:
+        return HIGH
+    return MEDIUM
 
 
 # ---------------------------------------------------------------- gaps
@@ -505,15 +612,29 @@ def _blend(team: TeamIn, criterion: CriterionIn, parts: dict) -> ScoreOut:
 
 def compute_gaps(ex: ExerciseIn, scores: Iterable[ScoreOut]) -> list[GapOut]:
     """Team, systemic and cascade gaps, most severe first (ties: kind, criterion, team)."""
+    scores = list(scores)
     table = {(s.team_id, s.criterion_key): s.value for s in scores}
-    gaps = _team_gaps(ex, table) + _systemic_gaps(ex, table) + _cascade_gaps(ex, table)
+    confidence = {(s.team_id, s.criterion_key): s.confidence for s in scores}
+    gaps = (
+        _team_gaps(ex, table, confidence)
+        + _systemic_gaps(ex, table, confidence)
+        + _cascade_gaps(ex, table)
+    )
     order = {"systemic": 0, "cascade": 1, "team": 2}
     return sorted(
-        gaps, key=lambda g: (-g.severity, order[g.kind], g.criterion_key, g.team_id or 0, g.summary)
+        gaps,
+        key=lambda g: (
+            not g.headline,
+            -g.severity,
+            order[g.kind],
+            g.criterion_key,
+            g.team_id or 0,
+            g.summary,
+        ),
     )
 
 
-def _team_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
+def _team_gaps(ex: ExerciseIn, table: Mapping, confidence: Mapping) -> list[GapOut]:
     out = []
     for team in _by_id(ex.teams):
         for criterion in ex.criteria:
@@ -529,9 +650,15 @@ def _team_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
                     f"{team.label} scored {value:g} on {criterion.title} "
                     f"(threshold {criterion.threshold:g}).",
                     {"score": value, "threshold": criterion.threshold},
+                    confidence[(team.id, criterion.key)],
                 )
             )
     return out
+
+
+def _weakest(confidences: Iterable[str]) -> str:
+    ranks = (LOW, MEDIUM, HIGH)
+    return min(confidences, key=ranks.index)
 
 
 def _names(names: list[str], limit: int = 8) -> str:
@@ -541,7 +668,7 @@ def _names(names: list[str], limit: int = 8) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
-def _systemic_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
+def _systemic_gaps(ex: ExerciseIn, table: Mapping, confidence: Mapping) -> list[GapOut]:
     """≥ half of the scored teams (at least two), or every scored team of a sector with
     at least two teams, below threshold on the same criterion."""
     out = []
@@ -579,6 +706,9 @@ def _systemic_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
                     "scored_teams": len(scored),
                     "threshold": criterion.threshold,
                 },
+                # As weak as the weakest evidence of a team below: a pattern of single
+                # small effects is listed, never headlined.
+                _weakest(confidence[(t.id, criterion.key)] for t in below),
             )
         )
     return out
@@ -592,12 +722,30 @@ class CascadeChain:
     option: OptionIn
     releases: tuple[ReleaseIn, ...]
     dependents: tuple[TeamIn, ...]
-    criteria: tuple[str, ...]  # criteria the option hurt, most negative first
+    criteria: tuple[str, ...]  # criteria the option hurt, largest regret first
+    regrets: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> float:
+        return min(100.0, self.regrets[self.criteria[0]])
+
+
+def regrets_of(prompt: PromptIn, option: OptionIn) -> dict[str, float]:
+    """Per criterion the option hurt (a negative effect): how far it falls short of the
+    prompt's best option on that criterion. Only material regrets count: a trade-off —
+    best on most criteria, a little worse on one — is not a finding."""
+    out = {}
+    for key, chosen in option.effects.items():
+        best = max(o.effects.get(key, 0.0) for o in prompt.options)
+        if chosen < 0 and best - chosen >= MATERIAL_REGRET:
+            out[key] = best - chosen
+    return out
 
 
 def cascade_chains(ex: ExerciseIn) -> list[CascadeChain]:
-    """Weak upstream decisions (an option with a negative effect) whose consequence
-    injects were released to teams that depend on the decider."""
+    """Upstream decisions worse than an available option (a material regret on a
+    criterion the option hurt) whose consequence injects reached teams that depend on
+    the decider."""
     teams = {t.id: t for t in ex.teams}
     prompts = {p.id: p for p in ex.prompts}
     out = []
@@ -610,8 +758,8 @@ def cascade_chains(ex: ExerciseIn) -> list[CascadeChain]:
         )
         if option is None or team is None:
             continue
-        hurt = sorted((v, k) for k, v in option.effects.items() if v < 0)
-        if not hurt or not option.consequence_inject_ids:
+        regrets = regrets_of(prompt, option)
+        if not regrets or not option.consequence_inject_ids:
             continue
         dependent_ids = {t.id for t in dependents_of(team, ex.teams)}
         releases = tuple(
@@ -628,7 +776,14 @@ def cascade_chains(ex: ExerciseIn) -> list[CascadeChain]:
         dependents = tuple(teams[i] for i in sorted(hit))
         out.append(
             CascadeChain(
-                decision, team, prompt, option, releases, dependents, tuple(k for _, k in hurt)
+                decision,
+                team,
+                prompt,
+                option,
+                releases,
+                dependents,
+                tuple(sorted(regrets, key=lambda k: (-regrets[k], k))),
+                regrets,
             )
         )
     return out
@@ -641,7 +796,6 @@ def _cascade_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
         keys = [k for k in chain.criteria if k in criteria]
         if not keys:
             continue
-        worst = chain.option.effects[chain.criteria[0]]
         injects = ", ".join(sorted({r.title for r in chain.releases}))
         deps = _names([t.organization for t in chain.dependents])
         out.append(
@@ -649,14 +803,17 @@ def _cascade_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
                 "cascade",
                 keys[0],
                 chain.team.id,
-                round(min(100.0, abs(worst)), 1),
-                f"{chain.team.label} chose “{chain.option.label}”; its consequence "
+                round(min(100.0, chain.regrets[keys[0]]), 1),
+                f"{chain.team.label} chose “{chain.option.label}”, "
+                f"{chain.regrets[keys[0]]:g} points "
+                f"short of the best option on {criteria[keys[0]].title}; its consequence "
                 f"({injects}) reached {deps}.",
                 {
                     "decision_id": chain.decision.id,
                     "prompt": chain.prompt.question,
                     "option": chain.option.label,
                     "effects": {k: chain.option.effects[k] for k in keys},
+                    "regrets": {k: chain.regrets[k] for k in keys},
                     "release_ids": [r.id for r in chain.releases],
                     "injects": sorted({r.title for r in chain.releases}),
                     "dependents": [
@@ -668,6 +825,8 @@ def _cascade_gaps(ex: ExerciseIn, table: Mapping) -> list[GapOut]:
                         for t in chain.dependents
                     ],
                 },
+                # The decision and each release that carried it are the evidence.
+                confidence_of(1 + len(chain.releases), frozenset({"effects", "releases"})),
             )
         )
     return out
@@ -702,6 +861,9 @@ def collaboration_metrics(ex: ExerciseIn) -> dict:
         "shares_sent": len(ex.shares),
         "warn_opportunities": len(opps),
         "withheld": sum(1 for o in opps if not o.warned),
+        # The same sums as the per-team rows, so the summary and the table agree.
+        "dependents_to_warn": sum(len(o.needed) for o in opps),
+        "dependents_warned": sum(len(o.warned) for o in opps),
         "mean_seconds_to_warn": round(fmean(delays), 1) if delays else None,
         "uninformed_decisions": len(blind),
         "uninformed": [
@@ -710,3 +872,61 @@ def collaboration_metrics(ex: ExerciseIn) -> dict:
         ],
         "teams": per_team,
     }
+
+
+# ---------------------------------------------------------------- headlines
+
+
+@dataclass(frozen=True)
+class CriterionSummary:
+    """The mean of all teams on a criterion, and whether it may headline the summary."""
+
+    key: str
+    mean: float | None
+    scored: int
+    low_confidence: int  # scores backed by one item or by timeliness alone
+    # Scored by at least two teams (or by every team of a one-team exercise).
+    across_teams: bool = True
+
+    @property
+    def headline(self) -> bool:
+        return self.mean is not None and self.low_confidence == 0 and self.across_teams
+
+
+def summarize_criteria(
+    keys: Iterable[str], scores: Iterable[tuple[str, float | None, str]], *, teams: int
+) -> list[CriterionSummary]:
+    """Per criterion key (in the given order), from (criterion key, value, confidence)
+    rows of ``teams`` teams: the one mean that the tables, charts, summary and exports
+    all show."""
+    values: dict[str, list[float]] = defaultdict(list)
+    low: dict[str, int] = defaultdict(int)
+    for key, value, confidence in scores:
+        if value is None:
+            continue
+        values[key].append(value)
+        low[key] += confidence == LOW
+    return [
+        CriterionSummary(
+            key,
+            round(fmean(values[key]), 1) if values[key] else None,
+            len(values[key]),
+            low[key],
+            len(values[key]) >= min(2, teams),
+        )
+        for key in keys
+    ]
+
+
+def strongest_and_weakest(
+    summaries: list[CriterionSummary],
+) -> tuple[CriterionSummary | None, CriterionSummary | None]:
+    """The highest and lowest mean among the criteria that several teams were scored on,
+    each with enough evidence; ties go to the earlier criterion."""
+    eligible = [s for s in summaries if s.headline]
+    if not eligible:
+        return None, None
+    order = {s.key: i for i, s in enumerate(summaries)}
+    best = max(eligible, key=lambda s: (s.mean, -order[s.key]))
+    worst = min(eligible, key=lambda s: (s.mean, order[s.key]))
+    return best, worst

@@ -14,6 +14,14 @@ from config.limits import TEXT_NOTE
 from scenarios.models import Criterion
 
 
+class Confidence(models.TextChoices):
+    """How much evidence backs a score or a finding (scoring.method.confidence_of)."""
+
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
 class Score(models.Model):
     exercise = models.ForeignKey(
         "exercises.Exercise", on_delete=models.CASCADE, related_name="scores"
@@ -22,6 +30,8 @@ class Score(models.Model):
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
     value = models.FloatField(null=True, blank=True, help_text="0-100; empty: no evidence.")
     evidence = models.JSONField(default=list)
+    evidence_count = models.PositiveIntegerField(default=0)
+    confidence = models.CharField(max_length=6, choices=Confidence.choices, default=Confidence.LOW)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -50,10 +60,18 @@ class Gap(models.Model):
     severity = models.FloatField(default=0, help_text="How far below threshold, 0-100.")
     summary = models.TextField()
     evidence = models.JSONField(default=dict)
+    confidence = models.CharField(max_length=6, choices=Confidence.choices, default=Confidence.HIGH)
+    # Enough evidence and a material size to headline the summary (GapOut.headline).
+    headline = models.BooleanField(default=True)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["exercise", "-severity"]
+        ordering = ["exercise", "-headline", "-severity"]
+
+
+# Rubric references whose gaps are obligations someone can enforce: legal and regulatory
+# context, supplier contracts, incident reporting to authorities (NIST CSF 2.0).
+ENFORCE_REFERENCES = frozenset({"GV.OC", "GV.SC", "RS.CO"})
 
 
 class ImprovementItem(models.Model):
@@ -100,6 +118,13 @@ class ImprovementItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Track(models.TextChoices):
+        """How cross-sector programs act on an item: support, self-help or obligation."""
+
+        ENABLE = "enable", "Enable: capacity the organization lacks"
+        ENGAGE = "engage", "Engage: what the organization can do itself, with its partners"
+        ENFORCE = "enforce", "Enforce: obligations a regulator or contract sets"
+
     class Meta:
         ordering = ["exercise", "criterion__order", "id"]
         constraints = [
@@ -109,6 +134,16 @@ class ImprovementItem(models.Model):
                 name="improvement_drafted_once",
             )
         ]
+
+    @property
+    def track(self) -> str:
+        """Enforce for criteria about legal, contractual and reporting obligations;
+        Enable for equipment and training; Engage for the rest."""
+        if self.criterion.reference in ENFORCE_REFERENCES:
+            return self.Track.ENFORCE
+        if self.capability_element in (self.Element.EQUIPMENT, self.Element.TRAINING):
+            return self.Track.ENABLE
+        return self.Track.ENGAGE
 
 
 class ReportExport(models.Model):

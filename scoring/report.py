@@ -10,12 +10,12 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
-from statistics import fmean
 from typing import Any
 
 from django.db.models import Max
 
 from accounts.audit import audit_for_exercise
+from exercises.events import event_sentence
 from exercises.models import Decision, Event, Exercise, InjectRelease, Observation, Team
 from exercises.visibility import can_see_event
 from scenarios.models import Criterion
@@ -25,15 +25,8 @@ from scoring.collect import criteria_for, load_exercise
 from scoring.models import Gap, ImprovementItem, Score
 
 STRENGTHS = 5
+TOP_FINDINGS = 3
 CASCADE_CHART_LIMIT = 10  # the most damaging chains; the gap list has them all
-
-EVENT_TEXT = {
-    "exercise.started": "Exercise started",
-    "exercise.paused": "Exercise paused",
-    "exercise.resumed": "Exercise resumed",
-    "exercise.ended": "Exercise ended",
-    "hotwash.saved": "Hot-wash notes saved",
-}
 
 
 class Freshness(enum.Enum):
@@ -70,6 +63,7 @@ class Report:
     all_teams: list[Team]
     rows: list[TeamRow]
     means: list[float | None]
+    criterion_summaries: list[method.CriterionSummary]
     gaps: list[Gap]
     strengths: list[Score]
     items: list[ImprovementItem]
@@ -90,6 +84,27 @@ class Report:
     @property
     def stale(self) -> bool:
         return self.freshness is Freshness.STALE
+
+    @property
+    def top_findings(self) -> list[Gap]:
+        """The three headline findings, most severe first, for the executive summary."""
+        return [g for g in self.gaps if g.headline][:TOP_FINDINGS]
+
+    @property
+    def top_items(self) -> list[ImprovementItem]:
+        """The improvement items answering the top findings (else the first ones)."""
+        top = {g.id for g in self.top_findings}
+        answering = [i for i in self.items if i.gap_id in top]
+        return (answering or self.items)[:TOP_FINDINGS]
+
+    @property
+    def plan_groups(self) -> list[tuple[str, list[ImprovementItem]]]:
+        """The improvement items by track (Enable, Engage, Enforce), empty tracks left out."""
+        groups = [
+            (label, [i for i in self.items if i.track == value])
+            for value, label in ImprovementItem.Track.choices
+        ]
+        return [(label, items) for label, items in groups if items]
 
     @property
     def sectors(self) -> list[str]:
@@ -115,7 +130,11 @@ def build_report(access: ReportAccess) -> Report:
     )
     table = {(s.team_id, s.criterion_id): s.value for s in scores}
     rows = [TeamRow(t, [table.get((t.id, c.id)) for c in criteria]) for t in teams]
-    means = [_mean(table.get((t.id, c.id)) for t in all_teams) for c in criteria]
+    summaries = method.summarize_criteria(
+        [c.key for c in criteria],
+        ((s.criterion.key, s.value, s.confidence) for s in scores),
+        teams=len(all_teams),
+    )
     data = load_exercise(exercise)
     report = Report(
         exercise=exercise,
@@ -124,7 +143,8 @@ def build_report(access: ReportAccess) -> Report:
         teams=teams,
         all_teams=all_teams,
         rows=rows,
-        means=means,
+        means=[s.mean for s in summaries],
+        criterion_summaries=summaries,
         gaps=_gaps(access, exercise),
         strengths=_strengths(access, scores),
         items=_items(access, exercise),
@@ -202,11 +222,6 @@ def _attach_links(report: Report, scores: list[Score]) -> None:
             row.details.append((criterion, score))
 
 
-def _mean(values) -> float | None:
-    present = [v for v in values if v is not None]
-    return round(fmean(present), 1) if present else None
-
-
 def _gaps(access: ReportAccess, exercise: Exercise) -> list[Gap]:
     gaps = list(
         Gap.objects.filter(exercise=exercise).select_related(
@@ -240,6 +255,7 @@ def _strengths(access: ReportAccess, scores: list[Score]) -> list[Score]:
         for s in scores
         if s.value is not None
         and s.value >= s.criterion.threshold
+        and s.confidence != method.LOW
         and access.may_see_team(s.team_id)
     ]
     return sorted(mine, key=lambda s: (-s.value, s.criterion.order, s.team_id))[:STRENGTHS]
@@ -286,39 +302,11 @@ def _timeline(access: ReportAccess, exercise: Exercise) -> list[dict]:
                 "seq": event.seq,
                 "kind": event.kind,
                 "clock": event.clock_seconds,
-                "text": event_text(event),
+                "text": event_sentence(event.kind, event.payload),
                 "at": event.created_at,
             }
         )
     return out
-
-
-def event_text(event: Event) -> str:
-    """One line describing a timeline event, from its payload."""
-    p = event.payload or {}
-    kind = event.kind
-    if kind in EVENT_TEXT:
-        return EVENT_TEXT[kind]
-    if kind == "stage.entered":
-        return f"Stage entered: {p.get('title', '')}"
-    if kind == "inject.released":
-        tlp = f" (TLP:{p['tlp']})" if p.get("tlp") else ""
-        return f"Inject released: {p.get('title', '')}{tlp}"
-    if kind in ("prompt.opened", "prompt.closed"):
-        verb = "opened" if kind == "prompt.opened" else "closed"
-        return f"Prompt {verb}: {p.get('question', '')}"
-    if kind == "decision.submitted":
-        answer = p.get("option_label") or p.get("text") or "an answer"
-        return f"{p.get('team_label', 'A team')} decided: {answer}"
-    if kind == "share.created":
-        sender = p.get("from_team_label", "A team")
-        return f"{sender} shared “{p.get('title', '')}” (TLP:{p.get('tlp', '')})"
-    if kind == "observation.recorded":
-        return (
-            f"{p.get('team_label', 'A team')} rated {p.get('rating', '')} "
-            f"on {p.get('criterion_title', p.get('criterion', ''))}"
-        )
-    return kind.replace(".", " ").capitalize()
 
 
 def _metrics(access: ReportAccess, metrics: dict, teams: list[Team]) -> dict:
@@ -346,33 +334,50 @@ def executive_summary(report: Report) -> list[str]:
     if not report.computed:
         return ["Scores have not been computed yet."]
     lines = [f"{n_teams} teams from {len(report.sectors)} sector(s) played “{ex.scenario.title}”."]
-    scored = [(c, m) for c, m in zip(report.criteria, report.means, strict=True) if m is not None]
-    if scored:
-        best = max(scored, key=lambda cm: (cm[1], -cm[0].order))
-        worst = min(scored, key=lambda cm: (cm[1], cm[0].order))
-        lines.append(
-            f"Strongest capability across teams: {best[0].title} (mean {best[1]:g}); "
-            f"weakest: {worst[0].title} (mean {worst[1]:g})."
-        )
+    lines += _capability_lines(report)
     kinds = defaultdict(int)
     for gap in report.gaps:
         kinds[gap.kind] += 1
+    headline = sum(1 for gap in report.gaps if gap.headline)
     lines.append(
         f"{kinds['systemic']} systemic gap(s), {kinds['cascade']} cascade gap(s) and "
-        f"{kinds['team']} team gap(s) were found."
+        f"{kinds['team']} team gap(s) were found; {headline} of them rest on enough "
+        "evidence and are large enough to act on first."
     )
     m = report.metrics
-    if m["warn_opportunities"]:
-        warned = m["warn_opportunities"] - m["withheld"]
+    if m["dependents_to_warn"]:
         timing = (
             f", after {m['mean_seconds_to_warn']:.0f} s on average"
             if m["mean_seconds_to_warn"] is not None
             else ""
         )
         lines.append(
-            f"Teams passed on {warned} of {m['warn_opportunities']} pieces of intelligence their "
-            f"dependents needed{timing}; {m['uninformed_decisions']} decision(s) were taken "
-            "without information another team already had."
+            f"Teams warned {m['dependents_warned']} of the {m['dependents_to_warn']} dependent "
+            f"teams that needed to know what they knew{timing}; {m['uninformed_decisions']} "
+            "decision(s) were taken without information an upstream team held and could "
+            "have passed on."
+        )
+    return lines
+
+
+def _capability_lines(report: Report) -> list[str]:
+    """Strongest and weakest criteria by their mean (the table's), among the criteria
+    every scored team has enough evidence on; and which were left out and why."""
+    titles = {c.key: c.title for c in report.criteria}
+    best, worst = method.strongest_and_weakest(report.criterion_summaries)
+    lines = []
+    if best and worst:
+        lines.append(
+            f"Strongest capability across teams: {titles[best.key]} (mean {best.mean:g}); "
+            f"weakest: {titles[worst.key]} (mean {worst.mean:g})."
+        )
+    thin = [
+        titles[s.key] for s in report.criterion_summaries if s.mean is not None and not s.headline
+    ]
+    if thin:
+        lines.append(
+            "Not headlined, because fewer than two teams were scored on them or some "
+            f"team's score rests on a single item or on timeliness alone: {', '.join(thin)}."
         )
     return lines
 
@@ -384,7 +389,13 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
         rows.append(("All teams (mean)", report.means))
     out: dict[str, Any] = {}
     if rows and columns:
-        out["heatmap"] = charts.heatmap_svg(rows, columns)
+        out["heatmaps"] = [
+            (title, charts.heatmap_svg([(label, [v[i] for i in part]) for label, v in rows], cols))
+            for title, part, cols in _heatmap_parts(report, columns)
+        ]
+        out["unscored"] = [
+            c.title for c, m in zip(report.criteria, report.means, strict=True) if m is None
+        ]
     out["teams"] = [
         (
             row.team,
@@ -392,6 +403,7 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
                 [
                     (c.title, v, m, c.threshold)
                     for c, v, m in zip(report.criteria, row.values, report.means, strict=True)
+                    if m is not None  # criteria no team has evidence on are listed once
                 ],
                 title=f"Scores of {row.team} against the mean of all teams",
             ),
@@ -406,8 +418,37 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
     return out
 
 
+def _heatmap_parts(report: Report, columns: list[charts.Column]) -> list[tuple]:
+    """The scored criteria in runs of whole criterion groups, each at most
+    ``charts.HEATMAP_COLUMNS`` wide (a larger group is cut), so that every part prints
+    legibly across a portrait page: (title, column indexes, columns)."""
+    parts: list[tuple[list[str], list[int]]] = []
+    for i, (criterion, mean) in enumerate(zip(report.criteria, report.means, strict=True)):
+        if mean is None:
+            continue
+        group = criterion.get_group_display()
+        fits = parts and len(parts[-1][1]) < charts.HEATMAP_COLUMNS
+        joins = fits and (group in parts[-1][0] or _group_fits(report, parts[-1], criterion))
+        if not joins:
+            parts.append(([], []))
+        if group not in parts[-1][0]:
+            parts[-1][0].append(group)
+        parts[-1][1].append(i)
+    return [(", ".join(groups), idx, [columns[i] for i in idx]) for groups, idx in parts]
+
+
+def _group_fits(report: Report, part: tuple[list[str], list[int]], criterion) -> bool:
+    """Whether every scored criterion of ``criterion``'s group fits in ``part``."""
+    size = sum(
+        1
+        for c, m in zip(report.criteria, report.means, strict=True)
+        if c.group == criterion.group and m is not None
+    )
+    return len(part[1]) + size <= charts.HEATMAP_COLUMNS
+
+
 def _chain_severity(chain: method.CascadeChain) -> tuple:
-    return (min(chain.option.effects.values()), chain.decision.id)
+    return (-chain.severity, chain.decision.id)
 
 
 def _chain_view(chain: method.CascadeChain, report: Report, table: dict) -> charts.ChainView:

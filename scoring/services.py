@@ -126,15 +126,20 @@ def _store_scores(exercise: Exercise, scores: list[method.ScoreOut], criteria: d
                     criterion=criterion,
                     value=out.value,
                     evidence=evidence,
+                    evidence_count=out.evidence_count,
+                    confidence=out.confidence,
                 )
             )
             continue
         keep.add(row.id)
         row.value, row.evidence, row.computed_at = out.value, evidence, now
+        row.evidence_count, row.confidence = out.evidence_count, out.confidence
         update.append(row)
     Score.objects.filter(exercise=exercise).exclude(id__in=keep).delete()
     Score.objects.bulk_create(create, batch_size=500)
-    Score.objects.bulk_update(update, ["value", "evidence", "computed_at"], batch_size=500)
+    Score.objects.bulk_update(
+        update, ["value", "evidence", "evidence_count", "confidence", "computed_at"], batch_size=500
+    )
 
 
 def _store_gaps(exercise: Exercise, gaps: list[method.GapOut], criteria: dict) -> list[Gap]:
@@ -149,6 +154,8 @@ def _store_gaps(exercise: Exercise, gaps: list[method.GapOut], criteria: dict) -
                 severity=g.severity,
                 summary=g.summary,
                 evidence=dict(g.evidence),
+                confidence=g.confidence,
+                headline=g.headline,
             )
             for g in gaps
         ],
@@ -171,32 +178,68 @@ def improvement_draft(*, exercise: Exercise, gaps: list[Gap]) -> int:
         if gap.kind == Gap.Kind.SYSTEMIC
         for team_id in gap.evidence.get("team_ids", [])
     }
+    evidence = {
+        (s.team_id, s.criterion_id): s.evidence for s in Score.objects.filter(exercise=exercise)
+    }
     created = 0
     for gap in gaps:
         if gap.kind == Gap.Kind.TEAM and (gap.criterion_id, gap.team_id) in systemic:
             continue
-        for key, org, observation in _drafts(gap, teams):
+        for key, team, observation in _drafts(gap, teams):
             item = items.get(key)
             if item is not None:
                 if item.gap_id != gap.id:
                     ImprovementItem.objects.filter(id=item.id).update(gap=gap)
                 continue
-            text, element = RECOMMENDATIONS.get(gap.criterion.group, RECOMMENDATIONS["RS"])
+            action, element = RECOMMENDATIONS.get(gap.criterion.group, RECOMMENDATIONS["RS"])
             items[key] = ImprovementItem.objects.create(
                 exercise=exercise,
                 gap=gap,
                 criterion=gap.criterion,
                 observation=observation,
-                recommendation=text,
+                recommendation=recommendation_text(
+                    gap=gap,
+                    team=team,
+                    items=evidence.get((team.id, gap.criterion_id), []) if team else [],
+                    action=action,
+                    element=ImprovementItem.Element(element).label,
+                ),
                 capability_element=element,
-                organization=org,
+                organization=team.organization if team else None,
                 draft_key=key,
             )
             created += 1
     return created
 
 
-def _drafts(gap: Gap, teams: dict[int, Team]) -> list[tuple[str, object, str]]:
+# How many of a score's weakest evidence items a recommendation cites.
+CITED_ITEMS = 2
+
+
+def recommendation_text(
+    *, gap: Gap, team: Team | None, items: list[dict], action: str, element: str
+) -> str:
+    """A recommendation that names its evidence and capability element, so two items
+    never read the same: who, on which criterion, because of which decision, missed
+    warning or rating. Cites no evaluator's note: players read their organization's
+    items, and notes are for the control cell."""
+    who = f"{team.organization}, {gap.criterion.title}" if team else gap.criterion.title
+    if gap.kind == Gap.Kind.CASCADE:
+        e = gap.evidence
+        regret = max((e.get("regrets") or {"": gap.severity}).values())
+        because = (
+            f"chose “{e.get('option')}” on “{e.get('prompt')}”, {regret:g} points short of "
+            f"the best option, and its consequence ({', '.join(e.get('injects', []))}) "
+            "reached the organizations that depend on it"
+        )
+    else:
+        weakest = sorted(items, key=lambda i: (i.get("value", 100.0), i["kind"], i["id"]))
+        cited = [i["text"] for i in weakest[:CITED_ITEMS]]
+        because = "; ".join(cited) if cited else gap.summary
+    return f"{who} — evidence: {because}. {action} (capability element: {element})"
+
+
+def _drafts(gap: Gap, teams: dict[int, Team]) -> list[tuple[str, Team | None, str]]:
     ckey = gap.criterion.key
     if gap.kind == Gap.Kind.SYSTEMIC:
         # Players read their organization's items: name no other organization here.
@@ -205,7 +248,7 @@ def _drafts(gap: Gap, teams: dict[int, Team]) -> list[tuple[str, object, str]]:
         return [
             (
                 f"systemic:{ckey}:{t.organization_id}",
-                t.organization,
+                t,
                 f"{t} scored {scores.get(str(t.id))} on {gap.criterion.title} (threshold "
                 f"{gap.criterion.threshold}), one of {len(affected)} teams below it: a "
                 "systemic gap.",
@@ -213,10 +256,9 @@ def _drafts(gap: Gap, teams: dict[int, Team]) -> list[tuple[str, object, str]]:
             for t in affected
         ]
     team = teams.get(gap.team_id)
-    org = team.organization if team else None
     if gap.kind == Gap.Kind.CASCADE:
-        return [(f"cascade:{ckey}:{gap.evidence.get('decision_id')}", org, gap.summary)]
-    return [(f"team:{ckey}:{gap.team_id}", org, gap.summary)]
+        return [(f"cascade:{ckey}:{gap.evidence.get('decision_id')}", team, gap.summary)]
+    return [(f"team:{ckey}:{gap.team_id}", team, gap.summary)]
 
 
 def improvement_update(*, item: ImprovementItem, actor: User, changes: dict) -> ImprovementItem:

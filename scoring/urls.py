@@ -22,6 +22,11 @@ urlpatterns = [
     path("<str:code>/plan/<str:item>/row/", never_cache(views.item_row), name="item-row"),
     path("<str:code>/exports/", never_cache(views.export_create), name="export-create"),
     path(
+        "<str:code>/sharing.<str:fmt>",
+        never_cache(views.sharing_export),
+        name="sharing-export",
+    ),
+    path(
         "<str:code>/exports/<str:export>/", never_cache(views.export_status), name="export-status"
     ),
     path(

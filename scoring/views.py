@@ -16,9 +16,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Organization
 from scoring import access, jobs, services
 from scoring.compare import compare_table
+from scoring.exports import sharing
 from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm
 from scoring.models import ImprovementItem, ReportExport
 from scoring.report import build_report
+from scoring.sharing_metrics import sharing_metrics_for
 
 
 @login_required
@@ -34,11 +36,9 @@ def report_detail(request: HttpRequest, code: str) -> HttpResponse:
     acc = access.report_access(request.user, code)
     report = build_report(acc)
     exports = access.own_exports(acc, request.user)
-    return render(
-        request,
-        "scoring/report.html",
-        {"report": report, "exports": exports, "export_form": ExportForm()},
-    )
+    context = {"report": report, "exports": exports, "export_form": ExportForm()}
+    context["sharing"] = sharing_metrics_for(acc)
+    return render(request, "scoring/report.html", context)
 
 
 @login_required
@@ -140,3 +140,17 @@ def compare(request: HttpRequest) -> HttpResponse:
     exercises = access.readable_exercises(request.user)
     context = compare_table(request.user, exercises, request.GET.get("series", ""))
     return render(request, "scoring/compare.html", context)
+
+
+@login_required
+@require_GET
+def sharing_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+    """The reader's shares, relays and RFIs as STIX 2.1 or MISP, within their TLP rights
+    (every reader of the report may download their own view)."""
+    acc = access.report_access(request.user, code)
+    chosen = sharing.FORMATS.get(fmt)
+    if chosen is None:
+        raise Http404("No such format.")
+    response = HttpResponse(chosen.render(acc), content_type=chosen.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{sharing.filename(acc, fmt)}"'
+    return response

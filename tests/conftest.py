@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.core.cache import cache
 from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Sector
@@ -49,6 +50,14 @@ def _no_login_throttling(settings):
 def _fast_password_hashing(settings):
     """Personas are made in almost every test; the production hasher would cost ~1 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit buckets live in the cache, keyed by ids a later test reuses."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

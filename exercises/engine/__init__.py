@@ -9,8 +9,9 @@ Facilitator actions are also written to the audit log. Facilitator verbs require
 ``actor``; work the exercise does on its own schedule acts as ``SYSTEM``.
 
 Modules: ``core`` (locking, events, audit, checks), ``lifecycle``, ``injects`` (injects
-and prompts), ``decisions``, ``collaboration`` (shares, observations), ``timing`` (due
-work and sweeps) and ``rules`` (pure). Callers use the names below:
+and prompts), ``decisions``, ``collaboration`` (shares, observations), ``discussion``
+(team threads), ``relays``, ``rfis``, ``timing`` (due work and sweeps) and ``rules`` (pure).
+Callers use the names below:
 ``from exercises import engine; engine.decision_submit(...)``.
 """
 
@@ -20,6 +21,7 @@ from exercises.clock import exercise_clock
 from exercises.engine.collaboration import observation_record, share_create
 from exercises.engine.core import SYSTEM, Actor, EngineError
 from exercises.engine.decisions import decision_submit
+from exercises.engine.discussion import message_post
 from exercises.engine.injects import inject_release, prompt_close, prompt_open
 from exercises.engine.lifecycle import (
     advance_target,
@@ -35,6 +37,8 @@ from exercises.engine.lifecycle import (
     team_join,
 )
 from exercises.engine.preview import BranchPreview, branch_preview
+from exercises.engine.relays import share_relay
+from exercises.engine.rfis import rfi_answer, rfi_ask
 from exercises.engine.timing import (
     DueItem,
     SkippedWork,
@@ -65,12 +69,16 @@ __all__ = [
     "exercise_start",
     "hotwash_save",
     "inject_release",
+    "message_post",
     "observation_record",
     "participant_add",
     "prompt_close",
     "prompt_open",
     "recover_after_restart",
+    "rfi_answer",
+    "rfi_ask",
     "share_create",
+    "share_relay",
     "skipped_by_leaving",
     "sweep_exercise",
     "sweep_running_exercises",

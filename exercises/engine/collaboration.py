@@ -9,11 +9,14 @@ otherwise ``SOME`` with the share's readers (``visibility.share_readers``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from accounts.models import User
-from exercises import events, queries
+from config.limits import RATE_WINDOW_SECONDS, SHARES_PER_WINDOW, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
+from exercises import clock, events, queries
 from exercises.clock import exercise_clock
-from exercises.engine.core import EngineError, emit, locked, require_status
+from exercises.engine.core import EngineError, emit, locked, require_length, require_status
+from exercises.engine.discussion import rate_refusal
 from exercises.models import Event, Exercise, Observation, Participant, Share, Team
 from exercises.visibility import share_readers, share_visibility
 from scenarios.models import Criterion, Inject, Tlp
@@ -116,8 +119,15 @@ def _check_share(
         raise EngineError(f"TLP:{tlp} needs at least one recipient team.")
     if not title or not body:
         raise EngineError("A share needs a title and a message.")
+    require_length(title, limit=TEXT_TITLE, what="The title")
+    require_length(body, limit=TEXT_SHARE, what="The message")
     if not client_token:
         raise EngineError("The submission is missing its token; reload the page.")
+    since = clock.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
+    recent = Share.objects.filter(exercise=ex, author=author, created_at__gte=since).count()
+    refusal = rate_refusal(recent=recent, limit=SHARES_PER_WINDOW, noun="shares and relays")
+    if refusal:
+        raise EngineError(refusal)
 
 
 def observation_record(
@@ -141,6 +151,7 @@ def observation_record(
             raise EngineError("That criterion is not in this scenario's rubric.")
         if rating not in Observation.Rating.values:
             raise EngineError("Rate with P, S, M or U.")
+        require_length(note.strip(), limit=TEXT_NOTE, what="The note")
         observation = Observation.objects.create(
             exercise=ex,
             team=team,

@@ -81,6 +81,15 @@ def require_facilitator(exercise: Exercise, actor: Actor) -> None:
         raise EngineError("Only a facilitator of this exercise can do that.")
 
 
+def require_length(text: str, *, limit: int, what: str, plural: bool = False) -> None:
+    """Refuse ``text`` longer than ``limit`` characters (``config.limits``): the forms
+    check the same limit, but the engine is the one door every entry point goes through,
+    and a frame carrying the text must stay small (``exercises.fragments``)."""
+    if len(text) > limit:
+        verb = "are" if plural else "is"
+        raise EngineError(f"{what} {verb} longer than {limit} characters ({len(text)}).")
+
+
 def require_status(exercise: Exercise, action: str) -> None:
     """Refuse ``action`` unless the exercise's status allows it (``exercises.states``)."""
     if not states.allows(exercise.status, action):

@@ -12,8 +12,16 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from config.limits import TEXT_NOTE
 from exercises import clock, events, queries
-from exercises.engine.core import EngineError, emit, lock, require_status, take_state
+from exercises.engine.core import (
+    EngineError,
+    emit,
+    lock,
+    require_length,
+    require_status,
+    take_state,
+)
 from exercises.engine.timing import apply_due
 from exercises.models import (
     Decision,
@@ -62,6 +70,8 @@ def decision_submit(
     if not client_token:
         raise EngineError("The submission is missing its token; reload the page.")
     fields = {"text": text.strip(), "rationale": rationale.strip()}
+    require_length(fields["text"], limit=TEXT_NOTE, what="The answer")
+    require_length(fields["rationale"], limit=TEXT_NOTE, what="The rationale")
     for attempt in range(DECISION_ATTEMPTS):
         try:
             return _decide(exercise, team, prompt, author, client_token, option, **fields)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import Membership, Organization, User
+from config.limits import TEXT_DOCUMENT
 from exercises import clock, events, queries, signals
 from exercises.engine.core import (
     Actor,
@@ -20,6 +21,7 @@ from exercises.engine.core import (
     emit,
     locked,
     require_facilitator,
+    require_length,
     require_status,
 )
 from exercises.engine.injects import close_open_windows
@@ -223,6 +225,7 @@ def exercise_end(*, exercise: Exercise, actor: User) -> None:
 
 def hotwash_save(*, exercise: Exercise, actor: User, notes: str) -> None:
     """Keep the facilitator's hot-wash notes (the debrief right after the exercise)."""
+    require_length(notes, limit=TEXT_DOCUMENT, what="The hot-wash notes", plural=True)
     with locked(exercise) as ex:
         require_facilitator(ex, actor)
         require_status(ex, "hotwash")

@@ -151,6 +151,14 @@ def consequence_key(consequence_id: int, team_id: int) -> str:
     return f"csq:{consequence_id}:{team_id}"
 
 
+def consequence_chooser(release_key: str) -> int | None:
+    """The choosing team of a consequence release (``consequence_key``), else None."""
+    parts = release_key.split(":")
+    if len(parts) == 3 and parts[0] == "csq" and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
 @dataclass(frozen=True)
 class Action:
     """Something due at ``due`` (exercise clock): release an inject, open or close a prompt.

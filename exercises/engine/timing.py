@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from config import metrics
 from exercises import queries, scheduler
 from exercises.clock import exercise_clock
 from exercises.engine.core import SYSTEM, Actor, locked
@@ -82,6 +83,7 @@ def apply_due(ex: Exercise, *, reschedule: bool = False) -> None:
     actions, next_due = due_actions(_state(ex), exercise_clock(ex))
     for action in actions:
         _apply(ex, action)
+    metrics.timed_work_done(exercise_clock(ex), [action.due for action in actions])
     if next_due is not None:
         _schedule(ex, next_due, again=reschedule)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -59,20 +59,36 @@ def _too_large(line: int | None = None) -> ScenarioFormatError:
 
 def _check_json_shape(text: str) -> None:
     """Refuse JSON nested deeper than ``MAX_DEPTH`` or with more than ``MAX_NODES`` keys and
-    values, by a flat scan that stops at the first limit passed (``json`` recurses)."""
+    values."""
+    problem = json_shape_problem(text, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
+    if problem == "deep":
+        raise _too_deep()
+    if problem == "large":
+        raise _too_large()
+
+
+def json_shape_problem(
+    text: str, *, max_depth: int, max_nodes: int
+) -> Literal["deep", "large"] | None:
+    """Whether JSON ``text`` nests deeper than ``max_depth`` or holds more than ``max_nodes``
+    keys and values, found by a flat scan that stops at the first limit passed, before
+    ``json`` (which recurses: 2,000 ``[`` raise ``RecursionError``) sees the text. Shared by
+    the scenario import and the exercise socket. Not a validator: malformed text passes
+    when its brackets stay within the limits, and ``json`` then refuses it."""
     depth = nodes = 0
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
         if token in "[{":
             depth += 1
-            if depth > MAX_DEPTH:
-                raise _too_deep()
+            if depth > max_depth:
+                return "deep"
         elif token in "]}":
             depth -= 1
         if token in "[{,:":
             nodes += 1
-            if nodes > MAX_NODES:
-                raise _too_large()
+            if nodes > max_nodes:
+                return "large"
+    return None
 
 
 def _check_yaml_shape(text: str) -> None:

@@ -76,6 +76,8 @@ def document(report: Report) -> dict:
                 "criterion": g.criterion.key,
                 "team": g.team.code if g.team else None,
                 "severity": g.severity,
+                "confidence": g.confidence,
+                "headline": g.headline,
                 "summary": g.summary,
                 "evidence": g.evidence if report.access.full else {},
             }
@@ -117,6 +119,7 @@ def document(report: Report) -> dict:
                 "recommendation": i.recommendation,
                 "corrective_action": i.corrective_action,
                 "capability_element": i.capability_element,
+                "track": i.track,
                 "organization": i.organization.name if i.organization else None,
                 "point_of_contact": i.point_of_contact,
                 "start_date": i.start_date,
@@ -152,6 +155,8 @@ def _scores(report: Report) -> list[dict]:
             "team": s.team.code,
             "criterion": s.criterion.key,
             "value": s.value,
+            "evidence_count": s.evidence_count,
+            "confidence": s.confidence,
             "evidence": s.evidence,
         }
         for s in rows

@@ -15,13 +15,15 @@ def score_rows(report: Report) -> list[list]:
 
 
 def gap_rows(report: Report) -> list[list]:
-    header = ["Kind", "Criterion", "Team", "Severity", "Summary"]
+    header = ["Kind", "Criterion", "Team", "Severity", "Confidence", "Headline", "Summary"]
     return [header] + [
         [
             g.get_kind_display(),
             g.criterion.title,
             str(g.team) if g.team else "",
             g.severity,
+            g.confidence,
+            "yes" if g.headline else "no",
             g.summary,
         ]
         for g in report.gaps
@@ -66,6 +68,7 @@ def plan_rows(report: Report) -> list[list]:
         "Start date",
         "Completion date",
         "Status",
+        "Track",
     ]
     return [header] + [
         [
@@ -79,6 +82,7 @@ def plan_rows(report: Report) -> list[list]:
             i.start_date.isoformat() if i.start_date else "",
             i.completion_date.isoformat() if i.completion_date else "",
             i.get_status_display(),
+            i.Track(i.track).label,
         ]
         for i in report.items
     ]

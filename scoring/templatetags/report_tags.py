@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from exercises.models import Exercise
+from scenarios.services import render_markdown
+from scoring import access
 
 register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """Author markdown as sanitized HTML (Markdown + nh3, as in the scenario editor)."""
+    return mark_safe(render_markdown(text))  # nh3 has cleaned it
+
+
+@register.filter
+def offers_report(exercise: Exercise) -> bool:
+    """Pages outside scoring ask the report rule here (``scoring.access.offers_report``)."""
+    return access.offers_report(exercise)
 
 
 @register.filter

@@ -121,12 +121,12 @@ def test_it_plays_the_demo_to_the_end_through_a_branch_with_every_team(played):
     assert Exercise.objects.count() == 1
 
 
-def test_it_computes_a_report_with_scores_cascade_and_systemic_gaps(played, client):
+def test_it_computes_a_report_with_scores_and_systemic_gaps(played, client):
     exercise, people = played
     assert Score.objects.filter(exercise=exercise, value__isnull=False).count() > 20
-    cascade = Gap.objects.get(exercise=exercise, kind=Gap.Kind.CASCADE)
-    assert cascade.team.role.key == "cloud"
-    assert "Isolate the whole platform" in cascade.summary
+    # Isolating the platform is the scenario's good branch (+25 mitigation, −5 dependency
+    # awareness): a trade-off, not a cascade gap.
+    assert not Gap.objects.filter(exercise=exercise, kind=Gap.Kind.CASCADE).exists()
     assert Gap.objects.filter(exercise=exercise, kind=Gap.Kind.SYSTEMIC).exists()
     assert ImprovementItem.objects.filter(exercise=exercise).count() >= 5
 
@@ -138,5 +138,3 @@ def test_it_computes_a_report_with_scores_cascade_and_systemic_gaps(played, clie
         page = client.get(report)
         assert page.status_code == 200
         assert "Nimbus Cloud Services" in page.content.decode()
-    client.force_login(people.staff["coordinator"])
-    assert cascade.summary.split(";")[0] in client.get(report).content.decode()

@@ -406,7 +406,7 @@ def test_it_saves_the_hotwash_for_the_control_cell(live, alice, django_capture_o
 
 
 def test_it_emits_every_kind_with_its_payload_type(
-    live, alice, bob, django_capture_on_commit_callbacks
+    live, alice, bob, carol, django_capture_on_commit_callbacks
 ):
     exercise = started(live, alice, django_capture_on_commit_callbacks)
     cloud, hospital = live[1], live[2]
@@ -424,6 +424,32 @@ def test_it_emits_every_kind_with_its_payload_type(
         recipients=[hospital],
         client_token="s",
     )
+    engine.message_post(exercise=exercise, team=cloud, author=bob, body="On it @nobody")
+    red = engine.share_create(
+        exercise=exercise,
+        from_team=cloud,
+        author=bob,
+        tlp="RED",
+        title="Keys",
+        body="Rotated",
+        recipients=[hospital],
+        client_token="red",
+    )
+    relay = {"exercise": exercise, "recipients": [live[3]]}
+    with pytest.raises(EngineError, match="named recipients only"):
+        engine.share_relay(**relay, share=red, team=hospital, author=carol, client_token="r")
+    amber = Share.objects.get(client_token="s")
+    engine.share_relay(**relay, share=amber, team=cloud, author=bob, client_token="r2")
+    rfi = engine.rfi_ask(
+        exercise=exercise,
+        team=cloud,
+        author=bob,
+        question="Patched?",
+        tlp="GREEN",
+        to_team=None,
+        client_token="q",
+    )
+    engine.rfi_answer(exercise=exercise, rfi=rfi, author=alice, answer="Yes")
     criterion = exercise.scenario.rubric.criteria.get(key="respond")
     engine.observation_record(
         exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"
@@ -479,3 +505,52 @@ def test_it_runs_timed_work_as_the_system_actor_and_refuses_a_missing_actor(
     assert release.event.actor is None
     entry = AuditEntry.objects.get(action="inject.release")
     assert entry.actor_label == "system"
+
+
+def test_every_verb_refuses_text_over_its_limit_whatever_the_entry_point(
+    live, alice, bob, django_capture_on_commit_callbacks
+):
+    """Issue 13 #4: the engine checks the limits of config/limits.py itself, so a caller
+    that skips the forms (a command, a task, a future API) cannot store a frame breaker."""
+    from config.limits import TEXT_DOCUMENT, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
+
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    cloud, hospital = live[1], live[2]
+    share = {
+        "exercise": exercise,
+        "from_team": cloud,
+        "author": bob,
+        "tlp": "GREEN",
+        "recipients": [hospital],
+        "client_token": "s",
+    }
+    with pytest.raises(EngineError, match=f"message is longer than {TEXT_SHARE} characters"):
+        engine.share_create(**share, title="IOC", body="x" * (TEXT_SHARE + 1))
+    with pytest.raises(EngineError, match=f"title is longer than {TEXT_TITLE} characters"):
+        engine.share_create(**share, title="x" * (TEXT_TITLE + 1), body="Hash")
+    decide = {"exercise": exercise, "team": cloud, "prompt": prompt_of(exercise), "author": bob}
+    with pytest.raises(EngineError, match=f"rationale is longer than {TEXT_NOTE}"):
+        engine.decision_submit(
+            **decide,
+            client_token="t",
+            option=option(exercise, "pay"),
+            rationale="x" * (TEXT_NOTE + 1),
+        )
+    criterion = exercise.scenario.rubric.criteria.get(key="respond")
+    with pytest.raises(EngineError, match=f"note is longer than {TEXT_NOTE}"):
+        engine.observation_record(
+            exercise=exercise,
+            team=cloud,
+            criterion=criterion,
+            evaluator=alice,
+            rating="S",
+            note="x" * (TEXT_NOTE + 1),
+        )
+    engine.exercise_end(exercise=exercise, actor=alice)
+    with pytest.raises(EngineError, match=f"notes are longer than {TEXT_DOCUMENT}"):
+        engine.hotwash_save(exercise=exercise, actor=alice, notes="x" * (TEXT_DOCUMENT + 1))
+    assert not Share.objects.exists()
+    assert not Decision.objects.exists()
+    assert Exercise.objects.get(pk=exercise.pk).hotwash_notes == ""
+    # At the limit, all of them pass.
+    engine.hotwash_save(exercise=exercise, actor=alice, notes="x" * TEXT_DOCUMENT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -23,24 +22,6 @@ from tests import factories
 
 PAGES = ["exercise", "lobby", "control", "room", "evaluate", "observe"]
 ACTIONS = ["start", "pause", "resume", "advance", "end", "hotwash", "team_add"]
-
-
-@pytest.fixture
-def exercise(alice, bob, carol, org_a, org_b):
-    """A lobby exercise: bob plays the cloud provider (org A), carol the hospital (org B)."""
-    ex = factories.make_exercise(facilitator=alice)
-    cloud = factories.make_team(ex, "cloud", org_a)
-    hospital = factories.make_team(ex, "hospital", org_b)
-    factories.add_player(ex, cloud, bob)
-    factories.add_player(ex, hospital, carol)
-    return ex
-
-
-@pytest.fixture
-def running(exercise, alice):
-    engine.exercise_start(exercise=exercise, actor=alice)
-    exercise.refresh_from_db()
-    return exercise
 
 
 def url(name: str, exercise: Exercise, *args) -> str:
@@ -370,20 +351,41 @@ def test_it_pushes_a_decision_as_one_cell_to_control_and_a_status_line_to_the_te
 
 
 def test_it_links_the_after_action_report_once_ended(client, running, alice):
-    engine.exercise_end(exercise=running, actor=alice)
     client.force_login(alice)
     report = reverse("scoring:report", args=[running.code])
+    assert report not in client.get(reverse("home")).content.decode()
+    engine.exercise_end(exercise=running, actor=alice)
     assert report in client.get(url("control", running)).content.decode()
     assert report in client.get(reverse("home")).content.decode()
 
 
-def test_it_explains_a_decision_on_a_prompt_not_put_to_the_team(client, running, carol):
+def test_prompt_keys_reveal_nothing_a_team_was_not_asked(client, running, alice, bob, carol):
+    """Issue 13 #12: an unknown key, a prompt not opened yet and a prompt put only to
+    another team answer alike, so keys cannot be enumerated; nothing is written."""
     later = running.scenario.stages.get(key="contained")
     Prompt.objects.create(scenario=running.scenario, stage=later, key="later", question="Later?")
+    cloud_only = Prompt.objects.create(
+        scenario=running.scenario,
+        stage=running.scenario.start_stage,
+        key="cloud-only",
+        question="Cloud only?",
+        kind=Prompt.Kind.TEXT,
+        audience="roles",
+    )
+    cloud_only.audience_roles.add(team(running, "cloud").role)
+    engine.prompt_open(exercise=running, prompt=cloud_only, actor=alice)
     client.force_login(carol)
-    response = htmx(client, url("decide", running, "later"), {"later-text": "x"})
-    assert 'role="alert"' in response.content.decode()
+    answers = {
+        (response.status_code, response.content)
+        for key in ("no-such-prompt", "later", "cloud-only")
+        for response in [htmx(client, url("decide", running, key), {f"{key}-text": "x"})]
+    }
+    assert len(answers) == 1
+    assert answers.pop()[0] == 404
     assert not Decision.objects.exists()
+    client.force_login(bob)  # the team it was put to decides as usual
+    htmx(client, url("decide", running, "cloud-only"), {"cloud-only-text": "Yes"})
+    assert Decision.objects.get().text == "Yes"
 
 
 def test_it_shows_a_closed_prompt_with_the_reason(client, running, alice, carol):

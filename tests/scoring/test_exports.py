@@ -20,11 +20,13 @@ from scoring.models import ReportExport
 from scoring.report import build_report
 from scoring.services import export_run, report_compute
 from tests import factories
+from tests.scoring.plays import leak_after_the_bank_decided
 
 
 @pytest.fixture
 def played(db, alice):
     exercise, teams = factories.make_played_exercise(facilitator=alice)
+    leak_after_the_bank_decided(exercise)
     report_compute(exercise=exercise)
     return exercise, teams
 

@@ -128,7 +128,7 @@ def test_it_finds_team_systemic_and_cascade_gaps():
     assert found[("systemic", "respond", None)].severity == 30.3
     assert found[("systemic", "respond", None)].evidence["team_ids"] == [CLOUD, BANK]
     cascade = found[("cascade", "respond", CLOUD)]
-    assert cascade.severity == 20.0
+    assert cascade.severity == 40.0  # regret: the best option (+20) minus the chosen (−20)
     assert cascade.evidence["decision_id"] == 201
     assert cascade.evidence["injects"] == ["Leak site"]
     assert [d["team_id"] for d in cascade.evidence["dependents"]] == [HOSPITAL, BANK]
@@ -235,3 +235,93 @@ def test_it_links_a_consequence_only_to_the_team_that_caused_it():
     caused_by_cloud = replace(ex.releases[1], cause_team_id=CLOUD)
     ex = replace(ex, releases=(ex.releases[0], caused_by_cloud))
     assert [c.decision.id for c in e.cascade_chains(ex)] == [201]
+
+
+def test_it_counts_evidence_and_rates_confidence():
+    scores = {(s.team_id, s.criterion_key): s for s in e.compute_scores(tiny())}
+    hospital = scores[(HOSPITAL, "detect")]  # a decision and two evaluators' ratings
+    assert (hospital.evidence_count, hospital.confidence) == (3, e.HIGH)
+    cloud = scores[(CLOUD, "detect")]  # one decision only
+    assert (cloud.evidence_count, cloud.confidence) == (1, e.LOW)
+    # a decision feeding effects and timeliness is one item
+    assert scores[(CLOUD, "respond")].evidence_count == 1
+    assert e.confidence_of(4, frozenset({"timeliness"})) == e.LOW
+    assert e.confidence_of(2, frozenset({"effects", "observations"})) == e.MEDIUM
+
+
+def test_it_scores_no_timeliness_for_a_free_text_prompt():
+    lessons = e.PromptIn(11, "lessons", "Lessons?", criteria=("respond",), deadline_seconds=60)
+    ex = replace(tiny(), prompts=(lessons,), decisions=(e.DecisionIn(1, CLOUD, 11, None, 5, 5),))
+    assert table(ex)[(CLOUD, "respond")] is None
+
+
+def test_it_does_not_exercise_a_criterion_on_an_immaterial_difference():
+    prompt = replace(
+        tiny().prompts[0],
+        options=(
+            e.OptionIn(101, "a", "A", {"detect": 5}),
+            e.OptionIn(102, "b", "B", {"detect": 0}),
+        ),
+        criteria=(),
+    )
+    ex = replace(tiny(), prompts=(prompt,), observations=())
+    assert table(ex)[(CLOUD, "detect")] is None
+
+
+def test_it_sees_a_trade_off_as_no_cascade_gap():
+    """Isolating: best on mitigation, 5 points worse than the others on dependency
+    awareness, and its outage notice reaches the dependents: a trade-off."""
+    ex = tiny()
+    prompt = replace(
+        ex.prompts[0],
+        options=(
+            e.OptionIn(101, "isolate", "Isolate", {"respond": 25, "dependency-awareness": -5}),
+            e.OptionIn(102, "pay", "Pay", {"respond": -20}, frozenset({500})),
+            e.OptionIn(103, "warn", "Warn", {"respond": 5}),
+        ),
+    )
+    tradeoff = replace(prompt.options[0], consequence_inject_ids=frozenset({500}))
+    ex = replace(ex, prompts=(replace(prompt, options=(tradeoff, *prompt.options[1:])),))
+    decisions = (replace(ex.decisions[0], option_id=101), *ex.decisions[1:])
+    ex = replace(ex, decisions=decisions)
+    assert e.cascade_chains(ex) == []
+    assert not [g for g in e.compute_gaps(ex, e.compute_scores(ex)) if g.kind == "cascade"]
+
+
+def test_it_credits_a_warning_that_a_teams_own_decision_released():
+    ex = replace(tiny(), shares=())
+    warning = replace(ex.releases[1], cause_team_id=CLOUD, clock_seconds=100)
+    ex = replace(ex, releases=(ex.releases[0], warning))
+    metrics = e.collaboration_metrics(ex)
+    assert metrics["teams"][CLOUD]["dependents_warned"] == 2
+    assert metrics["dependents_warned"] == metrics["dependents_to_warn"] == 2
+    assert metrics["uninformed_decisions"] == 0
+
+
+def test_it_finds_no_uninformed_decision_about_what_nobody_could_pass_on():
+    """A TLP:RED note only the provider read: nobody may pass it on, so nobody is
+    uninformed for lacking it, and withholding it is no missed warning."""
+    ex = replace(tiny(), shares=())
+    red = replace(ex.releases[0], tlp="RED")
+    ex = replace(ex, releases=(red,))
+    metrics = e.collaboration_metrics(ex)
+    assert metrics["uninformed_decisions"] == 0
+    assert metrics["warn_opportunities"] == 0
+    amber = replace(red, tlp="AMBER")
+    assert e.collaboration_metrics(replace(ex, releases=(amber,)))["uninformed_decisions"] == 2
+
+
+def test_it_headlines_only_criteria_several_teams_were_scored_on_with_enough_evidence():
+    rows = [
+        ("a", 90.0, e.HIGH),
+        ("a", 80.0, e.MEDIUM),
+        ("b", 100.0, e.LOW),  # one item behind it
+        ("b", 100.0, e.HIGH),
+        ("c", 10.0, e.HIGH),
+        ("c", 30.0, e.HIGH),
+        ("d", 0.0, e.HIGH),  # one team only
+    ]
+    summaries = e.summarize_criteria(["a", "b", "c", "d"], rows, teams=3)
+    assert [s.mean for s in summaries] == [85.0, 100.0, 20.0, 0.0]
+    best, worst = e.strongest_and_weakest(summaries)
+    assert (best.key, worst.key) == ("a", "c")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import AuditEntry
+from scoring.access import ReportAccess
 from scoring.models import Gap, ImprovementItem, Score
-from scoring.report import Freshness, scores_freshness
+from scoring.report import Freshness, build_report, scores_freshness
 from scoring.services import improvement_update, report_compute, report_ensure_fresh
 from tests import factories
 
@@ -31,8 +32,10 @@ def test_it_stores_scores_from_the_database(played):
     assert values[("hospital", "respond")] == 87.5
     assert values[("bank", "detect")] == 0.0  # worst option, rated U
     assert values[("hospital", "detect")] == 100.0
-    assert values[("cloud", "info-sharing")] == 65.0
-    assert values[("bank", "dependency-awareness")] == 0.0
+    # the RED share warned the hospital after 120 s; the leak its payment released
+    # warned the bank after 300 s: both dependents, both within 300 s
+    assert values[("cloud", "info-sharing")] == 100.0
+    assert values[("bank", "dependency-awareness")] == 100.0  # the leak reached it first
     assert Score.objects.filter(exercise=exercise).count() == 3 * 4
 
 
@@ -119,3 +122,35 @@ def test_it_drafts_one_item_per_organization_and_criterion_for_systemic_gaps(pla
     assert sorted(i.draft_key.split(":")[0] for i in cloud_respond) == ["cascade", "systemic"]
     systemic = cloud_respond.get(draft_key__startswith="systemic:")
     assert "scored 25.0 on Respond" in systemic.observation
+
+
+def test_it_drafts_recommendations_that_name_their_evidence_and_never_repeat(played):
+    exercise, teams = played
+    report_compute(exercise=exercise)
+    items = list(ImprovementItem.objects.filter(exercise=exercise).select_related("criterion"))
+    texts = [i.recommendation for i in items]
+    assert len(set(texts)) == len(texts) > 2
+    for item in items:
+        assert item.criterion.title in item.recommendation
+        assert (
+            f"(capability element: {item.get_capability_element_display()})" in item.recommendation
+        )
+    cascade = next(i for i in items if i.draft_key.startswith("cascade:"))
+    assert "chose “Pay the ransom”" in cascade.recommendation
+    assert "40 points short of the best option" in cascade.recommendation
+    bank_detect = next(
+        i
+        for i in items
+        if i.criterion.key == "detect" and i.organization_id == teams["bank"].organization_id
+    )
+    assert "Evaluator rated U" in bank_detect.recommendation
+    assert "bank detection" not in bank_detect.recommendation  # the note is the control cell's
+
+
+def test_it_groups_the_plan_enable_engage_enforce(played):
+    exercise, _ = played
+    report_compute(exercise=exercise)
+    report = build_report(ReportAccess(exercise, "coordinator"))
+    tracks = [label.split(":")[0] for label, _ in report.plan_groups]
+    assert tracks == [t for t in ("Enable", "Engage", "Enforce") if t in tracks]
+    assert sum(len(items) for _, items in report.plan_groups) == len(report.items)

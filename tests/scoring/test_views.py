@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from scoring.access import ReportAccess
 from scoring.models import ImprovementItem
+from scoring.report import build_report
 from scoring.services import report_compute
 from tests import factories
+from tests.scoring.plays import leak_after_the_bank_decided
 
 
 @pytest.fixture
 def played(db, alice):
     exercise, teams = factories.make_played_exercise(facilitator=alice)
+    leak_after_the_bank_decided(exercise)
     report_compute(exercise=exercise)
     return exercise, teams
 
@@ -190,3 +194,14 @@ def test_it_renders_empty_states_before_anything_happened(client, alice):
     response = client.get(_url(exercise))
     assert response.status_code == 200
     assert "No scores to show" in response.content.decode()
+
+
+def test_it_gives_the_coordinator_the_whole_timeline_like_the_control_cell(played):
+    exercise, _ = played
+    coordinator = build_report(ReportAccess(exercise, "coordinator"))
+    facilitator = build_report(ReportAccess(exercise, "facilitator"))
+    assert coordinator.timeline == facilitator.timeline
+    assert len(coordinator.timeline) == exercise.events.count()
+    assert any(e["kind"] == "share.created" for e in coordinator.timeline)  # a RED share
+    observer = build_report(ReportAccess(exercise, "observer"))
+    assert len(observer.timeline) < len(coordinator.timeline)

@@ -22,8 +22,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation
+from exercises import engine
 from exercises.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
+from exercises.models import Rfi
 from exercises.routing import websocket_urlpatterns
+from onboarding.services import invitation_issue
 from tests.security.world import PERSONAS, World, build_world
 
 OK, LOGIN, DENIED, HIDDEN = "ok", "login", "403", "404"
@@ -80,14 +83,50 @@ def invitation(w: World) -> dict[str, Any]:
     return {"code": invited.code}
 
 
+def email_invitation(w: World) -> dict[str, Any]:
+    """An emailed link: the token is the capability, so anyone holding it sees the page
+    (accepting needs the invited address's account; a spent link answers 410)."""
+    _, token = invitation_issue(
+        email="nobody@example.org", organization=w.orgs["a"], invited_by=w.users["player_a"]
+    )
+    return {"token": token}
+
+
+def rfi(w: World) -> dict[str, Any]:
+    """An RFI of the cloud (player A) to the hospital (player B)."""
+    asked = Rfi.objects.filter(exercise=w.exercise).first() or engine.rfi_ask(
+        exercise=w.exercise,
+        team=w.teams["cloud"],
+        author=w.users["player_a"],
+        question="Matrix question",
+        tlp="AMBER",
+        to_team=w.teams["hospital"],
+        client_token="matrix",
+    )
+    return {**ex(w), "rfi_code": asked.code}
+
+
 ROWS: dict[str, Row] = {
     "home": Row("GET", none, SIGNED_IN),
     "healthz": Row("GET", none, EVERYONE),
+    "readyz": Row("GET", none, EVERYONE),
+    # Off without METRICS_TOKEN; with it, only the token opens it (tests/config).
+    "metrics": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     # accounts
     "accounts:login": Row("GET", none, EVERYONE),
+    # Single sign-on: off (404) unless OIDC_CLIENT_ID is set (tests/accounts/test_sso.py).
+    "accounts:sso_start": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
+    "accounts:sso_callback": Row("GET", none, dict.fromkeys(PERSONAS, HIDDEN)),
     "accounts:logout": Row("POST", none, dict.fromkeys(PERSONAS, LOGIN)),  # back to login
     "accounts:password_change": Row("GET", none, SIGNED_IN),
     "accounts:password_change_done": Row("GET", none, SIGNED_IN),
+    # Password reset by email: open to everyone (a bad link shows "cannot be used").
+    "accounts:password_reset": Row("GET", none, EVERYONE),
+    "accounts:password_reset_done": Row("GET", none, EVERYONE),
+    "accounts:password_reset_confirm": Row(
+        "GET", lambda w: {"uidb64": "MQ", "token": "set-password"}, EVERYONE
+    ),
+    "accounts:password_reset_complete": Row("GET", none, EVERYONE),
     "accounts:organizations": Row("GET", none, SIGNED_IN),
     # Creating organizations needs accounts.add_organization: the Facilitators group's.
     "accounts:organization_new": Row("GET", none, expect(DENIED, facilitator=OK)),
@@ -111,6 +150,19 @@ ROWS: dict[str, Row] = {
         },
         ORG_A_ADMIN,
     ),
+    # invitations by email (onboarding)
+    "onboarding:redeem": Row("GET", email_invitation, EVERYONE),
+    "onboarding:decline": Row("POST", email_invitation, EVERYONE),
+    "onboarding:organization_invite": Row(
+        "POST",
+        lambda w: {"code": w.orgs["a"].code},
+        ORG_A_ADMIN,
+        lambda w: {"email": "someone@example.org"},
+    ),
+    "onboarding:exercise_invitations": Row("GET", ex, CONTROL),
+    "onboarding:exercise_invite": Row("POST", ex, CONTROL),
+    "onboarding:roster_preview": Row("POST", ex, CONTROL),
+    "onboarding:roster_send": Row("POST", ex, CONTROL),
     # scenario authoring
     "scenarios:scenario_list": Row("GET", none, AUTHOR),
     "scenarios:scenario_create": Row("GET", none, AUTHOR),
@@ -169,6 +221,29 @@ ROWS: dict[str, Row] = {
         lambda w: {"option": "isolate", "client_token": "matrix"},
     ),
     "exercises:share": Row("POST", ex, PLAYERS),
+    "exercises:relay_form": Row("GET", ex, PLAYERS, lambda w: {"share": w.shares["GREEN"].pk}),
+    "exercises:relay": Row(
+        "POST",
+        ex,
+        PLAYERS,
+        lambda w: {"share": w.shares["GREEN"].pk, "recipients": [w.teams["bank"].code]},
+    ),
+    "exercises:rfi_ask": Row(
+        "POST", ex, PLAYERS, lambda w: {"to": "control", "tlp": "GREEN", "question": "Matrix"}
+    ),
+    "exercises:rfi_answer": Row(
+        "POST",
+        rfi,
+        expect(DENIED, outsider=HIDDEN, player_a=OK, player_b=OK, facilitator=OK),
+        lambda w: {"answer": "Matrix answer"},
+    ),
+    "exercises:thread_post": Row("POST", ex, PLAYERS, lambda w: {"body": "Matrix line"}),
+    "exercises:control_thread_post": Row(
+        "POST",
+        lambda w: {**ex(w), "team_code": w.teams["cloud"].code},
+        CONTROL,
+        lambda w: {"body": "Matrix line"},
+    ),
     "exercises:evaluate": Row("GET", ex, EVALUATORS),
     "exercises:observe_record": Row("POST", ex, EVALUATORS),
     "exercises:observe": Row("GET", ex, WATCHERS),
@@ -184,6 +259,8 @@ ROWS: dict[str, Row] = {
     "scoring:recompute": Row("POST", ex, REPORT_EDITORS),
     "scoring:item-edit": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),
     "scoring:item-row": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),
+    # Every reader downloads their own view of what was shared (their TLP rights).
+    "scoring:sharing-export": Row("GET", lambda w: {**ex(w), "fmt": "stix"}, SEATED),
     "scoring:export-create": Row("POST", ex, REPORT_FULL, lambda w: {"format": "json"}),
     "scoring:export-status": Row("GET", lambda w: {**ex(w), "export": w.export.code}, OWN_EXPORT),
     "scoring:export-download": Row("GET", lambda w: {**ex(w), "export": w.export.code}, OWN_EXPORT),
@@ -363,6 +440,9 @@ def test_it_refuses_posts_without_a_csrf_token():
     for name, kwargs in (
         ("exercises:pause", ex(world)),
         ("exercises:share", ex(world)),
+        ("exercises:thread_post", ex(world)),
+        ("exercises:relay", ex(world)),
+        ("exercises:rfi_ask", ex(world)),
         ("scoring:recompute", ex(world)),
         ("scenarios:scenario_publish", draft(world)),
     ):

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.limits import MAX_IMPORT_BYTES
-from exercises.consumers import MAX_FRAME
+from exercises.consumers import MAX_FRAME, ExerciseConsumer
+from onboarding import forms as onboarding_forms
 from scenarios import forms as authoring_forms
 from scenarios.models import Scenario
 from scoring import forms as scoring_forms
@@ -175,6 +176,19 @@ SURFACES = {
         lambda w: {"code": w.orgs["a"].code},
         ("username", "is_admin"),
     ),
+    "organization_invite": Surface(
+        "player_a",
+        "onboarding:organization_invite",
+        lambda w: {"code": w.orgs["a"].code},
+        tuple(onboarding_forms.EmailInviteForm.base_fields),
+    ),
+    "exercise_invite": Surface(
+        "facilitator",
+        "onboarding:exercise_invite",
+        ex,
+        tuple(onboarding_forms.SeatInviteForm.base_fields),
+    ),
+    "password_reset": Surface("player_a", "accounts:password_reset", lambda w: {}, ("email",)),
 }
 
 
@@ -262,6 +276,57 @@ def test_it_answers_random_uploads_with_format_errors_not_500():
     upload()
 
 
+ROSTER_LINE = st.lists(
+    st.one_of(
+        st.sampled_from(["player", "observer", "cloud", "bank", "Nimbus Cloud", "energy"]),
+        st.sampled_from(HOSTILE[:12]),
+        st.emails(),
+        st.text(max_size=30),
+    ),
+    max_size=8,
+)
+
+
+@pytest.mark.django_db
+def test_it_answers_random_roster_uploads_with_previews_or_errors_not_500():
+    """Random bytes and random CSV under a real header, as CSV and XLSX; then the send
+    step, which re-checks the stored preview."""
+    world = build_world(with_report=False)
+    client = client_for(world, "facilitator")
+    preview = reverse("onboarding:roster_preview", kwargs=ex(world))
+    send = reverse("onboarding:roster_send", kwargs=ex(world))
+    header = "name,email,organization,sector,exercise role,team\n"
+
+    @EXAMPLES
+    @given(
+        raw=st.one_of(
+            st.binary(max_size=4096),
+            st.lists(ROSTER_LINE, max_size=6).map(
+                lambda rows: (header + "\n".join(",".join(r) for r in rows)).encode(
+                    "utf-8", "surrogatepass"
+                )
+            ),
+        ),
+        suffix=st.sampled_from([".csv", ".xlsx", ".txt", ""]),
+    )
+    def upload(raw, suffix):
+        response = client.post(preview, {"roster": SimpleUploadedFile(f"r{suffix}", raw)})
+        assert response.status_code in (200, 400), response.status_code
+        assert client.post(send).status_code == 302
+
+    upload()
+
+
+@pytest.mark.django_db
+def test_it_refuses_roster_uploads_over_five_mebibytes():
+    world = build_world(with_report=False)
+    client = client_for(world, "facilitator")
+    big = SimpleUploadedFile("huge.csv", b"a,b\n" * (MAX_IMPORT_BYTES // 4 + 1))
+    response = client.post(reverse("onboarding:roster_preview", kwargs=ex(world)), {"roster": big})
+    assert response.status_code == 400
+    assert "larger than 5 MiB" in response.content.decode()
+
+
 @pytest.mark.django_db
 def test_it_refuses_uploads_over_five_mebibytes():
     world = build_world(with_report=False)
@@ -330,14 +395,10 @@ def test_it_answers_every_bad_socket_message_and_keeps_everyone_connected():
 
 
 def _message_type(message: str) -> str | None:
-    """The type the consumer will act on, or None when it must answer with an error."""
-    if len(message.encode()) > MAX_FRAME:
-        return None
-    try:
-        parsed = json.loads(message)
-    except ValueError:
-        return None
-    return parsed.get("type") if isinstance(parsed, dict) else None
+    """The type the consumer will act on, or None when it must answer with an error (its
+    own parser decides: size, nesting, JSON, shape)."""
+    parsed = ExerciseConsumer._parse(message, None)
+    return parsed["type"] if isinstance(parsed, dict) else None
 
 
 async def _fuzz_one_socket(world: World, messages: list[str]) -> None:

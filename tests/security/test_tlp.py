@@ -16,8 +16,11 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
+from exercises import engine
+from exercises.engine import EngineError
 from exercises.engine.core import SYSTEM, locked
 from exercises.engine.injects import release
+from exercises.models import ShareRefusal
 from exercises.visibility import TeamInfo, share_readers
 from scenarios.models import Inject, Tlp
 from scoring.access import report_access
@@ -224,3 +227,134 @@ def test_observers_see_clear_consequence_injects_and_no_restricted_one():
         for page in ("exercises:observe", "exercises:observer_picture"):
             html = client(world, persona).get(reverse(page, kwargs={"code": exercise.code}))
             assert shown(html.content.decode()) == {Tlp.CLEAR}, (persona, page)
+
+
+# A team's thread: the team and the control cell, nobody else, whatever the organization.
+THREAD_READERS = frozenset({"player_a", "evaluator", "facilitator"})
+THREAD_WORDS = ("threadzq", "simcellzq")
+
+
+def _post_to_cloud_thread(world: World) -> None:
+    for author, word in (("player_a", THREAD_WORDS[0]), ("facilitator", THREAD_WORDS[1])):
+        engine.message_post(
+            exercise=world.exercise,
+            team=world.teams["cloud"],
+            author=world.users[author],
+            body=f"{word} @erin",
+        )
+
+
+@pytest.mark.django_db
+def test_it_shows_a_teams_thread_to_that_team_and_the_control_cell_only():
+    """Live pages and reports: the airport (same organization as the cloud) reads nothing
+    of the cloud's thread, nor does any other team, the observer or the coordinator's page."""
+    world = build_world(with_report=False, with_shares=False)
+    _post_to_cloud_thread(world)
+    code = {"code": world.exercise.code}
+    for persona, page in LIVE_PAGE.items():
+        html = client(world, persona).get(reverse(page, kwargs=code)).content.decode()
+        expected = persona in THREAD_READERS
+        assert [w in html for w in THREAD_WORDS] == [expected, expected], persona
+    for persona in (*PLAYERS, "observer"):
+        html = client(world, persona).get(reverse("scoring:report", kwargs=code)).content.decode()
+        if persona not in THREAD_READERS:
+            assert not any(w in html for w in THREAD_WORDS), (persona, "report")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_it_pushes_and_replays_a_teams_thread_to_its_readers_only():
+    world = await database_sync_to_async(build_world)(with_report=False, with_shares=False)
+    await database_sync_to_async(_post_to_cloud_thread)(world)
+    for persona in SEES:
+        communicator, connected, _ = await ws_open(world, persona)
+        assert connected, persona
+        await communicator.send_json_to({"type": "hello", "last_seq": 0})
+        text = "\n".join((await until_answered(communicator))[:-1])
+        expected = persona in THREAD_READERS
+        assert [w in text for w in THREAD_WORDS] == [expected, expected], persona
+        await communicator.disconnect()
+
+
+# Relays by the cloud (the named recipient; org A) of each marking: to the airport (org A
+# too) and to the bank (depends on the cloud). True: relayed; False: refused.
+RELAYS = {
+    Tlp.RED: {"airport": False, "bank": False},
+    Tlp.AMBER_STRICT: {"airport": True, "bank": False},
+    Tlp.AMBER: {"airport": True, "bank": True},
+    Tlp.GREEN: {"airport": True, "bank": True},
+    Tlp.CLEAR: {"airport": True, "bank": True},
+}
+SEES_AFTER_RELAYS = {
+    **SEES,
+    "player_airport": frozenset({Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR}),
+}
+
+
+@pytest.mark.django_db
+def test_it_relays_each_marking_only_where_it_may_go():
+    world = build_world(with_report=False)
+    for tlp, targets in RELAYS.items():
+        for target, allowed in targets.items():
+            try:
+                engine.share_relay(
+                    exercise=world.exercise,
+                    share=world.shares[tlp],
+                    team=world.teams["cloud"],
+                    author=world.users["player_a"],
+                    recipients=[world.teams[target]],
+                    client_token=f"{tlp}-{target}",
+                )
+                relayed = True
+            except EngineError:
+                relayed = False
+            assert relayed == allowed, (tlp, target)
+    refused = sum(not ok for targets in RELAYS.values() for ok in targets.values())
+    assert ShareRefusal.objects.filter(exercise=world.exercise).count() == refused
+    code = world.exercise.code
+    for persona, page in LIVE_PAGE.items():
+        html = client(world, persona).get(reverse(page, kwargs={"code": code})).content.decode()
+        assert shown(html) == SEES_AFTER_RELAYS[persona], persona
+
+
+# An RFI of the cloud to the hospital: the two teams and the control cell read it.
+RFI_READERS = frozenset({"player_a", "player_b", "evaluator", "facilitator"})
+
+
+def _ask_and_answer(world: World) -> None:
+    rfi = engine.rfi_ask(
+        exercise=world.exercise,
+        team=world.teams["cloud"],
+        author=world.users["player_a"],
+        question="rfiquestionzq",
+        tlp=Tlp.AMBER,
+        to_team=world.teams["hospital"],
+        client_token="tlp",
+    )
+    engine.rfi_answer(
+        exercise=world.exercise, rfi=rfi, author=world.users["player_b"], answer="rfianswerzq"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_it_shows_an_rfi_to_the_asker_the_addressee_and_control_only():
+    world = await database_sync_to_async(build_world)(with_report=False, with_shares=False)
+    await database_sync_to_async(_ask_and_answer)(world)
+    code = {"code": world.exercise.code}
+
+    def page(persona: str) -> str:
+        return client(world, persona).get(reverse(LIVE_PAGE[persona], kwargs=code)).content.decode()
+
+    for persona in LIVE_PAGE:
+        html = await database_sync_to_async(page)(persona)
+        expected = persona in RFI_READERS
+        assert ["rfiquestionzq" in html, "rfianswerzq" in html] == [expected] * 2, persona
+    for persona in SEES:
+        communicator, connected, _ = await ws_open(world, persona)
+        assert connected, persona
+        await communicator.send_json_to({"type": "hello", "last_seq": 0})
+        text = "\n".join((await until_answered(communicator))[:-1])
+        expected = persona in RFI_READERS
+        assert ["rfiquestionzq" in text, "rfianswerzq" in text] == [expected] * 2, persona
+        await communicator.disconnect()

@@ -1,5 +1,8 @@
 """Write an after-action report to a file: ``manage.py export_report CODE --format xlsx -o FILE``.
 
+``--format stix`` or ``misp`` writes the exercise's shares, relays and requests for
+information instead (``scoring.exports.sharing``), with the same full view.
+
 Uses the builders the report page's exports use (``scoring.exports``), with the full view
 of the report that the control cell and coordinators get (``scoring/access.py``): whoever
 runs management commands already holds the database.
@@ -13,19 +16,25 @@ from django.core.management.base import BaseCommand, CommandError
 
 from exercises.models import Exercise
 from scoring.access import ReportAccess
-from scoring.exports import exporter
+from scoring.exports import exporter, sharing
 from scoring.models import ReportExport
 from scoring.report import build_report
-from scoring.services import report_compute, scores_stale
+from scoring.services import report_ensure_fresh
 
 
 class Command(BaseCommand):
-    help = "Export the after-action report of one exercise as PDF, XLSX, CSV (zip) or JSON."
+    help = (
+        "Export the after-action report of one exercise as PDF, XLSX, CSV (zip) or JSON, "
+        "or what was shared in it as STIX 2.1 or MISP."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("code", help="The exercise code.")
         parser.add_argument(
-            "--format", dest="fmt", required=True, choices=ReportExport.Format.values
+            "--format",
+            dest="fmt",
+            required=True,
+            choices=[*ReportExport.Format.values, *sharing.FORMATS],
         )
         parser.add_argument("-o", "--output", type=Path, required=True, help="File to write.")
 
@@ -33,10 +42,13 @@ class Command(BaseCommand):
         exercise = Exercise.objects.select_related("scenario").filter(code=code).first()
         if exercise is None:
             raise CommandError(f"No exercise with code {code}.")
-        if scores_stale(exercise):
-            report_compute(exercise=exercise)
-        render, _ = exporter(fmt)
-        content = render(build_report(ReportAccess(exercise, "staff")))
+        full = ReportAccess(exercise, "staff")
+        if fmt in sharing.FORMATS:
+            content = sharing.FORMATS[fmt].render(full)
+        else:
+            report_ensure_fresh(exercise=exercise)
+            render, _ = exporter(fmt)
+            content = render(build_report(full))
         try:
             output.write_bytes(content)
         except OSError as error:

@@ -1,0 +1,113 @@
+"""Prometheus figures of the live runtime, served by ``/metrics`` (``config.views``).
+
+Only ``prometheus_client``; nothing here imports an app, so the live path (consumers,
+broadcast, timing) records with one call each:
+
+- ``cascade_open_sockets``: live exercise sockets open, per process (``pid`` label when
+  several processes share ``PROMETHEUS_MULTIPROC_DIR``);
+- ``cascade_frames_pushed_total{source}``: event frames sent to browsers, ``live`` pushes
+  and ``catch_up`` frames read from the database;
+- ``cascade_fanout_seconds``: from handing an event's push to the channel layer to a
+  socket sending it (wall clock of two processes: keep hosts NTP-synced);
+- ``cascade_timed_work_lag_seconds``: how late timed work (injects, prompt openings and
+  deadlines, delayed consequences) ran after it fell due, on the exercise clock;
+- ``cascade_events_published_total{kind}`` and ``cascade_decisions_total``: decisions per
+  minute is ``rate(cascade_decisions_total[1m]) * 60``.
+
+With several processes on a host (Daphne processes, a Celery worker), set
+``PROMETHEUS_MULTIPROC_DIR`` to one empty directory for all of them: each writes its
+figures there and any process's ``/metrics`` answers for them all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+OPEN_SOCKETS = Gauge(
+    "cascade_open_sockets",
+    "Live exercise sockets open in this process.",
+    multiprocess_mode="liveall",
+)
+FRAMES = Counter("cascade_frames_pushed", "Event frames sent to browsers.", ["source"])
+FANOUT = Histogram(
+    "cascade_fanout_seconds",
+    "From handing an event to the channel layer to a socket sending its frame.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+TIMED_LAG = Histogram(
+    "cascade_timed_work_lag_seconds",
+    "How late timed work ran after it fell due (exercise clock).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+EVENTS = Counter("cascade_events_published", "Events published to sockets, by kind.", ["kind"])
+DECISIONS = Counter("cascade_decisions", "Decisions submitted and published.")
+
+_open: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def socket_opened(socket: Any) -> None:
+    if socket not in _open:
+        _open.add(socket)
+        OPEN_SOCKETS.inc()
+
+
+def socket_closed(socket: Any) -> None:
+    """Counts only sockets that were opened (a refused handshake also disconnects)."""
+    if socket in _open:
+        _open.discard(socket)
+        OPEN_SOCKETS.dec()
+
+
+def stamped(push: dict[str, Any]) -> dict[str, Any]:
+    """The push with the time it is handed to the channel layer (``published_at``)."""
+    return {**push, "published_at": time.time()}
+
+
+def frame_pushed(push: dict[str, Any]) -> None:
+    """A socket sent a live push; its fan-out latency if the publisher stamped it."""
+    FRAMES.labels("live").inc()
+    published_at = push.get("published_at")
+    if isinstance(published_at, float):
+        FANOUT.observe(max(time.time() - published_at, 0.0))
+
+
+def frames_caught_up(count: int) -> None:
+    if count:
+        FRAMES.labels("catch_up").inc(count)
+
+
+def event_published(kind: str) -> None:
+    EVENTS.labels(kind).inc()
+    if kind == "decision.submitted":
+        DECISIONS.inc()
+
+
+def timed_work_done(clock_now: float, due: Iterable[float]) -> None:
+    """Timed work due at each of ``due`` (exercise clock) ran at ``clock_now``."""
+    for at in due:
+        TIMED_LAG.observe(max(clock_now - at, 0.0))
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text format of every figure: this process's, or with
+    ``PROMETHEUS_MULTIPROC_DIR`` those of every process sharing that directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,181 @@
+"""Read-only view models of the collaboration panels: team threads, shares and relays
+(and what the pages and their socket frames show of them). Like ``exercises.live_state``,
+the page and the pushed fragments read the same functions, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from exercises import queries, visibility
+from exercises.clock import exercise_clock
+from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
+from exercises.models import Exercise, Message, Rfi, Share, Team
+
+
+@dataclass(frozen=True)
+class Thread:
+    team: Team
+    messages: list[Message]
+
+
+def thread_messages(team: Team, *, upto: int | None = None) -> list[Message]:
+    """The team's thread, oldest first, up to event ``upto`` (the page's ``last_seq``:
+    later messages arrive over the socket, so none is shown twice)."""
+    messages = Message.objects.filter(team=team).select_related("author")
+    if upto is not None:
+        messages = messages.filter(event_seq__lte=upto)
+    return list(messages)
+
+
+def room_collab(team: Team, *, last_seq: int) -> dict:
+    """What the team room shows of the team's own thread."""
+    return {
+        "thread": Thread(team, thread_messages(team, upto=last_seq)),
+        "message_form": MessageForm(),
+    }
+
+
+def control_collab(exercise: Exercise, *, last_seq: int) -> dict:
+    """Every team's thread, for the control cell."""
+    by_team: dict[int, list[Message]] = {}
+    rows = Message.objects.filter(exercise=exercise, event_seq__lte=last_seq)
+    for message in rows.select_related("author"):  # one read for every thread
+        by_team.setdefault(message.team_id, []).append(message)
+    teams = exercise.teams.select_related("organization", "role")
+    threads = [Thread(team, by_team.get(team.pk, [])) for team in teams]
+    return {"threads": threads, "message_form": MessageForm()}
+
+
+def mark_known_recipients(shares: list[Share], team: Team) -> list[Share]:
+    """Set ``recipients_known`` on each share: whether ``team`` may learn whom it was
+    addressed to (``visibility.knows_recipients``). Returns the same list."""
+    for share in shares:
+        share.recipients_known = visibility.knows_recipients(
+            tlp=share.tlp,
+            reader_team_id=team.pk,
+            from_team_id=share.from_team_id,
+            recipient_ids=[r.pk for r in share.recipients.all()],
+        )
+    return shares
+
+
+def readable_share(exercise: Exercise, team: Team, share_id: int) -> Share | None:
+    """The share ``share_id`` of ``exercise`` if ``team`` may read it, else None."""
+    share = exercise.shares.filter(pk=share_id).prefetch_related("recipients").first()
+    if share is None:
+        return None
+    readers = visibility.share_readers(
+        tlp=share.tlp,
+        from_team_id=share.from_team_id,
+        recipient_ids=[r.pk for r in share.recipients.all()],
+        teams=queries.team_infos(exercise),
+    )
+    return share if team.pk in readers else None
+
+
+@dataclass(frozen=True)
+class RelayChoice:
+    team: Team
+    allowed: bool
+    checked: bool = False
+
+
+def relay_context(
+    exercise: Exercise, team: Team, share: Share, *, checked: frozenset[str] = frozenset()
+) -> dict:
+    """The relay form of ``share`` for ``team``: every other team, and whether the marking
+    lets the team relay to it (shown as a hint; the engine decides)."""
+    infos = {info.id: info for info in queries.team_infos(exercise)}
+    others = exercise.teams.exclude(pk=team.pk).select_related("organization", "role")
+    choices = [
+        RelayChoice(
+            other,
+            visibility.may_relay(tlp=share.tlp, relayer=infos[team.pk], target=infos[other.pk]),
+            other.code in checked,
+        )
+        for other in others
+    ]
+    return {
+        "exercise": exercise,
+        "share": share,
+        "choices": choices,
+        "rule": visibility.RELAY_RULES[share.tlp],
+        "client_token": new_client_token(),
+    }
+
+
+# ---------------------------------------------------------------- requests for information
+
+
+@dataclass(frozen=True)
+class RfiItem:
+    """An RFI as one reader sees it: ``can_answer`` when the reader is its addressee and
+    it is open; ``age`` exercise-clock seconds since it was asked (for open ones)."""
+
+    rfi: Rfi
+    can_answer: bool
+    age: float
+
+
+def rfi_item(rfi: Rfi, *, reader_team_id: int | None, now_clock: float) -> RfiItem:
+    """``reader_team_id`` None: the control cell, who answers the questions put to it."""
+    addressee = rfi.to_control if reader_team_id is None else rfi.to_team_id == reader_team_id
+    return RfiItem(rfi, addressee and rfi.is_open, max(0.0, now_clock - rfi.asked_clock))
+
+
+def event_rfi(event) -> Rfi | None:
+    """The RFI an ``rfi.*`` event is about, as it is now (an answered one shows its answer)."""
+    return (
+        _rfis_of(Rfi.objects.filter(exercise_id=event.exercise_id))
+        .filter(code=event.payload.get("rfi_code"))
+        .first()
+    )
+
+
+def _rfis_of(rows):
+    return rows.select_related(
+        "exercise",
+        "from_team__organization",
+        "from_team__role",
+        "to_team__organization",
+        "to_team__role",
+        "asked_by",
+        "answered_by",
+        "answer_inject",
+    )
+
+
+def _rfis(exercise: Exercise):
+    return _rfis_of(exercise.rfis.all()).order_by("-asked_at", "-id")
+
+
+def room_rfis(exercise: Exercise, team: Team, *, last_seq: int) -> dict:
+    """The team's RFIs (asked by it or put to it, up to the page's ``last_seq``: later
+    ones arrive over the socket), newest first, and the forms."""
+    now_clock = exercise_clock(exercise)
+    rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
+    return {
+        "rfi_items": [rfi_item(r, reader_team_id=team.pk, now_clock=now_clock) for r in rows],
+        "rfi_form": RfiForm(
+            exercise=exercise, team=team, initial={"client_token": new_client_token()}
+        ),
+        "answer_form": RfiAnswerForm(exercise=exercise),
+    }
+
+
+def control_rfis(exercise: Exercise, *, last_seq: int | None = None) -> dict:
+    """Every RFI for the control cell (up to ``last_seq``): open ones first (with their
+    age), newest first."""
+    now_clock = exercise_clock(exercise)
+    rows = _rfis(exercise)
+    if last_seq is not None:
+        rows = rows.filter(asked_seq__lte=last_seq)
+    items = [rfi_item(r, reader_team_id=None, now_clock=now_clock) for r in rows]
+    return {
+        "control_rfi_items": sorted(items, key=lambda i: not i.rfi.is_open),
+        "answer_form": RfiAnswerForm(exercise=exercise),
+        "running": exercise.status == Exercise.Status.RUNNING,
+    }
