@@ -105,6 +105,7 @@ def test_no_frame_targets_a_panel_its_page_does_not_have(alice, bob, carol, org_
             option=prompt.options.get(key=option),
         )
 
+    asked = []
     steps = [
         lambda: engine.exercise_start(exercise=exercise, actor=alice),
         lambda: engine.inject_release(exercise=exercise, inject=news, actor=alice),
@@ -130,6 +131,19 @@ def test_no_frame_targets_a_panel_its_page_does_not_have(alice, bob, carol, org_
             recipients=[hospital],
             client_token="s2",
         ),
+        lambda: engine.message_post(exercise=exercise, team=cloud, author=bob, body="On it"),
+        lambda: asked.append(
+            engine.rfi_ask(
+                exercise=exercise,
+                team=cloud,
+                author=bob,
+                question="Which hosts?",
+                tlp="GREEN",
+                to_team=None,
+                client_token="r1",
+            )
+        ),
+        lambda: engine.rfi_answer(exercise=exercise, rfi=asked[0], author=alice, answer="All"),
         lambda: engine.observation_record(
             exercise=exercise, team=cloud, criterion=criterion, evaluator=evaluator, rating="S"
         ),
