@@ -25,6 +25,7 @@ from exercises.routing import websocket_urlpatterns
 from exercises.visibility import Viewer, can_see_event, perspective_for
 from scoring.models import Criterion
 from tests import factories
+from tests.sockets import until_answered
 
 pytestmark = pytest.mark.django_db
 APP = URLRouter(websocket_urlpatterns)
@@ -189,13 +190,14 @@ async def test_the_evaluator_consoles_socket_gets_its_panels_and_the_control_con
         assert (await communicator.connect())[0]
         last_seq = await database_sync_to_async(lambda: Exercise.objects.get().last_seq)()
         await communicator.send_json_to({"type": "hello", "last_seq": last_seq})
+        await until_answered(communicator)  # the replay's reads are over before the write
         sockets[name] = communicator
     try:
         await database_sync_to_async(engine.observation_record)(
             exercise=exercise, team=cloud, criterion=criterion, evaluator=alice, rating="P"
         )
-        evaluator_frame = await sockets["evaluate"].receive_from()
-        control_frame = await sockets["control"].receive_from()
+        evaluator_frame = await sockets["evaluate"].receive_from(timeout=10)
+        control_frame = await sockets["control"].receive_from(timeout=10)
         assert 'id="ratings"' in evaluator_frame
         assert 'id="ratings"' not in control_frame
         assert 'hx-swap-oob="afterbegin:#feed"' in control_frame  # both get the event
