@@ -3,7 +3,9 @@ how a socket tells from a push whether it missed something.
 
 Groups (names built only by ``group_name``), one per perspective (``exercises.visibility``):
 
-- ``CONTROL`` → ``exercise-<id>-control``: facilitator and evaluator sockets; every event.
+- ``CONTROL`` → ``exercise-<id>-control``: control consoles' sockets; every event.
+- ``EVALUATOR`` → ``exercise-<id>-evaluators``: evaluator consoles' sockets; every event,
+  with that page's panels (so no page receives a panel it has no target for).
 - ``TEAMS`` → ``exercise-<id>``: every player socket; ``ALL`` and ``TEAMS`` events,
   rendered once for every team alike.
 - a team → ``exercise-<id>-team-<team>``: that team's player sockets; ``SOME`` events
@@ -43,6 +45,7 @@ from exercises import fragments
 from exercises.models import Event
 from exercises.visibility import (
     CONTROL,
+    EVALUATOR,
     OBSERVER,
     TEAMS,
     Viewer,
@@ -89,14 +92,16 @@ def group_name(exercise_id: int, perspective: str) -> str:
     team_id = perspective_team_id(perspective)
     if team_id is not None:
         return f"exercise-{exercise_id}-team-{team_id}"
-    suffix = {TEAMS: "", CONTROL: "-control", OBSERVER: "-observers"}[perspective]
+    suffix = {TEAMS: "", CONTROL: "-control", EVALUATOR: "-evaluators", OBSERVER: "-observers"}[
+        perspective
+    ]
     return f"exercise-{exercise_id}{suffix}"
 
 
 def groups_for(exercise_id: int, viewer: Viewer) -> list[str]:
     """The groups of a viewer's perspectives (its socket also joins ``user_group``)."""
     if viewer.is_control:
-        perspectives = [CONTROL]
+        perspectives = [EVALUATOR if viewer.evaluating else CONTROL]
     elif viewer.is_player:
         perspectives = [TEAMS, team_perspective(viewer.team_id)]
     else:
@@ -105,9 +110,9 @@ def groups_for(exercise_id: int, viewer: Viewer) -> list[str]:
 
 
 def routes(event: Event) -> list[tuple[str, str]]:
-    """``(group, perspective)`` pairs an event goes to; control always gets it, last: its
-    frame is the richest to render and a handful of consoles can wait for it, while the
-    teams' fan-out should not."""
+    """``(group, perspective)`` pairs an event goes to; the evaluator and control consoles
+    always get it, last: the control frame is the richest to render and a handful of
+    consoles can wait for it, while the teams' fan-out should not."""
     perspectives = []
     if event.visibility in (Vis.ALL, Vis.TEAMS):
         perspectives.append(TEAMS)
@@ -115,7 +120,7 @@ def routes(event: Event) -> list[tuple[str, str]]:
         perspectives.append(OBSERVER)
     if event.visibility == Vis.SOME:
         perspectives += [team_perspective(tid) for tid in event.team_ids]
-    perspectives.append(CONTROL)
+    perspectives += [EVALUATOR, CONTROL]
     return [(group_name(event.exercise_id, p), p) for p in perspectives]
 
 
@@ -128,7 +133,10 @@ def previous_visible(
     """Per perspective of ``routes``: ``prev_seq`` (and ``team_prev`` for ``TEAMS``) of
     event ``seq``, from the visibility marks before it (pure). Exact for every socket of
     the group, counting all the groups that socket is in."""
-    result: dict[str, dict[str, Any]] = {CONTROL: {"prev_seq": seq - 1}}
+    result: dict[str, dict[str, Any]] = {
+        CONTROL: {"prev_seq": seq - 1},
+        EVALUATOR: {"prev_seq": seq - 1},
+    }
     teams, team = marks.get("teams", 0), marks.get("team", {})
     if visibility == Vis.SOME:
         for tid in team_ids:

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any, NamedTuple
+from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -31,7 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config import metrics
 from config.limits import SOCKET_MESSAGE_BYTES, SOCKET_MESSAGE_DEPTH
-from exercises import access, broadcast, clock, engine, scheduler
+from exercises import access, broadcast, clock, engine, presence, scheduler
 from exercises.broadcast import EventPush
 from exercises.fragments import render_event
 from exercises.models import Event
@@ -84,12 +87,21 @@ class EventStub(NamedTuple):
     team_ids: list[int]
 
 
-def _resolve(user, code: str) -> tuple[int, Viewer] | None:
+def _resolve(user, code: str) -> tuple[int, Viewer, int | None] | None:
+    """The exercise id, the viewer and the participant id (None: staff without a seat)."""
     try:
         exercise, participant = access.exercise_for(user, code)
     except (Http404, PermissionDenied):
         return None
-    return exercise.pk, access.viewer_for(participant)
+    return exercise.pk, access.viewer_for(participant), participant.pk if participant else None
+
+
+def page_viewer(viewer: Viewer, query_string: bytes) -> Viewer:
+    """The viewer as the page that opened the socket shows events: ``?view=evaluate`` (the
+    evaluator console) gets a control-cell member the evaluator's panels. Changes no
+    right: the control cell sees every event either way."""
+    view = parse_qs(query_string.decode("latin-1")).get("view", [""])[0]
+    return replace(viewer, evaluating=viewer.is_control and view == "evaluate")
 
 
 def heartbeat_frame() -> str:
@@ -118,7 +130,8 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         if resolved is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.exercise_id, self.viewer = resolved
+        self.exercise_id, viewer, self.participant_id = resolved
+        self.viewer = page_viewer(viewer, self.scope.get("query_string", b""))
         self.last_sent: int | None = None  # None until the hello: nothing is sent before it
         self.joined = [
             *broadcast.groups_for(self.exercise_id, self.viewer),
@@ -128,6 +141,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
             await self._join(group)
         await self.accept()
         metrics.socket_opened(self)
+        await self._presence(presence.touch)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' own ``dispatch`` first runs ``close_old_connections`` in the one
@@ -157,6 +171,16 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         metrics.socket_closed(self)
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if hasattr(self, "joined"):
+            await self._presence(presence.leave)
+
+    async def _presence(self, change) -> None:
+        """Record this socket's presence (``presence.touch`` / ``presence.leave``); seated
+        participants only. Off the event loop: Redis or the cache may block."""
+        if self.participant_id is not None:
+            await sync_to_async(change, thread_sensitive=False)(
+                self.exercise_id, self.participant_id, self.channel_name
+            )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         message = self._parse(text_data, bytes_data)
@@ -201,6 +225,7 @@ class ExerciseConsumer(AsyncWebsocketConsumer):
         await self._send_from_db(after=after)
 
     async def on_ping(self, message: dict[str, Any]) -> None:
+        await self._presence(presence.touch)  # the heartbeat keeps the entry alive
         await self.send(text_data=heartbeat_frame())
 
     async def event_push(self, message: EventPush) -> None:

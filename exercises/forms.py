@@ -86,6 +86,8 @@ class AdvanceForm(forms.Form):
     """Advance the exercise; an explicit stage is a branch override."""
 
     to_stage = forms.ChoiceField(required=False)
+    # Release the stage's timed injects that have not fired before leaving it.
+    release_skipped = forms.BooleanField(required=False)
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -3,8 +3,10 @@
 ``render_frames(event, perspectives)`` is called once per event by
 ``exercises.broadcast`` (one frame per group); ``render_event`` renders one perspective,
 e.g. per replayed event in the consumer. Perspectives (``exercises.visibility``):
-``CONTROL`` (facilitators, evaluators), ``OBSERVER``, ``TEAMS`` (every team alike:
-``ALL``/``TEAMS`` events) and one team's (``SOME`` events).
+``CONTROL`` (the control console), ``EVALUATOR`` (the evaluator console), ``OBSERVER``,
+``TEAMS`` (every team alike: ``ALL``/``TEAMS`` events) and one team's (``SOME`` events).
+A perspective's frames carry only panels its page has, so htmx never meets an
+out-of-band swap without a target.
 
 Every fragment starts with ``<!--seq:N-->`` so the browser can drop one it already showed.
 Then comes the feed item (prepended to ``#feed``: newest first) and, depending on the event, panels
@@ -44,7 +46,14 @@ from exercises import events as kinds
 from exercises.clock import exercise_clock
 from exercises.forms import RfiAnswerForm
 from exercises.models import Event, Exercise, Share, Team
-from exercises.visibility import CONTROL, OBSERVER, TEAMS, perspective_team_id
+from exercises.visibility import (
+    CONTROL,
+    CONTROL_PERSPECTIVES,
+    EVALUATOR,
+    OBSERVER,
+    TEAMS,
+    perspective_team_id,
+)
 from scenarios.models import Tlp
 
 FEED_ITEM = "exercises/partials/feed_item.html"
@@ -126,9 +135,9 @@ def _frame(sources: _Sources, perspective: str) -> str:
     event = sources.event
     context = {
         "event": event,
-        "is_control": perspective == CONTROL,
+        "is_control": perspective in CONTROL_PERSPECTIVES,
         # A team's share list holds the body; its feed item shows a preview.
-        "preview_shares": perspective not in (CONTROL, OBSERVER),
+        "preview_shares": perspective not in (*CONTROL_PERSPECTIVES, OBSERVER),
     }
     parts = []
     if event.kind not in PANEL_ONLY_KINDS:
@@ -161,6 +170,9 @@ def compact_frame(event: Event, *, exercise_code: str) -> str:
 
 
 def _panels(event: Event, perspective: str) -> list[Panel]:
+    if perspective == EVALUATOR:  # the evaluator console: status, feed and ratings only
+        panels = [_status_bar] if event.kind in STATUS_KINDS else []
+        return [*panels, _ratings] if event.kind == kinds.OBSERVATION_RECORDED else panels
     if event.kind == kinds.DISCUSSION_POSTED:
         return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
     if event.kind in RFI_KINDS:
@@ -278,8 +290,6 @@ def _control_updates(event: Event) -> list[Panel]:
         return [_decision_cell]
     if event.kind in SHARE_KINDS:
         return [_control_share_item]
-    if event.kind == kinds.OBSERVATION_RECORDED:
-        return [_ratings]
     if event.kind == kinds.INJECT_RELEASED:
         return [_inject_list]
     if event.kind in STATUS_KINDS or event.kind in PROMPT_KINDS:

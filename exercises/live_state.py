@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from accounts.models import User
-from exercises import queries, visibility
+from exercises import presence, queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
 from exercises.models import (
@@ -27,7 +27,7 @@ from exercises.models import (
     Share,
     Team,
 )
-from scenarios.models import Inject, Prompt, Stage
+from scenarios.models import Audience, Inject, Prompt, Stage, Tlp
 
 FEED_LIMIT = 200
 ENTRY_VIEWS = {
@@ -101,10 +101,59 @@ def page_context(exercise: Exercise, *, perspective: str) -> dict:
     context = status_context(exercise)
     context.update(
         last_seq=last_seq,
-        is_control=perspective == visibility.CONTROL,
+        is_control=perspective in visibility.CONTROL_PERSPECTIVES,
         feed=feed_for(exercise, perspective=perspective, upto=last_seq),
     )
     return context
+
+
+# ---------------------------------------------------------------- presence
+
+
+@dataclass
+class PresenceRow:
+    """One team (or the control cell, or the observers) and who of it has the page open."""
+
+    label: str
+    detail: str
+    here: list[Participant]
+    away: list[Participant]
+
+    @property
+    def total(self) -> int:
+        return len(self.here) + len(self.away)
+
+
+def presence_context(exercise: Exercise) -> dict:
+    """Who has a live socket now, per team and per role (``exercises.presence``)."""
+    here = presence.present(exercise.pk)
+    participants = exercise.participants.select_related(
+        "user", "team__organization", "team__role"
+    ).order_by("kind", "user__username")
+    teams = list(exercise.teams.select_related("organization", "role"))
+    rows = [
+        _presence_row(
+            str(t.organization), t.role.label, [p for p in participants if p.team_id == t.id], here
+        )
+        for t in teams
+    ]
+    control = [p for p in participants if p.kind in visibility.CONTROL_KINDS]
+    watchers = [p for p in participants if p.kind in visibility.OBSERVER_KINDS]
+    rows.append(_presence_row("Control cell", "facilitators, evaluators", control, here))
+    if watchers:
+        rows.append(_presence_row("Observers", "observers, coordinators", watchers, here))
+    return {"exercise": exercise, "presence_rows": rows, "present_ids": here}
+
+
+def _presence_row(
+    label: str, detail: str, members: list[Participant], here: set[int]
+) -> PresenceRow:
+    return PresenceRow(
+        label,
+        detail,
+        here=[p for p in members if p.id in here],
+        away=[p for p in members if p.id not in here],
+    )
 
 
 # ---------------------------------------------------------------- control console
@@ -273,6 +322,99 @@ def room_context(exercise: Exercise, team: Team) -> dict:
     return context
 
 
+# ---------------------------------------------------------------- observer
+
+
+@dataclass
+class ClearItem:
+    """A TLP:CLEAR inject or share, as the observers' picture lists it."""
+
+    clock: float
+    kind: str  # "inject" | "consequence" | "share"
+    title: str
+    body: str
+    source: str
+
+
+@dataclass
+class CascadeHit:
+    """Organizations a decision's consequence reached; the inject's title only if CLEAR."""
+
+    clock: float
+    organizations: list[str]
+    title: str
+
+
+def observer_picture(exercise: Exercise) -> dict:
+    """The story's shape for observers, with nothing restricted in it: the stage path,
+    how many teams decided each open prompt, how many shares went out per marking, which
+    organizations the cascade reached, and every TLP:CLEAR inject and share (CLEAR
+    consequence injects included, though their event is for the target teams only)."""
+    names = dict(exercise.teams.values_list("pk", "organization__name"))
+    releases = list(
+        InjectRelease.objects.filter(exercise=exercise)
+        .exclude(inject__audience=Audience.CONTROL)
+        .select_related("inject", "event")
+        .order_by("clock_seconds", "pk")
+    )
+    return {
+        "stage_path": list(
+            exercise.events.filter(kind="stage.entered")
+            .order_by("seq")
+            .values_list("payload__title", flat=True)
+        ),
+        "decided": _decided_counts(exercise),
+        "shares_by_tlp": _shares_by_tlp(exercise),
+        "cascade": [_cascade_hit(r, names) for r in releases if r.event.payload.get("cascade")],
+        "clear_items": _clear_items(exercise, releases),
+    }
+
+
+def _decided_counts(exercise: Exercise) -> list[tuple[str, int, int]]:
+    """(question, teams decided, teams asked) for each prompt of the current stage opened."""
+    windows = exercise.prompt_windows.filter(prompt__stage=exercise.current_stage_id)
+    decided: dict[int, int] = {}
+    for prompt_id in exercise.decisions.values_list("prompt_id", flat=True):
+        decided[prompt_id] = decided.get(prompt_id, 0) + 1
+    return [
+        (w.prompt.question, decided.get(w.prompt_id, 0), len(w.team_ids))
+        for w in windows.select_related("prompt").order_by("prompt__order")
+    ]
+
+
+def _shares_by_tlp(exercise: Exercise) -> list[tuple[str, int]]:
+    counts = dict.fromkeys(Tlp.values, 0)
+    for tlp in exercise.shares.values_list("tlp", flat=True):
+        counts[tlp] += 1
+    return list(counts.items())
+
+
+def _cascade_hit(release: InjectRelease, names: dict[int, str]) -> CascadeHit:
+    title = release.inject.title if release.inject.tlp == Tlp.CLEAR else ""
+    organizations = sorted({names[t] for t in release.team_ids if t in names})
+    return CascadeHit(release.clock_seconds, organizations, title)
+
+
+def _clear_items(exercise: Exercise, releases: list[InjectRelease]) -> list[ClearItem]:
+    items = [
+        ClearItem(
+            r.clock_seconds,
+            "consequence" if r.event.payload.get("cascade") else "inject",
+            r.inject.title,
+            r.inject.body,
+            r.inject.sender,
+        )
+        for r in releases
+        if r.inject.tlp == Tlp.CLEAR
+    ]
+    shares = exercise.shares.filter(tlp=Tlp.CLEAR).select_related("from_team__organization")
+    items += [
+        ClearItem(s.clock_seconds, "share", s.title, s.body, str(s.from_team.organization))
+        for s in shares
+    ]
+    return sorted(items, key=lambda item: item.clock)
+
+
 # ---------------------------------------------------------------- evaluator
 
 
@@ -288,9 +430,27 @@ def evaluation_context(exercise: Exercise) -> dict:
     for observation in reversed(observations):  # oldest first: the newest wins
         latest[(observation.team_id, observation.criterion_id)] = observation
     grid = [(team, [latest.get((team.id, c.id)) for c in criteria]) for team in teams]
+    suggested = _stage_criteria(exercise)
     return {
         "exercise": exercise,
         "criteria": criteria,
+        "suggested_criteria": [c for c in criteria if c.key in suggested],
+        "other_criteria": [c for c in criteria if c.key not in suggested],
+        "ratings": Observation.Rating.choices,
         "grid": grid,
         "recent": observations[:20],
     }
+
+
+def _stage_criteria(exercise: Exercise) -> set[str]:
+    """Criterion keys the current stage's injects and prompts exercise (suggested first)."""
+    stage = exercise.current_stage_id
+    if stage is None:
+        return set()
+    keys: set[str] = set()
+    for criteria in [
+        *Inject.objects.filter(stage=stage).values_list("criteria", flat=True),
+        *Prompt.objects.filter(stage=stage).values_list("criteria", flat=True),
+    ]:
+        keys.update(criteria or [])
+    return keys

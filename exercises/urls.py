@@ -16,10 +16,14 @@ urlpatterns = [
     path("exercises/<str:code>/teams/", views.team_add, name="team_add"),
     path("exercises/<str:code>/participants/", views.participant_add, name="participant_add"),
     path("exercises/<str:code>/control/", views.control, name="control"),
+    path("exercises/<str:code>/presence/", views.presence_panel, name="presence"),
+    path("exercises/<str:code>/control/branch/", views.branch_preview, name="branch_preview"),
+    path("exercises/<str:code>/control/due/", views.due_next, name="due_next"),
     path("exercises/<str:code>/start/", views.start, name="start"),
     path("exercises/<str:code>/pause/", views.pause, name="pause"),
     path("exercises/<str:code>/resume/", views.resume, name="resume"),
     path("exercises/<str:code>/advance/", views.advance, name="advance"),
+    path("exercises/<str:code>/advance/confirm/", views.advance_confirm, name="advance_confirm"),
     path("exercises/<str:code>/end/", views.end, name="end"),
     path("exercises/<str:code>/hotwash/", views.hotwash, name="hotwash"),
     path(
@@ -54,5 +58,6 @@ urlpatterns = [
         "exercises/<str:code>/evaluate/observations/", views.observe_record, name="observe_record"
     ),
     path("exercises/<str:code>/observe/", views.observe, name="observe"),
+    path("exercises/<str:code>/observe/picture/", views.observer_picture, name="observer_picture"),
     path("join/<str:join_code>/", views.join, name="join"),
 ]

@@ -31,7 +31,7 @@ from exercises.forms import (
     new_client_token,
 )
 from exercises.models import Exercise, Participant, Team
-from exercises.visibility import CONTROL, page_perspective
+from exercises.visibility import CONTROL, EVALUATOR, page_perspective
 
 # ---------------------------------------------------------------- list, new, entry
 
@@ -78,13 +78,37 @@ def lobby(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "exercises/live/lobby.html", _lobby_context(request, exercise))
 
 
+@login_required
+def branch_preview(request: HttpRequest, code: str) -> HttpResponse:
+    """The console's branch preview, fetched again as decisions arrive."""
+    exercise = access.require_facilitator(request.user, code)
+    context = {"exercise": exercise, "preview": engine.branch_preview(exercise=exercise)}
+    return render(request, "exercises/partials/branch_preview.html", context)
+
+
+@login_required
+def due_next(request: HttpRequest, code: str) -> HttpResponse:
+    """The console's "next on the timeline", fetched again as the exercise moves."""
+    exercise = access.require_facilitator(request.user, code)
+    context = {"exercise": exercise, "due_items": engine.due_next(exercise=exercise)}
+    return render(request, "exercises/partials/due_next.html", context)
+
+
+@login_required
+def presence_panel(request: HttpRequest, code: str) -> HttpResponse:
+    """Who has the exercise open now (the lobby and the console poll it)."""
+    exercise = access.require_facilitator(request.user, code)
+    context = live_state.presence_context(exercise)
+    return render(request, "exercises/partials/presence.html", context)
+
+
 def _lobby_context(request: HttpRequest, exercise: Exercise, **forms) -> dict:
     teams = exercise.teams.select_related("role", "organization").prefetch_related("members__user")
     join_links = {
         team.id: request.build_absolute_uri(reverse("exercises:join", args=[team.join_code]))
         for team in teams
     }
-    return {
+    return live_state.presence_context(exercise) | {
         "exercise": exercise,
         "teams": [(team, join_links[team.id]) for team in teams],
         "staff": exercise.participants.exclude(kind=Participant.Kind.PLAYER).select_related("user"),
@@ -163,6 +187,9 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     exercise = access.require_facilitator(request.user, code)
     context = live_state.page_context(exercise, perspective=CONTROL)
     context.update(live_state.control_context(exercise))
+    context.update(live_state.presence_context(exercise))
+    context["preview"] = engine.branch_preview(exercise=exercise)
+    context["due_items"] = engine.due_next(exercise=exercise)
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
@@ -225,10 +252,37 @@ def advance(request: HttpRequest, code: str) -> HttpResponse:
         form = AdvanceForm(request.POST, exercise=exercise)
         if not form.is_valid():
             raise EngineError("Choose a stage of this scenario.")
-        to_stage = form.cleaned_data["to_stage"]
-        engine.exercise_advance(exercise=exercise, actor=request.user, to_stage=to_stage)
+        engine.exercise_advance(
+            exercise=exercise,
+            actor=request.user,
+            to_stage=form.cleaned_data["to_stage"],
+            release_skipped=form.cleaned_data["release_skipped"],
+        )
 
     return _control_action(request, code, act)
+
+
+@login_required
+def advance_confirm(request: HttpRequest, code: str) -> HttpResponse:
+    """Before advancing or overriding: where it leads and what of the stage will then
+    never fire (a dialog for htmx, a page without JavaScript)."""
+    exercise = access.require_facilitator(request.user, code)
+    form = AdvanceForm(request.GET, exercise=exercise)
+    to_stage = form.cleaned_data["to_stage"] if form.is_valid() else None
+    skipped = engine.skipped_by_leaving(exercise=exercise)
+    context = {
+        "exercise": exercise,
+        "to_stage": to_stage,
+        "target": engine.advance_target(exercise=exercise, to_stage=to_stage),
+        "skipped": skipped,
+        "releasable": any(item.inject for item in skipped),
+        "stage": exercise.current_stage,
+        "as_page": not request.htmx,
+    }
+    template = "exercises/partials/advance_confirm.html"
+    if not request.htmx:
+        template = "exercises/live/advance_confirm_page.html"
+    return render(request, template, context)
 
 
 @login_required
@@ -369,7 +423,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     exercise = access.require_evaluator(request.user, code)
-    context = live_state.page_context(exercise, perspective=CONTROL)
+    context = live_state.page_context(exercise, perspective=EVALUATOR)
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
@@ -407,9 +461,23 @@ def observe_record(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def observe(request: HttpRequest, code: str) -> HttpResponse:
+    exercise, participant = _watching(request, code)
+    perspective = page_perspective(access.viewer_for(participant))
+    context = live_state.page_context(exercise, perspective=perspective)
+    context.update(live_state.observer_picture(exercise))
+    return render(request, "exercises/live/observe.html", context)
+
+
+@login_required
+def observer_picture(request: HttpRequest, code: str) -> HttpResponse:
+    """The observers' common operating picture alone (the page fetches it again)."""
+    exercise, _ = _watching(request, code)
+    context = live_state.observer_picture(exercise) | {"exercise": exercise}
+    return render(request, "exercises/partials/observer_picture.html", context)
+
+
+def _watching(request: HttpRequest, code: str) -> tuple[Exercise, Participant | None]:
     exercise, participant = access.exercise_for(request.user, code)
     if participant is not None and participant.kind == Participant.Kind.PLAYER:
         raise PermissionDenied("Players follow the exercise in their team room.")
-    perspective = page_perspective(access.viewer_for(participant))
-    context = live_state.page_context(exercise, perspective=perspective)
-    return render(request, "exercises/live/observe.html", context)
+    return exercise, participant

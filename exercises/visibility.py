@@ -4,9 +4,11 @@ Everyone reads these rules (engine, consumers, pages, reports), so they live her
 
 Words: an event's *visibility* (``Event.Visibility``) says who may see it; a share's
 *readers* are the teams its TLP marking lets read it; a *perspective* is what a frame or
-a page is rendered for: ``CONTROL`` (facilitators, evaluators), ``OBSERVER``, ``TEAMS``
-(every team alike) or one team (``team_perspective``). An inject's or prompt's
-*audience* is the scenario's own word (``scenarios.models.Audience``): who it is put to.
+a page is rendered for: ``CONTROL`` (facilitators, evaluators, on the control console),
+``EVALUATOR`` (the same people on the evaluator console: same events, other panels),
+``OBSERVER``, ``TEAMS`` (every team alike) or one team (``team_perspective``). An
+inject's or prompt's *audience* is the scenario's own word (``scenarios.models.Audience``):
+who it is put to.
 
 TLP 2.0 as Cascade enforces it for team-to-team shares:
 
@@ -33,6 +35,8 @@ CONTROL_KINDS = frozenset({Participant.Kind.FACILITATOR, Participant.Kind.EVALUA
 OBSERVER_KINDS = frozenset({Participant.Kind.OBSERVER, Participant.Kind.COORDINATOR})
 
 CONTROL = "control"
+EVALUATOR = "evaluator"
+CONTROL_PERSPECTIVES = frozenset({CONTROL, EVALUATOR})
 OBSERVER = "observer"
 TEAMS = "teams"
 TEAM_PREFIX = "team-"
@@ -63,10 +67,12 @@ class TeamInfo:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Someone watching an exercise. ``kind`` is a Participant.Kind value."""
+    """Someone watching an exercise. ``kind`` is a Participant.Kind value; ``evaluating``:
+    a control-cell member on the evaluator console (its frames carry that page's panels)."""
 
     kind: str
     team_id: int | None = None
+    evaluating: bool = False
 
     @property
     def is_control(self) -> bool:
@@ -175,7 +181,7 @@ def perspective_for(event: EventLike, *, viewer: Viewer) -> str:
     event looks exactly like the live one did.
     """
     if viewer.is_control:
-        return CONTROL
+        return EVALUATOR if viewer.evaluating else CONTROL
     if not viewer.is_player:
         return OBSERVER
     if event.visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
@@ -186,7 +192,7 @@ def perspective_for(event: EventLike, *, viewer: Viewer) -> str:
 def page_perspective(viewer: Viewer) -> str:
     """The perspective a viewer's live page is rendered from (its feed, its panels)."""
     if viewer.is_control:
-        return CONTROL
+        return EVALUATOR if viewer.evaluating else CONTROL
     if viewer.is_player:
         return team_perspective(viewer.team_id)
     return OBSERVER
@@ -197,5 +203,7 @@ def viewer_for_perspective(perspective: str) -> Viewer:
     team_id = perspective_team_id(perspective)
     if team_id is not None:
         return Viewer(kind=Participant.Kind.PLAYER, team_id=team_id)
+    if perspective == EVALUATOR:
+        return Viewer(kind=Participant.Kind.EVALUATOR, evaluating=True)
     kind = Participant.Kind.FACILITATOR if perspective == CONTROL else Participant.Kind.OBSERVER
     return Viewer(kind=kind)

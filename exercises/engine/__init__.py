@@ -24,6 +24,7 @@ from exercises.engine.decisions import decision_submit
 from exercises.engine.discussion import message_post
 from exercises.engine.injects import inject_release, prompt_close, prompt_open
 from exercises.engine.lifecycle import (
+    advance_target,
     exercise_advance,
     exercise_create,
     exercise_end,
@@ -35,10 +36,15 @@ from exercises.engine.lifecycle import (
     team_add,
     team_join,
 )
+from exercises.engine.preview import BranchPreview, branch_preview
 from exercises.engine.relays import share_relay
 from exercises.engine.rfis import rfi_answer, rfi_ask
 from exercises.engine.timing import (
+    DueItem,
+    SkippedWork,
+    due_next,
     recover_after_restart,
+    skipped_by_leaving,
     sweep_exercise,
     sweep_running_exercises,
 )
@@ -46,8 +52,14 @@ from exercises.engine.timing import (
 __all__ = [
     "SYSTEM",
     "Actor",
+    "BranchPreview",
+    "DueItem",
     "EngineError",
+    "SkippedWork",
+    "advance_target",
+    "branch_preview",
     "decision_submit",
+    "due_next",
     "exercise_advance",
     "exercise_clock",
     "exercise_create",
@@ -67,6 +79,7 @@ __all__ = [
     "rfi_ask",
     "share_create",
     "share_relay",
+    "skipped_by_leaving",
     "sweep_exercise",
     "sweep_running_exercises",
     "team_add",

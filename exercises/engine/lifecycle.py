@@ -25,9 +25,10 @@ from exercises.engine.core import (
     require_status,
 )
 from exercises.engine.injects import close_open_windows
+from exercises.engine.preview import decision_inputs
 from exercises.engine.rules import resolve_transition
-from exercises.engine.timing import apply_due
-from exercises.models import Decision, Event, Exercise, Participant, PromptWindow, Team
+from exercises.engine.timing import apply_due, release_stage_work_left
+from exercises.models import Event, Exercise, Participant, Team
 from scenarios.models import Role, Scenario, Stage, Transition
 
 Status = Exercise.Status
@@ -165,30 +166,53 @@ def exercise_resume(*, exercise: Exercise, actor: User) -> None:
 
 
 def exercise_advance(
-    *, exercise: Exercise, actor: User, to_stage: Stage | None = None
+    *,
+    exercise: Exercise,
+    actor: User,
+    to_stage: Stage | None = None,
+    release_skipped: bool = False,
 ) -> Stage | None:
     """Move to the next stage: ``to_stage`` overrides the branch, otherwise the transitions
     decide from the teams' decisions. Advancing from a terminal stage ends the exercise
-    (returns None)."""
+    (returns None). ``release_skipped``: first release the stage's timed injects that
+    have not fired (``timing.skipped_by_leaving`` lists them); otherwise they never will."""
     with locked(exercise) as ex:
         require_facilitator(ex, actor)
         require_status(ex, "advance")
         if to_stage is not None and to_stage.scenario_id != ex.scenario_id:
             raise EngineError("That stage is not part of this scenario.")
-        transitions = list(
-            Transition.objects.filter(from_stage=ex.current_stage_id).select_related("to_stage")
-        )
+        transitions = _transitions(ex)
         if to_stage is None and not transitions:
+            _release_first(ex, actor, release_skipped)
             _end(ex, actor)
             return None
         target = to_stage or _resolve_for(ex, transitions)
         if target is None:
             raise EngineError("No transition applies and the stage has no default; choose a stage.")
+        _release_first(ex, actor, release_skipped)
         if to_stage is not None:
             audit(ex, actor, "stage.override", to_stage.key, from_stage=ex.current_stage.key)
         audit(ex, actor, "stage.advance", target.key)
         _enter_stage(ex, target, actor=actor)
         return target
+
+
+def advance_target(*, exercise: Exercise, to_stage: Stage | None = None) -> Stage | None:
+    """Where advancing now would lead (read-only): ``to_stage`` if given, else the stage the
+    transitions pick from the current decisions; None when it would end the exercise or
+    no transition applies."""
+    return to_stage or _resolve_for(exercise, _transitions(exercise))
+
+
+def _transitions(ex: Exercise) -> list[Transition]:
+    return list(
+        Transition.objects.filter(from_stage=ex.current_stage_id).select_related("to_stage")
+    )
+
+
+def _release_first(ex: Exercise, actor: Actor, release_skipped: bool) -> None:
+    if release_skipped:
+        release_stage_work_left(ex, actor=actor)
 
 
 def exercise_end(*, exercise: Exercise, actor: User) -> None:
@@ -249,11 +273,5 @@ def _enter_stage(ex: Exercise, stage: Stage, *, actor: Actor) -> None:
 
 def _resolve_for(ex: Exercise, transitions: list[Transition]) -> Stage | None:
     """The stage the transitions lead to from the teams' current decisions."""
-    decisions = Decision.objects.filter(exercise=ex).select_related("prompt", "option")
-    by_team: dict[int, dict[str, str]] = {}
-    for decision in decisions:
-        answer = decision.option.key if decision.option else ""
-        by_team.setdefault(decision.team_id, {})[decision.prompt.key] = answer
-    windows = PromptWindow.objects.filter(exercise=ex).select_related("prompt")
-    put_to = {w.prompt.key: frozenset(w.team_ids) for w in windows}
+    by_team, put_to = decision_inputs(ex)
     return resolve_transition(transitions, by_team, queries.team_infos(ex), put_to=put_to)

@@ -26,13 +26,64 @@ def resolve_transition(
     prompt key → team ids the prompt was put to (default: every team). A condition's
     ``roles`` narrows the teams counted; ``options`` empty means "any answer".
     """
+    transition = applicable_transition(transitions, decisions_by_team, teams, put_to=put_to)
+    return transition.to_stage if transition is not None else None
+
+
+def applicable_transition(
+    transitions: Sequence[Transition],
+    decisions_by_team: Mapping[int, Mapping[str, str]],
+    teams: Sequence[TeamInfo],
+    *,
+    put_to: Mapping[str, frozenset[int]] | None = None,
+) -> Transition | None:
+    """The transition ``resolve_transition`` follows (see there); None when none applies."""
     ordered = sorted(transitions, key=lambda t: (t.is_default, t.order, t.pk or 0))
     for transition in ordered:
         if transition.is_default:
-            return transition.to_stage
+            return transition
         if condition_holds(transition.condition, decisions_by_team, teams, put_to=put_to):
-            return transition.to_stage
+            return transition
     return None
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """If team ``team_id``, undecided on ``prompt_key``, chose ``option_key``, the decisions
+    would follow ``transition`` instead (None: no transition would apply)."""
+
+    team_id: int
+    prompt_key: str
+    option_key: str
+    transition: Transition | None
+
+
+def what_ifs(
+    transitions: Sequence[Transition],
+    decisions_by_team: Mapping[int, Mapping[str, str]],
+    teams: Sequence[TeamInfo],
+    *,
+    options: Mapping[str, Sequence[str]],
+    put_to: Mapping[str, frozenset[int]] | None = None,
+) -> list[WhatIf]:
+    """Each single choice an undecided team could still make that would change the branch
+    (pure). Only prompts a condition reads count; a team is undecided on a prompt put to
+    it (or not opened yet) that it has not answered. ``options``: prompt key → option keys."""
+    current = applicable_transition(transitions, decisions_by_team, teams, put_to=put_to)
+    read = dict.fromkeys(t.condition.get("prompt", "") for t in transitions if not t.is_default)
+    changes = []
+    for prompt_key in (key for key in read if key):
+        asked = (put_to or {}).get(prompt_key)
+        for team in teams:
+            answered = decisions_by_team.get(team.id, {})
+            if prompt_key in answered or (asked is not None and team.id not in asked):
+                continue
+            for option in options.get(prompt_key, ()):
+                chosen = {**decisions_by_team, team.id: {**answered, prompt_key: option}}
+                then = applicable_transition(transitions, chosen, teams, put_to=put_to)
+                if then is not current:
+                    changes.append(WhatIf(team.id, prompt_key, option, then))
+    return changes
 
 
 def condition_holds(
@@ -136,29 +187,50 @@ class ExerciseState:
     released_keys: frozenset[str] = field(default_factory=frozenset)
 
 
-def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
-    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
-    if not state.running:
-        return [], None
+ACTION_ORDER = {"release": 0, "open": 1, "close": 2}
+
+
+def _in_order(actions: list[Action]) -> list[Action]:
+    return sorted(actions, key=lambda a: (a.due, ACTION_ORDER[a.kind], a.object_id))
+
+
+def stage_work_left(state: ExerciseState) -> list[Action]:
+    """The current stage's scripted work not done yet, in due order (pure): its unreleased
+    timed injects and its prompts not opened. Leaving the stage (advance, override) skips
+    all of it; delayed consequences are not in it, as they follow the teams' decisions
+    whatever the stage."""
     start = state.stage_started_at_clock
-    candidates = [
+    work = [
         Action(start + offset, "release", inject_id, inject_key(inject_id))
         for inject_id, offset in state.timed_injects
         if inject_key(inject_id) not in state.released_keys
     ]
-    candidates += [
+    work += [
         Action(start + offset, "open", prompt_id)
         for prompt_id, offset in state.stage_prompts
         if prompt_id not in state.opened_prompt_ids
     ]
+    return _in_order(work)
+
+
+def scheduled(state: ExerciseState) -> list[Action]:
+    """Everything the exercise clock will still do, in due order (pure): the stage's timed
+    injects and prompt openings, open prompts' deadlines, delayed consequences."""
+    candidates = stage_work_left(state)
     candidates += [
         Action(deadline, "close", prompt_id) for prompt_id, deadline in state.open_deadlines
     ]
     candidates += [
         a for a in state.pending_consequences if a.release_key not in state.released_keys
     ]
-    order = {"release": 0, "open": 1, "close": 2}
-    candidates.sort(key=lambda a: (a.due, order[a.kind], a.object_id))
+    return _in_order(candidates)
+
+
+def due_actions(state: ExerciseState, now_clock: float) -> tuple[list[Action], float | None]:
+    """What is due at ``now_clock`` (in order) and when the next thing falls due (pure)."""
+    if not state.running:
+        return [], None
+    candidates = scheduled(state)
     due = [a for a in candidates if a.due <= now_clock + 1e-6]
     later = [a.due for a in candidates if a.due > now_clock + 1e-6]
     return due, (min(later) if later else None)

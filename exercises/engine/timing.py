@@ -10,13 +10,14 @@ and the end bump the epoch, so a sweep scheduled earlier does nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
 from config import metrics
 from exercises import queries, scheduler
 from exercises.clock import exercise_clock
-from exercises.engine.core import SYSTEM, locked
+from exercises.engine.core import SYSTEM, Actor, locked
 from exercises.engine.injects import close_window, open_window, release
 from exercises.engine.rules import (
     Action,
@@ -24,6 +25,8 @@ from exercises.engine.rules import (
     consequence_key,
     consequence_targets,
     due_actions,
+    scheduled,
+    stage_work_left,
 )
 from exercises.models import Decision, Exercise, InjectRelease, PromptWindow
 from scenarios.models import Consequence, Inject, Prompt
@@ -114,10 +117,89 @@ def _schedule(ex: Exercise, due_clock: float, *, again: bool = False) -> None:
     )
 
 
+@dataclass(frozen=True)
+class SkippedWork:
+    """A piece of the current stage's script that leaving the stage now would skip:
+    a timed inject (``inject``) or a prompt not opened yet (``prompt``), due at ``due``."""
+
+    action: Action
+    inject: Inject | None = None
+    prompt: Prompt | None = None
+
+    @property
+    def due(self) -> float:
+        return self.action.due
+
+
+def skipped_by_leaving(*, exercise: Exercise) -> list[SkippedWork]:
+    """What advancing or overriding now would skip, in due order (read-only): the
+    facilitator confirms it, and may release the injects first."""
+    if exercise.current_stage_id is None:
+        return []
+    actions = stage_work_left(exercise_state(exercise))
+    injects = Inject.objects.in_bulk([a.object_id for a in actions if a.kind == "release"])
+    prompts = Prompt.objects.in_bulk([a.object_id for a in actions if a.kind == "open"])
+    return [
+        SkippedWork(a, inject=injects.get(a.object_id))
+        if a.kind == "release"
+        else SkippedWork(a, prompt=prompts.get(a.object_id))
+        for a in actions
+    ]
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """Something the exercise clock will do at ``due``: ``what`` (a sentence) and, for a
+    manual release from the console, the inject's key when it is one of the stage's."""
+
+    due: float
+    what: str
+    inject_key: str = ""
+
+
+def due_next(*, exercise: Exercise, limit: int = 8) -> list[DueItem]:
+    """The next things due on the exercise clock, soonest first (read-only; also while
+    paused, when they wait for the resume)."""
+    if exercise.current_stage_id is None or exercise.status == Status.ENDED:
+        return []
+    actions = scheduled(exercise_state(exercise))[:limit]
+    injects = Inject.objects.in_bulk([a.object_id for a in actions if a.kind == "release"])
+    prompts = Prompt.objects.in_bulk([a.object_id for a in actions if a.kind != "release"])
+    names = dict(exercise.teams.values_list("pk", "organization__name"))
+    return [_due_item(a, injects, prompts, names) for a in actions]
+
+
+def _due_item(action: Action, injects: dict, prompts: dict, names: dict[int, str]) -> DueItem:
+    if action.kind == "open":
+        return DueItem(action.due, f"Prompt opens: {prompts[action.object_id].question}")
+    if action.kind == "close":
+        return DueItem(action.due, f"Deadline: {prompts[action.object_id].question}")
+    inject = injects[action.object_id]
+    if action.cascade:
+        to = ", ".join(names.get(team_id, "?") for team_id in action.team_ids or ())
+        return DueItem(action.due, f"Consequence: {inject.title} (to {to})")
+    return DueItem(action.due, f"Timed inject: {inject.title}", inject.key)
+
+
+def release_stage_work_left(ex: Exercise, *, actor: Actor) -> None:
+    """Release the current stage's unreleased timed injects now (before leaving it).
+    Call holding the exercise lock."""
+    for action in stage_work_left(exercise_state(ex)):
+        if action.kind == "release":
+            inject = Inject.objects.get(pk=action.object_id)
+            release(ex, inject, release_key=action.release_key, team_ids=None, actor=actor)
+
+
 def _state(ex: Exercise) -> ExerciseState:
-    """What ``due_actions`` needs, read under the exercise lock."""
+    """What ``due_actions`` needs, read under the exercise lock (nothing is due unless
+    running, so nothing else is read then)."""
     if ex.status != Status.RUNNING:
         return ExerciseState(running=False, stage_started_at_clock=ex.stage_started_at_clock)
+    return exercise_state(ex)
+
+
+def exercise_state(ex: Exercise) -> ExerciseState:
+    """The rules' view of the exercise's scripted work, whatever its status."""
     stage_id = ex.current_stage_id
     timed = Inject.objects.filter(stage=stage_id, release=Inject.Release.TIMED)
     prompts = Prompt.objects.filter(stage=stage_id)
@@ -126,7 +208,7 @@ def _state(ex: Exercise) -> ExerciseState:
         InjectRelease.objects.filter(exercise=ex).values_list("release_key", flat=True)
     )
     return ExerciseState(
-        running=True,
+        running=ex.status == Status.RUNNING,
         stage_started_at_clock=ex.stage_started_at_clock,
         timed_injects=tuple(timed.values_list("pk", "offset_seconds")),
         stage_prompts=tuple(prompts.values_list("pk", "open_offset_seconds")),

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.safestring import mark_safe
+from django.templatetags.static import static
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from exercises import events
 from scenarios.services import render_markdown
 
 register = template.Library()
 
+# Vendored SVG icons (lucide-static, static/vendor/lucide): emoji show as empty boxes on
+# machines without an emoji font (Linux desktops, kiosks).
+ICON_SPRITE = "vendor/lucide/cascade-icons-1.62.0.svg"
 CHANNEL_ICONS = {
-    "email": "✉️",
-    "phone": "📞",
-    "news": "📰",
-    "social": "💬",
-    "siem": "🚨",
-    "regulator": "🏛",
-    "partner": "🤝",
+    "email": "mail",
+    "phone": "phone",
+    "news": "newspaper",
+    "social": "message-circle",
+    "siem": "siren",
+    "regulator": "landmark",
+    "partner": "handshake",
 }
 
 
@@ -30,9 +35,19 @@ def clock(seconds: float | int | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+@register.simple_tag
+def icon(name: str) -> SafeString:
+    """A vendored SVG icon, hidden from screen readers: the element around it (or the text
+    beside it) says what it means."""
+    href = f"{static(ICON_SPRITE)}#{name}"
+    return format_html(
+        '<svg class="icon" aria-hidden="true" focusable="false"><use href="{}"></use></svg>', href
+    )
+
+
 @register.filter
-def channel_icon(channel: str) -> str:
-    return CHANNEL_ICONS.get(channel, "📣")
+def channel_icon(channel: str) -> SafeString:
+    return icon(CHANNEL_ICONS.get(channel, "megaphone"))
 
 
 @register.filter

@@ -9,8 +9,11 @@
  * - The last seq lives in sessionStorage per exercise; the page render sets it
  *   to the exercise's last seq at render time (the page already shows those).
  * - A visible connection indicator (aria-live) and a ping every 20 s.
- * - Clocks and countdowns tick locally from the server's value.
+ * - One clock truth: the status bar carries the exercise clock and whether it runs;
+ *   every countdown is a deadline on that clock, re-based whenever a status frame lands.
+ * - The offline badge clears when the network returns and the socket is still open.
  * - Empty client_token inputs (forms pushed over the socket) get a fresh token.
+ * - While the tab is hidden, new events count in its title: "(3) Room · …".
  */
 (function () {
   "use strict";
@@ -25,6 +28,8 @@
   var pingTimer = null;
   var retry = 0;
   var leaving = false;
+  var unread = 0;
+  var baseTitle = document.title;
 
   function storageKey() {
     return "cascade:last-seq:" + root.dataset.exercise;
@@ -71,20 +76,41 @@
     return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
-  function tick() {
+  // One clock truth: the status bar's data-clock (the exercise clock, in seconds, when
+  // the server rendered it) and data-running. Every oob status frame (start, pause,
+  // resume, stage change, end) replaces the status bar, so the base is re-read and
+  // re-stamped the moment it arrives; countdowns are deadlines on that same clock.
+  function clockSource() {
+    return document.querySelector("#status-bar [data-exercise-clock]");
+  }
+
+  function exerciseClock() {
+    var el = clockSource();
+    if (!el) return null;
     var now = Date.now() / 1000;
-    var clocks = document.querySelectorAll("[data-clock]");
-    for (var i = 0; i < clocks.length; i++) {
-      var el = clocks[i];
-      if (!el.dataset.loadedAt) el.dataset.loadedAt = String(now);
-      var base = parseFloat(el.dataset.clock);
-      var running = el.dataset.running === "true";
-      var elapsed = running ? now - parseFloat(el.dataset.loadedAt) : 0;
-      // data-countdown counts down to zero; plain clocks count up.
-      var value = el.hasAttribute("data-countdown") ? base - elapsed : base + elapsed;
-      el.textContent = formatSeconds(value);
-      if (el.hasAttribute("data-countdown")) el.classList.toggle("overdue", value <= 0);
+    if (!el.dataset.receivedAt) el.dataset.receivedAt = String(now);
+    var base = parseFloat(el.dataset.clock);
+    var running = el.dataset.running === "true";
+    return base + (running ? now - parseFloat(el.dataset.receivedAt) : 0);
+  }
+
+  function tick() {
+    var current = exerciseClock();
+    if (current === null) return;
+    var source = clockSource();
+    source.textContent = formatSeconds(current);
+    var countdowns = document.querySelectorAll("[data-deadline]");
+    for (var i = 0; i < countdowns.length; i++) {
+      var left = parseFloat(countdowns[i].dataset.deadline) - current;
+      countdowns[i].textContent = formatSeconds(left);
+      countdowns[i].classList.toggle("overdue", left <= 0);
     }
+  }
+
+  // Dialogs fetched with htmx (data-modal) open as modal: focus moves in, Escape closes.
+  function openModals(scope) {
+    var dialogs = (scope || document).querySelectorAll("dialog[data-modal]:not([open])");
+    for (var i = 0; i < dialogs.length; i++) dialogs[i].showModal();
   }
 
   // ------------------------------------------------------------ socket
@@ -145,6 +171,16 @@
     }
   }
 
+  // Back online: a socket that survived is live again at once; a dead one reconnects.
+  function onOnline() {
+    var socket = window.cascadeLive.socket;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      setState("connected", "Live");
+    } else {
+      setState("reconnecting", "Reconnecting…");
+    }
+  }
+
   function onBeforeMessage(event) {
     var match = SEQ_RE.exec(event.detail.message || "");
     if (!match) return; // heartbeat and other non-event frames
@@ -154,6 +190,22 @@
       return;
     }
     remember(seq);
+    countUnread();
+  }
+
+  // ------------------------------------------------------------ attention
+
+  // A new event while nobody looks at the tab shows in its title until they come back.
+  function countUnread() {
+    if (document.visibilityState !== "hidden") return;
+    unread += 1;
+    document.title = "(" + unread + ") " + baseTitle;
+  }
+
+  function onVisibility() {
+    if (document.visibilityState !== "visible") return;
+    unread = 0;
+    document.title = baseTitle;
   }
 
   function init() {
@@ -163,6 +215,7 @@
       // The page shows everything up to its render-time seq: start from there.
       remember(parseInt(root.dataset.lastSeq || "0", 10));
       window.cascadeLive.lastSeq = function () { return lastSeq; };
+      window.cascadeLive.clock = exerciseClock;
       root.addEventListener("htmx:wsConnecting", function () {
         if (root.dataset.everOpen) setState("reconnecting", "Reconnecting…");
       });
@@ -173,12 +226,24 @@
       root.addEventListener("htmx:wsClose", onClose);
       root.addEventListener("htmx:wsBeforeMessage", onBeforeMessage);
       window.addEventListener("offline", function () { setState("offline", "Offline"); });
+      window.addEventListener("online", onOnline);
+      document.addEventListener("visibilitychange", onVisibility);
       window.addEventListener("beforeunload", function () { leaving = true; });
     }
     fillTokens(document);
     document.body.addEventListener("htmx:load", function (event) { fillTokens(event.target); });
     document.body.addEventListener("htmx:oobAfterSwap", function (event) {
       fillTokens(event.detail.target || document);
+      tick(); // a new status bar re-bases the clock now, not at the next second
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      tick();
+      openModals(event.detail.target);
+    });
+    // A confirmation dialog's form posts with htmx: the dialog closes once it answered.
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var dialog = event.target.closest && event.target.closest("dialog[data-modal]");
+      if (dialog && dialog.open) dialog.close();
     });
     tick();
     window.setInterval(tick, 1000);

@@ -102,11 +102,19 @@ def _watch_console(page, troubles: list[str]) -> None:
     )
 
 
+# Console errors that fail a test: a frame carrying a panel its page has no target for
+# (live pages must receive only what they show; exercises/fragments.py).
+FATAL_CONSOLE = ("htmx:oobErrorNoTarget",)
+
+
 def _close(contexts, troubles: list[str]) -> None:
     for context in contexts:
         context.close()
     if troubles:
         print("Browser troubles during the test:", *troubles, sep="\n  ")
+    fatal = [t for t in troubles if any(name in t for name in FATAL_CONSOLE)]
+    if fatal:
+        pytest.fail("Console errors on a live page:\n" + "\n".join(fatal))
 
 
 @pytest.fixture

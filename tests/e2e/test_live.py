@@ -110,7 +110,11 @@ def test_it_plays_a_branch_and_a_cascade_and_catches_up_after_a_dropped_socket(
 
     # The hospital isolated: the decisions branch to "Contained".
     facilitator.locator("#control-panel", has_text="Isolate affected systems").wait_for()
+    # The console's branch preview followed the decisions live: the branch it shows is
+    # the one the engine takes.
+    facilitator.locator(".preview-target", has_text="Contained").wait_for()
     facilitator.get_by_role("button", name="Advance").click()
+    facilitator.get_by_role("dialog").get_by_role("button", name="Advance now").click()
     for page in players:
         page.locator("#briefing", has_text="Contained").wait_for()
     facilitator.locator("#status-bar", has_text="Contained").wait_for()

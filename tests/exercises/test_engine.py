@@ -130,7 +130,11 @@ def test_it_publishes_each_event_to_its_audience_groups_after_commit(
         callback()
     siem = [msg for group, msg in sent if msg["seq"] == 3]
     groups = [group for group, msg in sent if msg["seq"] == 3]
-    assert groups == [f"exercise-{exercise.pk}-team-{cloud.pk}", f"exercise-{exercise.pk}-control"]
+    assert groups == [
+        f"exercise-{exercise.pk}-team-{cloud.pk}",
+        f"exercise-{exercise.pk}-evaluators",
+        f"exercise-{exercise.pk}-control",
+    ]
     assert all(msg["html"].startswith("<!--seq:3-->") for msg in siem)
 
 

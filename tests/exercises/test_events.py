@@ -87,5 +87,6 @@ def test_appending_keeps_the_marks_and_publishing_reads_nothing(
     assert len(queries) == 0
     assert [(group.rsplit("-", 2)[-2:], message["prev_seq"]) for group, message in sent] == [
         (["team", str(11)], 2),
+        ([str(exercise.pk), "evaluators"], 3),
         ([str(exercise.pk), "control"], 3),
     ]

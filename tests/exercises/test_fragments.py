@@ -135,9 +135,11 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     groups = [(group, seq) for group, seq, _ in layer.sent if seq in (decided.seq, released.seq)]
     assert groups == [
         (f"exercise-{running.pk}-team-{cloud.pk}", decided.seq),
+        (f"exercise-{running.pk}-evaluators", decided.seq),
         (f"exercise-{running.pk}-control", decided.seq),
         (f"exercise-{running.pk}", released.seq),
         (f"exercise-{running.pk}-observers", released.seq),
+        (f"exercise-{running.pk}-evaluators", released.seq),
         (f"exercise-{running.pk}-control", released.seq),
     ]
     loops = {loop for _, _, loop in layer.sent}

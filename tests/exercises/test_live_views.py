@@ -281,8 +281,11 @@ def test_it_records_an_evaluator_observation(client, running):
     assert 'id="ratings" class="panel" aria-labelledby="ratings-heading" hx-swap-oob="true"' in html
     assert 'class="rating rating-S"' in html
     assert Observation.objects.get().rating == "S"
-    pushed = render_event(running.events.get(kind="observation.recorded"), perspective="control")
+    observed = running.events.get(kind="observation.recorded")
+    pushed = render_event(observed, perspective="evaluator")
     assert 'class="rating rating-S"' in pushed.split('id="ratings"')[1]
+    # The control console has no ratings grid: its frame carries none.
+    assert 'id="ratings"' not in render_event(observed, perspective="control")
 
 
 def test_it_shows_observers_only_what_everyone_may_see(client, running, alice):
@@ -405,3 +408,20 @@ def test_it_closes_and_opens_prompts_from_the_console(client, running, alice):
     htmx(client, url("prompt_toggle", running, "later", "open"))
     assert running.prompt_windows.get(prompt__key="later").is_open
     assert client.post(url("prompt_toggle", running, "later", "explode")).status_code == 404
+
+
+def test_the_evaluator_rates_from_one_card_per_team(client, running):
+    evaluator = factories.add_participant(running, "evaluator").user
+    client.force_login(evaluator)
+    html = client.get(url("evaluate", running)).content.decode()
+    for team_row in running.teams.all():
+        assert f'<input type="hidden" name="team" value="{team_row.code}">' in html
+    # The current stage's prompt exercises "respond": suggested first.
+    suggested = html.split('<optgroup label="Exercised in this stage">')[1].split("</optgroup>")[0]
+    assert 'value="respond"' in suggested
+    assert html.count('name="rating" value="U"') == running.teams.count()
+    data = {"team": team(running, "cloud").code, "criterion": "respond", "rating": "M"}
+    response = htmx(client, url("observe_record", running), data)
+    assert "Recorded M" in response.content.decode()
+    missing = htmx(client, url("observe_record", running), {**data, "rating": ""})
+    assert 'class="field-error" role="alert"' in missing.content.decode()

@@ -208,10 +208,14 @@ ROWS: dict[str, Row] = {
     "exercises:team_add": Row("POST", ex, CONTROL),
     "exercises:participant_add": Row("POST", ex, CONTROL),
     "exercises:control": Row("GET", ex, CONTROL),
+    "exercises:presence": Row("GET", ex, CONTROL),
+    "exercises:branch_preview": Row("GET", ex, CONTROL),
+    "exercises:due_next": Row("GET", ex, CONTROL),
     "exercises:start": Row("POST", ex, CONTROL),
     "exercises:pause": Row("POST", ex, CONTROL),
     "exercises:resume": Row("POST", ex, CONTROL),
     "exercises:advance": Row("POST", ex, CONTROL),
+    "exercises:advance_confirm": Row("GET", ex, CONTROL),
     "exercises:end": Row("POST", ex, CONTROL),
     "exercises:hotwash": Row("POST", ex, CONTROL, lambda w: {"notes": "Hot wash"}),
     "exercises:inject_release": Row("POST", lambda w: {**ex(w), "inject_key": "news"}, CONTROL),
@@ -252,6 +256,7 @@ ROWS: dict[str, Row] = {
     "exercises:evaluate": Row("GET", ex, EVALUATORS),
     "exercises:observe_record": Row("POST", ex, EVALUATORS),
     "exercises:observe": Row("GET", ex, WATCHERS),
+    "exercises:observer_picture": Row("GET", ex, WATCHERS),
     # A join link is a capability: anyone signed in who has it sees whose team it is and
     # why they may or may not join (joining itself is checked by the engine).
     "exercises:join": Row("GET", lambda w: {"join_code": w.teams["cloud"].join_code}, SIGNED_IN),

@@ -20,9 +20,11 @@ from django.utils import timezone
 from config.limits import SHARE_EVERY_SECONDS
 from exercises import clock, engine
 from exercises.engine import EngineError
+from exercises.engine.core import SYSTEM, locked
+from exercises.engine.injects import release
 from exercises.models import ShareRefusal
 from exercises.visibility import TeamInfo, share_readers
-from scenarios.models import Tlp
+from scenarios.models import Inject, Tlp
 from scoring.access import report_access
 from scoring.exports import csv as csv_export
 from scoring.exports import json as json_export
@@ -196,6 +198,37 @@ def test_it_keeps_a_teams_decisions_and_ratings_from_other_teams_and_observers()
         assert secret in report.content.decode(), secret
     own = client(world, "player_a").get(reverse("scoring:report", kwargs=code))
     assert PRIVATE[0] in own.content.decode()  # a team reads its own rationale
+
+
+@pytest.mark.django_db
+def test_observers_see_clear_consequence_injects_and_no_restricted_one():
+    """A consequence inject goes to its target teams only (a SOME event); the observers'
+    picture lists it when it is TLP:CLEAR, and never one of another marking."""
+    world = build_world(with_report=False, with_shares=False)
+    exercise = world.exercise
+    for tlp in TLPS:
+        inject = Inject.objects.create(
+            scenario=exercise.scenario,
+            stage=exercise.scenario.start_stage,
+            key=f"csq-{TOKENS[tlp]}",
+            title=f"Consequence {TOKENS[tlp]}",
+            body=f"Body {TOKENS[tlp]}",
+            tlp=tlp,
+            release="consequence",
+        )
+        with locked(exercise) as ex:
+            release(
+                ex,
+                inject,
+                release_key=f"csq:{tlp}",
+                team_ids=[world.teams["bank"].id],
+                cascade=True,
+                actor=SYSTEM,
+            )
+    for persona in ("observer", "coordinator"):
+        for page in ("exercises:observe", "exercises:observer_picture"):
+            html = client(world, persona).get(reverse(page, kwargs={"code": exercise.code}))
+            assert shown(html.content.decode()) == {Tlp.CLEAR}, (persona, page)
 
 
 # A team's thread: the team and the control cell, nobody else, whatever the organization.
