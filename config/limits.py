@@ -29,6 +29,13 @@ XLSX_MAX_SHARED_STRINGS = 100_000
 XLSX_MAX_UNPACKED_BYTES = 32 * MIB
 XLSX_MAX_ELEMENTS = 500_000
 
+# -- exercise backups (JSON), scoring/backup/ ---------------------------------------------
+# A backup is read whole, like an upload. A played two-hour exercise with a hundred teams
+# is a few MiB; records nest about 7 levels (a score's evidence items are the deepest).
+BACKUP_MAX_BYTES = 64 * MIB
+BACKUP_MAX_DEPTH = 16
+BACKUP_MAX_NODES = 4_000_000
+
 # -- rosters (CSV/XLSX of people to invite), onboarding/roster.py --------------------------
 # Read like an MSEL (same column and cell bounds, same XLSX checks); fifty to a few hundred
 # people is a real exercise.

@@ -355,6 +355,65 @@ def _type_errors(hint: Any, value: Any, where: str) -> list[str]:
     return [] if ok else [f"{where}: {value!r} is not {getattr(hint, '__name__', hint)}"]
 
 
+# ---------------------------------------------------------------- references in payloads
+
+# What each reference field of a payload names, for moving a timeline to another database
+# (restoring a backup, ``scoring.backup``): database ids of teams, shares, messages,
+# observations and prompt options (``PromptOption.id``), codes, and usernames. Every
+# integer field of a payload is either here or a count (``revision``); a test holds that.
+# An id of 0 names nothing (``RfiAsked.to_team_id`` 0: the control cell).
+PAYLOAD_REFERENCES: dict[str, str] = {
+    "team_id": "team",
+    "from_team_id": "team",
+    "to_team_id": "team",
+    "recipient_ids": "team",
+    "share_id": "share",
+    "relayed_from_id": "share",
+    "message_id": "message",
+    "observation_id": "observation",
+    "id": "option",
+    "team_code": "team_code",
+    "rfi_code": "rfi_code",
+    "mentions": "username",
+}
+
+Lookup = Callable[[str, Any], Any]
+
+
+def remap_references(kind: str, payload: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    """``payload`` of ``kind`` with each reference field (``PAYLOAD_REFERENCES``, nested
+    ones included) replaced by ``lookup(what, value)``; list fields item by item, ids of 0
+    kept. Fields the kind's schema lacks are copied as they are. Raises ``ValueError`` for
+    an unknown kind."""
+    entry = KINDS.get(kind)
+    if entry is None:
+        raise ValueError(f"Unknown event kind {kind!r}.")
+    return _remap(entry.payload, payload, lookup)
+
+
+def _remap(schema: type, payload: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    out = dict(payload)
+    for key, hint in get_type_hints(schema).items():
+        if key not in out:
+            continue
+        what = PAYLOAD_REFERENCES.get(key)
+        args = get_args(hint)
+        nested = (
+            get_origin(hint) is list and isinstance(args[0], type) and issubclass(args[0], dict)
+        )
+        if nested and isinstance(out[key], list):
+            out[key] = [_remap(args[0], item, lookup) for item in out[key]]
+        elif what and isinstance(out[key], list):
+            out[key] = [_one(what, item, lookup) for item in out[key]]
+        elif what:
+            out[key] = _one(what, out[key], lookup)
+    return out
+
+
+def _one(what: str, value: Any, lookup: Lookup) -> Any:
+    return value if value == 0 and not isinstance(value, bool) else lookup(what, value)
+
+
 # ---------------------------------------------------------------- writing
 
 
