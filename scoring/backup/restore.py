@@ -16,6 +16,7 @@ in: they are recomputed from the restored record and compared with the backup's.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,8 +75,6 @@ class Ids:
         reference to nothing in the backup."""
         if source is None:
             return None
-        if isinstance(source, bool):
-            raise BackupError(f"{where}: {source!r} is not a reference")
         try:
             return self.maps.get(kind, {})[source]
         except (KeyError, TypeError):
@@ -173,14 +172,14 @@ class _Restore:
         options = Option.objects.filter(prompt__scenario=scenario)
         by_key = {(p, k): i for i, p, k in options.values_list("id", "prompt__key", "key")}
         self._map_keys(ids, "option", by_key)
-        by_key = {}
+        by_key, seen = {}, Counter()
         for row in (
             Consequence.objects.filter(option__prompt__scenario=scenario)
             .order_by("option__prompt__key", "option__key", "order", "id")
             .values_list("id", "option__prompt__key", "option__key")
         ):
-            index = sum(1 for key in by_key if key[:2] == row[1:])
-            by_key[(*row[1:], index)] = row[0]
+            by_key[(*row[1:], seen[row[1:]])] = row[0]
+            seen[row[1:]] += 1
         self._map_keys(ids, "consequence", by_key)
         criteria = Criterion.objects.filter(rubric_id=scenario.rubric_id)
         self._map_keys(ids, "criterion", dict(criteria.values_list("key", "id")))
@@ -456,6 +455,15 @@ class _Restore:
             if kind not in events.KINDS:
                 raise BackupError(f"{r.path}.kind: unknown event kind {kind!r}")
             where = f"{r.path}.payload"
+            # Fields of the wrong type are refused; missing or extra ones are kept, as
+            # rows written before a schema changed have them.
+            wrong = [
+                e
+                for e in events.payload_errors(kind, r.json("payload", dict))
+                if not e.endswith((": missing", ": unexpected"))
+            ]
+            if wrong:
+                raise BackupError(f"{where}: {wrong[0]}")
             return Event(
                 exercise=exercise,
                 seq=r.int("seq"),
@@ -505,8 +513,11 @@ class _Restore:
         """``{"teams": seq, "all": seq, "team": {team id: seq}}`` (``events.advance_marks``)."""
         marks = source.json("visibility_marks", dict)
         team = marks.get("team", {})
+        seqs = [marks.get("teams", 0), marks.get("all", 0)]
         if not isinstance(team, dict) or not all(k.isdigit() for k in team):
             raise BackupError(f"{source.path}.visibility_marks.team: expected team ids")
+        if not all(type(seq) is int for seq in [*seqs, *team.values()]):
+            raise BackupError(f"{source.path}.visibility_marks: expected seq numbers")
         renamed = {str(self.ids.get("team", int(k), source.path)): v for k, v in team.items()}
         exercise.visibility_marks = {**marks, "team": renamed} if marks else {}
         exercise.save(update_fields=["visibility_marks"])

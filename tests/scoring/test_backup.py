@@ -182,7 +182,11 @@ def test_a_tampered_backup_is_refused_whole(played):
         "is not a release key": lambda d: d["releases"][0].update(release_key="inject:x"),
         "has no inject": lambda d: d["scenario"]["ids"]["inject"][0].__setitem__(1, "nope"),
         "expected an ISO 8601 time": lambda d: d["events"][0].update(created_at="yesterday"),
-        "is not a reference": lambda d: d["events"][index]["payload"].update(share_id=True),
+        "share_id: True is not int": lambda d: d["events"][index]["payload"].update(share_id=True),
+        "payload: share.created.title: ['a'] is not str": lambda d: d["events"][index][
+            "payload"
+        ].update(title=["a"]),
+        "expected seq numbers": lambda d: d["exercise"]["visibility_marks"].update(all="1"),
     }
     counts = (Exercise.objects.count(), Event.objects.count(), User.objects.count())
     for message, change in cases.items():
