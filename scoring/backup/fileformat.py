@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
@@ -104,15 +105,26 @@ class Record:
         return value
 
     def int(self, name: str) -> int:
-        return self._get(name, (int,), "a whole number")
+        return self._bounded(name, self._get(name, (int,), "a whole number"))
 
     def ref(self, name: str) -> int | None:
         """A source database id, or None."""
-        return self._get(name, (int,), "an id or null", null=True)
+        return self._bounded(name, self._get(name, (int,), "an id or null", null=True))
+
+    def _bounded(self, name: str, value: int | None) -> int | None:
+        # JSON integers have no bound; a database column (and SQLite's driver) has.
+        if value is not None and not -(2**63) < value < 2**63:
+            raise BackupError(f"{self.path}.{name}: {value} is out of range")
+        return value
 
     def float(self, name: str, *, null: bool = False) -> float | None:
         value = self._get(name, (int, float), "a number", null=null)
-        return None if value is None else float(value)
+        if value is None:
+            return None
+        # 1e999 reads as infinity; a huge integer does not fit a float.
+        if abs(value) > 1e15 or math.isnan(value):
+            raise BackupError(f"{self.path}.{name}: {value} is out of range")
+        return float(value)
 
     def str(self, name: str) -> str:
         return self._get(name, (str,), "text")

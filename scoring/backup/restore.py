@@ -188,7 +188,11 @@ class _Restore:
         rows = ids.json(kind, list)
         for index, row in enumerate(rows):
             where = f"{ids.path}.{kind}[{index}]"
-            if not isinstance(row, list) or len(row) < 2 or not isinstance(row[0], int):
+            if (
+                not isinstance(row, list)
+                or len(row) < 2
+                or not all(isinstance(part, (int, str)) for part in row)
+            ):
                 raise BackupError(f"{where}: expected [id, key…]")
             key = row[1] if len(row) == 2 else tuple(row[1:])
             if key not in by_key:

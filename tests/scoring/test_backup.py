@@ -186,6 +186,11 @@ def test_a_tampered_backup_is_refused_whole(played):
         "payload: share.created.title: ['a'] is not str": lambda d: d["events"][index][
             "payload"
         ].update(title=["a"]),
+        "seq: 9223372036854775808 is out of range": lambda d: d["events"][0].update(seq=2**63),
+        "clock_seconds: inf is out of range": lambda d: d["events"][0].update(
+            clock_seconds=float("inf")
+        ),
+        "expected [id, key…]": lambda d: d["scenario"]["ids"]["role"][0].__setitem__(1, []),
         "expected seq numbers": lambda d: d["exercise"]["visibility_marks"].update(all="1"),
     }
     counts = (Exercise.objects.count(), Event.objects.count(), User.objects.count())
