@@ -10,7 +10,7 @@ standard library fetches, ``prometheus_client``'s parser reads. Typical use::
 
 With ``PROMETHEUS_MULTIPROC_DIR`` shared by the servers one scrape answers for every
 process (samples then carry a ``pid`` label for the per-process gauge); without it, scrape
-each server and add the figures up.
+each server and add them up with ``combined``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,16 @@ def scrape(url: str, token: str, *, timeout: float = 10.0) -> Samples:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return parse(response.read().decode("utf-8"))
+
+
+def combined(*scrapes: Mapping[str, float]) -> Samples:
+    """Scrapes of several servers without a shared ``PROMETHEUS_MULTIPROC_DIR`` as one:
+    every sample summed (counters, histogram buckets, and the open-socket gauge)."""
+    out: Samples = {}
+    for samples in scrapes:
+        for key, value in samples.items():
+            out[key] = out.get(key, 0.0) + value
+    return out
 
 
 def total(samples: Mapping[str, float], name: str, **labels: str) -> float:

@@ -7,7 +7,7 @@ import urllib.error
 
 import pytest
 
-from bench.metrics_scrape import live_figures, parse, quantile, scrape, total
+from bench.metrics_scrape import combined, live_figures, parse, quantile, scrape, total
 from config import metrics
 
 TOKEN = "a-metrics-token-of-some-length"
@@ -69,3 +69,9 @@ def test_quantiles_follow_prometheus_histogram_quantile_over_every_process():
     earlier = parse(EXPOSITION.replace('le="+Inf",pid="1"} 8.0', 'le="+Inf",pid="1"} 6.0'))
     assert quantile(samples, "lag", 0.5, since=earlier) == 2.0  # only the 2 new, both > 2 s
     assert quantile(samples, "lag", 0.5, since=samples) is None
+
+
+def test_scrapes_of_separate_servers_add_up():
+    one = parse("# TYPE cascade_decisions counter\ncascade_decisions_total 2.0\n")
+    two = parse("# TYPE cascade_decisions counter\ncascade_decisions_total 3.0\n")
+    assert live_figures(combined(one, two))["decisions"] == 5
