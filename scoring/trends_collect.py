@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from exercises.models import Exercise
+from django.db.models import QuerySet
+
+from accounts.models import Organization
+from exercises.models import Exercise, Team
 from scenarios.models import Rubric
 from scoring import trends
 from scoring.access import TrendScope
@@ -22,7 +25,7 @@ class TrendFilter:
     """What to follow: one rubric's runs, optionally one organization, sector or group."""
 
     rubric: Rubric
-    organization: int | None = None
+    organization: Organization | None = None
     sector: str = ""
     group: str = ""
 
@@ -35,11 +38,36 @@ class TrendData:
     pending: list[Exercise] = field(default_factory=list)  # scores not up to date
 
 
-def trend_rubrics(scope: TrendScope) -> list[Rubric]:
+def trend_rubrics(scope: TrendScope) -> QuerySet[Rubric]:
     """Rubrics with at least two ended exercises the scope reads: only they have a trend."""
     counts = Counter(scope.exercises().values_list("scenario__rubric_id", flat=True))
     ids = [rubric_id for rubric_id, n in counts.items() if rubric_id and n > 1]
-    return list(Rubric.objects.filter(id__in=ids).order_by("title"))
+    return Rubric.objects.filter(id__in=ids).order_by("title")
+
+
+def trend_organizations(scope: TrendScope) -> QuerySet[Organization]:
+    """Organizations whose scores the scope reads in some ended exercise."""
+    teams = Team.objects.filter(
+        scope.condition("exercise_id", "organization_id"), exercise__in=scope.exercises()
+    )
+    return Organization.objects.filter(teams__in=teams).distinct().order_by("name")
+
+
+@dataclass
+class TrendView:
+    """Everything the trends page and its exports show."""
+
+    chosen: TrendFilter
+    by: str
+    per: str
+    data: TrendData
+    series: list[trends.Series]
+
+
+def trend_view(scope: TrendScope, chosen: TrendFilter, *, by: str, per: str) -> TrendView:
+    data = load_trends(scope, chosen)
+    series = trends.build_series(data.scores, data.items, by=by, per=per)
+    return TrendView(chosen=chosen, by=by, per=per, data=data, series=series)
 
 
 def _held_at(exercise: Exercise):
@@ -61,8 +89,8 @@ def load_trends(scope: TrendScope, chosen: TrendFilter) -> TrendData:
         organization__isnull=False,
     ).select_related("exercise", "organization", "criterion")
     if chosen.organization:
-        rows = rows.filter(team__organization_id=chosen.organization)
-        items = items.filter(organization_id=chosen.organization)
+        rows = rows.filter(team__organization=chosen.organization)
+        items = items.filter(organization=chosen.organization)
     if chosen.sector:
         rows = rows.filter(team__organization__sector=chosen.sector)
         items = items.filter(organization__sector=chosen.sector)

@@ -485,3 +485,47 @@ def make_played_from_scenario(scenario: Scenario, *, facilitator: User | None = 
     exercise.hotwash_notes = "Hot wash: dependencies were discovered late."
     exercise.save(update_fields=["hotwash_notes"])
     return exercise, teams
+
+
+def make_trend_runs(*, facilitator: User | None = None):
+    """Two ended runs of one scenario (so of one rubric), the same three organizations in
+    both, scores computed as when each ended, then set where the trends tests need known
+    values: the hospital's "Respond" 48 → 70 (high confidence both times) with one done
+    item due in between; the bank's "Respond" 30 → 90 with the second point low.
+    Returns (spring run, autumn run, {"cloud": org, "hospital": org, "bank": org})."""
+    from datetime import UTC, date, datetime
+
+    from scoring.models import ImprovementItem, Score
+    from scoring.services import report_compute
+
+    first, teams = make_played_exercise(facilitator=facilitator, name="Spring run")
+    second, _ = make_played_from_scenario(first.scenario, facilitator=facilitator)
+    for key, team in teams.items():
+        Team.objects.filter(exercise=second, role__key=key).update(organization=team.organization)
+    for run, name, ended in (
+        (first, "Spring run", datetime(2026, 3, 10, 12, tzinfo=UTC)),
+        (second, "Autumn run", datetime(2026, 9, 20, 12, tzinfo=UTC)),
+    ):
+        Exercise.objects.filter(id=run.id).update(name=name, ended_at=ended)
+        report_compute(exercise=run)
+        run.refresh_from_db()
+    orgs = {key: team.organization for key, team in teams.items()}
+    for run, key, value, confidence in (
+        (first, "hospital", 48, "high"),
+        (second, "hospital", 70, "high"),
+        (first, "bank", 30, "high"),
+        (second, "bank", 90, "low"),
+    ):
+        Score.objects.filter(
+            exercise=run, team__organization=orgs[key], criterion__key="respond"
+        ).update(value=value, confidence=confidence)
+    ImprovementItem.objects.create(
+        exercise=first,
+        criterion=first.scenario.rubric.criteria.get(key="respond"),
+        organization=orgs["hospital"],
+        observation="Isolation took too long.",
+        corrective_action="Rehearse the isolation runbook with the cloud provider",
+        completion_date=date(2026, 6, 1),
+        status="done",
+    )
+    return first, second, orgs
