@@ -69,7 +69,7 @@ class TrendFilterForm(forms.Form):
     criterion group, optionally narrowed to one organization, sector or group."""
 
     rubric = forms.ModelChoiceField(
-        queryset=Rubric.objects.none(), required=False, empty_label=None
+        queryset=Rubric.objects.none(), required=False, empty_label=None, to_field_name="key"
     )
     by = forms.ChoiceField(
         label="Follow",
@@ -82,7 +82,10 @@ class TrendFilterForm(forms.Form):
         required=False,
     )
     organization = forms.ModelChoiceField(
-        queryset=Organization.objects.none(), required=False, empty_label="Any organization"
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label="Any organization",
+        to_field_name="code",
     )
     sector = forms.ChoiceField(choices=[("", "Any sector"), *Sector.choices], required=False)
     group = forms.ChoiceField(

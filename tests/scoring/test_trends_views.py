@@ -58,7 +58,7 @@ def test_it_shows_a_member_only_their_organization(client, runs):
     assert orgs["cloud"].name not in html
     # not even through the filter: another organization's id shows nothing of it
     client.force_login(member)
-    response = client.get(URL, {"organization": orgs["bank"].id})
+    response = client.get(URL, {"organization": orgs["bank"].code})
     assert response.status_code == 422
     assert orgs["bank"].name not in response.content.decode()
 
@@ -108,8 +108,20 @@ def test_it_refuses_a_foreign_organization_in_the_export(client, runs):
     factories.add_member(member, orgs["hospital"])
     client.force_login(member)
     url = reverse("scoring:trends-export", args=["csv"])
-    assert client.get(url, {"organization": orgs["bank"].id}).status_code == 404
+    assert client.get(url, {"organization": orgs["bank"].code}).status_code == 404
     csv = client.get(url).content.decode()
     assert orgs["hospital"].name in csv
     assert orgs["bank"].name not in csv
     assert client.get(reverse("scoring:trends-export", args=["pdf"])).status_code == 404
+
+
+def test_it_follows_one_organization_of_the_rubric_the_report_links_to(client, alice, runs):
+    first, _, orgs = runs
+    client.force_login(alice)
+    report = client.get(reverse("scoring:report", args=[first.code])).content.decode()
+    link = f"{URL}?rubric={first.scenario.rubric.key}"
+    assert link in report
+    html = page(client, alice, rubric=first.scenario.rubric.key, organization=orgs["bank"].code)
+    shown = html.split("series over")[1]
+    assert orgs["bank"].name in shown
+    assert orgs["hospital"].name not in shown
