@@ -234,8 +234,10 @@ def trend_svg(
     A confident point is a filled dot joined by a solid line; a low-confidence point is a
     hollow dot and its segments are dashed, as the table says no change is claimed there.
     """
-    left, right, top, plot_h = 30, 16, 18, 90
-    step_w = 96
+    # Room for a date under the first and last points; at least 220 px between the ends
+    # so two runs still read as a line, not a dot.
+    left, right, top, plot_h = 40, 40, 18, 90
+    step_w = max(110, 220 // max(1, len(points) - 1))
     width = left + right + step_w * max(1, len(points) - 1)
     height = top + plot_h + 40
     x_of = [left + i * step_w for i in range(len(points))]
@@ -247,7 +249,7 @@ def trend_svg(
     for grid in (0, 50, 100):
         y = y_of(grid)
         body.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right / 2:.1f}" y2="{y:.1f}" '
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID}"/>'
         )
         body.append(_text(left - 4, y + 4, grid, size=11, fill=MUTED, anchor="end"))
