@@ -194,8 +194,9 @@ def build_series(
     by: str = BY_ORGANIZATION,
     per: str = PER_CRITERION,
 ) -> list[Series]:
-    """Series of at least two runs, ordered by subject then measure (rubric order kept as
-    given by ``scores``); each point is one exercise, oldest first."""
+    """Series with a value in at least two runs, ordered by subject then measure (rubric
+    order kept as given by ``scores``); each point is one exercise the subject took part
+    in, oldest first (a run without evidence stays, as a point without a value)."""
     cells: dict[tuple[str, str], dict[str, list[ScoreIn]]] = defaultdict(lambda: defaultdict(list))
     members: dict[tuple[str, str], set[str]] = defaultdict(set)
     covered: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -207,9 +208,9 @@ def build_series(
     items = list(items)
     out = []
     for key, runs in cells.items():
-        if len(runs) < 2:
-            continue
         points = sorted((_point(s) for s in runs.values()), key=lambda p: (p.held_at, p.exercise))
+        if sum(p.value is not None for p in points) < 2:
+            continue  # fewer than two measured runs: nothing to follow
         mine = [i for i in items if i.organization in members[key] and i.criterion in covered[key]]
         steps = tuple(
             Step(before=a, after=b, items=due_between(mine, a, b)) for a, b in pairwise(points)

@@ -110,11 +110,18 @@ def test_it_claims_no_change_from_or_to_a_low_confidence_point():
 
 
 def test_it_measures_nothing_where_a_run_has_no_evidence():
-    scores = [score(SPRING, "Hospital", "respond", None), score(AUTUMN, "Hospital", "respond", 70)]
+    scores = [
+        score(SPRING, "Hospital", "respond", None),
+        score(AUTUMN, "Hospital", "respond", 70),
+        score(WINTER, "Hospital", "respond", 80),
+        score(SPRING, "Bank", "respond", None),  # measured once: nothing to follow
+        score(AUTUMN, "Bank", "respond", 70),
+    ]
     (series,) = trends.build_series(scores, [])
     assert series.points[0].low
     assert series.steps[0].change is None
     assert series.steps[0].summary == "No change measured: no evidence in Spring run."
+    assert series.steps[1].change == 10
 
 
 def test_it_aggregates_a_sector_with_its_weakest_confidence_and_all_its_items():
