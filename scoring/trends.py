@@ -100,9 +100,10 @@ class Step:
             return f"No change measured: no evidence in {missing.exercise_name}."
         if not self.claimed:
             low = [p.exercise_name for p in (self.before, self.after) if p.low]
+            where = "both runs" if len(low) == 2 else low[0]
             return (
                 f"Moved {self.change:+g} points; no change claimed: low-confidence evidence "
-                f"in {' and '.join(low)}."
+                f"in {where}."
             )
         moved = _moved(self.change)
         done = [i for i in self.items if i.done]
@@ -111,6 +112,21 @@ class Step:
         if self.items:
             return f"Score {moved}; {_names(self.items)} {_was(self.items)} due but not completed."
         return f"Score {moved}; no improvement item was due in between."
+
+    @property
+    def brief(self) -> str:
+        """The summary in a few words, for a table cell."""
+        if self.change is None:
+            return "not measured"
+        if not self.claimed:
+            return f"{self.change:+g}, not claimed (low confidence)"
+        done = sum(i.done for i in self.items)
+        text = f"{self.change:+g}"
+        if done:
+            text += f" after {_count(done, 'completed item')}"
+        if len(self.items) > done:
+            text += f"; {_count(len(self.items) - done, 'item')} due, not completed"
+        return text
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,10 @@ def _moved(change: float) -> str:
     if change < 0:
         return f"fell {-change:g} points"
     return "did not change"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n > 1 else ''}"
 
 
 def _names(items: Sequence[ItemIn]) -> str:

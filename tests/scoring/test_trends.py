@@ -163,3 +163,20 @@ def test_it_groups_criteria_and_matches_items_on_any_criterion_of_the_group():
     assert (
         detect.steps[0].summary == "Score did not change; no improvement item was due in between."
     )
+
+
+def test_it_says_the_change_in_a_few_words_for_the_table():
+    scores = [
+        score(SPRING, "Hospital", "respond", 48),
+        score(AUTUMN, "Hospital", "respond", 70),
+        score(WINTER, "Hospital", "respond", 75, "low"),
+    ]
+    items = [
+        item("a", "Hospital", "respond", date(2026, 6, 1)),
+        item("b", "Hospital", "respond", date(2026, 7, 1), status="open"),
+    ]
+    (series,) = trends.build_series(scores, items)
+    assert [s.brief for s in series.steps] == [
+        "+22 after 1 completed item; 1 item due, not completed",
+        "+5, not claimed (low confidence)",
+    ]
