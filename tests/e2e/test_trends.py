@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from tests import factories
 from tests.e2e.conftest import login
+from tests.e2e.test_accessibility import violations
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,6 +23,7 @@ def test_it_shows_trends_without_horizontal_overflow_or_console_errors(new_conte
     assert page.get_by_text("Score rose 22 points after").first.is_visible()
     assert page.locator("section.trend-card svg").count() >= 2
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert violations(page) == []  # axe-core: no serious or critical WCAG violation
     page.locator("#id_by").select_option("sector")
     page.locator("#id_group").select_option("RS")
     page.get_by_role("button", name="Show trends").click()
