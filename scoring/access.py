@@ -112,9 +112,9 @@ class TrendScope:
         ended = Exercise.objects.filter(status=Exercise.Status.ENDED)
         if self.everything:
             return ended
-        return ended.filter(
-            Q(id__in=self.full_exercises) | Q(teams__organization_id__in=self.organizations)
-        ).distinct()
+        # A subquery, not a join: one row per exercise, so counting them stays right.
+        played = Team.objects.filter(organization_id__in=self.organizations).values("exercise_id")
+        return ended.filter(Q(id__in=self.full_exercises) | Q(id__in=played))
 
     def condition(self, exercise: str, organization: str) -> Q:
         """A filter on rows with an exercise and an organization (scores via their team,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from exercises.models import Participant
+from exercises.models import Exercise, Participant
 from tests import factories
 
 URL = reverse("scoring:trends")
@@ -125,3 +125,11 @@ def test_it_follows_one_organization_of_the_rubric_the_report_links_to(client, a
     shown = html.split("series over")[1]
     assert orgs["bank"].name in shown
     assert orgs["hospital"].name not in shown
+
+
+def test_it_counts_runs_ended_at_the_same_instant_once_each(client, runs):
+    first, second, orgs = runs
+    Exercise.objects.filter(id=second.id).update(created_at=first.created_at)
+    member = factories.make_user()
+    factories.add_member(member, orgs["hospital"])
+    assert "Score rose 22 points" in page(client, member)
