@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Organization
 from exercises.models import Exercise, Team
@@ -70,8 +72,10 @@ def trend_view(scope: TrendScope, chosen: TrendFilter, *, by: str, per: str) -> 
     return TrendView(chosen=chosen, by=by, per=per, data=data, series=series)
 
 
-def _held_at(exercise: Exercise):
-    return exercise.ended_at or exercise.started_at or exercise.created_at
+def _held_at(exercise: Exercise) -> datetime:
+    """When the run ended, in the site's time zone: its date is compared with the
+    completion dates coordinators type."""
+    return timezone.localtime(exercise.ended_at or exercise.started_at or exercise.created_at)
 
 
 def load_trends(scope: TrendScope, chosen: TrendFilter) -> TrendData:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organization
+from exercises.models import Exercise
 from scoring import access, charts, jobs, services
 from scoring.compare import compare_table
 from scoring.exports import sharing
@@ -183,7 +184,7 @@ def _trends(request: HttpRequest) -> tuple[TrendFilterForm, TrendView | None]:
     return form, trend_view(scope, chosen, by=data["by"], per=data["per"])
 
 
-def _trend_row(series: Series, exercises) -> dict:
+def _trend_row(series: Series, exercises: list[Exercise]) -> dict:
     by_exercise = {p.exercise: p for p in series.points}
     chart = charts.trend_svg(
         [(p.held_at.strftime("%Y-%m-%d"), p.value, p.low) for p in series.points],

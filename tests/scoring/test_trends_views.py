@@ -94,6 +94,8 @@ def test_it_shows_outsiders_nothing_and_sends_anonymous_users_to_log_in(client, 
 def test_it_filters_by_sector_and_group(client, alice, runs):
     _, _, orgs = runs
     html = page(client, alice, by="sector", per="group", group="RS")
+    export = reverse("scoring:trends-export", args=["xlsx"])
+    assert f'href="{export}?by=sector&amp;per=group&amp;group=RS"' in html  # same filters
     shown = html.split("series over")[1]  # past the filters, which name every choice
     assert f"<td>{orgs['hospital'].get_sector_display()}</td>" in shown
     assert f"<td>{orgs['hospital'].name}</td>" not in shown  # a row per sector
