@@ -107,11 +107,15 @@ class Step:
             )
         moved = _moved(self.change)
         done = [i for i in self.items if i.done]
+        undone = [i for i in self.items if not i.done]
+        if not self.items:
+            return f"Score {moved}; no improvement item was due in between."
+        text = f"Score {moved}"
         if done:
-            return f"Score {moved} after {_names(done)} {_was(done)} completed."
-        if self.items:
-            return f"Score {moved}; {_names(self.items)} {_was(self.items)} due but not completed."
-        return f"Score {moved}; no improvement item was due in between."
+            text += f" after {_names(done)} {_was(done)} completed"
+        if undone:
+            text += f"; {_names(undone)} {_was(undone)} due but not completed"
+        return text + "."
 
     @property
     def brief(self) -> str:

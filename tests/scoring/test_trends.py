@@ -176,6 +176,10 @@ def test_it_says_the_change_in_a_few_words_for_the_table():
         item("b", "Hospital", "respond", date(2026, 7, 1), status="open"),
     ]
     (series,) = trends.build_series(scores, items)
+    assert series.steps[0].summary == (
+        "Score rose 22 points after “Rehearse the isolation runbook” (done) was completed; "
+        "“Rehearse the isolation runbook” (open) was due but not completed."
+    )
     assert [s.brief for s in series.steps] == [
         "+22 after 1 completed item; 1 item due, not completed",
         "+5, not claimed (low confidence)",
