@@ -8,7 +8,9 @@ when it ends, as for any exercise.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
@@ -30,7 +32,8 @@ from demo.script import (
 from exercises import clock, engine
 from exercises.models import Exercise, Participant, Team
 from scenarios.models import Criterion, Scenario
-from scoring.services import report_ensure_fresh
+from scoring.models import ImprovementItem
+from scoring.services import improvement_update, report_ensure_fresh
 
 DEMO_SCENARIO_KEY = "cloud-ransomware"
 DEMO_EXERCISE_NAME = "Demo: ransomware at the shared cloud provider"
@@ -110,8 +113,75 @@ def seed_demo_played_exercise(people: DemoPeople) -> Exercise:
     report recomputed only when stale). Needs ``load_fixtures`` and ``seed_demo_people``;
     raises ``demo.script.ScriptError`` on a bad script before playing anything.
     """
+    yesterday = clock.now() - timedelta(days=1)
+    return _seed_played(
+        people, name=PLAYED_EXERCISE_NAME, day=yesterday, steps=lambda script: script
+    )
+
+
+EARLIER_EXERCISE_NAME = "Demo (last quarter): ransomware at the shared cloud provider"
+EARLIER_DAYS = 91  # before the completed demo: a quarter, so its plan fell due in between
+ITEM_DUE_DAYS = 45  # after the earlier run: when its collaboration items were completed
+# What the demo organizations did about the earlier run's collaboration findings.
+CORRECTIVE_ACTIONS = {
+    "info-sharing": "Named warning contacts and agreed TLP defaults with every dependent",
+    "coordination": "Joined the sector crisis cell's standing call rota",
+    "dependency-awareness": "Mapped the services we depend on, with a fallback for each",
+    "graceful-degradation": "Rehearsed manual operation of the critical services",
+    "public-communication": "Agreed joint holding statements with our providers",
+}
+
+
+def seed_demo_earlier_exercise(people: DemoPeople) -> Exercise:
+    """The same scenario played by the same organizations a quarter before the completed
+    demo, without the sharing (the script's ``warn`` steps, and the evaluator's ratings of
+    collaboration, which describe that sharing, left out). Its improvement plan's
+    collaboration items are then completed, by the demo coordinator, half-way to the next
+    run: so the trends page (``scoring.trends``) shows what changed after them.
+
+    Safe to run repeatedly, like ``seed_demo_played_exercise``.
+    """
+    day = clock.now() - timedelta(days=1 + EARLIER_DAYS)
+    exercise = _seed_played(people, name=EARLIER_EXERCISE_NAME, day=day, steps=_without_sharing)
+    due = (exercise.ended_at + timedelta(days=ITEM_DUE_DAYS)).date()
+    coordinator = people.staff["coordinator"]
+    items = exercise.improvement_items.filter(
+        criterion__group=Criterion.Group.COLLABORATION, organization__isnull=False
+    ).exclude(status=ImprovementItem.Status.DONE)
+    for item in items.select_related("criterion", "exercise"):
+        changes = {"completion_date": due, "status": ImprovementItem.Status.DONE}
+        if not item.corrective_action and item.criterion.key in CORRECTIVE_ACTIONS:
+            changes["corrective_action"] = CORRECTIVE_ACTIONS[item.criterion.key]
+        improvement_update(item=item, actor=coordinator, changes=changes)
+    return exercise
+
+
+def _without_sharing(script: Script) -> Script:
+    collaboration = set(
+        Criterion.objects.filter(group=Criterion.Group.COLLABORATION).values_list("key", flat=True)
+    )
+
+    def kept(timed: Timed) -> bool:
+        match timed.step:
+            case Warn():
+                return False
+            case Rate(criterion=key):
+                return key not in collaboration
+        return True
+
+    stages = tuple(
+        replace(play, steps=tuple(t for t in play.steps if kept(t))) for play in script.stages
+    )
+    return replace(script, stages=stages)
+
+
+def _seed_played(
+    people: DemoPeople, *, name: str, day: datetime, steps: Callable[[Script], Script]
+) -> Exercise:
+    """Play the demo script (as ``steps`` edits it) from 08:45 on ``day``, unless an ended
+    run named ``name`` exists; either way its report is up to date."""
     facilitator = people.staff["facilitator"]
-    played = Exercise.objects.filter(name=PLAYED_EXERCISE_NAME, created_by=facilitator)
+    played = Exercise.objects.filter(name=name, created_by=facilitator)
     exercise = played.filter(status=Exercise.Status.ENDED).first()
     if exercise is None:
         script = load_script(script_path(), roles=[key for key, *_ in DEMO_ORGANIZATIONS])
@@ -122,21 +192,18 @@ def seed_demo_played_exercise(people: DemoPeople) -> Exercise:
                 "step is scheduled when that step commits."
             )
         played.delete()  # a run interrupted halfway: play it again from the start
-        yesterday = clock.now() - timedelta(days=1)
-        start = yesterday.replace(hour=8, minute=45, second=0, microsecond=0)
+        start = day.replace(hour=8, minute=45, second=0, microsecond=0)
         # No enclosing transaction: each engine call commits, so the sweeps it schedules
         # reach the simulated clock at once (on-commit work would otherwise wait to the end).
         # A manual clock: the played run reads like a real session (decisions minutes
         # after a prompt opened) without waiting in real time; it runs each timed sweep the
         # engine schedules as it moves past it, as the scheduler would in real time.
         with clock.use(clock.ManualClock(start)) as manual:
-            exercise = engine.exercise_create(
-                scenario=scenario, name=PLAYED_EXERCISE_NAME, created_by=facilitator
-            )
+            exercise = engine.exercise_create(scenario=scenario, name=name, created_by=facilitator)
             try:
                 _seat_everyone(exercise, people)
                 manual.advance_to(start + timedelta(minutes=15))
-                _play(script, exercise, people, manual)
+                _play(steps(script), exercise, people, manual)
             except BaseException:
                 exercise.delete()
                 raise

@@ -97,6 +97,46 @@ def organization_ids(user: User, exercise: Exercise) -> set[int] | None:
     return set(seats.exclude(team=None).values_list("team__organization_id", flat=True))
 
 
+@dataclass(frozen=True)
+class TrendScope:
+    """Whose scores a user may follow across exercises: every organization of the ended
+    exercises where they hold a full seat (or all, for staff), and their own
+    organizations (memberships and the teams they played for) wherever those took part."""
+
+    everything: bool
+    full_exercises: frozenset[int]
+    organizations: frozenset[int]
+
+    def exercises(self) -> QuerySet[Exercise]:
+        """The ended exercises with at least one score this scope may read."""
+        ended = Exercise.objects.filter(status=Exercise.Status.ENDED)
+        if self.everything:
+            return ended
+        # A subquery, not a join: one row per exercise, so counting them stays right.
+        played = Team.objects.filter(organization_id__in=self.organizations).values("exercise_id")
+        return ended.filter(Q(id__in=self.full_exercises) | Q(id__in=played))
+
+    def condition(self, exercise: str, organization: str) -> Q:
+        """A filter on rows with an exercise and an organization (scores via their team,
+        improvement items directly), given the two lookups' paths."""
+        if self.everything:
+            return Q()
+        return Q(**{f"{exercise}__in": self.full_exercises}) | Q(
+            **{f"{organization}__in": self.organizations}
+        )
+
+
+def trend_scope(user: User) -> TrendScope:
+    """The one rule for trends across exercises (page, exports, nothing else reads them)."""
+    if user.is_staff:
+        return TrendScope(True, frozenset(), frozenset())
+    seats = Participant.objects.filter(user=user)
+    full = seats.filter(kind__in=FULL_KINDS).values_list("exercise_id", flat=True)
+    played = seats.exclude(team=None).values_list("team__organization_id", flat=True)
+    member = user.memberships.values_list("organization_id", flat=True)
+    return TrendScope(False, frozenset(full), frozenset(played) | frozenset(member))
+
+
 def own_exports(access: ReportAccess, user: User) -> list[ReportExport]:
     """The latest exports ``user`` requested of this report; none unless they may export."""
     if not access.can_export:

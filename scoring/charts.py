@@ -220,3 +220,70 @@ def sparkline_svg(values: Sequence[float | None], *, title: str) -> str:
     for x, y in points:
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{ACCENT}"/>')
     return _svg(width, height, title, body)
+
+
+def trend_svg(
+    points: Sequence[tuple[str, float | None, bool]],
+    steps: Sequence[tuple[int, bool]],
+    *,
+    title: str,
+) -> str:
+    """One series over successive exercises: points (axis label, value 0–100 or None,
+    low confidence) and, between each pair, (number of improvement items due, any done).
+
+    A confident point is a filled dot joined by a solid line; a low-confidence point is a
+    hollow dot and its segments are dashed, as the table says no change is claimed there.
+    """
+    # Room for a date under the first and last points; at least 220 px between the ends
+    # so two runs still read as a line, not a dot.
+    left, right, top, plot_h = 40, 40, 18, 90
+    step_w = max(110, 220 // max(1, len(points) - 1))
+    width = left + right + step_w * max(1, len(points) - 1)
+    height = top + plot_h + 40
+    x_of = [left + i * step_w for i in range(len(points))]
+
+    def y_of(value: float) -> float:
+        return top + plot_h - value / 100 * plot_h
+
+    body = []
+    for grid in (0, 50, 100):
+        y = y_of(grid)
+        body.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}" '
+            f'stroke="{GRID}"/>'
+        )
+        body.append(_text(left - 4, y + 4, grid, size=11, fill=MUTED, anchor="end"))
+    for i, (count, done) in enumerate(steps):
+        if count:
+            x = (x_of[i] + x_of[i + 1]) / 2
+            colour = "#2e7d32" if done else MUTED
+            label = f"{count} item{'s' if count > 1 else ''}"
+            body.append(
+                f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" '
+                f'stroke="{colour}" stroke-dasharray="2 3"/>'
+            )
+            body.append(_text(x, top - 6, label, size=11, fill=colour, anchor="middle"))
+    for i in range(len(points) - 1):
+        (_, a, a_low), (_, b, b_low) = points[i], points[i + 1]
+        if a is None or b is None:
+            continue
+        dash = ' stroke-dasharray="5 4"' if a_low or b_low else ""
+        body.append(
+            f'<line x1="{x_of[i]}" y1="{y_of(a):.1f}" x2="{x_of[i + 1]}" y2="{y_of(b):.1f}" '
+            f'stroke="{ACCENT}" stroke-width="2"{dash}/>'
+        )
+    for x, (label, value, low) in zip(x_of, points, strict=True):
+        body.append(_text(x, top + plot_h + 16, _short(label, 14), size=11, anchor="middle"))
+        if value is None:
+            body.append(
+                _text(x, top + plot_h + 30, "no evidence", size=11, fill=MUTED, anchor="middle")
+            )
+            continue
+        fill = "#ffffff" if low else ACCENT
+        body.append(
+            f'<circle cx="{x}" cy="{y_of(value):.1f}" r="4" fill="{fill}" stroke="{ACCENT}" '
+            'stroke-width="2"/>'
+        )
+        shown = f"{value:g}" + (" (low)" if low else "")
+        body.append(_text(x, top + plot_h + 30, shown, size=11, fill=MUTED, anchor="middle"))
+    return _svg(width, height, title, body)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.models import Organization
+from accounts.models import Organization, Sector
+from scenarios.models import Criterion, Rubric
 from scoring.models import ImprovementItem, ReportExport
+from scoring.trends import BY_ORGANIZATION, BY_SECTOR, PER_CRITERION, PER_GROUP
 
 
 class ImprovementItemForm(forms.ModelForm):
@@ -60,3 +62,46 @@ class PlanFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         if organizations is not None:
             self.fields["organization"].queryset = organizations
+
+
+class TrendFilterForm(forms.Form):
+    """Which trends to show: one rubric's runs, by organization or sector, per criterion or
+    criterion group, optionally narrowed to one organization, sector or group."""
+
+    rubric = forms.ModelChoiceField(
+        queryset=Rubric.objects.none(), required=False, empty_label=None, to_field_name="key"
+    )
+    by = forms.ChoiceField(
+        label="Follow",
+        choices=[(BY_ORGANIZATION, "Each organization"), (BY_SECTOR, "Each sector")],
+        required=False,
+    )
+    per = forms.ChoiceField(
+        label="Per",
+        choices=[(PER_CRITERION, "Criterion"), (PER_GROUP, "Criterion group")],
+        required=False,
+    )
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label="Any organization",
+        to_field_name="code",
+    )
+    sector = forms.ChoiceField(choices=[("", "Any sector"), *Sector.choices], required=False)
+    group = forms.ChoiceField(
+        label="Criterion group",
+        choices=[("", "Any group"), *Criterion.Group.choices],
+        required=False,
+    )
+
+    def __init__(self, *args, rubrics, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rubric"].queryset = rubrics
+        self.fields["organization"].queryset = organizations
+
+    def clean(self):
+        data = super().clean()
+        data["rubric"] = data.get("rubric") or self.fields["rubric"].queryset.first()
+        data["by"] = data.get("by") or BY_ORGANIZATION
+        data["per"] = data.get("per") or PER_CRITERION
+        return data

@@ -14,13 +14,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organization
-from scoring import access, jobs, services
+from exercises.models import Exercise
+from scoring import access, charts, jobs, services
 from scoring.compare import compare_table
 from scoring.exports import sharing
-from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm
+from scoring.exports import trends as trend_exports
+from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm, TrendFilterForm
 from scoring.models import ImprovementItem, ReportExport
 from scoring.report import build_report
 from scoring.sharing_metrics import sharing_metrics_for
+from scoring.trends import Series
+from scoring.trends_collect import (
+    TrendFilter,
+    TrendView,
+    trend_organizations,
+    trend_rubrics,
+    trend_view,
+)
 
 
 @login_required
@@ -153,4 +163,58 @@ def sharing_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
         raise Http404("No such format.")
     response = HttpResponse(chosen.render(acc), content_type=chosen.content_type)
     response["Content-Disposition"] = f'attachment; filename="{sharing.filename(acc, fmt)}"'
+    return response
+
+
+def _trends(request: HttpRequest) -> tuple[TrendFilterForm, TrendView | None]:
+    """The trends the filters ask for, within the reader's scope (None: nothing to show)."""
+    scope = access.trend_scope(request.user)
+    form = TrendFilterForm(
+        request.GET, rubrics=trend_rubrics(scope), organizations=trend_organizations(scope)
+    )
+    if not form.is_valid() or form.cleaned_data["rubric"] is None:
+        return form, None
+    data = form.cleaned_data
+    chosen = TrendFilter(
+        rubric=data["rubric"],
+        organization=data["organization"],
+        sector=data["sector"],
+        group=data["group"],
+    )
+    return form, trend_view(scope, chosen, by=data["by"], per=data["per"])
+
+
+def _trend_row(series: Series, exercises: list[Exercise]) -> dict:
+    by_exercise = {p.exercise: p for p in series.points}
+    chart = charts.trend_svg(
+        [(p.held_at.strftime("%Y-%m-%d"), p.value, p.low) for p in series.points],
+        [(len(s.items), any(i.done for i in s.items)) for s in series.steps],
+        title=f"{series.title}: score over {len(series.points)} exercises",
+    )
+    cells = [by_exercise.get(e.code) for e in exercises]
+    return {"series": series, "cells": cells, "chart": chart}
+
+
+@login_required
+@require_GET
+def trends_page(request: HttpRequest) -> HttpResponse:
+    form, view = _trends(request)
+    rows = [_trend_row(s, view.data.exercises) for s in view.series] if view else []
+    context = {"form": form, "view": view, "rows": rows, "formats": trend_exports.FORMATS}
+    return render(request, "scoring/trends.html", context, status=200 if form.is_valid() else 422)
+
+
+@login_required
+@require_GET
+def trends_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The trends the page shows with the same filters, as CSV, XLSX or JSON."""
+    chosen = trend_exports.FORMATS.get(fmt)
+    if chosen is None:
+        raise Http404("No such format.")
+    _, view = _trends(request)
+    if view is None:
+        raise Http404("No trends to export.")
+    response = HttpResponse(chosen.render(view), content_type=chosen.content_type)
+    name = trend_exports.filename(view, fmt)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -485,3 +485,54 @@ def make_played_from_scenario(scenario: Scenario, *, facilitator: User | None = 
     exercise.hotwash_notes = "Hot wash: dependencies were discovered late."
     exercise.save(update_fields=["hotwash_notes"])
     return exercise, teams
+
+
+def make_trend_runs(*, facilitator: User | None = None):
+    """Two ended runs of one scenario (so of one rubric), the same three organizations in
+    both, with stored scores on every criterion (as when each ended; no timeline, so they
+    are up to date) and known values where the trends tests look: the hospital's
+    "Respond" 48 → 70 (high confidence both times) with one done item due in between; the
+    bank's "Respond" 30 → 90 with the second point low.
+    Returns (spring run, autumn run, {"cloud": org, "hospital": org, "bank": org})."""
+    from datetime import UTC, date, datetime
+
+    from scoring.models import ImprovementItem, Score
+
+    scenario = make_scenario()
+    orgs = {role.key: make_organization(sector=role.sector) for role in scenario.roles.all()}
+    known = {("hospital", 0): 48, ("hospital", 1): 70, ("bank", 0): 30, ("bank", 1): 90}
+    runs = []
+    for n, (name, ended) in enumerate(
+        (
+            ("Spring run", datetime(2026, 3, 10, 12, tzinfo=UTC)),
+            ("Autumn run", datetime(2026, 9, 20, 12, tzinfo=UTC)),
+        )
+    ):
+        run = make_exercise(scenario, facilitator=facilitator, name=name, status="ended")
+        run.started_at, run.ended_at = ended, ended
+        run.save(update_fields=["started_at", "ended_at"])
+        for key, org in orgs.items():
+            team = make_team(run, key, org)
+            for k, criterion in enumerate(scenario.rubric.criteria.all()):
+                respond = criterion.key == "respond"
+                value = known.get((key, n), 50) if respond else 40 + 10 * n + 5 * k
+                low = respond and (key, n) == ("bank", 1)
+                Score.objects.create(
+                    exercise=run,
+                    team=team,
+                    criterion=criterion,
+                    value=value,
+                    evidence_count=1 if low else 4,
+                    confidence="low" if low else "high",
+                )
+        runs.append(run)
+    ImprovementItem.objects.create(
+        exercise=runs[0],
+        criterion=scenario.rubric.criteria.get(key="respond"),
+        organization=orgs["hospital"],
+        observation="Isolation took too long.",
+        corrective_action="Rehearse the isolation runbook with the cloud provider",
+        completion_date=date(2026, 6, 1),
+        status="done",
+    )
+    return runs[0], runs[1], orgs

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Organization, User
+from demo.exercises import EARLIER_EXERCISE_NAME, PLAYED_EXERCISE_NAME
 from demo.people import DEMO_PASSWORD
 from exercises.models import Exercise, Participant
 from scenarios.models import Scenario
@@ -49,6 +50,11 @@ def test_it_seeds_the_scenarios_a_demo_exercise_ready_to_start_and_a_played_one(
     assert kinds == {"facilitator", "player", "evaluator", "observer", "coordinator"}
     printed = capsys.readouterr().out
     assert "is in the lobby" in printed
-    played = Exercise.objects.exclude(pk=exercise.pk).get()  # one more, not one per run
-    assert played.status == Exercise.Status.ENDED
+    ended = Exercise.objects.exclude(pk=exercise.pk)  # two more, not two per run
+    assert set(ended.values_list("name", "status")) == {
+        (PLAYED_EXERCISE_NAME, Exercise.Status.ENDED),
+        (EARLIER_EXERCISE_NAME, Exercise.Status.ENDED),
+    }
+    played = ended.get(name=PLAYED_EXERCISE_NAME)
     assert reverse("scoring:report", args=[played.code]) in printed
+    assert reverse("scoring:trends") in printed

@@ -10,9 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from demo.exercises import (
+    EARLIER_DAYS,
+    EARLIER_EXERCISE_NAME,
     PLAYED_EXERCISE_NAME,
     DemoError,
     _do_timed,
+    seed_demo_earlier_exercise,
     seed_demo_exercise,
     seed_demo_played_exercise,
 )
@@ -22,7 +25,9 @@ from exercises import events
 from exercises.models import Exercise, Participant
 from scenarios.formats.fixtures import load_fixtures
 from scenarios.models import Tlp
+from scoring.access import trend_scope
 from scoring.models import Gap, ImprovementItem, Score
+from scoring.trends_collect import TrendFilter, trend_rubrics, trend_view
 
 
 def test_it_seats_a_team_per_demo_organization_and_the_staff(db):
@@ -138,3 +143,35 @@ def test_it_computes_a_report_with_scores_and_systemic_gaps(played, client):
         page = client.get(report)
         assert page.status_code == 200
         assert "Nimbus Cloud Services" in page.content.decode()
+
+
+def test_it_plays_an_earlier_run_whose_completed_items_the_trends_follow(
+    transactional_db, settings
+):
+    settings.CASCADE_INPROCESS_SCHEDULER = True
+    list(load_fixtures())
+    people = seed_demo_people()
+    with mock.patch("exercises.scheduler._scheduler.call_later"):
+        earlier = seed_demo_earlier_exercise(people)
+        played = seed_demo_played_exercise(people)
+        assert seed_demo_earlier_exercise(people) == earlier  # idempotent
+    assert earlier.name == EARLIER_EXERCISE_NAME
+    assert (played.ended_at - earlier.ended_at).days == EARLIER_DAYS
+    assert not earlier.shares.exists()  # played without the sharing
+    assert played.shares.exists()
+    done = earlier.improvement_items.filter(status=ImprovementItem.Status.DONE)
+    assert done.exists()
+    assert all(earlier.ended_at.date() < i.completion_date < played.ended_at.date() for i in done)
+
+    scope = trend_scope(people.staff["coordinator"])
+    view = trend_view(
+        scope, TrendFilter(rubric=trend_rubrics(scope).get()), by="organization", per="criterion"
+    )
+    credited = [
+        step
+        for series in view.series
+        for step in series.steps
+        if step.claimed and step.change > 0 and any(i.done for i in step.items)
+    ]
+    assert credited  # a coordinator sees a rise after a completed corrective action
+    assert "after “Named warning contacts" in " ".join(step.summary for step in credited)

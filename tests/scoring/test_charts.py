@@ -53,3 +53,25 @@ def test_it_draws_a_sparkline_across_gaps():
     root = parse(charts.sparkline_svg([50.0, None, 80.0], title="trend"))
     assert len(list(root.iter(f"{SVG}circle"))) == 2
     assert root.find(f"{SVG}polyline") is not None
+
+
+def test_it_draws_a_trend_with_low_points_hollow_and_their_segments_dashed():
+    svg = charts.trend_svg(
+        [("2026-03-10", 48.0, False), ("2026-09-20", 70.0, False), ("2026-12-01", 90.0, True)],
+        [(1, True), (0, False)],
+        title=EVIL,
+    )
+    root = parse(svg)
+    assert root.find(f"{SVG}title").text == EVIL
+    circles = list(root.iter(f"{SVG}circle"))
+    assert [c.get("fill") for c in circles] == [charts.ACCENT, charts.ACCENT, "#ffffff"]
+    lines = [line for line in root.iter(f"{SVG}line") if line.get("stroke") == charts.ACCENT]
+    assert [line.get("stroke-dasharray") for line in lines] == [None, "5 4"]
+    shown = texts(root)
+    assert {"48", "70", "90 (low)", "1 item", "2026-12-01"} <= set(shown)
+
+
+def test_it_draws_no_line_to_a_run_without_evidence():
+    root = parse(charts.trend_svg([("a", None, True), ("b", 60.0, False)], [(0, False)], title="t"))
+    assert [line for line in root.iter(f"{SVG}line") if line.get("stroke") == charts.ACCENT] == []
+    assert "no evidence" in texts(root)

@@ -264,6 +264,11 @@ ROWS: dict[str, Row] = {
     "scoring:list": Row("GET", none, SIGNED_IN),
     "scoring:plan": Row("GET", none, SIGNED_IN),
     "scoring:compare": Row("GET", none, SIGNED_IN),
+    # Each reader follows the organizations scoring.access.trend_scope allows; this world
+    # has one run, so there is no trend to download for anyone (who sees which
+    # organization across runs: tests/scoring/test_trends_views.py).
+    "scoring:trends": Row("GET", none, SIGNED_IN),
+    "scoring:trends-export": Row("GET", lambda w: {"fmt": "csv"}, expect(HIDDEN)),
     "scoring:report": Row("GET", ex, SEATED),
     "scoring:recompute": Row("POST", ex, REPORT_EDITORS),
     "scoring:item-edit": Row("GET", lambda w: {**ex(w), "item": w.item.code}, REPORT_EDITORS),

@@ -4,14 +4,18 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from demo.exercises import seed_demo_exercise, seed_demo_played_exercise
+from demo.exercises import (
+    seed_demo_earlier_exercise,
+    seed_demo_exercise,
+    seed_demo_played_exercise,
+)
 from demo.people import DEMO_PASSWORD, seed_demo_people
 
 
 class Command(BaseCommand):
     help = (
         "Load the shipped rubric and scenarios, create demo users and organizations, a demo "
-        "exercise in the lobby and a finished one with its after-action report (all "
+        "exercise in the lobby and two finished runs with their after-action reports (all "
         "idempotent), and print the credentials."
     )
 
@@ -19,6 +23,7 @@ class Command(BaseCommand):
         call_command("load_fixtures", stdout=self.stdout)
         people = seed_demo_people()
         exercise = seed_demo_exercise(people)
+        seed_demo_earlier_exercise(people)
         played = seed_demo_played_exercise(people)
         self.stdout.write(self.style.SUCCESS("Demo ready. Every demo account's password is:"))
         self.stdout.write(f"    {DEMO_PASSWORD}\n")
@@ -40,4 +45,9 @@ class Command(BaseCommand):
             f"Demo exercise {played.name!r} was played to the end: its after-action report "
             f"is at {report} (log in as facilitator, coordinator or evaluator; players see "
             "their own team's part)."
+        )
+        trends = reverse("scoring:trends")
+        self.stdout.write(
+            "It was also played a quarter earlier, without the sharing; trends across both "
+            f"runs, with the improvement items completed in between, are at {trends}."
         )
