@@ -316,6 +316,13 @@ def export_run(*, export_id: int) -> ReportExport | None:
     return export
 
 
+def export_refused(*, export_id: int, reason: str) -> None:
+    """Record that an export was not run (the embedded worker's queue was full)."""
+    ReportExport.objects.filter(id=export_id).update(
+        status=ReportExport.Status.FAILED, error=reason, finished_at=timezone.now()
+    )
+
+
 def _progress(export: ReportExport, status: str, progress: int) -> None:
     export.status, export.progress = status, progress
     export.save()
