@@ -290,7 +290,7 @@ def export_run(*, export_id: int) -> ReportExport | None:
     _progress(export, ReportExport.Status.RUNNING, 10)
     try:
         access = report_access(export.requested_by, export.exercise.code)
-        if not access.can_export:
+        if export.format not in access.export_formats:
             raise PermissionError("The requester may no longer export this report.")
         report_ensure_fresh(exercise=export.exercise)
         report = build_report(access)
