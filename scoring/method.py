@@ -730,6 +730,58 @@ class CascadeChain:
         return min(100.0, self.regrets[self.criteria[0]])
 
 
+@dataclass(frozen=True)
+class CascadeLink:
+    """What one team's decisions released to another team: the consequence injects of
+    the options it chose (``ReleaseIn.cause_team_id``), as (option label, inject title)
+    pairs in release order. ``dependent``: the target depends on the source's role."""
+
+    source: TeamIn
+    target: TeamIn
+    items: tuple[tuple[str, str], ...]
+    dependent: bool
+
+
+def cascade_map(ex: ExerciseIn) -> list[CascadeLink]:
+    """Every source → target pair where a team's decision released a consequence inject
+    to another team, good or bad — the map of what cascaded (``cascade_chains`` keeps
+    only the decisions worse than an alternative). Ordered by source, then target id."""
+    teams = {t.id: t for t in ex.teams}
+    chosen = _chosen_options(ex)
+    pairs: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    for release in sorted(ex.releases, key=lambda r: (r.clock_seconds, r.id)):
+        source = teams.get(release.cause_team_id) if release.cause_team_id else None
+        if source is None:
+            continue
+        option = next(
+            (o for o in chosen.get(source.id, ()) if release.inject_id in o.consequence_inject_ids),
+            None,
+        )
+        for target_id in sorted(release.team_ids - {source.id}):
+            if target_id in teams:
+                label = option.label if option else ""
+                pairs[(source.id, target_id)].append((label, release.title))
+    return [
+        CascadeLink(
+            teams[s],
+            teams[t],
+            tuple(items),
+            teams[s].role_key in teams[t].depends_on,
+        )
+        for (s, t), items in sorted(pairs.items())
+    ]
+
+
+def _chosen_options(ex: ExerciseIn) -> dict[int, list[OptionIn]]:
+    """Per team, the options its decisions chose, by decision id."""
+    options = {o.id: o for p in ex.prompts for o in p.options}
+    out: dict[int, list[OptionIn]] = defaultdict(list)
+    for decision in _by_id(ex.decisions):
+        if decision.option_id in options:
+            out[decision.team_id].append(options[decision.option_id])
+    return out
+
+
 def regrets_of(prompt: PromptIn, option: OptionIn) -> dict[str, float]:
     """Per criterion the option hurt (a negative effect): how far it falls short of the
     prompt's best option on that criterion. Only material regrets count: a trade-off —

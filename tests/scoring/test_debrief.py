@@ -49,6 +49,7 @@ def _assert_hospital_debrief(pages: list[str], teams) -> None:
         assert other not in text  # another team's decisions
     assert "bank detection" not in text  # an evaluator's note on another team
     assert "Hot-wash notes" not in text
+    assert "What cascaded" not in text  # only the cloud's decision released anything
     assert "Audit log" not in text
 
 
