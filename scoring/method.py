@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
@@ -728,6 +728,48 @@ class CascadeChain:
     @property
     def severity(self) -> float:
         return min(100.0, self.regrets[self.criteria[0]])
+
+
+def best_play_scores(
+    criteria: Sequence[CriterionIn], team: TeamIn, prompts: Sequence[PromptIn]
+) -> list[ScoreOut]:
+    """What a perfect team in ``team``'s seat scores, by this method: at every prompt put
+    to it, the option with the best total effect (the validation's ideal team; ties: the
+    lowest id), decided at a quarter of the deadline, and rated P by an evaluator on every
+    criterion a prompt exercised. A criterion whose threshold even this play misses is
+    one the scenario's options cannot credit (``scoring.perfect_play`` flags it to the
+    author)."""
+    decisions, observed = [], set()
+    for number, prompt in enumerate(_by_id(prompts), start=1):
+        if not prompt.options:
+            continue  # free text: only an evaluator's rating scores it
+        best = max(_by_id(prompt.options), key=lambda o: math.fsum(o.effects.values()))
+        latency = (prompt.deadline_seconds or 0) / 4
+        decisions.append(DecisionIn(number, team.id, prompt.id, best.id, latency, latency))
+        observed |= _exercised(prompt) | set(prompt.criteria)
+    keys = {c.key for c in criteria}
+    observations = tuple(
+        ObservationIn(number, team.id, key, 1, "P", 0.0)
+        for number, key in enumerate(sorted(observed & keys), start=1)
+    )
+    asked = tuple(
+        PromptIn(p.id, p.key, p.question, p.options, p.criteria, p.deadline_seconds, None)
+        for p in prompts
+    )
+    play = ExerciseIn(tuple(criteria), (team,), asked, tuple(decisions), observations)
+    return compute_scores(play)
+
+
+def _exercised(prompt: PromptIn) -> set[str]:
+    """Criteria on which the prompt's options differ materially (missing effects are 0)."""
+    keys = {k for o in prompt.options for k in o.effects}
+    return {
+        k
+        for k in keys
+        if max(o.effects.get(k, 0.0) for o in prompt.options)
+        - min(o.effects.get(k, 0.0) for o in prompt.options)
+        >= MATERIAL_REGRET
+    }
 
 
 @dataclass(frozen=True)
