@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
+from scenarios import panel
 from scenarios.formats import (
     dump_document,
     export_document,
@@ -82,8 +83,9 @@ def scenario_problems(scenario: Scenario) -> list:
 
 
 def scenario_warnings(scenario: Scenario) -> list[str]:
-    """What would run wrong (near-duplicate roles, audiences reaching nobody, ...)."""
-    return document_warnings(export_document(scenario))
+    """What would run wrong (near-duplicate roles, audiences reaching nobody, ...), then
+    what the checks other apps registered say (``scenarios.panel``)."""
+    return [*document_warnings(export_document(scenario)), *panel.extra_warnings(scenario)]
 
 
 def scenario_export(*, scenario: Scenario, fmt: str) -> str | bytes:

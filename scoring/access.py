@@ -1,8 +1,10 @@
 """Who may read, export and edit after-action reports. Every scoring view calls this.
 
-Facilitators, coordinators and evaluators of an exercise read its whole report; a
-player reads their own team's detail plus shared aggregates; an observer reads the
-aggregates only; anyone else gets a 404. Staff read everything.
+Facilitators, coordinators and evaluators of an exercise read its whole report and
+export it in every format; a player reads their own team's detail plus shared aggregates
+and takes it home as their team's debrief (PDF); an observer reads the aggregates only;
+anyone else gets a 404. Staff read everything. An export holds what its requester may
+read, nothing more: it is rendered with their ``ReportAccess``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from exercises.access import exercise_for
 from exercises.models import Exercise, Participant, Team
 from exercises.visibility import Viewer
 from scoring.models import ImprovementItem, ReportExport
+
+# A player's export is their team's debrief, for people: the PDF only.
+DEBRIEF_FORMATS = (ReportExport.Format.PDF,)
 
 FULL_KINDS = frozenset(
     {Participant.Kind.FACILITATOR, Participant.Kind.COORDINATOR, Participant.Kind.EVALUATOR}
@@ -39,8 +44,22 @@ class ReportAccess:
         return self.kind == "staff" or self.kind in FULL_KINDS
 
     @property
+    def export_formats(self) -> tuple[str, ...]:
+        """Formats this reader may export their view of the report in."""
+        if self.full:
+            return tuple(ReportExport.Format.values)
+        if self.kind == Participant.Kind.PLAYER and self.team is not None:
+            return DEBRIEF_FORMATS
+        return ()
+
+    @property
     def can_export(self) -> bool:
-        return self.full
+        return bool(self.export_formats)
+
+    @property
+    def debrief(self) -> bool:
+        """The report is one team's debrief (a player's view)."""
+        return not self.full and self.team is not None
 
     @property
     def can_edit(self) -> bool:
@@ -76,6 +95,14 @@ def require_full(user: User, code: str) -> ReportAccess:
     access = report_access(user, code)
     if not access.full:
         raise PermissionDenied("Only the control cell and coordinators may do this.")
+    return access
+
+
+def require_export(user: User, code: str, fmt: str | None = None) -> ReportAccess:
+    """The caller's access if they may export (in ``fmt``, when given); 403 otherwise."""
+    access = report_access(user, code)
+    if not access.can_export or (fmt is not None and fmt not in access.export_formats):
+        raise PermissionDenied("You may not export this report in this format.")
     return access
 
 
@@ -146,8 +173,9 @@ def own_exports(access: ReportAccess, user: User) -> list[ReportExport]:
 
 def readable_export(user: User, code: str, export_code: str) -> ReportExport:
     """One export of exercise ``code``. An export is rendered with its requester's view (an
-    editor's holds the audit log), so it is theirs alone (and staff's); 404 otherwise."""
-    access = require_full(user, code)
+    editor's holds the audit log, a player's is their team's), so it is theirs alone (and
+    staff's); 404 otherwise."""
+    access = require_export(user, code)
     row = ReportExport.objects.filter(exercise=access.exercise, code=export_code).first()
     if row is None or (row.requested_by_id != user.id and not user.is_staff):
         raise Http404("No such export.")

@@ -204,6 +204,43 @@ def cascade_svg(chains: Sequence[ChainView], *, title: str = "Cascade chains") -
     return _svg(xs[3] + box_w + 10, max(y, 40), title, body)
 
 
+def cascade_map_svg(
+    links: Sequence[tuple[str, str, int]], *, title: str = "What cascaded between teams"
+) -> str:
+    """Teams whose decisions released consequences (left) → the teams they reached
+    (right), one arrow per pair, marked with how many consequences it carried when more
+    than one."""
+    sources = list(dict.fromkeys(s for s, _, _ in links))
+    targets = list(dict.fromkeys(t for _, t, _ in links))
+    box_w, box_h, gap, span = 200, 26, 6, 110
+    left, right = 10, 10 + box_w + span
+
+    def y_of(names: list[str], name: str) -> float:
+        return 10 + names.index(name) * (box_h + gap)
+
+    body = [
+        '<defs><marker id="map-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{ACCENT}"/></marker></defs>'
+    ]
+    for names, x in ((sources, left), (targets, right)):
+        for name in names:
+            body += _box(x, y_of(names, name), box_w, box_h, [_short(name, 28)])
+    for source, target, count in links:
+        y1 = y_of(sources, source) + box_h / 2
+        y2 = y_of(targets, target) + box_h / 2
+        body.append(
+            f'<line x1="{left + box_w}" y1="{y1}" x2="{right - 4}" y2="{y2}" '
+            f'stroke="{ACCENT}" stroke-width="1.5" marker-end="url(#map-arrow)"/>'
+        )
+        if count > 1:  # one consequence is the arrow itself; the list below names each
+            body.append(
+                _text(left + box_w + span / 2, (y1 + y2) / 2 - 4, f"×{count}", anchor="middle")
+            )
+    rows = max(len(sources), len(targets))
+    return _svg(right + box_w + 10, 14 + rows * (box_h + gap), title, body)
+
+
 def sparkline_svg(values: Sequence[float | None], *, title: str) -> str:
     """A small line of values 0–100 over successive exercises; gaps where no evidence."""
     width, height, pad = 120, 32, 4

@@ -6,6 +6,7 @@ from django import forms
 
 from accounts.models import Organization, Sector
 from scenarios.models import Criterion, Rubric
+from scoring.access import DEBRIEF_FORMATS
 from scoring.models import ImprovementItem, ReportExport
 from scoring.trends import BY_ORGANIZATION, BY_SECTOR, PER_CRITERION, PER_GROUP
 
@@ -47,7 +48,17 @@ class ImprovementItemForm(forms.ModelForm):
 
 
 class ExportForm(forms.Form):
+    """The formats offered are those the reader may export (``ReportAccess.export_formats``);
+    a player's PDF is their team's debrief."""
+
     format = forms.ChoiceField(choices=ReportExport.Format.choices)
+
+    def __init__(self, *args, formats: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = [(v, label) for v, label in ReportExport.Format.choices if v in formats]
+        if formats == DEBRIEF_FORMATS:
+            allowed = [(v, "Team debrief (PDF)") for v, _ in allowed]
+        self.fields["format"].choices = allowed
 
 
 class PlanFilterForm(forms.Form):

@@ -1,6 +1,11 @@
 """What the report queues for the Celery tasks (``scoring.tasks``): an export on request,
 the scores when an exercise ends. One layer above the tasks, so the services they call
 never import them back.
+
+Exports never run inside the request that asks for one. With a real broker the task goes
+to a Celery worker; in the embedded default (Celery eager, which would run it right here)
+it goes to the in-process worker thread (``scoring.background``). Either way the
+``ReportExport`` row carries the progress and the outcome the report page polls.
 """
 
 from __future__ import annotations
@@ -8,23 +13,38 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.models import User
 from exercises.models import Exercise
-from scoring import tasks
+from scoring import background, services, tasks
 from scoring.models import ReportExport
 
 logger = logging.getLogger(__name__)
 
 
 def export_request(*, exercise: Exercise, fmt: str, user: User) -> ReportExport:
-    """Queue an export of ``exercise`` as ``fmt`` (the task runs at once when eager)."""
+    """Queue an export of ``exercise`` as ``fmt``, to run once the request has committed
+    (so the worker sees the row) and outside it."""
     export = ReportExport.objects.create(exercise=exercise, format=fmt, requested_by=user)
     audit_record(actor=user, action="report.exported", exercise_code=exercise.code, target=fmt)
-    transaction.on_commit(lambda: tasks.export_run.delay(export.id))
+    transaction.on_commit(lambda: _queue_export(export.id))
     return export
+
+
+def _queue_export(export_id: int) -> None:
+    if not current_app.conf.task_always_eager:
+        tasks.export_run.delay(export_id)
+        return
+    try:
+        background.worker.submit(lambda: tasks.export_run.run(export_id))
+    except background.QueueFull:
+        services.export_refused(
+            export_id=export_id,
+            reason="Too many exports are waiting; request this one again in a minute.",
+        )
 
 
 def scores_on_exercise_ended(sender: Any, *, exercise_id: int, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
@@ -728,6 +728,100 @@ class CascadeChain:
     @property
     def severity(self) -> float:
         return min(100.0, self.regrets[self.criteria[0]])
+
+
+def best_play_scores(
+    criteria: Sequence[CriterionIn], team: TeamIn, prompts: Sequence[PromptIn]
+) -> list[ScoreOut]:
+    """What a perfect team in ``team``'s seat scores, by this method: at every prompt put
+    to it, the option with the best total effect (the validation's ideal team; ties: the
+    lowest id), decided at a quarter of the deadline, and rated P by an evaluator on every
+    criterion a prompt exercised. A criterion whose threshold even this play misses is
+    one the scenario's options cannot credit (``scoring.perfect_play`` flags it to the
+    author)."""
+    decisions, observed = [], set()
+    for number, prompt in enumerate(_by_id(prompts), start=1):
+        if not prompt.options:
+            continue  # free text: only an evaluator's rating scores it
+        best = max(_by_id(prompt.options), key=lambda o: math.fsum(o.effects.values()))
+        latency = (prompt.deadline_seconds or 0) / 4
+        decisions.append(DecisionIn(number, team.id, prompt.id, best.id, latency, latency))
+        observed |= _exercised(prompt) | set(prompt.criteria)
+    keys = {c.key for c in criteria}
+    observations = tuple(
+        ObservationIn(number, team.id, key, 1, "P", 0.0)
+        for number, key in enumerate(sorted(observed & keys), start=1)
+    )
+    asked = tuple(
+        PromptIn(p.id, p.key, p.question, p.options, p.criteria, p.deadline_seconds, None)
+        for p in prompts
+    )
+    play = ExerciseIn(tuple(criteria), (team,), asked, tuple(decisions), observations)
+    return compute_scores(play)
+
+
+def _exercised(prompt: PromptIn) -> set[str]:
+    """Criteria on which the prompt's options differ materially (missing effects are 0)."""
+    keys = {k for o in prompt.options for k in o.effects}
+    return {
+        k
+        for k in keys
+        if max(o.effects.get(k, 0.0) for o in prompt.options)
+        - min(o.effects.get(k, 0.0) for o in prompt.options)
+        >= MATERIAL_REGRET
+    }
+
+
+@dataclass(frozen=True)
+class CascadeLink:
+    """What one team's decisions released to another team: the consequence injects of
+    the options it chose (``ReleaseIn.cause_team_id``), as (option label, inject title)
+    pairs in release order. ``dependent``: the target depends on the source's role."""
+
+    source: TeamIn
+    target: TeamIn
+    items: tuple[tuple[str, str], ...]
+    dependent: bool
+
+
+def cascade_map(ex: ExerciseIn) -> list[CascadeLink]:
+    """Every source → target pair where a team's decision released a consequence inject
+    to another team, good or bad — the map of what cascaded (``cascade_chains`` keeps
+    only the decisions worse than an alternative). Ordered by source, then target id."""
+    teams = {t.id: t for t in ex.teams}
+    chosen = _chosen_options(ex)
+    pairs: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    for release in sorted(ex.releases, key=lambda r: (r.clock_seconds, r.id)):
+        source = teams.get(release.cause_team_id) if release.cause_team_id else None
+        if source is None:
+            continue
+        option = next(
+            (o for o in chosen.get(source.id, ()) if release.inject_id in o.consequence_inject_ids),
+            None,
+        )
+        for target_id in sorted(release.team_ids - {source.id}):
+            if target_id in teams:
+                label = option.label if option else ""
+                pairs[(source.id, target_id)].append((label, release.title))
+    return [
+        CascadeLink(
+            teams[s],
+            teams[t],
+            tuple(items),
+            teams[s].role_key in teams[t].depends_on,
+        )
+        for (s, t), items in sorted(pairs.items())
+    ]
+
+
+def _chosen_options(ex: ExerciseIn) -> dict[int, list[OptionIn]]:
+    """Per team, the options its decisions chose, by decision id."""
+    options = {o.id: o for p in ex.prompts for o in p.options}
+    out: dict[int, list[OptionIn]] = defaultdict(list)
+    for decision in _by_id(ex.decisions):
+        if decision.option_id in options:
+            out[decision.team_id].append(options[decision.option_id])
+    return out
 
 
 def regrets_of(prompt: PromptIn, option: OptionIn) -> dict[str, float]:

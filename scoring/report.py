@@ -72,6 +72,7 @@ class Report:
     timeline: list[dict]
     metrics: dict
     chains: list[method.CascadeChain]
+    cascade_map: list[method.CascadeLink]
     summary: list[str]
     charts: dict[str, Any] = field(default_factory=dict)
     audit: list = field(default_factory=list)
@@ -84,6 +85,17 @@ class Report:
     @property
     def stale(self) -> bool:
         return self.freshness is Freshness.STALE
+
+    @property
+    def cascade_lines(self) -> list[tuple[str, str, str, list[str]]]:
+        """The cascade map as sentences: (source, option chosen, consequence, the teams it
+        reached), one per consequence, dependents not named as such marked."""
+        lines: dict[tuple[str, str, str], list[str]] = {}
+        for link in self.cascade_map:
+            target = link.target.organization + ("" if link.dependent else " (not a dependent)")
+            for option, title in link.items:
+                lines.setdefault((link.source.organization, option, title), []).append(target)
+        return [(*key, targets) for key, targets in lines.items()]
 
     @property
     def top_findings(self) -> list[Gap]:
@@ -153,6 +165,7 @@ def build_report(access: ReportAccess) -> Report:
         timeline=_timeline(access, exercise),
         metrics=_metrics(access, method.collaboration_metrics(data), all_teams),
         chains=_chains(access, data),
+        cascade_map=_cascade_map(access, data),
         summary=[],
         freshness=scores_freshness(exercise),
     )
@@ -326,6 +339,12 @@ def _chains(access: ReportAccess, data: method.ExerciseIn) -> list[method.Cascad
     return [c for c in method.cascade_chains(data) if access.may_see_team(c.team.id)]
 
 
+def _cascade_map(access: ReportAccess, data: method.ExerciseIn) -> list[method.CascadeLink]:
+    """What cascaded, as the reader may see it: a player the consequences of their own
+    team's decisions (as with cascade chains: other teams' decisions stay theirs)."""
+    return [link for link in method.cascade_map(data) if access.may_see_team(link.source.id)]
+
+
 def executive_summary(report: Report) -> list[str]:
     """A few sentences generated from the numbers."""
     ex, n_teams = report.exercise, len(report.all_teams)
@@ -410,6 +429,13 @@ def _charts(report: Report, table: dict) -> dict[str, Any]:
         )
         for row in report.rows
     ]
+    if report.cascade_map:
+        out["cascade_map"] = charts.cascade_map_svg(
+            [
+                (link.source.organization, link.target.organization, len(link.items))
+                for link in report.cascade_map
+            ]
+        )
     if report.chains:
         worst = sorted(report.chains, key=_chain_severity)[:CASCADE_CHART_LIMIT]
         out["cascade"] = charts.cascade_svg([_chain_view(c, report, table) for c in worst])

@@ -290,7 +290,7 @@ def export_run(*, export_id: int) -> ReportExport | None:
     _progress(export, ReportExport.Status.RUNNING, 10)
     try:
         access = report_access(export.requested_by, export.exercise.code)
-        if not access.can_export:
+        if export.format not in access.export_formats:
             raise PermissionError("The requester may no longer export this report.")
         report_ensure_fresh(exercise=export.exercise)
         report = build_report(access)
@@ -314,6 +314,13 @@ def export_run(*, export_id: int) -> ReportExport | None:
     export.finished_at = timezone.now()
     _progress(export, ReportExport.Status.DONE, 100)
     return export
+
+
+def export_refused(*, export_id: int, reason: str) -> None:
+    """Record that an export was not run (the embedded worker's queue was full)."""
+    ReportExport.objects.filter(id=export_id).update(
+        status=ReportExport.Status.FAILED, error=reason, finished_at=timezone.now()
+    )
 
 
 def _progress(export: ReportExport, status: str, progress: int) -> None:

@@ -7,6 +7,7 @@ ended, or by Recompute), and says so when the timeline has moved on since.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,7 +47,8 @@ def report_detail(request: HttpRequest, code: str) -> HttpResponse:
     acc = access.report_access(request.user, code)
     report = build_report(acc)
     exports = access.own_exports(acc, request.user)
-    context = {"report": report, "exports": exports, "export_form": ExportForm()}
+    export_form = ExportForm(formats=acc.export_formats)
+    context = {"report": report, "exports": exports, "export_form": export_form}
     context["sharing"] = sharing_metrics_for(acc)
     return render(request, "scoring/report.html", context)
 
@@ -98,9 +100,11 @@ def item_row(request: HttpRequest, code: str, item: str) -> HttpResponse:
 @login_required
 @require_POST
 def export_create(request: HttpRequest, code: str) -> HttpResponse:
-    acc = access.require_full(request.user, code)
-    form = ExportForm(request.POST)
+    acc = access.require_export(request.user, code)
+    form = ExportForm(request.POST, formats=acc.export_formats)
     if not form.is_valid():
+        if request.POST.get("format") in ReportExport.Format.values:
+            raise PermissionDenied("You may not export this report in this format.")
         return HttpResponse("Choose an export format.", status=422)
     export = jobs.export_request(
         exercise=acc.exercise, fmt=form.cleaned_data["format"], user=request.user

@@ -60,6 +60,22 @@ def _fresh_cache():
     cache.clear()
 
 
+class InlineWorker:
+    """Runs a background job in the caller, as ``scoring.background.Worker`` would on its
+    thread."""
+
+    def submit(self, job) -> None:
+        job()
+
+
+@pytest.fixture(autouse=True)
+def _exports_in_the_caller(monkeypatch):
+    """The embedded default builds exports on a worker thread (``scoring.background``)
+    whose own database connection cannot see a test's uncommitted rows: tests run the job
+    in the caller, except tests/scoring/test_background.py, which tests that thread."""
+    monkeypatch.setattr("scoring.background.worker", InlineWorker())
+
+
 @pytest.fixture
 def scheduled_sweeps(monkeypatch, settings) -> list[dict]:
     """Record the engine's requests for timed sweeps instead of running them (no Celery

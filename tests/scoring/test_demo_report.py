@@ -110,6 +110,15 @@ def test_it_prints_the_demo_report_on_a4_portrait_pages_worth_reading(demo):
     first = pages[0].extract_text()
     assert "Contents" in first
     assert "Executive summary" in first
+    # the one-page summary: the cascade map (organizations readable at 8 pt or more), the
+    # findings and the plan's first items, all before the overview's page
+    assert "What cascaded" in first
+    for dependent in ("St. Mary's Regional Hospital", "Harbor Savings Bank", "Metro Water"):
+        assert dependent in first
+    assert "Improvement plan: first items" in first
+    assert "Metro Water Utility — Information sharing" in first  # the plan's last first item
+    assert pages[1].extract_text().startswith("Exercise overview")
+    assert _smallest_font(data, 1) >= 7.95
     assert "**" not in "".join(page.extract_text() for page in pages)  # markdown rendered
 
 

@@ -325,3 +325,26 @@ def test_it_headlines_only_criteria_several_teams_were_scored_on_with_enough_evi
     assert [s.mean for s in summaries] == [85.0, 100.0, 20.0, 0.0]
     best, worst = e.strongest_and_weakest(summaries)
     assert (best.key, worst.key) == ("a", "c")
+
+
+def test_it_maps_what_each_teams_decisions_released_to_whom():
+    """The leak the cloud's payment released reached both dependents; a release with no
+    cause (the SIEM alert) is no part of the map; a consequence sent to the cloud's own
+    team or to a team that does not depend on the sender is shown as such."""
+    ex = tiny()
+    caused = replace(ex.releases[1], cause_team_id=CLOUD)
+    to_bank = e.ReleaseIn(902, 501, "Bank run", frozenset({CLOUD, HOSPITAL}), 950, BANK)
+    pay = replace(ex.prompts[0].options[1], consequence_inject_ids=frozenset({500}))
+    wait = replace(ex.prompts[0].options[2], consequence_inject_ids=frozenset({501}))
+    prompt = replace(ex.prompts[0], options=(ex.prompts[0].options[0], pay, wait))
+    ex = replace(ex, prompts=(prompt,), releases=(ex.releases[0], caused, to_bank))
+    links = e.cascade_map(ex)
+    assert [(link.source.id, link.target.id, link.dependent) for link in links] == [
+        (CLOUD, HOSPITAL, True),
+        (CLOUD, BANK, True),
+        (BANK, CLOUD, False),
+        (BANK, HOSPITAL, False),
+    ]
+    assert links[0].items == (("Pay the ransom", "Leak site"),)
+    assert links[2].items == (("Wait", "Bank run"),)
+    assert e.cascade_map(tiny()) == []  # no release names the team that caused it

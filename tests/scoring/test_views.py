@@ -73,7 +73,8 @@ def test_it_shows_a_player_only_their_team_and_aggregates(client, bob, played):
     assert 'id="audit"' not in html
     assert "Recompute scores" not in html
     assert "the bank heard" not in html
-    assert "Export" not in html
+    assert "Team debrief (PDF)" in html  # the one export a player gets
+    assert 'value="json"' not in html
 
 
 def test_it_shows_observers_aggregates_only(client, carol, played):

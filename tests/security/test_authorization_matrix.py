@@ -49,9 +49,17 @@ WATCHERS = expect(OK, outsider=HIDDEN, player_a=DENIED, player_b=DENIED)
 SEATED = expect(OK, outsider=HIDDEN)
 REPORT_EDITORS = expect(DENIED, outsider=HIDDEN, facilitator=OK, coordinator=OK)
 REPORT_FULL = expect(DENIED, outsider=HIDDEN, facilitator=OK, coordinator=OK, evaluator=OK)
-# An export (the facilitator's here) belongs to whoever requested it: other readers of
-# the full report are told it does not exist.
-OWN_EXPORT = expect(DENIED, outsider=HIDDEN, facilitator=OK, coordinator=HIDDEN, evaluator=HIDDEN)
+# An export (the facilitator's here) belongs to whoever requested it: other readers who
+# may export (the full report, or a player's team debrief) are told it does not exist.
+OWN_EXPORT = expect(
+    DENIED,
+    outsider=HIDDEN,
+    facilitator=OK,
+    coordinator=HIDDEN,
+    evaluator=HIDDEN,
+    player_a=HIDDEN,
+    player_b=HIDDEN,
+)
 ORG_A_ADMIN = expect(HIDDEN, player_a=OK)
 
 
