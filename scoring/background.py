@@ -10,8 +10,10 @@ with its own database connection, closed afterwards, so nothing leaks into the n
 or outlives the thread. What a job achieved is recorded by the job itself (the
 ``ReportExport`` row: progress, outcome, error), never here; a job that raises is logged.
 
-Jobs die with the process, like the scheduler's entries: an export left pending by a
-restart shows as queued and is requested again.
+Jobs die with the process, like the scheduler's entries. The worker knows which keys it
+holds (queued or running), so a caller can tell a job lost with an earlier process from
+one still under way: ``scoring.jobs`` queues an export again when its page polls a row
+that no worker holds.
 """
 
 from __future__ import annotations
@@ -36,17 +38,28 @@ class Worker:
     """A bounded queue served by one lazily started daemon thread."""
 
     def __init__(self, size: int = QUEUE_SIZE) -> None:
-        self._jobs: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=size)
+        self._jobs: queue.Queue[tuple[object, Callable[[], object]] | None] = queue.Queue(
+            maxsize=size
+        )
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Keys of the jobs queued or running: at most ``size`` + 1, so bounded.
+        self._held: set[object] = set()
 
-    def submit(self, job: Callable[[], object]) -> None:
+    def holds(self, key: object) -> bool:
+        """Whether the job submitted under ``key`` is still queued or running here."""
+        with self._lock:
+            return key in self._held
+
+    def submit(self, job: Callable[[], object], key: object = None) -> None:
         """Queue ``job``; raises ``QueueFull`` when ``size`` jobs are already waiting."""
         try:
-            self._jobs.put_nowait(job)
+            self._jobs.put_nowait((key, job))
         except queue.Full:
             raise QueueFull from None
         with self._lock:
+            if key is not None:
+                self._held.add(key)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="cascade-exports", daemon=True
@@ -74,16 +87,20 @@ class Worker:
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
+            item = self._jobs.get()
+            if item is None:
+                self._jobs.task_done()
+                return
+            key, job = item
             try:
-                if job is None:
-                    return
                 close_old_connections()
                 job()
             except Exception:
                 logger.exception("Background export job failed")
             finally:
                 connection.close()
+                with self._lock:
+                    self._held.discard(key)
                 self._jobs.task_done()
 
 

@@ -39,12 +39,33 @@ def _queue_export(export_id: int) -> None:
         tasks.export_run.delay(export_id)
         return
     try:
-        background.worker.submit(lambda: tasks.export_run.run(export_id))
+        background.worker.submit(lambda: tasks.export_run.run(export_id), key=export_id)
     except background.QueueFull:
         services.export_refused(
             export_id=export_id,
             reason="Too many exports are waiting; request this one again in a minute.",
         )
+
+
+# Exports this process queued again after finding them orphaned: once each, so an export
+# that keeps failing before it can record its outcome is not retried on every poll.
+_requeued: set[int] = set()
+
+
+def export_resume(export: ReportExport) -> None:
+    """Queue again an unfinished export that no worker holds in the embedded default.
+
+    Its worker thread dies with the process; without this, an export queued or running
+    when the server restarted would show "Queued" for ever while its page keeps polling.
+    With a real broker the message stays with the broker, so nothing is needed there."""
+    unfinished = export.status in (ReportExport.Status.PENDING, ReportExport.Status.RUNNING)
+    if not unfinished or not current_app.conf.task_always_eager:
+        return
+    if export.id in _requeued or background.worker.holds(export.id):
+        return
+    _requeued.add(export.id)
+    logger.info("Export %s was lost with an earlier process; queued again", export.id)
+    _queue_export(export.id)
 
 
 def scores_on_exercise_ended(sender: Any, *, exercise_id: int, **kwargs: Any) -> None:

@@ -285,7 +285,9 @@ def export_run(*, export_id: int) -> ReportExport | None:
     export = (
         ReportExport.objects.select_related("exercise", "requested_by").filter(id=export_id).first()
     )
-    if export is None or export.status == ReportExport.Status.DONE:
+    # A finished export is final (a failed one is requested anew): a second delivery of
+    # the same job, or a resume racing its end, changes nothing.
+    if export is None or export.status in (ReportExport.Status.DONE, ReportExport.Status.FAILED):
         return export
     _progress(export, ReportExport.Status.RUNNING, 10)
     try:

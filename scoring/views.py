@@ -120,6 +120,7 @@ def export_create(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def export_status(request: HttpRequest, code: str, export: str) -> HttpResponse:
     row = access.readable_export(request.user, code, export)
+    jobs.export_resume(row)
     return render(request, "scoring/report.html#export-status", {"export": row, "code": code})
 
 

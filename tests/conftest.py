@@ -64,8 +64,11 @@ class InlineWorker:
     """Runs a background job in the caller, as ``scoring.background.Worker`` would on its
     thread."""
 
-    def submit(self, job) -> None:
+    def submit(self, job, key=None) -> None:
         job()
+
+    def holds(self, key) -> bool:
+        return False
 
 
 @pytest.fixture(autouse=True)

@@ -134,3 +134,35 @@ def test_a_stopped_worker_leaves_no_thread():
     assert done.is_set()
     real.stop()
     assert not [t for t in threading.enumerate() if t.name == "cascade-exports"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_lost_with_an_earlier_process_is_queued_again_when_polled(
+    client, alice, played, worker, monkeypatch
+):
+    # A row left "running" by a process that died: no worker of this process holds it.
+    monkeypatch.setattr("scoring.jobs._requeued", set())
+    lost = ReportExport.objects.create(
+        exercise=played, format="pdf", requested_by=alice, status="running", progress=50
+    )
+    client.force_login(alice)
+    assert "every 1s" in _status(client, played, lost)  # still shown as under way...
+    assert worker.drain(WAIT)  # ...and built by this process's worker
+    lost.refresh_from_db()
+    assert (lost.status, lost.progress) == ("done", 100)
+    assert "Download" in _status(client, played, lost)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_under_way_is_not_queued_twice(client, alice, played, worker, blocked_pdf):
+    started, release = blocked_pdf
+    client.force_login(alice)
+    _request(client, played)
+    assert started.wait(WAIT)
+    export = ReportExport.objects.get(exercise=played)
+    assert worker.holds(export.id)
+    _status(client, played, export)  # the worker holds it: polling queues nothing
+    assert worker._jobs.qsize() == 0
+    release.set()
+    assert worker.drain(WAIT)
+    assert not worker.holds(export.id)
