@@ -4,6 +4,7 @@ inputs: a transition's condition, an option's effects)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -12,6 +13,7 @@ from django.core.validators import RegexValidator
 from accounts.models import Sector
 from scenarios.formats.files import MSEL_SUFFIXES, MselOptions
 from scenarios.formats.msel import DEFAULT_TIME_MODEL, TIME_MODELS
+from scenarios.formats.msel_read import slug
 from scenarios.formats.parse import clock_text, parse_duration
 from scenarios.models import (
     Audience,
@@ -25,6 +27,7 @@ from scenarios.models import (
     Stage,
     Transition,
 )
+from scenarios.services import OptionDraft
 
 KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
@@ -292,6 +295,131 @@ class PromptForm(AudienceMixin, PartForm):
         data = super().clean()
         self._clean_audience(data)
         return data
+
+
+EFFECT = re.compile(r"^([a-z0-9][a-z0-9-]*)\s*[:=]?\s*([+-]?\d{1,3})$")
+
+
+def parse_effects(text: str, criteria: set[str]) -> dict[str, int]:
+    """``"contain:10, share -5"`` → ``{"contain": 10, "share": -5}``; raises ValidationError
+    naming the first piece that is not "criterion points" with a known criterion."""
+    effects: dict[str, int] = {}
+    for piece in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
+        match = EFFECT.match(piece.lower())
+        if match is None:
+            raise forms.ValidationError(f"“{piece}”: write criterion:points, e.g. contain:10.")
+        key, points = match[1], int(match[2])
+        if key not in criteria:
+            raise forms.ValidationError(f"“{key}” is not a criterion of the rubric.")
+        if not -100 <= points <= 100:
+            raise forms.ValidationError(f"“{piece}”: points are between -100 and 100.")
+        effects[key] = points
+    return effects
+
+
+class OptionRowForm(forms.Form):
+    """One option of a prompt written in the prompt's own form; a row without a label is
+    left out. The key is made from the label unless typed."""
+
+    label = forms.CharField(max_length=200, required=False, label="Option")
+    key = forms.CharField(
+        max_length=60,
+        required=False,
+        validators=[key_validator],
+        help_text="Empty: from the label.",
+    )
+    effects = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Rubric effects",
+        help_text="criterion:points, comma-separated (contain:10, share:-5).",
+        widget=forms.TextInput(attrs={"placeholder": "contain:10, share:-5"}),
+    )
+    consequence = forms.CharField(
+        max_length=200, required=False, label="Consequence inject (title; empty: none)"
+    )
+    target = forms.ChoiceField(
+        choices=[c for c in Consequence.Target.choices if c[0] != Consequence.Target.ROLES],
+        initial=Consequence.Target.DEPENDENTS,
+        label="Released to",
+    )
+
+    def __init__(self, *args: Any, criteria: set[str], **kwargs: Any) -> None:
+        self.criteria = criteria
+        super().__init__(*args, **kwargs)
+        index = (self.prefix or "").rsplit("-", 1)[-1]
+        self.number = int(index) + 1 if index.isdigit() else 0
+        self.fields["label"].label = f"Option {self.number}"
+
+    def clean_effects(self) -> dict[str, int]:
+        return parse_effects(self.cleaned_data["effects"], self.criteria)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("label") and not data.get("key"):
+            data["key"] = slug(data["label"], 60) or f"option-{self.number}"
+        return data
+
+    def draft(self) -> OptionDraft | None:
+        data = self.cleaned_data
+        if not data.get("label"):
+            return None
+        return OptionDraft(
+            key=data["key"],
+            label=data["label"],
+            effects=data["effects"],
+            consequence_title=data["consequence"],
+            consequence_target=data["target"],
+        )
+
+
+class BaseOptionRows(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        keys = [d.key for d in self.drafts()]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise forms.ValidationError(f"Two options have the key “{repeated[0]}”.")
+
+    def drafts(self) -> list[OptionDraft]:
+        return [d for d in (form.draft() for form in self.forms) if d is not None]
+
+
+OptionRows = forms.formset_factory(
+    OptionRowForm, formset=BaseOptionRows, extra=2, max_num=12, absolute_max=12, validate_max=True
+)
+
+
+class PromptAddForm(PromptForm):
+    """A new prompt with its options (and their effects and consequences) in one form;
+    ``option_rows`` grows by a row at a time (``option_row``) without a page load."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.option_rows = OptionRows(
+            data, prefix=f"{self.prefix}-options", form_kwargs={"criteria": self.criterion_keys()}
+        )
+
+    def criterion_keys(self) -> set[str]:
+        return {key for key, _ in self._criteria()}
+
+    def is_valid(self) -> bool:
+        prompt_ok = super().is_valid()
+        return self.option_rows.is_valid() and prompt_ok
+
+    def fields_for_service(self) -> dict[str, Any]:
+        return {**super().fields_for_service(), "options": self.option_rows.drafts()}
+
+
+def option_row(formset: forms.BaseFormSet, index: int) -> forms.Form:
+    """The empty row number ``index`` of ``formset`` (the "add another option" button)."""
+    return formset.form(
+        prefix=formset.add_prefix(index),
+        empty_permitted=True,
+        use_required_attribute=False,
+        **formset.get_form_kwargs(index),
+    )
 
 
 class OptionForm(PartForm):

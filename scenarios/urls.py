@@ -53,4 +53,11 @@ urlpatterns = [
     path(f"scenarios/{PARTS}/delete/", views.part_delete, name="part_delete"),
     path(f"scenarios/{PARTS}/duplicate/", views.part_duplicate, name="part_duplicate"),
     path(f"scenarios/{PARTS}/move/<slug:step>/", views.part_move, name="part_move"),
+    path(f"scenarios/{PARTS}/order/", views.part_reorder, name="part_reorder"),
+    path("scenarios/<str:code>/undo/", views.scenario_undo, name="scenario_undo"),
+    path(
+        "scenarios/<str:code>/stages/<slug:parent>/prompt/option-row/",
+        views.prompt_option_row,
+        name="option_row",
+    ),
 ]
