@@ -13,7 +13,7 @@ from django.core.validators import RegexValidator
 from accounts.models import Sector
 from scenarios.formats.files import MSEL_SUFFIXES, MselOptions
 from scenarios.formats.msel import DEFAULT_TIME_MODEL, TIME_MODELS
-from scenarios.formats.msel_read import slug
+from scenarios.formats.msel_read import slug, unique
 from scenarios.formats.parse import clock_text, parse_duration
 from scenarios.models import (
     Audience,
@@ -341,6 +341,7 @@ class OptionRowForm(forms.Form):
     target = forms.ChoiceField(
         choices=[c for c in Consequence.Target.choices if c[0] != Consequence.Target.ROLES],
         initial=Consequence.Target.DEPENDENTS,
+        required=False,
         label="Released to",
     )
 
@@ -369,7 +370,7 @@ class OptionRowForm(forms.Form):
             label=data["label"],
             effects=data["effects"],
             consequence_title=data["consequence"],
-            consequence_target=data["target"],
+            consequence_target=data["target"] or Consequence.Target.DEPENDENTS,
         )
 
 
@@ -629,3 +630,21 @@ class GridInjectForm(PartForm):
         if data.get("release") != Inject.Release.TIMED:
             data["offset_seconds"] = None
         return data
+
+
+class GridAddForm(GridInjectForm):
+    """A new grid row: its stage and the grid's cells; the key is made from the title."""
+
+    class Meta(GridInjectForm.Meta):
+        fields = ["stage", *GridInjectForm.Meta.fields]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = self.scenario.stages.all()
+        self.fields["release"].initial = Inject.Release.TIMED
+
+    def fields_for_service(self) -> dict[str, Any]:
+        fields = super().fields_for_service()
+        taken = self.scenario.injects.values_list("key", flat=True)
+        fields["key"] = unique(slug(fields["title"], 55) or "inject", taken)
+        return fields

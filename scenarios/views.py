@@ -32,6 +32,7 @@ from scenarios.formats import FormatError, ScenarioFormatError
 from scenarios.formats.files import import_reading, preview, read_file
 from scenarios.forms import (
     ConsequenceForm,
+    GridAddForm,
     GridInjectForm,
     ImportForm,
     InjectForm,
@@ -643,13 +644,39 @@ def scenario_grid(request: HttpRequest, code: str) -> HttpResponse:
     )
     if sort == "time":
         injects.sort(key=lambda i: (i.offset_seconds is None, i.offset_seconds or 0))
+    editable = not scenario.is_published
     context = {
         "scenario": scenario,
         "injects": injects,
         "sort": sort,
-        "editable": not scenario.is_published,
+        "editable": editable,
+        "add_form": GridAddForm(prefix="new", scenario=scenario) if editable else None,
     }
     return render(request, "scenarios/grid.html", context)
+
+
+@login_required
+@require_POST
+def grid_add(request: HttpRequest, code: str) -> HttpResponse:
+    """A new inject from the grid's last row (htmx: that row and a fresh one replace it)."""
+    scenario = _draft(request, code)
+    form = GridAddForm(request.POST, prefix="new", scenario=scenario)
+    inject = None
+    if form.is_valid():
+        fields = form.fields_for_service()
+        inject = svc.inject_create(stage=fields.pop("stage"), fields=fields)
+        form = GridAddForm(prefix="new", scenario=scenario)
+        form.fields["stage"].initial = inject.stage_id
+    if not request.htmx:
+        if inject is None:
+            messages.error(request, "The new row was not added: " + _errors_text(form))
+        return redirect("scenarios:scenario_grid", code=code)
+    context = {"scenario": scenario, "inject": inject, "add_form": form, "editable": True}
+    return render(request, "scenarios/partials/grid_add.html", context)
+
+
+def _errors_text(form: Any) -> str:
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
 
 
 @login_required
