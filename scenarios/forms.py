@@ -30,6 +30,7 @@ from scenarios.models import (
 from scenarios.services import OptionDraft
 
 KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
+KEY_SOURCES = ("label", "title", "question")
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
 
 
@@ -60,8 +61,13 @@ class PartForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "key" in self.fields:
             self.fields["key"].validators.append(key_validator)
-            self.fields["key"].help_text = KEY_HELP
             self.fields["key"].max_length = 60
+            source = self.key_source()
+            if source:  # planners name things; the key can follow the name
+                self.fields["key"].required = False
+                self.fields["key"].help_text = f"{KEY_HELP} Empty: made from the {source}."
+            else:
+                self.fields["key"].help_text = KEY_HELP
         for field in self.fields.values():
             if type(field) is forms.ModelMultipleChoiceField:
                 field.__class__ = BoundedModelMultipleChoiceField
@@ -80,11 +86,24 @@ class PartForm(forms.ModelForm):
     def key_scope(self) -> Any:
         return type(self.instance).objects.filter(scenario=self.scenario)
 
+    def key_source(self) -> str | None:
+        """The field an empty key is made from (label, title or question), if any."""
+        return next((name for name in KEY_SOURCES if name in self.fields), None)
+
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
-        if self.key_scope().filter(key=key).exclude(pk=self.instance.pk).exists():
+        if key and self.key_scope().filter(key=key).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(f"“{key}” is already used here; keys must be unique.")
         return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        source = self.key_source() if "key" in self.fields else None
+        if source and not data.get("key") and "key" not in self.errors and data.get(source):
+            taken = self.key_scope().exclude(pk=self.instance.pk).values_list("key", flat=True)
+            base = slug(data[source], 55) or self._meta.model._meta.model_name
+            data["key"] = unique(base, taken)
+        return data
 
     def fields_for_service(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
@@ -116,14 +135,28 @@ class ScenarioCreateForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["key"].validators.append(key_validator)
-        self.fields["key"].help_text = "Names the scenario across its versions. " + KEY_HELP
-        self.fields["rubric"].queryset = Rubric.objects.all()
+        self.fields["key"].required = False
+        self.fields[
+            "key"
+        ].help_text = (
+            f"Names the scenario across its versions. {KEY_HELP} Empty: made from the title."
+        )
+        self.fields["rubric"].queryset = rubrics = Rubric.objects.all()
+        if len(rubrics) == 1:  # the usual case: the shipped rubric
+            self.fields["rubric"].initial = rubrics[0].pk
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
-        if Scenario.objects.filter(key=key).exists():
+        if key and Scenario.objects.filter(key=key).exists():
             raise forms.ValidationError("A scenario with this key exists; edit that one instead.")
         return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("key") and "key" not in self.errors and data.get("title"):
+            taken = Scenario.objects.values_list("key", flat=True).distinct()
+            data["key"] = unique(slug(data["title"], 70) or "scenario", taken)
+        return data
 
 
 class ScenarioDetailsForm(PartForm):

@@ -701,3 +701,16 @@ def test_the_grid_adds_a_row_at_its_end(client, author, draft):
     bad = client.post(url("grid_add", draft.code), {**fields, "new-offset_seconds": ""}, **HTMX)
     assert "A timed inject needs its offset into the stage." in bad.content.decode()
     assert draft.injects.filter(title="Hospital diverts ambulances").count() == 2
+
+
+def test_keys_left_empty_are_made_from_the_name(client, author, draft):
+    data = {"role-label": "Cloud provider", "role-sector": "cloud_it"}  # "cloud" is taken
+    client.post(url("role_create", draft.code), data, **HTMX)
+    assert draft.roles.filter(key="cloud-provider", label="Cloud provider").exists()
+    client.post(url("role_create", draft.code), data, **HTMX)
+    assert draft.roles.filter(key="cloud-provider-2").exists()
+    client.post(url("stage_create", draft.code), {"stage-title": "Day two: recovery"}, **HTMX)
+    assert draft.stages.filter(key="day-two-recovery").exists()
+    response = client.post(url("scenario_create"), {"title": "Tiny", "rubric": draft.rubric.pk})
+    assert Scenario.objects.get(title="Tiny").key == "tiny-2"  # "tiny" names another scenario
+    assert response.status_code == 302
