@@ -63,9 +63,12 @@ class PartForm(forms.ModelForm):
             self.fields["key"].validators.append(key_validator)
             self.fields["key"].max_length = 60
             source = self.key_source()
-            if source:  # planners name things; the key can follow the name
+            if source:  # planners name things; the key follows the name, and may be left out
                 self.fields["key"].required = False
                 self.fields["key"].help_text = f"{KEY_HELP} Empty: made from the {source}."
+                order = [name for name in self.fields if name != "key"]
+                order.insert(order.index(source) + 1, "key")
+                self.order_fields(order)
             else:
                 self.fields["key"].help_text = KEY_HELP
         for field in self.fields.values():
