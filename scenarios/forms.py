@@ -656,7 +656,7 @@ class GridInjectForm(PartForm):
     class Meta:
         model = Inject
         fields = ["title", "release", "offset_seconds", "channel", "tlp", "severity"]
-        labels = {"offset_seconds": "Offset (mm:ss)"}
+        labels = {"offset_seconds": "Offset (mm:ss)", "tlp": "TLP"}
         field_classes = {"offset_seconds": ClockDurationField}
 
     def clean(self) -> dict[str, Any]:

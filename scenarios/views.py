@@ -47,7 +47,7 @@ from scenarios.forms import (
     option_row,
 )
 from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario, Stage, Transition
-from scenarios.svg_graph import scenario_graph_svg
+from scenarios.svg_graph import scenario_cascade_svg, scenario_graph_svg
 
 EDITOR = "scenarios/editor.html"
 IMPORT_PREVIEW_SECONDS = 30 * 60
@@ -262,6 +262,7 @@ def _editor_context(
         "moves": (("up", "up"), ("down", "down")),
         "last_change": svc.last_change(scenario) if editable else None,
         "graph_svg": scenario_graph_svg(scenario),
+        "cascade_svg": scenario_cascade_svg(scenario),
         "versions": Scenario.objects.filter(key=scenario.key).order_by("-version"),
     }
 
@@ -300,7 +301,11 @@ def scenario_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def scenario_graph(request: HttpRequest, code: str) -> HttpResponse:
     scenario = scenario_for_author(request.user, code)
-    return render(request, f"{EDITOR}#graph", {"graph_svg": scenario_graph_svg(scenario)})
+    context = {
+        "graph_svg": scenario_graph_svg(scenario),
+        "cascade_svg": scenario_cascade_svg(scenario),
+    }
+    return render(request, f"{EDITOR}#graph", context)
 
 
 def _section_response(

@@ -7,6 +7,7 @@
  * - Drag to reorder: items with a drag handle ([data-sort-group]) are dropped among their
  *   siblings; the new order is posted (key list) and the server answers the section.
  * - MSEL grid: arrow keys move between cells, Enter opens the row's editor.
+ * - Stage graph: zoom buttons change the SVG's viewBox; once zoomed, drag pans it.
  */
 (function () {
   "use strict";
@@ -45,7 +46,51 @@
 
   function enhance(root) {
     root.querySelectorAll("select.criteria-list").forEach(addCriteriaFilter);
+    root.querySelectorAll(".graph-zoom").forEach(function (tools) { tools.hidden = false; });
   }
+
+  // --- stage graph zoom and pan ------------------------------------------------------
+
+  function box(svg) {
+    return svg.getAttribute("viewBox").split(" ").map(Number);
+  }
+
+  function zoom(svg, factor) {
+    if (!svg.dataset.base) svg.dataset.base = svg.getAttribute("viewBox");
+    var base = svg.dataset.base.split(" ").map(Number);
+    var v = box(svg);
+    var w = Math.min(base[2], Math.max(base[2] / 8, v[2] / factor));
+    var h = w * base[3] / base[2];
+    var x = v[0] + (v[2] - w) / 2, y = v[1] + (v[3] - h) / 2;
+    if (factor === 0) { x = base[0]; y = base[1]; w = base[2]; h = base[3]; }
+    svg.setAttribute("viewBox", [x, y, w, h].join(" "));
+    svg.classList.toggle("zoomed", w < base[2]);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-zoom]");
+    if (!button) return;
+    var svg = button.closest(".graph-panel").querySelector("svg.stage-graph");
+    if (!svg) return;
+    var step = button.dataset.zoom;
+    zoom(svg, step === "in" ? 1.25 : step === "out" ? 0.8 : 0);
+  });
+
+  var pan = null;
+  document.addEventListener("pointerdown", function (event) {
+    var svg = event.target.closest && event.target.closest("svg.stage-graph.zoomed");
+    if (!svg || event.target.closest("a")) return; // a stage box is a link: let it work
+    pan = { svg: svg, x: event.clientX, y: event.clientY, v: box(svg) };
+    svg.setPointerCapture(event.pointerId);
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!pan) return;
+    var scale = pan.v[2] / pan.svg.getBoundingClientRect().width;
+    var x = pan.v[0] - (event.clientX - pan.x) * scale;
+    var y = pan.v[1] - (event.clientY - pan.y) * scale;
+    pan.svg.setAttribute("viewBox", [x, y, pan.v[2], pan.v[3]].join(" "));
+  });
+  document.addEventListener("pointerup", function () { pan = null; });
 
   // --- drag to reorder ---------------------------------------------------------------
 
@@ -136,6 +181,11 @@
   // that was just saved or opened takes the focus its old row had.
   htmx.onLoad(function (elt) {
     enhance(elt);
+    if (elt.id === "new-grid-row") { // after "Add row": straight on with the next one
+      var title = elt.querySelector("input[name='new-title']");
+      if (title) title.focus();
+      return;
+    }
     if (!elt.matches || !elt.matches(".msel-grid tr")) return;
     var focus = elt.classList.contains("editing") ? elt.querySelector("input, select") :
       elt.querySelector("td[tabindex]");

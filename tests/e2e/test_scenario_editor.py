@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scenarios import services as svc
+from scenarios.formats.fixtures import load_fixtures
 from scenarios.models import Scenario
 from tests import factories
 from tests.e2e.conftest import htmx_idle, login
@@ -354,3 +356,46 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
     assert built[0] <= 19, build
     assert built[1] <= 8, build
     assert built[2] <= 18, build
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_graph_of_a_ten_stage_scenario_fits_1366_px_and_opens_stages(new_context, alice):
+    """Full titles, no horizontal scrolling at 1366 px, nodes open their stage, zoom and
+    pan, and the cascade between roles drawn."""
+    factories.grant_authoring(alice)
+    list(load_fixtures())
+    published = Scenario.objects.get(key="payment-flood")
+    draft = svc.scenario_new_draft(scenario=published, created_by=alice)
+    assert draft.stages.count() == 10
+    page = login(new_context(width=1366, height=900), "alice", PASSWORD)
+    page.goto(f"/scenarios/{draft.code}/")
+    panel = page.locator("#graph-panel")
+    graph = panel.locator("svg.stage-graph")
+    assert graph.locator("g[data-stage]").count() == 10
+    for scroller in panel.locator(".graph-scroll").all():
+        assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    longest = max(draft.stages.all(), key=lambda s: len(s.title))
+    lines = graph.locator(f"g[data-stage='{longest.key}'] text").first.locator("tspan")
+    assert " ".join(lines.all_text_contents()) == longest.title
+    assert panel.locator("svg.cascade-graph g.cascade-carries").count() >= 1
+    if SHOTS:
+        panel.screenshot(path=str(Path(SHOTS) / "editor-graph-10-stages.png"))
+
+    before = graph.get_attribute("viewBox")
+    panel.get_by_role("button", name="Zoom in").click()
+    zoomed = graph.get_attribute("viewBox")
+    assert zoomed != before
+    box = graph.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)  # the margin: not a stage (those are links)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + 60)
+    page.mouse.up()
+    assert graph.get_attribute("viewBox").split()[:2] != zoomed.split()[:2]  # panned
+    panel.get_by_role("button", name="Fit").click()
+    assert graph.get_attribute("viewBox") == before
+
+    last = list(draft.stages.all())[-1]
+    graph.locator(f"a[href='#stage-{last.key}']").click()
+    page.wait_for_url(f"**#stage-{last.key}")
+    assert page.locator(f"#stage-{last.key}").is_visible()
