@@ -56,7 +56,7 @@ def graph_svg(stages: list[tuple[str, str]], edges: list[Edge], start: str | Non
     height = max((y + h for _, y, h in boxes.values()), default=0) + 2 * MARGIN + 100
     bad = set(report.unreachable) | set(report.cannot_end)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="stage-graph" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="stage-graph" role="group" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-labelledby="graph-title graph-desc">',
         '<title id="graph-title">Stage graph</title>',
@@ -283,9 +283,13 @@ def cascade_svg(roles: list[tuple[str, str]], links: list[Link]) -> str:
     chars = max(8, box_w // 7)
     lines = {key: textwrap.wrap(label, chars)[:3] or [""] for key, label in roles}
     box_h = 24 + LINE_H * max((len(v) for v in lines.values()), default=1)
-    top = 130
     centre = {key: MARGIN + i * (box_w + gap) + box_w // 2 for i, (key, _) in enumerate(roles)}
-    height = top + box_h + 130
+    drawn = [k for k in links if k.source in centre and k.target in centre]
+    # Room for the arcs: rightward ones rise above the row, leftward ones hang below.
+    above = [_rise(centre, k) for k in drawn if centre[k.target] > centre[k.source]]
+    below = [_rise(centre, k) for k in drawn if centre[k.target] < centre[k.source]]
+    top = MARGIN + max(above, default=0) + (16 if above else 0)
+    height = top + box_h + max(below, default=0) + (16 if below else 0) + MARGIN
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cascade-graph" role="img" '
         f'viewBox="0 0 {full + 2 * MARGIN} {height}" width="{full + 2 * MARGIN}" '
@@ -296,9 +300,7 @@ def cascade_svg(roles: list[tuple[str, str]], links: list[Link]) -> str:
         'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         f'<path d="M0,0 L10,5 L0,10 z" fill="{ORANGE}"/></marker></defs>',
     ]
-    for link in links:
-        if link.source in centre and link.target in centre:
-            parts.append(_arc(link, centre, top, box_h))
+    parts += [_arc(link, centre, top, box_h) for link in drawn]
     for key, _ in roles:
         x = centre[key] - box_w // 2
         text = "".join(
@@ -315,9 +317,13 @@ def cascade_svg(roles: list[tuple[str, str]], links: list[Link]) -> str:
     return "\n".join(parts)
 
 
+def _rise(centre: dict[str, int], link: Link) -> int:
+    return min(110, 30 + abs(centre[link.target] - centre[link.source]) // 5)
+
+
 def _arc(link: Link, centre: dict[str, int], top: int, box_h: int) -> str:
     x1, x2 = centre[link.source], centre[link.target]
-    rise = min(110, 30 + abs(x2 - x1) // 5)
+    rise = _rise(centre, link)
     if x2 > x1:  # rightwards: over the row
         y, apex = top, top - rise
     else:

@@ -259,6 +259,8 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
             do.fill(row.get_by_label("Rubric effects"), effects)
         if consequence:
             do.fill(row.get_by_label("Consequence inject"), consequence)
+    if SHOTS:
+        form.screenshot(path=str(Path(SHOTS) / "editor-prompt-with-options.png"))
     do.add(form, "Add prompt", "#prompt-what-do-you-do-first")
     prompt = page.locator("#prompt-what-do-you-do-first")
     assert prompt.locator("li[id^=option-]").count() == 3
