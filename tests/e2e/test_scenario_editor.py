@@ -13,6 +13,7 @@ from scenarios.formats.fixtures import load_fixtures
 from scenarios.models import Scenario
 from tests import factories
 from tests.e2e.conftest import htmx_idle, login
+from tests.e2e.test_accessibility import violations
 from tests.factories import PASSWORD
 
 # Set to a folder to keep the screenshots the docs show (docs/images).
@@ -383,6 +384,7 @@ def test_the_graph_of_a_ten_stage_scenario_fits_1366_px_and_opens_stages(new_con
     assert panel.locator("svg.cascade-graph g.cascade-carries").count() >= 1
     if SHOTS:
         panel.screenshot(path=str(Path(SHOTS) / "editor-graph-10-stages.png"))
+    assert violations(page) == []  # axe: no serious or critical WCAG violation
 
     before = graph.get_attribute("viewBox")
     panel.get_by_role("button", name="Zoom in").click()
@@ -397,6 +399,9 @@ def test_the_graph_of_a_ten_stage_scenario_fits_1366_px_and_opens_stages(new_con
     panel.get_by_role("button", name="Fit").click()
     assert graph.get_attribute("viewBox") == before
 
+    page.goto(f"/scenarios/{draft.code}/grid/")
+    assert violations(page) == []
+    page.goto(f"/scenarios/{draft.code}/")
     last = list(draft.stages.all())[-1]
     graph.locator(f"a[href='#stage-{last.key}']").click()
     page.wait_for_url(f"**#stage-{last.key}")
