@@ -5,6 +5,9 @@ immutable; ``scenario_new_draft`` copies one into a new draft version). Services
 take keyword-only arguments; ``fields`` dicts come from validated forms and may
 hold many-to-many values (lists of roles), which are assigned after saving.
 
+Every editing service is ``@undoable``: it snapshots the draft first, in its own
+transaction, and ``scenario_undo`` puts the latest snapshot back.
+
 ``role_view`` is the pure "what does role R see in stage S" used by the preview.
 """
 
