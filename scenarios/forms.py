@@ -4,6 +4,7 @@ inputs: a transition's condition, an option's effects)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -12,6 +13,7 @@ from django.core.validators import RegexValidator
 from accounts.models import Sector
 from scenarios.formats.files import MSEL_SUFFIXES, MselOptions
 from scenarios.formats.msel import DEFAULT_TIME_MODEL, TIME_MODELS
+from scenarios.formats.msel_read import slug, unique
 from scenarios.formats.parse import clock_text, parse_duration
 from scenarios.models import (
     Audience,
@@ -25,8 +27,10 @@ from scenarios.models import (
     Stage,
     Transition,
 )
+from scenarios.services import OptionDraft
 
 KEY_HELP = "Lowercase letters, digits and hyphens; used by references and the file format."
+KEY_SOURCES = ("label", "title", "question")
 key_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, hyphens.")
 
 
@@ -57,8 +61,16 @@ class PartForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "key" in self.fields:
             self.fields["key"].validators.append(key_validator)
-            self.fields["key"].help_text = KEY_HELP
             self.fields["key"].max_length = 60
+            source = self.key_source()
+            if source:  # planners name things; the key follows the name, and may be left out
+                self.fields["key"].required = False
+                self.fields["key"].help_text = f"{KEY_HELP} Empty: made from the {source}."
+                order = [name for name in self.fields if name != "key"]
+                order.insert(order.index(source) + 1, "key")
+                self.order_fields(order)
+            else:
+                self.fields["key"].help_text = KEY_HELP
         for field in self.fields.values():
             if type(field) is forms.ModelMultipleChoiceField:
                 field.__class__ = BoundedModelMultipleChoiceField
@@ -77,11 +89,24 @@ class PartForm(forms.ModelForm):
     def key_scope(self) -> Any:
         return type(self.instance).objects.filter(scenario=self.scenario)
 
+    def key_source(self) -> str | None:
+        """The field an empty key is made from (label, title or question), if any."""
+        return next((name for name in KEY_SOURCES if name in self.fields), None)
+
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
-        if self.key_scope().filter(key=key).exclude(pk=self.instance.pk).exists():
+        if key and self.key_scope().filter(key=key).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(f"“{key}” is already used here; keys must be unique.")
         return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        source = self.key_source() if "key" in self.fields else None
+        if source and not data.get("key") and "key" not in self.errors and data.get(source):
+            taken = self.key_scope().exclude(pk=self.instance.pk).values_list("key", flat=True)
+            base = slug(data[source], 55) or self._meta.model._meta.model_name
+            data["key"] = unique(base, taken)
+        return data
 
     def fields_for_service(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
@@ -113,14 +138,28 @@ class ScenarioCreateForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["key"].validators.append(key_validator)
-        self.fields["key"].help_text = "Names the scenario across its versions. " + KEY_HELP
-        self.fields["rubric"].queryset = Rubric.objects.all()
+        self.fields["key"].required = False
+        self.fields[
+            "key"
+        ].help_text = (
+            f"Names the scenario across its versions. {KEY_HELP} Empty: made from the title."
+        )
+        self.fields["rubric"].queryset = rubrics = Rubric.objects.all()
+        if len(rubrics) == 1:  # the usual case: the shipped rubric
+            self.fields["rubric"].initial = rubrics[0].pk
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
-        if Scenario.objects.filter(key=key).exists():
+        if key and Scenario.objects.filter(key=key).exists():
             raise forms.ValidationError("A scenario with this key exists; edit that one instead.")
         return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("key") and "key" not in self.errors and data.get("title"):
+            taken = Scenario.objects.values_list("key", flat=True).distinct()
+            data["key"] = unique(slug(data["title"], 70) or "scenario", taken)
+        return data
 
 
 class ScenarioDetailsForm(PartForm):
@@ -292,6 +331,132 @@ class PromptForm(AudienceMixin, PartForm):
         data = super().clean()
         self._clean_audience(data)
         return data
+
+
+EFFECT = re.compile(r"^([a-z0-9][a-z0-9-]*)\s*[:=]?\s*([+-]?\d{1,3})$")
+
+
+def parse_effects(text: str, criteria: set[str]) -> dict[str, int]:
+    """``"contain:10, share -5"`` → ``{"contain": 10, "share": -5}``; raises ValidationError
+    naming the first piece that is not "criterion points" with a known criterion."""
+    effects: dict[str, int] = {}
+    for piece in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
+        match = EFFECT.match(piece.lower())
+        if match is None:
+            raise forms.ValidationError(f"“{piece}”: write criterion:points, e.g. contain:10.")
+        key, points = match[1], int(match[2])
+        if key not in criteria:
+            raise forms.ValidationError(f"“{key}” is not a criterion of the rubric.")
+        if not -100 <= points <= 100:
+            raise forms.ValidationError(f"“{piece}”: points are between -100 and 100.")
+        effects[key] = points
+    return effects
+
+
+class OptionRowForm(forms.Form):
+    """One option of a prompt written in the prompt's own form; a row without a label is
+    left out. The key is made from the label unless typed."""
+
+    label = forms.CharField(max_length=200, required=False, label="Option")
+    key = forms.CharField(
+        max_length=60,
+        required=False,
+        validators=[key_validator],
+        help_text="Empty: from the label.",
+    )
+    effects = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Rubric effects",
+        help_text="criterion:points, comma-separated (contain:10, share:-5).",
+        widget=forms.TextInput(attrs={"placeholder": "contain:10, share:-5"}),
+    )
+    consequence = forms.CharField(
+        max_length=200, required=False, label="Consequence inject (title; empty: none)"
+    )
+    target = forms.ChoiceField(
+        choices=[c for c in Consequence.Target.choices if c[0] != Consequence.Target.ROLES],
+        initial=Consequence.Target.DEPENDENTS,
+        required=False,
+        label="Released to",
+    )
+
+    def __init__(self, *args: Any, criteria: set[str], **kwargs: Any) -> None:
+        self.criteria = criteria
+        super().__init__(*args, **kwargs)
+        index = (self.prefix or "").rsplit("-", 1)[-1]
+        self.number = int(index) + 1 if index.isdigit() else 0
+        self.fields["label"].label = f"Option {self.number}"
+
+    def clean_effects(self) -> dict[str, int]:
+        return parse_effects(self.cleaned_data["effects"], self.criteria)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("label") and not data.get("key"):
+            data["key"] = slug(data["label"], 60) or f"option-{self.number}"
+        return data
+
+    def draft(self) -> OptionDraft | None:
+        data = self.cleaned_data
+        if not data.get("label"):
+            return None
+        return OptionDraft(
+            key=data["key"],
+            label=data["label"],
+            effects=data["effects"],
+            consequence_title=data["consequence"],
+            consequence_target=data["target"] or Consequence.Target.DEPENDENTS,
+        )
+
+
+class BaseOptionRows(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        keys = [d.key for d in self.drafts()]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise forms.ValidationError(f"Two options have the key “{repeated[0]}”.")
+
+    def drafts(self) -> list[OptionDraft]:
+        return [d for d in (form.draft() for form in self.forms) if d is not None]
+
+
+OptionRows = forms.formset_factory(
+    OptionRowForm, formset=BaseOptionRows, extra=2, max_num=12, absolute_max=12, validate_max=True
+)
+
+
+class PromptAddForm(PromptForm):
+    """A new prompt with its options (and their effects and consequences) in one form;
+    ``option_rows`` grows by a row at a time (``option_row``) without a page load."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.option_rows = OptionRows(
+            data, prefix=f"{self.prefix}-options", form_kwargs={"criteria": self.criterion_keys()}
+        )
+
+    def criterion_keys(self) -> set[str]:
+        return {key for key, _ in self._criteria()}
+
+    def is_valid(self) -> bool:
+        prompt_ok = super().is_valid()
+        return self.option_rows.is_valid() and prompt_ok
+
+    def fields_for_service(self) -> dict[str, Any]:
+        return {**super().fields_for_service(), "options": self.option_rows.drafts()}
+
+
+def option_row(formset: forms.BaseFormSet, index: int) -> forms.Form:
+    """The empty row number ``index`` of ``formset`` (the "add another option" button)."""
+    return formset.form(
+        prefix=formset.add_prefix(index),
+        empty_permitted=True,
+        use_required_attribute=False,
+        **formset.get_form_kwargs(index),
+    )
 
 
 class OptionForm(PartForm):
@@ -491,7 +656,7 @@ class GridInjectForm(PartForm):
     class Meta:
         model = Inject
         fields = ["title", "release", "offset_seconds", "channel", "tlp", "severity"]
-        labels = {"offset_seconds": "Offset (mm:ss)"}
+        labels = {"offset_seconds": "Offset (mm:ss)", "tlp": "TLP"}
         field_classes = {"offset_seconds": ClockDurationField}
 
     def clean(self) -> dict[str, Any]:
@@ -501,3 +666,21 @@ class GridInjectForm(PartForm):
         if data.get("release") != Inject.Release.TIMED:
             data["offset_seconds"] = None
         return data
+
+
+class GridAddForm(GridInjectForm):
+    """A new grid row: its stage and the grid's cells; the key is made from the title."""
+
+    class Meta(GridInjectForm.Meta):
+        fields = ["stage", *GridInjectForm.Meta.fields]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = self.scenario.stages.all()
+        self.fields["release"].initial = Inject.Release.TIMED
+
+    def fields_for_service(self) -> dict[str, Any]:
+        fields = super().fields_for_service()
+        taken = self.scenario.injects.values_list("key", flat=True)
+        fields["key"] = unique(slug(fields["title"], 55) or "inject", taken)
+        return fields

@@ -383,3 +383,24 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage.key} → {self.to_stage.key}"
+
+
+class DraftSnapshot(models.Model):
+    """A draft's parts as they were before one editing service changed them: "Undo".
+
+    ``rows`` is the Django JSON serialization of the roles, stages, injects, prompts,
+    options, consequences and transitions; ``details`` the scenario's own editable
+    fields. Written and restored only by ``scenarios.services`` (bounded history).
+    """
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="snapshots")
+    label = models.CharField(max_length=120)
+    rows = models.TextField()
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.scenario} before {self.label}"

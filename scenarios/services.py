@@ -5,16 +5,22 @@ immutable; ``scenario_new_draft`` copies one into a new draft version). Services
 take keyword-only arguments; ``fields`` dicts come from validated forms and may
 hold many-to-many values (lists of roles), which are assigned after saving.
 
+Every editing service is ``@undoable``: it snapshots the draft first, in its own
+transaction, and ``scenario_undo`` puts the latest snapshot back.
+
 ``role_view`` is the pure "what does role R see in stage S" used by the preview.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import markdown
 import nh3
+from django.core import serializers
 from django.db import models, transaction
 from django.db.models import Max, ProtectedError
 from django.utils import timezone
@@ -26,10 +32,12 @@ from scenarios.formats import (
     validate_document,
 )
 from scenarios.formats.msel import msel_export
+from scenarios.formats.msel_read import slug, unique
 from scenarios.formats.warnings import scenario_warnings as document_warnings
 from scenarios.models import (
     Audience,
     Consequence,
+    DraftSnapshot,
     Inject,
     Option,
     Prompt,
@@ -55,6 +63,104 @@ def ensure_draft(scenario: Scenario) -> None:
         raise AuthoringError("A published scenario cannot be changed; edit it as a new draft.")
 
 
+# --- undo: a snapshot of the draft before each editing service ----------------------
+
+UNDO_DEPTH = 20  # snapshots kept per draft; older ones are dropped
+VERBS = {"create": "add", "update": "edit"}
+Service = TypeVar("Service", bound=Callable[..., Any])
+
+
+def undoable(service: Service) -> Service:
+    """Run ``service`` in a transaction after snapshotting its draft, so "Undo" can put
+    the draft back. A refused change rolls its snapshot back with it."""
+    noun, _, verb = service.__name__.rpartition("_")
+    label = f"{VERBS.get(verb, verb)} {noun.replace('_', ' ')}"
+
+    @functools.wraps(service)
+    def wrapper(**kwargs: Any) -> Any:
+        scenario = _scenario_of(kwargs)
+        with transaction.atomic():
+            ensure_draft(scenario)
+            _snapshot(scenario, label)
+            return service(**kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _scenario_of(kwargs: dict[str, Any]) -> Scenario:
+    for value in kwargs.values():
+        if isinstance(value, Scenario):
+            return value
+        if isinstance(value, Option):
+            return value.prompt.scenario
+        if isinstance(value, Consequence):
+            return value.option.prompt.scenario
+        if isinstance(value, Role | Stage | Inject | Prompt | Transition):
+            return value.scenario
+    raise TypeError("An undoable service names its scenario or one of its parts.")
+
+
+SNAPSHOT_DETAILS = ("title", "summary", "sectors", "rubric_id", "start_stage_id")
+
+
+def _parts(scenario: Scenario) -> list[models.Model]:
+    """Every row of a draft's contents, parents before children."""
+    return [
+        *scenario.roles.all(),
+        *scenario.stages.all(),
+        *scenario.injects.all(),
+        *scenario.prompts.all(),
+        *Option.objects.filter(prompt__scenario=scenario),
+        *Consequence.objects.filter(option__prompt__scenario=scenario),
+        *scenario.transitions.all(),
+    ]
+
+
+def _snapshot(scenario: Scenario, label: str) -> None:
+    DraftSnapshot.objects.create(
+        scenario=scenario,
+        label=label,
+        rows=serializers.serialize("json", _parts(scenario)),
+        details={name: getattr(scenario, name) for name in SNAPSHOT_DETAILS},
+    )
+    stale = scenario.snapshots.values_list("pk", flat=True)[UNDO_DEPTH:]
+    DraftSnapshot.objects.filter(pk__in=list(stale)).delete()
+
+
+def last_change(scenario: Scenario) -> str | None:
+    """What "Undo" would take back ("add prompt"), or None when there is nothing."""
+    return scenario.snapshots.values_list("label", flat=True).first()
+
+
+@transaction.atomic
+def scenario_undo(*, scenario: Scenario) -> str:
+    """Put the draft back as it was before its last change; returns that change's label.
+
+    Refused when there is nothing to undo, and for a draft exercises run (their teams
+    and decisions point at its rows, which a restore replaces).
+    """
+    ensure_draft(scenario)
+    snapshot = scenario.snapshots.select_for_update().first()
+    if snapshot is None:
+        raise AuthoringError("Nothing to undo.")
+    if scenario.exercises.exists():
+        raise AuthoringError("Exercises use this draft; its changes cannot be undone.")
+    scenario.stages.all().delete()
+    scenario.roles.all().delete()
+    restored = list(serializers.deserialize("json", snapshot.rows))
+    links = [(row.object, row.m2m_data or {}) for row in restored]
+    for row in restored:  # every row first: links may point at rows restored later
+        row.save(save_m2m=False)
+    for obj, m2m in links:
+        for name, pks in m2m.items():
+            getattr(obj, name).set(pks)
+    for name, value in snapshot.details.items():
+        setattr(scenario, name, value)
+    scenario.save()
+    snapshot.delete()
+    return snapshot.label
+
+
 # --- scenario ---------------------------------------------------------------------
 
 
@@ -62,6 +168,7 @@ def scenario_create(*, created_by: Any, fields: dict[str, Any]) -> Scenario:
     return Scenario.objects.create(created_by=created_by, **fields)
 
 
+@undoable
 def scenario_update(*, scenario: Scenario, fields: dict[str, Any]) -> Scenario:
     ensure_draft(scenario)
     return _save(scenario, fields)
@@ -105,6 +212,7 @@ def scenario_publish(*, scenario: Scenario) -> Scenario:
     scenario.status = Scenario.Status.PUBLISHED
     scenario.published_at = timezone.now()
     scenario.save(update_fields=["status", "published_at", "updated_at"])
+    scenario.snapshots.all().delete()  # a published version is never changed, nor undone
     return scenario
 
 
@@ -201,6 +309,7 @@ def _next_order(queryset: models.QuerySet) -> int:
     return (queryset.aggregate(m=Max("order"))["m"] or 0) + 1 if queryset.exists() else 0
 
 
+@undoable
 @transaction.atomic
 def role_create(*, scenario: Scenario, fields: dict[str, Any]) -> Role:
     ensure_draft(scenario)
@@ -209,6 +318,7 @@ def role_create(*, scenario: Scenario, fields: dict[str, Any]) -> Role:
     return role
 
 
+@undoable
 @transaction.atomic
 def role_update(*, role: Role, fields: dict[str, Any]) -> Role:
     ensure_draft(role.scenario)
@@ -219,6 +329,7 @@ def role_update(*, role: Role, fields: dict[str, Any]) -> Role:
     return role
 
 
+@undoable
 @transaction.atomic
 def role_delete(*, role: Role) -> None:
     ensure_draft(role.scenario)
@@ -257,6 +368,7 @@ def _sync_sectors(scenario: Scenario) -> None:
     scenario.sectors = sectors
 
 
+@undoable
 @transaction.atomic
 def stage_create(*, scenario: Scenario, fields: dict[str, Any]) -> Stage:
     """Add a stage; the first stage of a scenario becomes its start."""
@@ -268,38 +380,80 @@ def stage_create(*, scenario: Scenario, fields: dict[str, Any]) -> Stage:
     return stage
 
 
+@undoable
 def stage_update(*, stage: Stage, fields: dict[str, Any]) -> Stage:
     ensure_draft(stage.scenario)
     return _save(stage, fields)
 
 
+@undoable
 def stage_delete(*, stage: Stage) -> None:
     ensure_draft(stage.scenario)
     stage.delete()
 
 
+@undoable
 def inject_create(*, stage: Stage, fields: dict[str, Any]) -> Inject:
     ensure_draft(stage.scenario)
     order = _next_order(stage.injects)
     return _save(Inject(scenario=stage.scenario, stage=stage, order=order), fields)
 
 
+@undoable
 def inject_update(*, inject: Inject, fields: dict[str, Any]) -> Inject:
     ensure_draft(inject.scenario)
     return _save(inject, fields)
 
 
+@undoable
 def inject_delete(*, inject: Inject) -> None:
     ensure_draft(inject.scenario)
     inject.delete()
 
 
-def prompt_create(*, stage: Stage, fields: dict[str, Any]) -> Prompt:
-    ensure_draft(stage.scenario)
+@dataclass(frozen=True)
+class OptionDraft:
+    """An option written with its prompt: key, label, rubric effects, and optionally
+    the title of the consequence inject choosing it releases (and to whom)."""
+
+    key: str
+    label: str
+    effects: dict[str, int] = field(default_factory=dict)
+    consequence_title: str = ""
+    consequence_target: str = Consequence.Target.DEPENDENTS
+
+
+@undoable
+def prompt_create(
+    *, stage: Stage, fields: dict[str, Any], options: Sequence[OptionDraft] = ()
+) -> Prompt:
+    """Add a prompt with its options; an option's consequence becomes a new inject of
+    the stage, released as a consequence, and the consequence that releases it."""
     order = _next_order(stage.prompts)
-    return _save(Prompt(scenario=stage.scenario, stage=stage, order=order), fields)
+    prompt = _save(Prompt(scenario=stage.scenario, stage=stage, order=order), fields)
+    taken = set(Inject.objects.filter(scenario=stage.scenario).values_list("key", flat=True))
+    for position, draft in enumerate(options):
+        option = Option.objects.create(
+            prompt=prompt, key=draft.key, label=draft.label, effects=draft.effects, order=position
+        )
+        if draft.consequence_title:
+            inject_key = unique(slug(f"{prompt.key}-{draft.key}", 60), taken)
+            taken.add(inject_key)
+            inject = Inject.objects.create(
+                scenario=stage.scenario,
+                stage=stage,
+                key=inject_key,
+                title=draft.consequence_title,
+                release=Inject.Release.CONSEQUENCE,
+                order=_next_order(stage.injects),
+            )
+            Consequence.objects.create(
+                option=option, inject=inject, target=draft.consequence_target
+            )
+    return prompt
 
 
+@undoable
 @transaction.atomic
 def prompt_update(*, prompt: Prompt, fields: dict[str, Any]) -> Prompt:
     ensure_draft(prompt.scenario)
@@ -309,16 +463,19 @@ def prompt_update(*, prompt: Prompt, fields: dict[str, Any]) -> Prompt:
     return prompt
 
 
+@undoable
 def prompt_delete(*, prompt: Prompt) -> None:
     ensure_draft(prompt.scenario)
     prompt.delete()
 
 
+@undoable
 def option_create(*, prompt: Prompt, fields: dict[str, Any]) -> Option:
     ensure_draft(prompt.scenario)
     return _save(Option(prompt=prompt, order=_next_order(prompt.options)), fields)
 
 
+@undoable
 @transaction.atomic
 def option_update(*, option: Option, fields: dict[str, Any]) -> Option:
     prompt = option.prompt
@@ -329,27 +486,32 @@ def option_update(*, option: Option, fields: dict[str, Any]) -> Option:
     return option
 
 
+@undoable
 def option_delete(*, option: Option) -> None:
     ensure_draft(option.prompt.scenario)
     option.delete()
 
 
+@undoable
 def consequence_create(*, option: Option, fields: dict[str, Any]) -> Consequence:
     ensure_draft(option.prompt.scenario)
     order = _next_order(option.consequences)
     return _save(Consequence(option=option, order=order), fields)
 
 
+@undoable
 def consequence_update(*, consequence: Consequence, fields: dict[str, Any]) -> Consequence:
     ensure_draft(consequence.option.prompt.scenario)
     return _save(consequence, fields)
 
 
+@undoable
 def consequence_delete(*, consequence: Consequence) -> None:
     ensure_draft(consequence.option.prompt.scenario)
     consequence.delete()
 
 
+@undoable
 @transaction.atomic
 def transition_create(*, stage: Stage, fields: dict[str, Any]) -> Transition:
     ensure_draft(stage.scenario)
@@ -359,12 +521,14 @@ def transition_create(*, stage: Stage, fields: dict[str, Any]) -> Transition:
     return _save_transition(transition, fields)
 
 
+@undoable
 @transaction.atomic
 def transition_update(*, transition: Transition, fields: dict[str, Any]) -> Transition:
     ensure_draft(transition.scenario)
     return _save_transition(transition, fields)
 
 
+@undoable
 def transition_delete(*, transition: Transition) -> None:
     ensure_draft(transition.scenario)
     transition.delete()
@@ -399,6 +563,7 @@ def _siblings(item: Stage | Inject | Prompt) -> list[Any]:
     return list(type(item).objects.filter(stage=item.stage))
 
 
+@undoable
 @transaction.atomic
 def part_move(*, item: Stage | Inject | Prompt, step: int) -> None:
     """Move a stage, inject or prompt one place up (``step`` -1) or down (+1) among its
@@ -414,6 +579,19 @@ def part_move(*, item: Stage | Inject | Prompt, step: int) -> None:
         if sibling.order != order:
             sibling.order = order
             sibling.save(update_fields=["order"])
+
+
+@undoable
+def part_reorder(*, item: Stage | Inject | Prompt, keys: Sequence[str]) -> None:
+    """Put ``item`` and its siblings (a scenario's stages, a stage's injects or prompts)
+    in the order of ``keys``, which must name each of them once (a drag and drop)."""
+    siblings = {sibling.key: sibling for sibling in _siblings(item)}
+    if sorted(keys) != sorted(siblings):
+        raise AuthoringError("The list changed meanwhile; reload the page and drag again.")
+    for order, key in enumerate(keys):
+        if siblings[key].order != order:
+            siblings[key].order = order
+            siblings[key].save(update_fields=["order"])
 
 
 # --- duplicates: a copy beside the original, with "-copy" keys -----------------------
@@ -449,6 +627,7 @@ def _prompt_copy(prompt: Prompt, stage: Stage, injects: dict[int, Inject]) -> Pr
     return copy
 
 
+@undoable
 @transaction.atomic
 def inject_duplicate(*, inject: Inject) -> Inject:
     """A copy of ``inject`` in the same stage, right after it in order."""
@@ -456,6 +635,7 @@ def inject_duplicate(*, inject: Inject) -> Inject:
     return _inject_copy(inject, inject.stage)
 
 
+@undoable
 @transaction.atomic
 def prompt_duplicate(*, prompt: Prompt) -> Prompt:
     """A copy of ``prompt`` with its options and consequences, in the same stage."""
@@ -463,6 +643,7 @@ def prompt_duplicate(*, prompt: Prompt) -> Prompt:
     return _prompt_copy(prompt, prompt.stage, {})
 
 
+@undoable
 @transaction.atomic
 def stage_duplicate(*, stage: Stage) -> Stage:
     """A copy of ``stage`` last in order: its injects, prompts (options, consequences to

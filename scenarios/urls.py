@@ -17,6 +17,7 @@ urlpatterns = [
     path("scenarios/<str:code>/", views.scenario_detail, name="scenario_detail"),
     path("scenarios/<str:code>/graph/", views.scenario_graph, name="scenario_graph"),
     path("scenarios/<str:code>/grid/", views.scenario_grid, name="scenario_grid"),
+    path("scenarios/<str:code>/grid/_add/", views.grid_add, name="grid_add"),
     path("scenarios/<str:code>/grid/<slug:key>/", views.grid_row, name="grid_row"),
     path("scenarios/<str:code>/preview/", views.scenario_preview, name="scenario_preview"),
     path("scenarios/<str:code>/export/<slug:fmt>/", views.scenario_export, name="scenario_export"),
@@ -53,4 +54,11 @@ urlpatterns = [
     path(f"scenarios/{PARTS}/delete/", views.part_delete, name="part_delete"),
     path(f"scenarios/{PARTS}/duplicate/", views.part_duplicate, name="part_duplicate"),
     path(f"scenarios/{PARTS}/move/<slug:step>/", views.part_move, name="part_move"),
+    path(f"scenarios/{PARTS}/order/", views.part_reorder, name="part_reorder"),
+    path("scenarios/<str:code>/undo/", views.scenario_undo, name="scenario_undo"),
+    path(
+        "scenarios/<str:code>/stages/<slug:parent>/prompt/option-row/",
+        views.prompt_option_row,
+        name="option_row",
+    ),
 ]

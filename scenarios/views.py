@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -32,19 +32,22 @@ from scenarios.formats import FormatError, ScenarioFormatError
 from scenarios.formats.files import import_reading, preview, read_file
 from scenarios.forms import (
     ConsequenceForm,
+    GridAddForm,
     GridInjectForm,
     ImportForm,
     InjectForm,
     OptionForm,
+    PromptAddForm,
     PromptForm,
     RoleForm,
     ScenarioCreateForm,
     ScenarioDetailsForm,
     StageForm,
     TransitionForm,
+    option_row,
 )
 from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario, Stage, Transition
-from scenarios.svg_graph import scenario_graph_svg
+from scenarios.svg_graph import scenario_cascade_svg, scenario_graph_svg
 
 EDITOR = "scenarios/editor.html"
 IMPORT_PREVIEW_SECONDS = 30 * 60
@@ -167,6 +170,7 @@ class AddForm:
     url: str
     section: str
     noun: str
+    rows_url: str = ""  # where a prompt's form gets one more option row
 
     @property
     def target(self) -> str:
@@ -193,8 +197,11 @@ def _add_form(scenario: Scenario, kind: str, parent: str, data: Any = None) -> A
         extra = {"stage": stage} if kind == "transition" else {}
         form = make(ADD_FORMS[kind], f"{kind}-{stage.key}", **extra)
         save = partial(getattr(svc, f"{kind}_create"), stage=stage)
+        if kind == "prompt":
+            save = partial(_prompt_create, stage=stage)
         url = reverse("scenarios:stage_part_create", args=[code, stage.key, kind])
-        return AddForm(form, save, url, "stages", kind)
+        rows_url = reverse("scenarios:option_row", args=[code, stage.key])
+        return AddForm(form, save, url, "stages", kind, rows_url if kind == "prompt" else "")
     if kind in ("option", "consequence"):
         prompt = get_object_or_404(Prompt, scenario=scenario, key=parent)
         form = make(ADD_FORMS[kind], f"{kind}-{prompt.key}", prompt=prompt)
@@ -208,11 +215,15 @@ def _add_form(scenario: Scenario, kind: str, parent: str, data: Any = None) -> A
 
 ADD_FORMS = {
     "inject": InjectForm,
-    "prompt": PromptForm,
+    "prompt": PromptAddForm,
     "transition": TransitionForm,
     "option": OptionForm,
     "consequence": ConsequenceForm,
 }
+
+
+def _prompt_create(*, stage: Stage, fields: dict[str, Any]) -> Prompt:
+    return svc.prompt_create(stage=stage, fields=fields, options=fields.pop("options"))
 
 
 def _consequence_create(*, fields: dict[str, Any]) -> Consequence:
@@ -249,7 +260,9 @@ def _editor_context(
         "problems": _locate(svc.scenario_problems(scenario), scenario),
         "warnings": svc.scenario_warnings(scenario),
         "moves": (("up", "up"), ("down", "down")),
+        "last_change": svc.last_change(scenario) if editable else None,
         "graph_svg": scenario_graph_svg(scenario),
+        "cascade_svg": scenario_cascade_svg(scenario),
         "versions": Scenario.objects.filter(key=scenario.key).order_by("-version"),
     }
 
@@ -288,18 +301,28 @@ def scenario_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def scenario_graph(request: HttpRequest, code: str) -> HttpResponse:
     scenario = scenario_for_author(request.user, code)
-    return render(request, f"{EDITOR}#graph", {"graph_svg": scenario_graph_svg(scenario)})
+    context = {
+        "graph_svg": scenario_graph_svg(scenario),
+        "cascade_svg": scenario_cascade_svg(scenario),
+    }
+    return render(request, f"{EDITOR}#graph", context)
 
 
 def _section_response(
-    request: HttpRequest, scenario: Scenario, section: str, **forms: Any
+    request: HttpRequest,
+    scenario: Scenario,
+    section: str,
+    *,
+    also: Sequence[str] = (),
+    **forms: Any,
 ) -> HttpResponse:
-    """After an htmx edit: the section, plus out-of-band panels that depend on it."""
+    """After an htmx edit: the section, plus out-of-band panels that depend on it (and
+    ``also`` those named)."""
     scenario.refresh_from_db()
     context = _editor_context(scenario, **forms)
     html = render(request, f"{EDITOR}#{section}", context).content.decode()
     context["oob"] = True
-    extra = ["problems", "graph", *DEPENDENT_SECTIONS.get(section, [])]
+    extra = ["problems", "graph", "undo", *DEPENDENT_SECTIONS.get(section, []), *also]
     html += "".join(render(request, f"{EDITOR}#{name}", context).content.decode() for name in extra)
     # 200 even with errors: htmx swaps only 2xx by default, and the errors are in the section.
     return HttpResponse(html)
@@ -485,6 +508,57 @@ def part_move(request: HttpRequest, code: str, kind: str, ref: str, step: str) -
 
 @login_required
 @require_POST
+def part_reorder(request: HttpRequest, code: str, kind: str, ref: str) -> HttpResponse:
+    """Put a stage, inject or prompt and its siblings in the order dropped (``key`` list)."""
+    scenario = _draft(request, code)
+    if kind not in DUPLICATES:
+        raise Http404("Only stages, injects and prompts are reordered.")
+    part, obj, _ = _part(scenario, kind, ref)
+    try:
+        svc.part_reorder(item=obj, keys=request.POST.getlist("key"))
+    except svc.AuthoringError as exc:
+        messages.error(request, str(exc))
+        return _redirect(request, scenario)
+    if not request.htmx:
+        return redirect(reverse("scenarios:scenario_detail", args=[code]) + f"#{kind}-{ref}")
+    return _section_response(request, scenario, part.section)
+
+
+@login_required
+@require_GET
+def prompt_option_row(request: HttpRequest, code: str, parent: str) -> HttpResponse:
+    """One more empty option row for the "add a prompt" form of stage ``parent`` (htmx),
+    and the formset's new row count (out of band)."""
+    scenario = _draft(request, code)
+    rows = _add_form(scenario, "prompt", parent).form.option_rows
+    try:
+        index = int(request.GET.get(f"{rows.prefix}-TOTAL_FORMS", ""))
+    except ValueError:
+        index = -1
+    if not 0 <= index < rows.max_num:
+        return HttpResponse(status=204)  # the form holds as many rows as it may
+    context = {"row": option_row(rows, index), "rows": rows, "total": index + 1}
+    return render(request, "scenarios/partials/option_row.html", context)
+
+
+@login_required
+@require_POST
+def scenario_undo(request: HttpRequest, code: str) -> HttpResponse:
+    """Take back the draft's last change (one snapshot; earlier ones stay for more)."""
+    scenario = _draft(request, code)
+    try:
+        label = svc.scenario_undo(scenario=scenario)
+    except svc.AuthoringError as exc:
+        messages.error(request, str(exc))
+        return _redirect(request, scenario)
+    if not request.htmx:
+        messages.success(request, f"Undone: {label}.")
+        return redirect("scenarios:scenario_detail", code=code)
+    return _section_response(request, scenario, "roles", also=["details"])
+
+
+@login_required
+@require_POST
 def part_delete(request: HttpRequest, code: str, kind: str, ref: str) -> HttpResponse:
     scenario = _draft(request, code)
     part, obj, _ = _part(scenario, kind, ref)
@@ -575,13 +649,39 @@ def scenario_grid(request: HttpRequest, code: str) -> HttpResponse:
     )
     if sort == "time":
         injects.sort(key=lambda i: (i.offset_seconds is None, i.offset_seconds or 0))
+    editable = not scenario.is_published
     context = {
         "scenario": scenario,
         "injects": injects,
         "sort": sort,
-        "editable": not scenario.is_published,
+        "editable": editable,
+        "add_form": GridAddForm(prefix="new", scenario=scenario) if editable else None,
     }
     return render(request, "scenarios/grid.html", context)
+
+
+@login_required
+@require_POST
+def grid_add(request: HttpRequest, code: str) -> HttpResponse:
+    """A new inject from the grid's last row (htmx: that row and a fresh one replace it)."""
+    scenario = _draft(request, code)
+    form = GridAddForm(request.POST, prefix="new", scenario=scenario)
+    inject = None
+    if form.is_valid():
+        fields = form.fields_for_service()
+        inject = svc.inject_create(stage=fields.pop("stage"), fields=fields)
+        form = GridAddForm(prefix="new", scenario=scenario)
+        form.fields["stage"].initial = inject.stage_id
+    if not request.htmx:
+        if inject is None:
+            messages.error(request, "The new row was not added: " + _errors_text(form))
+        return redirect("scenarios:scenario_grid", code=code)
+    context = {"scenario": scenario, "inject": inject, "add_form": form, "editable": True}
+    return render(request, "scenarios/partials/grid_add.html", context)
+
+
+def _errors_text(form: Any) -> str:
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
 
 
 @login_required

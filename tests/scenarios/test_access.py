@@ -33,6 +33,10 @@ def _pages(scenario):
         ("post", reverse("scenarios:scenario_publish", args=[code])),
         ("post", reverse("scenarios:scenario_new_draft", args=[code])),
         ("post", reverse("scenarios:scenario_delete", args=[code])),
+        ("post", reverse("scenarios:part_reorder", args=[code, "inject", "news"])),
+        ("post", reverse("scenarios:scenario_undo", args=[code])),
+        ("get", reverse("scenarios:option_row", args=[code, "start"])),
+        ("post", reverse("scenarios:grid_add", args=[code])),
     ]
 
 

@@ -577,3 +577,140 @@ def test_criteria_are_chosen_from_a_compact_grouped_list(client, author, draft):
     assert 'size="8"' in html
     assert "<optgroup" in html
     assert 'type="checkbox" name="inject-start-criteria"' not in html
+
+
+def _prompt_with_options(**rows):
+    data = {
+        "prompt-start-key": "tell",
+        "prompt-start-question": "Tell the regulator now?",
+        "prompt-start-kind": "choice",
+        "prompt-start-audience": "all",
+        "prompt-start-open_offset_seconds": "0:00",
+        "prompt-start-options-TOTAL_FORMS": "3",
+        "prompt-start-options-INITIAL_FORMS": "0",
+    }
+    for index, row in rows.items():
+        for name, value in row.items():
+            data[f"prompt-start-options-{index[-1]}-{name}"] = value
+    return data
+
+
+def test_a_prompt_is_added_with_its_options_effects_and_consequences(client, author, draft):
+    form = client.get(url("stage_part_create", draft.code, "start", "prompt"), **HTMX)
+    html = form.content.decode()
+    assert 'name="prompt-start-options-TOTAL_FORMS"' in html
+    assert "Add another option" in html
+    data = _prompt_with_options(
+        row0={"label": "Now", "effects": "info-sharing:15, respond 5", "target": "dependents"},
+        row1={
+            "label": "Later",
+            "key": "wait-a-day",
+            "effects": "info-sharing:-10",
+            "consequence": "Regulator calls, angry",
+            "target": "chooser",
+        },
+        row2={"label": "", "target": "dependents"},  # an empty row is left out
+    )
+    response = client.post(url("stage_part_create", draft.code, "start", "prompt"), data, **HTMX)
+    assert "Tell the regulator now?" in response.content.decode()
+    prompt = draft.prompts.get(key="tell")
+    assert [(o.key, o.effects) for o in prompt.options.all()] == [
+        ("now", {"info-sharing": 15, "respond": 5}),
+        ("wait-a-day", {"info-sharing": -10}),
+    ]
+    consequence = prompt.options.get(key="wait-a-day").consequences.get()
+    assert (consequence.target, consequence.inject.title) == ("chooser", "Regulator calls, angry")
+    assert consequence.inject.release == Inject.Release.CONSEQUENCE
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ({"row0": {"label": "A", "effects": "nope:5", "target": "all"}}, "not a criterion"),
+        ({"row0": {"label": "A", "effects": "respond:500", "target": "all"}}, "between -100"),
+        ({"row0": {"label": "A", "effects": "respond lots", "target": "all"}}, "criterion:points"),
+        (
+            {"row0": {"label": "Go", "target": "all"}, "row1": {"label": "go", "target": "all"}},
+            "Two options have the key “go”",
+        ),
+    ],
+)
+def test_a_prompt_with_bad_options_saves_nothing(client, author, draft, rows, message):
+    data = _prompt_with_options(**rows)
+    response = client.post(url("stage_part_create", draft.code, "start", "prompt"), data, **HTMX)
+    assert message in response.content.decode()
+    assert not draft.prompts.filter(key="tell").exists()
+
+
+def test_another_option_row_comes_with_the_new_row_count(client, author, draft):
+    row_url = url("option_row", draft.code, "start")
+    html = client.get(row_url, {"prompt-start-options-TOTAL_FORMS": "2"}, **HTMX).content.decode()
+    assert 'name="prompt-start-options-2-label"' in html
+    assert "Option 3" in html
+    assert re.search(r'id="id_prompt-start-options-TOTAL_FORMS" value="3" hx-swap-oob', html)
+    full = client.get(row_url, {"prompt-start-options-TOTAL_FORMS": "12"}, **HTMX)
+    assert full.status_code == 204
+    assert client.get(row_url, {"prompt-start-options-TOTAL_FORMS": "x"}).status_code == 204
+
+
+def test_injects_are_reordered_by_a_dropped_key_list(client, author, draft):
+    reorder = url("part_reorder", draft.code, "inject", "leak")
+    response = client.post(reorder, {"key": ["leak", "siem-alert", "news"]}, **HTMX)
+    assert response.status_code == 200
+    stage = draft.stages.get(key="start")
+    assert list(stage.injects.values_list("key", flat=True)) == ["leak", "siem-alert", "news"]
+    html = response.content.decode()
+    assert html.index('id="inject-leak"') < html.index('id="inject-news"')
+    assert 'data-sort-group="injects-start"' in html
+    stale = client.post(reorder, {"key": ["leak", "news"]})
+    assert stale.status_code == 302
+    assert list(stage.injects.values_list("key", flat=True)) == ["leak", "siem-alert", "news"]
+
+
+def test_undo_takes_back_the_last_change_and_says_what_it_is(client, author, draft):
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert re.search(r"<button[^>]*disabled>Undo</button>", html)
+    client.post(url("part_delete", draft.code, "stage", "end"), **HTMX)
+    html = client.get(url("scenario_detail", draft.code)).content.decode()
+    assert "Undo: delete stage" in html
+    response = client.post(url("scenario_undo", draft.code), **HTMX)
+    html = response.content.decode()
+    assert 'id="stage-end"' in html  # the stages come back out of band
+    assert 'id="undo-bar" hx-swap-oob="true"' in html
+    assert draft.stages.filter(key="end").exists()
+    response = client.post(url("scenario_undo", draft.code))
+    assert response.status_code == 302
+    messages = client.get(response["Location"]).content.decode()
+    assert "Nothing to undo." in messages
+
+
+def test_the_grid_adds_a_row_at_its_end(client, author, draft):
+    html = client.get(url("scenario_grid", draft.code)).content.decode()
+    assert 'id="new-grid-row"' in html
+    assert '<td tabindex="0">' in html  # arrow-key navigation starts at the first cell
+    stage = draft.stages.get(key="spread")
+    fields = {"new-stage": stage.pk, "new-title": "Hospital diverts ambulances",
+              "new-release": "timed", "new-offset_seconds": "12:00", "new-channel": "phone",
+              "new-tlp": "AMBER", "new-severity": "high"}  # fmt: skip
+    html = client.post(url("grid_add", draft.code), fields, **HTMX).content.decode()
+    inject = draft.injects.get(key="hospital-diverts-ambulances")
+    assert (inject.stage, inject.offset_seconds, inject.tlp) == (stage, 720, "AMBER")
+    assert html.index('id="grid-hospital-diverts-ambulances"') < html.index('id="new-grid-row"')
+    client.post(url("grid_add", draft.code), fields, **HTMX)
+    assert draft.injects.filter(key="hospital-diverts-ambulances-2").exists()
+    bad = client.post(url("grid_add", draft.code), {**fields, "new-offset_seconds": ""}, **HTMX)
+    assert "A timed inject needs its offset into the stage." in bad.content.decode()
+    assert draft.injects.filter(title="Hospital diverts ambulances").count() == 2
+
+
+def test_keys_left_empty_are_made_from_the_name(client, author, draft):
+    data = {"role-label": "Cloud provider", "role-sector": "cloud_it"}  # "cloud" is taken
+    client.post(url("role_create", draft.code), data, **HTMX)
+    assert draft.roles.filter(key="cloud-provider", label="Cloud provider").exists()
+    client.post(url("role_create", draft.code), data, **HTMX)
+    assert draft.roles.filter(key="cloud-provider-2").exists()
+    client.post(url("stage_create", draft.code), {"stage-title": "Day two: recovery"}, **HTMX)
+    assert draft.stages.filter(key="day-two-recovery").exists()
+    response = client.post(url("scenario_create"), {"title": "Tiny", "rubric": draft.rubric.pk})
+    assert Scenario.objects.get(title="Tiny").key == "tiny-2"  # "tiny" names another scenario
+    assert response.status_code == 302

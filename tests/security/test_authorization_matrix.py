@@ -208,6 +208,12 @@ ROWS: dict[str, Row] = {
     "scenarios:part_duplicate": Row(
         "POST", lambda w: {**draft(w), "kind": "stage", "ref": "start"}, AUTHOR
     ),
+    "scenarios:part_reorder": Row(
+        "POST", lambda w: {**draft(w), "kind": "inject", "ref": "news"}, AUTHOR
+    ),
+    "scenarios:scenario_undo": Row("POST", draft, AUTHOR),
+    "scenarios:option_row": Row("GET", lambda w: {**draft(w), "parent": "start"}, AUTHOR),
+    "scenarios:grid_add": Row("POST", draft, AUTHOR),
     # live exercise
     "exercises:exercise_list": Row("GET", none, SIGNED_IN),
     "exercises:exercise_new": Row("GET", none, AUTHOR),

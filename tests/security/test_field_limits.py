@@ -14,7 +14,11 @@ from scenarios.formats import validate_document
 from scoring.forms import ImprovementItemForm
 
 # Written by the app, never typed by a person.
-COMPUTED = {("scoring", "Gap", "summary"), ("scoring", "ReportExport", "error")}
+COMPUTED = {
+    ("scoring", "Gap", "summary"),
+    ("scoring", "ReportExport", "error"),
+    ("scenarios", "DraftSnapshot", "rows"),  # the editor's undo: a serialized draft
+}
 FORM_LIMITS = [
     (DecisionForm, "text", TEXT_NOTE),
     (DecisionForm, "rationale", TEXT_NOTE),
