@@ -171,9 +171,8 @@ def rfi_answer(request: HttpRequest, code: str, rfi_code: str) -> HttpResponse:
         if error:
             messages.error(request, error)
         return redirect(back, code=code)
-    item = collab_state.rfi_item(
-        rfi, reader_team_id=participant.team_id, now_clock=engine.exercise_clock(exercise)
-    )
+    reader = access.viewer_for(participant)
+    item = collab_state.rfi_item(rfi, reader=reader, now_clock=engine.exercise_clock(exercise))
     running = exercise.status == Exercise.Status.RUNNING
     context = {"item": item, "error": error, "answer_form": form, "running": running}
     return render(request, "exercises/partials/rfi_item.html", context)

@@ -45,13 +45,14 @@ from exercises import collab_state, live_state, visibility
 from exercises import events as kinds
 from exercises.clock import exercise_clock
 from exercises.forms import RfiAnswerForm
-from exercises.models import Event, Exercise, Share, Team
+from exercises.models import Event, Exercise, Participant, Share, Team
 from exercises.visibility import (
     CONTROL,
     CONTROL_PERSPECTIVES,
     EVALUATOR,
     OBSERVER,
     TEAMS,
+    Viewer,
     perspective_team_id,
 )
 from scenarios.models import Tlp
@@ -268,7 +269,13 @@ def _rfi_item(sources: _Sources, *, team_id: int | None) -> str:
     if rfi is None:
         return ""
     exercise = sources.exercise
-    item = collab_state.rfi_item(rfi, reader_team_id=team_id, now_clock=exercise_clock(exercise))
+    # The console's frame goes to facilitators (only they open it); a team's to its players.
+    reader = (
+        Viewer(kind=Participant.Kind.FACILITATOR)
+        if team_id is None
+        else Viewer(kind=Participant.Kind.PLAYER, team_id=team_id)
+    )
+    item = collab_state.rfi_item(rfi, reader=reader, now_clock=exercise_clock(exercise))
     context = {
         "item": item,
         "answer_form": RfiAnswerForm(exercise=exercise),
