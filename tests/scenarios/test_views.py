@@ -86,7 +86,8 @@ def test_it_adds_a_role_with_htmx_and_refreshes_the_panels(client, author, draft
 
 def test_it_adds_a_coordinating_body(client, author, draft):
     data = {"role-key": "isac", "role-label": "Sector ISAC", "role-sector": "finance"}
-    response = client.post(url("role_create", draft.code), data | {"role-coordinating": "on"}, **HTMX)
+    flagged = data | {"role-coordinating": "on"}
+    response = client.post(url("role_create", draft.code), flagged, **HTMX)
     assert "coordinating body" in response.content.decode()
     assert draft.roles.get(key="isac").coordinating
     data["role-key"], data["role-label"] = "bank2", "Other bank"
