@@ -61,6 +61,15 @@ def require_player(user: User, code: str) -> tuple[Exercise, Team]:
     return exercise, participant.team
 
 
+def require_coordinating_player(user: User, code: str) -> tuple[Exercise, Team]:
+    """``require_player``, for a team whose role is a coordinating body (an ISAC, a
+    national CERT, a regulator): 403 to the players of the other teams."""
+    exercise, team = require_player(user, code)
+    if not team.role.coordinating:
+        raise PermissionDenied("Only a coordinating body sends community summaries.")
+    return exercise, team
+
+
 def require_evaluator(user: User, code: str) -> Exercise:
     """The exercise if ``user`` evaluates or facilitates it: 404 outsiders, 403 others."""
     return require_evaluator_seat(user, code)[0]

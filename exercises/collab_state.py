@@ -12,7 +12,7 @@ from django.db.models import Q
 from exercises import access, queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
-from exercises.models import Exercise, Message, Participant, Rfi, Share, Team
+from exercises.models import Exercise, Message, Participant, Rfi, Share, ShareReply, Team
 from exercises.visibility import Viewer
 
 
@@ -75,6 +75,39 @@ def readable_share(exercise: Exercise, team: Team, share_id: int) -> Share | Non
         teams=queries.team_infos(exercise),
     )
     return share if team.pk in readers else None
+
+
+def attach_replies(shares: list[Share], *, team: Team | None, last_seq: int) -> list[Share]:
+    """Set ``visible_replies`` on each share: the replies ``team`` may read (all of them
+    on its own shares, its own on the others'; every reply for the control cell,
+    ``team`` None), oldest first, up to event ``last_seq`` (later ones arrive over the
+    socket). Returns the same list."""
+    rows = ShareReply.objects.filter(share__in=shares, event_seq__lte=last_seq)
+    by_share: dict[int, list[ShareReply]] = {}
+    for reply in rows.select_related("team__organization", "team__role", "author"):
+        by_share.setdefault(reply.share_id, []).append(reply)
+    for share in shares:
+        replies = by_share.get(share.pk, [])
+        if team is not None and share.from_team_id != team.pk:
+            replies = [r for r in replies if r.team_id == team.pk]
+        share.visible_replies = replies
+    return shares
+
+
+def summary_context(exercise: Exercise, team: Team) -> dict:
+    """The community-summary form of a coordinating team: the reports addressed to it,
+    newest first (the engine decides which markings the summary may take)."""
+    reports = (
+        exercise.shares.filter(recipients=team)
+        .select_related("from_team__organization")
+        .order_by("-created_at", "-id")
+    )
+    return {
+        "exercise": exercise,
+        "reports": list(reports),
+        "markings": visibility.SUMMARY_MARKINGS,
+        "client_token": new_client_token(),
+    }
 
 
 @dataclass(frozen=True)

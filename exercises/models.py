@@ -302,6 +302,15 @@ class ShareReply(models.Model):
             models.UniqueConstraint(fields=["team", "client_token"], name="share_reply_token_once"),
         ]
 
+    # The reply's item reads the same names from a row (pages) as from its event (frames).
+    @property
+    def team_label(self) -> str:
+        return str(self.team)
+
+    @property
+    def author_label(self) -> str:
+        return self.author.get_username() if self.author else "a former player"
+
 
 class ShareRefusal(models.Model):
     """An over-share attempt the marking refused (a relay to teams it does not allow):

@@ -193,6 +193,7 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
+    collab_state.attach_replies(context["shares"], team=None, last_seq=context["last_seq"])
     facilitator = Viewer(kind=Participant.Kind.FACILITATOR)
     rfis = collab_state.control_rfis(exercise, reader=facilitator, last_seq=context["last_seq"])
     context.update(rfis)
@@ -352,6 +353,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     )
     context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
     collab_state.mark_known_recipients(context["shares_received"], team)
+    collab_state.attach_replies(context["shares_received"], team=team, last_seq=context["last_seq"])
     context.update(collab_state.room_rfis(exercise, team, last_seq=context["last_seq"]))
     return render(request, "exercises/live/room.html", context)
 

@@ -5,6 +5,7 @@ replies to shares, back to the sender's team only."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from config.limits import SHARE_BURST, TEXT_MESSAGE
 from exercises import engine, events, queries
@@ -233,3 +234,70 @@ def test_a_reply_is_refused_to_the_sender_and_to_non_readers_and_limited(world):
     with pytest.raises(EngineError, match="sending shares too fast"):
         reply(world, amber, token="over")
     assert ShareReply.objects.count() == SHARE_BURST
+
+
+# ---------------------------------------------------------------- pages and POSTs
+
+
+def url(name, world):
+    return reverse(f"exercises:{name}", args=[world["exercise"].code])
+
+
+@pytest.mark.django_db
+def test_the_isac_room_offers_the_warning_form_with_the_reports_addressed_to_it(client, world):
+    amber = report(world, Tlp.AMBER)
+    report(world, Tlp.GREEN, to=("cloud",), token="other")  # not addressed to the ISAC
+    client.force_login(world["ivan"])
+    assert "Warn the community" in client.get(url("room", world)).text
+    form = client.get(url("summary_form", world)).text
+    assert f'value="{amber.pk}"' in form
+    assert "GREEN ransomware note" not in form
+    posted = {
+        "reports": [str(amber.pk)],
+        "tlp": "CLEAR",
+        "title": "Patch now",
+        "body": "Sanitized.",
+        "client_token": "p1",
+    }
+    refused = client.post(url("summarize", world), posted, HTTP_HX_REQUEST="true").text
+    assert "TLP:CLEAR would make the summary public" in refused
+    assert 'value="Patch now"' in refused  # what was typed is kept
+    sent = client.post(url("summarize", world), posted | {"tlp": "GREEN"}, HTTP_HX_REQUEST="true")
+    assert "Warned every team" in sent.text
+    client.force_login(world["erin"])  # the airport: not a coordinating body
+    assert "Warn the community" not in client.get(url("room", world)).text
+    assert client.get(url("summary_form", world)).status_code == 403
+    assert client.post(url("summarize", world), posted).status_code == 403
+    room = client.get(url("room", world)).text
+    assert "Community warning" in room
+    assert "Sanitized." in room
+    assert "AMBER ransomware note" not in room
+
+
+@pytest.mark.django_db
+def test_a_reply_posted_from_the_room_is_threaded_under_the_share(client, world):
+    amber = report(world, Tlp.AMBER, to=("cloud",))
+    client.force_login(world["bob"])
+    room = client.get(url("room", world)).text
+    assert f'id="reply-form-{amber.pk}"' in room
+    response = client.post(
+        url("share_reply", world),
+        {"share": amber.pk, "body": "Blocked it."},
+        HTTP_HX_REQUEST="true",
+    )
+    assert 'name="body"' in response.text
+    assert ShareReply.objects.get().body == "Blocked it."
+    client.force_login(world["carol"])  # the sender reads it under its share, without a form
+    room = client.get(url("room", world)).text
+    assert "Blocked it." in room
+    assert f'id="reply-form-{amber.pk}"' not in room
+    client.force_login(world["dave"])  # the bank reads the share, not the cloud's reply
+    assert "Blocked it." not in client.get(url("room", world)).text
+    refused = client.post(
+        url("share_reply", world), {"share": amber.pk, "body": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert "Write the reply" in refused.text
+    client.force_login(world["erin"])  # the airport cannot read it: no such share
+    assert (
+        client.post(url("share_reply", world), {"share": amber.pk, "body": "x"}).status_code == 404
+    )
