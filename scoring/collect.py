@@ -40,7 +40,7 @@ def load_exercise(exercise: Exercise) -> method.ExerciseIn:
             )
             for o in Observation.objects.filter(exercise=exercise).select_related("criterion")
         ),
-        releases=_releases(exercise, team_ids),
+        releases=releases(exercise, team_ids),
         shares=_shares(exercise, teams),
     )
 
@@ -141,8 +141,9 @@ def _decisions(exercise: Exercise, windows: dict) -> tuple[method.DecisionIn, ..
     return tuple(out)
 
 
-def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.ReleaseIn, ...]:
-    """Who received each release, from its timeline event's audience."""
+def releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.ReleaseIn, ...]:
+    """Who among ``team_ids`` received each inject release of ``exercise``, from its
+    timeline event's audience (the scoring method and the sharing metrics read this)."""
     out = []
     for r in InjectRelease.objects.filter(exercise=exercise).select_related("inject", "event"):
         visibility = r.event.visibility

@@ -7,11 +7,15 @@ attempts the marking allowed), RFIs it asked and how many were answered, RFIs pu
 and the mean time it took to answer, and the mean time from an inject reaching it to its
 next share. The exercise-wide figures sum or average the same. Times are exercise-clock
 seconds.
+
+A coordinating body (an ISAC, a national CERT, a regulator) adds its time to a
+community-wide warning: from the first report reaching it (a share or relay of another
+team addressed to it) to its first summary after that, which reaches every team.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import mean
 
@@ -33,6 +37,15 @@ class ShareFact:
     team_id: int
     clock: float
     relay: bool
+    summary: bool = False  # a coordinating body's community warning
+
+
+@dataclass(frozen=True)
+class ReportFact:
+    """A share or relay of another team addressed to a coordinating body."""
+
+    body_id: int  # the coordinating team it reached
+    clock: float
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,19 @@ def first_share_delays(
     return delays
 
 
+def community_warning_delay(
+    body_id: int, shares: list[ShareFact], reports: Sequence[ReportFact]
+) -> float | None:
+    """Seconds from the first report reaching coordinating body ``body_id`` to its first
+    community warning at or after it; None without a report or a warning. Pure."""
+    reached = [r.clock for r in reports if r.body_id == body_id]
+    if not reached:
+        return None
+    first = min(reached)
+    warned = [s.clock for s in shares if s.team_id == body_id and s.summary and s.clock >= first]
+    return round(min(warned) - first, 1) if warned else None
+
+
 def sharing_metrics(
     *,
     team_ids: list[int],
@@ -69,9 +95,12 @@ def sharing_metrics(
     refusals: list[int],
     rfis: list[RfiFact],
     releases: list[ReleaseFact],
+    coordinating: frozenset[int] = frozenset(),
+    reports: Sequence[ReportFact] = (),
 ) -> dict:
     """Per team (``teams``: team id → figures) and exercise-wide figures. Pure.
-    ``messages`` and ``refusals``: the team id of each message and refused relay."""
+    ``messages`` and ``refusals``: the team id of each message and refused relay;
+    ``coordinating``: the coordinating bodies' team ids, ``reports`` what reached them."""
     teams = {}
     for tid in team_ids:
         sent = [s for s in shares if s.team_id == tid]
@@ -90,6 +119,11 @@ def sharing_metrics(
             "rfis_received": sum(r.to_team_id == tid for r in rfis),
             "seconds_to_answer": _mean(r.answered_clock - r.asked_clock for r in answered_to),
             "seconds_to_first_share": _mean(first_share_delays(tid, shares, releases)),
+            "reports_received": sum(r.body_id == tid for r in reports),
+            "community_warnings": sum(s.summary for s in sent),
+            "seconds_to_community_warning": community_warning_delay(tid, shares, reports)
+            if tid in coordinating
+            else None,
         }
     answered = [r for r in rfis if r.answered_clock is not None]
     to_control = [r for r in answered if r.to_team_id is None]
@@ -107,6 +141,12 @@ def sharing_metrics(
         "seconds_to_first_share": _mean(
             d for tid in team_ids for d in first_share_delays(tid, shares, releases)
         ),
+        "community_warnings": sum(s.summary for s in shares),
+        "seconds_to_community_warning": _mean(
+            delay
+            for tid in sorted(coordinating)
+            if (delay := community_warning_delay(tid, shares, reports)) is not None
+        ),
     }
 
 
@@ -115,7 +155,13 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
     exercise: Exercise = access.exercise
     teams = list(exercise.teams.select_related("organization", "role"))
     ids = frozenset(t.pk for t in teams)
-    releases = [ReleaseFact(r.team_ids, r.clock_seconds) for r in collect._releases(exercise, ids)]
+    releases = [ReleaseFact(r.team_ids, r.clock_seconds) for r in collect.releases(exercise, ids)]
+    coordinating = frozenset(t.pk for t in teams if t.role.coordinating)
+    summaries = set(
+        Share.summarizes.through.objects.filter(from_share__exercise=exercise).values_list(
+            "from_share_id", flat=True
+        )
+    )
     figures = sharing_metrics(
         team_ids=sorted(ids),
         messages=list(
@@ -124,10 +170,10 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
             )
         ),
         shares=[
-            ShareFact(team_id, clock, relayed_from is not None)
-            for team_id, clock, relayed_from in Share.objects.filter(exercise=exercise).values_list(
-                "from_team_id", "clock_seconds", "relayed_from_id"
-            )
+            ShareFact(team_id, clock, relayed_from is not None, pk in summaries)
+            for pk, team_id, clock, relayed_from in Share.objects.filter(
+                exercise=exercise
+            ).values_list("pk", "from_team_id", "clock_seconds", "relayed_from_id")
         ],
         refusals=list(
             ShareRefusal.objects.filter(exercise=exercise).values_list("team_id", flat=True)
@@ -139,6 +185,15 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
             )
         ],
         releases=releases,
+        coordinating=coordinating,
+        reports=[
+            ReportFact(body_id, clock)
+            for body_id, clock in Share.recipients.through.objects.filter(
+                share__exercise=exercise, team_id__in=coordinating
+            )
+            .exclude(share__from_team_id__in=coordinating)
+            .values_list("team_id", "share__clock_seconds")
+        ],
     )
     names = {t.pk: str(t) for t in teams}
     figures["teams"] = [

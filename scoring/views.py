@@ -20,7 +20,6 @@ from scoring.exports import sharing
 from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm
 from scoring.models import ImprovementItem, ReportExport
 from scoring.report import build_report
-from scoring.sharing_metrics import sharing_metrics_for
 
 
 @login_required
@@ -37,7 +36,6 @@ def report_detail(request: HttpRequest, code: str) -> HttpResponse:
     report = build_report(acc)
     exports = access.own_exports(acc, request.user)
     context = {"report": report, "exports": exports, "export_form": ExportForm()}
-    context["sharing"] = sharing_metrics_for(acc)
     return render(request, "scoring/report.html", context)
 
 
