@@ -409,7 +409,7 @@ async def test_it_shows_a_reply_to_the_two_teams_and_control_only():
         await communicator.disconnect()
 
 
-def _isac_warns(world: World, tlp: str) -> None:
+def isac_warns(world: World, tlp: str) -> None:
     """The cloud reports AMBER to a Sector ISAC (a coordinating body, played by a new
     player), which warns every team at ``tlp``."""
     world.exercise.scenario.roles.create(
@@ -442,7 +442,7 @@ def _isac_warns(world: World, tlp: str) -> None:
 @pytest.mark.django_db
 def test_a_community_warning_reaches_every_team_and_the_report_it_sums_up_does_not():
     world = build_world(with_report=False, with_shares=False)
-    _isac_warns(world, Tlp.GREEN)
+    isac_warns(world, Tlp.GREEN)
     code = {"code": world.exercise.code}
     for persona, name in LIVE_PAGE.items():
         html = client(world, persona).get(reverse(name, kwargs=code)).content.decode()
