@@ -10,7 +10,8 @@ seconds.
 
 A coordinating body (an ISAC, a national CERT, a regulator) adds its time to a
 community-wide warning: from the first report reaching it (a share or relay of another
-team addressed to it) to its first summary after that, which reaches every team.
+team addressed to it) to its first summary after that, which reaches every team
+(``method.community_warning_delay``, which the rubric's coordination criterion uses too).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from statistics import mean
 
 from exercises.models import Exercise, Message, Rfi, Share, ShareRefusal
-from scoring import collect
+from scoring import collect, method
 from scoring.access import ReportAccess
 
 
@@ -38,14 +39,6 @@ class ShareFact:
     clock: float
     relay: bool
     summary: bool = False  # a coordinating body's community warning
-
-
-@dataclass(frozen=True)
-class ReportFact:
-    """A share or relay of another team addressed to a coordinating body."""
-
-    body_id: int  # the coordinating team it reached
-    clock: float
 
 
 @dataclass(frozen=True)
@@ -74,19 +67,6 @@ def first_share_delays(
     return delays
 
 
-def community_warning_delay(
-    body_id: int, shares: list[ShareFact], reports: Sequence[ReportFact]
-) -> float | None:
-    """Seconds from the first report reaching coordinating body ``body_id`` to its first
-    community warning at or after it; None without a report or a warning. Pure."""
-    reached = [r.clock for r in reports if r.body_id == body_id]
-    if not reached:
-        return None
-    first = min(reached)
-    warned = [s.clock for s in shares if s.team_id == body_id and s.summary and s.clock >= first]
-    return round(min(warned) - first, 1) if warned else None
-
-
 def sharing_metrics(
     *,
     team_ids: list[int],
@@ -95,12 +75,12 @@ def sharing_metrics(
     refusals: list[int],
     rfis: list[RfiFact],
     releases: list[ReleaseFact],
-    coordinating: frozenset[int] = frozenset(),
-    reports: Sequence[ReportFact] = (),
+    coordinating: Sequence[method.CoordinatingIn] = (),
 ) -> dict:
     """Per team (``teams``: team id → figures) and exercise-wide figures. Pure.
     ``messages`` and ``refusals``: the team id of each message and refused relay;
-    ``coordinating``: the coordinating bodies' team ids, ``reports`` what reached them."""
+    ``coordinating``: the coordinating bodies, with the reports that reached them."""
+    bodies = {body.team_id: body for body in coordinating}
     teams = {}
     for tid in team_ids:
         sent = [s for s in shares if s.team_id == tid]
@@ -119,11 +99,11 @@ def sharing_metrics(
             "rfis_received": sum(r.to_team_id == tid for r in rfis),
             "seconds_to_answer": _mean(r.answered_clock - r.asked_clock for r in answered_to),
             "seconds_to_first_share": _mean(first_share_delays(tid, shares, releases)),
-            "reports_received": sum(r.body_id == tid for r in reports),
+            "reports_received": len(bodies[tid].report_clocks) if tid in bodies else 0,
             "community_warnings": sum(s.summary for s in sent),
-            "seconds_to_community_warning": community_warning_delay(tid, shares, reports)
-            if tid in coordinating
-            else None,
+            "seconds_to_community_warning": (
+                method.community_warning_delay(bodies[tid]) if tid in bodies else None
+            ),
         }
     answered = [r for r in rfis if r.answered_clock is not None]
     to_control = [r for r in answered if r.to_team_id is None]
@@ -144,8 +124,8 @@ def sharing_metrics(
         "community_warnings": sum(s.summary for s in shares),
         "seconds_to_community_warning": _mean(
             delay
-            for tid in sorted(coordinating)
-            if (delay := community_warning_delay(tid, shares, reports)) is not None
+            for body in coordinating
+            if (delay := method.community_warning_delay(body)) is not None
         ),
     }
 
@@ -156,7 +136,6 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
     teams = list(exercise.teams.select_related("organization", "role"))
     ids = frozenset(t.pk for t in teams)
     releases = [ReleaseFact(r.team_ids, r.clock_seconds) for r in collect.releases(exercise, ids)]
-    coordinating = frozenset(t.pk for t in teams if t.role.coordinating)
     summaries = set(
         Share.summarizes.through.objects.filter(from_share__exercise=exercise).values_list(
             "from_share_id", flat=True
@@ -185,15 +164,7 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
             )
         ],
         releases=releases,
-        coordinating=coordinating,
-        reports=[
-            ReportFact(body_id, clock)
-            for body_id, clock in Share.recipients.through.objects.filter(
-                share__exercise=exercise, team_id__in=coordinating
-            )
-            .exclude(share__from_team_id__in=coordinating)
-            .values_list("team_id", "share__clock_seconds")
-        ],
+        coordinating=collect.coordinating_bodies(exercise),
     )
     names = {t.pk: str(t) for t in teams}
     figures["teams"] = [

@@ -7,12 +7,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from scoring.method import CoordinatingIn, community_warning_delay
 from scoring.sharing_metrics import (
     ReleaseFact,
-    ReportFact,
     RfiFact,
     ShareFact,
-    community_warning_delay,
     first_share_delays,
     sharing_metrics,
 )
@@ -82,13 +81,13 @@ WARNINGS = [
     ShareFact(ISAC, 560.0, relay=False, summary=True),
     ShareFact(ISAC, 700.0, relay=False, summary=True),
 ]
-REPORTS = [ReportFact(ISAC, 260.0), ReportFact(ISAC, 200.0)]
+BODY = CoordinatingIn(ISAC, report_clocks=(260.0, 200.0), warning_clocks=(150.0, 560.0, 700.0))
 
 
 def test_it_times_the_first_report_to_the_community_warning():
-    assert community_warning_delay(ISAC, WARNINGS, REPORTS) == 360.0
-    assert community_warning_delay(ISAC, WARNINGS, []) is None  # nothing reported
-    assert community_warning_delay(ISAC, [], REPORTS) is None  # never warned
+    assert community_warning_delay(BODY) == 360.0
+    assert community_warning_delay(CoordinatingIn(ISAC, (), (560.0,))) is None  # no report
+    assert community_warning_delay(CoordinatingIn(ISAC, (200.0,), (150.0,))) is None  # before
     got = sharing_metrics(
         team_ids=[CLOUD, ISAC],
         messages=[],
@@ -96,8 +95,7 @@ def test_it_times_the_first_report_to_the_community_warning():
         refusals=[],
         rfis=[],
         releases=[],
-        coordinating=frozenset({ISAC}),
-        reports=REPORTS,
+        coordinating=[BODY],
     )
     isac = got["teams"][ISAC]
     assert (isac["reports_received"], isac["community_warnings"]) == (2, 3)
