@@ -61,12 +61,27 @@ def require_player(user: User, code: str) -> tuple[Exercise, Team]:
     return exercise, participant.team
 
 
+def require_coordinating_player(user: User, code: str) -> tuple[Exercise, Team]:
+    """``require_player``, for a team whose role is a coordinating body (an ISAC, a
+    national CERT, a regulator): 403 to the players of the other teams."""
+    exercise, team = require_player(user, code)
+    if not team.role.coordinating:
+        raise PermissionDenied("Only a coordinating body sends community summaries.")
+    return exercise, team
+
+
 def require_evaluator(user: User, code: str) -> Exercise:
     """The exercise if ``user`` evaluates or facilitates it: 404 outsiders, 403 others."""
+    return require_evaluator_seat(user, code)[0]
+
+
+def require_evaluator_seat(user: User, code: str) -> tuple[Exercise, Participant]:
+    """``require_evaluator``, with the seat (an evaluator and a facilitator read the
+    evaluator console alike but do not answer the same things)."""
     exercise, participant = exercise_for(user, code)
     if participant is None or participant.kind not in (Kind.EVALUATOR, Kind.FACILITATOR):
         raise PermissionDenied("Only evaluators and facilitators can do that.")
-    return exercise
+    return exercise, participant
 
 
 def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:
@@ -89,6 +104,17 @@ def viewer_for(participant: Participant | None) -> Viewer:
         return Viewer(kind=Kind.OBSERVER)
     team_id = participant.team_id if participant.kind == Kind.PLAYER else None
     return Viewer(kind=participant.kind, team_id=team_id)
+
+
+def may_answer_rfi(viewer: Viewer, rfi: Rfi) -> bool:
+    """Whether ``viewer`` answers ``rfi`` now: a facilitator the open questions put to the
+    control cell, a player of the addressed team the others. The engine (``rfi_answer``)
+    and every page showing an answer form ask this one rule."""
+    if not rfi.is_open:
+        return False
+    if rfi.to_control:
+        return viewer.kind == Kind.FACILITATOR
+    return viewer.is_player and viewer.team_id == rfi.to_team_id
 
 
 def require_rfi(user: User, code: str, rfi_code: str) -> tuple[Exercise, Participant, Rfi]:

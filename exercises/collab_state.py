@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from exercises import queries, visibility
+from exercises import access, queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
-from exercises.models import Exercise, Message, Rfi, Share, Team
+from exercises.models import Exercise, Message, Participant, Rfi, Share, ShareReply, Team
+from exercises.visibility import Viewer
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,39 @@ def readable_share(exercise: Exercise, team: Team, share_id: int) -> Share | Non
     return share if team.pk in readers else None
 
 
+def attach_replies(shares: list[Share], *, team: Team | None, last_seq: int) -> list[Share]:
+    """Set ``visible_replies`` on each share: the replies ``team`` may read (all of them
+    on its own shares, its own on the others'; every reply for the control cell,
+    ``team`` None), oldest first, up to event ``last_seq`` (later ones arrive over the
+    socket). Returns the same list."""
+    rows = ShareReply.objects.filter(share__in=shares, event_seq__lte=last_seq)
+    by_share: dict[int, list[ShareReply]] = {}
+    for reply in rows.select_related("team__organization", "team__role", "author"):
+        by_share.setdefault(reply.share_id, []).append(reply)
+    for share in shares:
+        replies = by_share.get(share.pk, [])
+        if team is not None and share.from_team_id != team.pk:
+            replies = [r for r in replies if r.team_id == team.pk]
+        share.visible_replies = replies
+    return shares
+
+
+def summary_context(exercise: Exercise, team: Team) -> dict:
+    """The community-summary form of a coordinating team: the reports addressed to it,
+    newest first (the engine decides which markings the summary may take)."""
+    reports = (
+        exercise.shares.filter(recipients=team)
+        .select_related("from_team__organization")
+        .order_by("-created_at", "-id")
+    )
+    return {
+        "exercise": exercise,
+        "reports": list(reports),
+        "markings": visibility.SUMMARY_MARKINGS,
+        "client_token": new_client_token(),
+    }
+
+
 @dataclass(frozen=True)
 class RelayChoice:
     team: Team
@@ -120,10 +154,11 @@ class RfiItem:
     age: float
 
 
-def rfi_item(rfi: Rfi, *, reader_team_id: int | None, now_clock: float) -> RfiItem:
-    """``reader_team_id`` None: the control cell, who answers the questions put to it."""
-    addressee = rfi.to_control if reader_team_id is None else rfi.to_team_id == reader_team_id
-    return RfiItem(rfi, addressee and rfi.is_open, max(0.0, now_clock - rfi.asked_clock))
+def rfi_item(rfi: Rfi, *, reader: Viewer, now_clock: float) -> RfiItem:
+    """The RFI as ``reader`` sees it; the answer form only for who may answer
+    (``access.may_answer_rfi``)."""
+    age = max(0.0, now_clock - rfi.asked_clock)
+    return RfiItem(rfi, access.may_answer_rfi(reader, rfi), age)
 
 
 def event_rfi(event) -> Rfi | None:
@@ -157,8 +192,9 @@ def room_rfis(exercise: Exercise, team: Team, *, last_seq: int) -> dict:
     ones arrive over the socket), newest first, and the forms."""
     now_clock = exercise_clock(exercise)
     rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
+    reader = Viewer(kind=Participant.Kind.PLAYER, team_id=team.pk)
     return {
-        "rfi_items": [rfi_item(r, reader_team_id=team.pk, now_clock=now_clock) for r in rows],
+        "rfi_items": [rfi_item(r, reader=reader, now_clock=now_clock) for r in rows],
         "rfi_form": RfiForm(
             exercise=exercise, team=team, initial={"client_token": new_client_token()}
         ),
@@ -166,14 +202,14 @@ def room_rfis(exercise: Exercise, team: Team, *, last_seq: int) -> dict:
     }
 
 
-def control_rfis(exercise: Exercise, *, last_seq: int | None = None) -> dict:
+def control_rfis(exercise: Exercise, *, reader: Viewer, last_seq: int | None = None) -> dict:
     """Every RFI for the control cell (up to ``last_seq``): open ones first (with their
-    age), newest first."""
+    age), newest first. ``reader``: who reads the console (an evaluator answers none)."""
     now_clock = exercise_clock(exercise)
     rows = _rfis(exercise)
     if last_seq is not None:
         rows = rows.filter(asked_seq__lte=last_seq)
-    items = [rfi_item(r, reader_team_id=None, now_clock=now_clock) for r in rows]
+    items = [rfi_item(r, reader=reader, now_clock=now_clock) for r in rows]
     return {
         "control_rfi_items": sorted(items, key=lambda i: not i.rfi.is_open),
         "answer_form": RfiAnswerForm(exercise=exercise),

@@ -119,6 +119,76 @@ def relay(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def reply(request: HttpRequest, code: str) -> HttpResponse:
+    """Reply to a share's sender; the reply reaches both teams' pages over the socket,
+    the form comes back empty (or with why it was refused)."""
+    exercise, team = access.require_player(request.user, code)
+    share = _share_for(exercise, team, request.POST.get("share"))
+    error = ""
+    try:
+        engine.share_reply(
+            exercise=exercise,
+            share=share,
+            team=team,
+            author=request.user,
+            body=request.POST.get("body", ""),
+            # A form pushed over the socket carries no token: each POST is its own reply.
+            client_token=request.POST.get("client_token") or new_client_token(),
+        )
+    except EngineError as exc:
+        error = str(exc)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("exercises:room", code=code)
+    context = {"share": share, "error": error, "exercise": exercise, "sent": not error}
+    return render(request, "exercises/partials/reply_form.html", context)
+
+
+@login_required
+def summary_form(request: HttpRequest, code: str) -> HttpResponse:
+    """A coordinating body's community-summary form, with the reports addressed to it now."""
+    exercise, team = access.require_coordinating_player(request.user, code)
+    context = collab_state.summary_context(exercise, team)
+    return render(request, "exercises/partials/summary_form.html", context)
+
+
+@login_required
+@require_POST
+def summarize(request: HttpRequest, code: str) -> HttpResponse:
+    """Send a community summary; a refusal (the marking, the rate) is shown in the form."""
+    exercise, team = access.require_coordinating_player(request.user, code)
+    ids = [int(raw) for raw in request.POST.getlist("reports") if raw.isdigit() and len(raw) < 12]
+    reports = list(exercise.shares.filter(pk__in=ids))
+    try:
+        sent = engine.share_summarize(
+            exercise=exercise,
+            team=team,
+            author=request.user,
+            reports=reports,
+            tlp=request.POST.get("tlp", ""),
+            title=request.POST.get("title", ""),
+            body=request.POST.get("body", ""),
+            client_token=request.POST.get("client_token", ""),
+        )
+    except EngineError as exc:
+        if not request.htmx:
+            messages.error(request, str(exc))
+            return redirect("exercises:room", code=code)
+        context = collab_state.summary_context(exercise, team) | {
+            "error": str(exc),
+            "posted": request.POST,
+            "checked": {r.pk for r in reports},
+        }
+        return render(request, "exercises/partials/summary_form.html", context)
+    if not request.htmx:
+        messages.success(request, f"Warned every team: “{sent.title}”.")
+        return redirect("exercises:room", code=code)
+    return render(request, "exercises/partials/summary_done.html", {"summary": sent})
+
+
+@login_required
+@require_POST
 def rfi_ask(request: HttpRequest, code: str) -> HttpResponse:
     """A team asks the control cell or another team; the RFI arrives over the socket."""
     exercise, team = access.require_player(request.user, code)
@@ -171,9 +241,8 @@ def rfi_answer(request: HttpRequest, code: str, rfi_code: str) -> HttpResponse:
         if error:
             messages.error(request, error)
         return redirect(back, code=code)
-    item = collab_state.rfi_item(
-        rfi, reader_team_id=participant.team_id, now_clock=engine.exercise_clock(exercise)
-    )
+    reader = access.viewer_for(participant)
+    item = collab_state.rfi_item(rfi, reader=reader, now_clock=engine.exercise_clock(exercise))
     running = exercise.status == Exercise.Status.RUNNING
     context = {"item": item, "error": error, "answer_form": form, "running": running}
     return render(request, "exercises/partials/rfi_item.html", context)

@@ -41,6 +41,8 @@ SHARE_RELAYED = "share.relayed"
 SHARE_REFUSED = "share.refused"
 RFI_ASKED = "rfi.asked"
 RFI_ANSWERED = "rfi.answered"
+SHARE_SUMMARIZED = "share.summarized"
+SHARE_REPLIED = "share.replied"
 
 
 # ---------------------------------------------------------------- payloads
@@ -136,6 +138,37 @@ class ShareRelayed(TypedDict):
     recipient_ids: list[int]
     recipient_labels: list[str]
     chain_labels: list[str]
+
+
+class ShareSummarized(TypedDict):
+    """A coordinating body's sanitized summary to every team. ``report_count``: how many
+    member reports it summarizes (which ones is in ``Share.summarizes``, for the control
+    cell and the report: a summary does not name its sources to the teams)."""
+
+    share_id: int
+    from_team_id: int
+    from_team_label: str
+    tlp: str
+    title: str
+    body: str
+    recipient_ids: list[int]
+    recipient_labels: list[str]
+    report_count: int
+
+
+class ShareReplied(TypedDict):
+    """A recipient's reply to a share, to the sender's team (``to_team_id``)."""
+
+    reply_id: int
+    share_id: int
+    share_title: str
+    team_id: int
+    team_label: str
+    to_team_id: int
+    to_team_label: str
+    tlp: str
+    body: str
+    author_label: str
 
 
 class ShareRefused(TypedDict):
@@ -238,6 +271,20 @@ def _relay_sentence(p: Mapping[str, Any]) -> str:
     return f"Relayed “{p.get('title', '')}” (TLP:{p.get('tlp', '')}): {chain}"
 
 
+def _summary_sentence(p: Mapping[str, Any]) -> str:
+    sender = p.get("from_team_label", "A coordinating body")
+    count = p.get("report_count", 0)
+    return (
+        f"{sender} warned every team: “{p.get('title', '')}” (TLP:{p.get('tlp', '')}), "
+        f"a summary of {count} report(s)"
+    )
+
+
+def _reply_sentence(p: Mapping[str, Any]) -> str:
+    team, to = p.get("team_label", "A team"), p.get("to_team_label", "the sender")
+    return f"{team} replied to {to} about “{p.get('share_title', '')}”: {p.get('body', '')}"
+
+
 def _refusal_sentence(p: Mapping[str, Any]) -> str:
     targets = ", ".join(p.get("target_labels", []))
     team = p.get("team_label", "A team")
@@ -293,6 +340,8 @@ KINDS: dict[str, Kind] = {
     SHARE_REFUSED: Kind(ShareRefused, "Over-share refused", _refusal_sentence),
     RFI_ASKED: Kind(RfiAsked, "Request for information", _rfi_asked_sentence),
     RFI_ANSWERED: Kind(RfiAnswered, "RFI answered", _rfi_answered_sentence),
+    SHARE_SUMMARIZED: Kind(ShareSummarized, "Community warning", _summary_sentence),
+    SHARE_REPLIED: Kind(ShareReplied, "Reply to a share", _reply_sentence),
 }
 
 

@@ -45,13 +45,14 @@ from exercises import collab_state, live_state, visibility
 from exercises import events as kinds
 from exercises.clock import exercise_clock
 from exercises.forms import RfiAnswerForm
-from exercises.models import Event, Exercise, Share, Team
+from exercises.models import Event, Exercise, Participant, Share, Team
 from exercises.visibility import (
     CONTROL,
     CONTROL_PERSPECTIVES,
     EVALUATOR,
     OBSERVER,
     TEAMS,
+    Viewer,
     perspective_team_id,
 )
 from scenarios.models import Tlp
@@ -70,7 +71,7 @@ PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
 # Kinds shown in their own panel only, not in the feed: a busy team thread would bury
 # the injects.
 PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
-SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED})
+SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED, kinds.SHARE_SUMMARIZED})
 RFI_KINDS = frozenset({kinds.RFI_ASKED, kinds.RFI_ANSWERED})
 
 
@@ -111,7 +112,7 @@ class _Sources:
         return (
             Share.objects.filter(pk=self.event.payload.get("share_id"))
             .select_related("from_team__organization", "exercise", "author")
-            .prefetch_related("recipients__organization")
+            .prefetch_related("recipients__organization", "summarizes__from_team__organization")
             .first()
         )
 
@@ -177,6 +178,8 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
         return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
     if event.kind in RFI_KINDS:
         return [lambda src: _rfi_item(src, team_id=perspective_team_id(perspective))]
+    if event.kind == kinds.SHARE_REPLIED:
+        return [_reply_item]
     panels: list[Panel] = [_status_bar] if event.kind in STATUS_KINDS else []
     if perspective == CONTROL:
         return [*panels, *_control_updates(event)]
@@ -190,7 +193,7 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
     if team_id is not None and event.kind == kinds.DECISION_SUBMITTED:
         panels.append(_decision_status)
     if event.kind in SHARE_KINDS and perspective != OBSERVER:
-        panels.append(lambda src: _share_item(src, team_id=team_id, can_relay=True))
+        panels.append(lambda src: _share_item(src, team_id=team_id, can_relay=True, can_reply=True))
     return panels
 
 
@@ -227,6 +230,7 @@ def _share_item(
     team_id: int | None,
     target: str = "#shares-received",
     can_relay: bool = False,
+    can_reply: bool = False,
     preview: bool = False,
 ) -> str:
     """The share prepended to a list. ``team_id``: the reading team (None for the control
@@ -240,9 +244,32 @@ def _share_item(
         from_team_id=share.from_team_id,
         recipient_ids=[r.pk for r in share.recipients.all()],
     )
-    context = {"share": share, "show_recipients": known, "can_relay": can_relay, "preview": preview}
+    context = {
+        "share": share,
+        "show_recipients": known,
+        "show_sources": target == "#control-share-list",  # a summary's reporters: control only
+        "can_relay": can_relay,
+        "can_reply": can_reply,
+        "reader_team_id": team_id,
+        "preview": preview,
+    }
     html = render_to_string("exercises/partials/share_item.html", context)
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
+
+
+def _reply_item(sources: _Sources) -> str:
+    """The reply appended under its share, drawn from the event alone (the same frame for
+    both teams and the control cell: each page holds the share it replies to)."""
+    p = sources.event.payload
+    reply = {
+        "id": p["reply_id"],
+        "team_label": p["team_label"],
+        "author_label": p["author_label"],
+        "body": p["body"],
+        "clock_seconds": sources.event.clock_seconds,
+    }
+    html = render_to_string("exercises/partials/reply_item.html", {"reply": reply})
+    return f'<ul hx-swap-oob="beforeend:#replies-{p["share_id"]}">{html}</ul>'
 
 
 def _message_item(sources: _Sources, *, show_author: bool) -> str:
@@ -268,7 +295,13 @@ def _rfi_item(sources: _Sources, *, team_id: int | None) -> str:
     if rfi is None:
         return ""
     exercise = sources.exercise
-    item = collab_state.rfi_item(rfi, reader_team_id=team_id, now_clock=exercise_clock(exercise))
+    # The console's frame goes to facilitators (only they open it); a team's to its players.
+    reader = (
+        Viewer(kind=Participant.Kind.FACILITATOR)
+        if team_id is None
+        else Viewer(kind=Participant.Kind.PLAYER, team_id=team_id)
+    )
+    item = collab_state.rfi_item(rfi, reader=reader, now_clock=exercise_clock(exercise))
     context = {
         "item": item,
         "answer_form": RfiAnswerForm(exercise=exercise),

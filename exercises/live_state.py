@@ -185,7 +185,7 @@ def control_context(exercise: Exercise) -> dict:
         transitions=list(stage.transitions.select_related("to_stage")) if stage else [],
         shares=list(
             exercise.shares.select_related("from_team__organization").prefetch_related(
-                "recipients__organization"
+                "recipients__organization", "summarizes__from_team__organization"
             )
         ),
     )
@@ -295,7 +295,7 @@ def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
     shares = (
         exercise.shares.all()
         .select_related("from_team__organization", "from_team__role")
-        .prefetch_related("recipients")
+        .prefetch_related("recipients", "summarizes")
         .order_by("-created_at")
     )
     return [

@@ -259,6 +259,11 @@ class Share(models.Model):
     relayed_from = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="relays"
     )
+    # A coordinating body's sanitized summary to every team: the member reports it
+    # summarizes (new text, its own marking; ``visibility.summary_refusal``).
+    summarizes = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="summaries"
+    )
 
     class Meta:
         ordering = ["exercise", "created_at"]
@@ -272,6 +277,39 @@ class Share(models.Model):
         while hops[0].relayed_from_id is not None:
             hops.insert(0, hops[0].relayed_from)
         return hops
+
+
+class ShareReply(models.Model):
+    """A recipient's reply to a share, back to the sender's team under the share's marking:
+    read by the replying team, the sender's team and the control cell."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="share_replies")
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="replies")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="share_replies")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tlp = models.CharField(max_length=12, choices=Tlp.choices)
+    body = models.TextField(max_length=TEXT_MESSAGE)
+    client_token = models.CharField(max_length=64)
+    event_seq = models.PositiveIntegerField(default=0)  # its share.replied event
+    clock_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["exercise", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "client_token"], name="share_reply_token_once"),
+        ]
+
+    # The reply's item reads the same names from a row (pages) as from its event (frames).
+    @property
+    def team_label(self) -> str:
+        return str(self.team)
+
+    @property
+    def author_label(self) -> str:
+        return self.author.get_username() if self.author else "a former player"
 
 
 class ShareRefusal(models.Model):

@@ -30,6 +30,7 @@ def team_infos(exercise: Exercise) -> list[TeamInfo]:
             role_key=team.role.key,
             depends_on=frozenset(dep.key for dep in team.role.depends_on.all()),
             organization_id=team.organization_id,
+            coordinating=team.role.coordinating,
         )
         for team in teams
     ]

@@ -42,6 +42,9 @@ urlpatterns = [
     path("exercises/<str:code>/room/thread/", collab_views.thread_post, name="thread_post"),
     path("exercises/<str:code>/room/relay/", collab_views.relay_form, name="relay_form"),
     path("exercises/<str:code>/room/relay/send/", collab_views.relay, name="relay"),
+    path("exercises/<str:code>/room/reply/", collab_views.reply, name="share_reply"),
+    path("exercises/<str:code>/room/summary/", collab_views.summary_form, name="summary_form"),
+    path("exercises/<str:code>/room/summary/send/", collab_views.summarize, name="summarize"),
     path("exercises/<str:code>/room/rfis/", collab_views.rfi_ask, name="rfi_ask"),
     path(
         "exercises/<str:code>/rfis/<str:rfi_code>/answer/",

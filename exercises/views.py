@@ -31,7 +31,7 @@ from exercises.forms import (
     new_client_token,
 )
 from exercises.models import Exercise, Participant, Team
-from exercises.visibility import CONTROL, EVALUATOR, page_perspective
+from exercises.visibility import CONTROL, EVALUATOR, Viewer, page_perspective
 
 # ---------------------------------------------------------------- list, new, entry
 
@@ -193,7 +193,10 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     context["advance_form"] = AdvanceForm(exercise=exercise)
     context["hotwash_form"] = HotwashForm(initial={"notes": exercise.hotwash_notes})
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
-    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
+    collab_state.attach_replies(context["shares"], team=None, last_seq=context["last_seq"])
+    facilitator = Viewer(kind=Participant.Kind.FACILITATOR)
+    rfis = collab_state.control_rfis(exercise, reader=facilitator, last_seq=context["last_seq"])
+    context.update(rfis)
     return render(request, "exercises/live/control.html", context)
 
 
@@ -350,6 +353,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     )
     context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
     collab_state.mark_known_recipients(context["shares_received"], team)
+    collab_state.attach_replies(context["shares_received"], team=team, last_seq=context["last_seq"])
     context.update(collab_state.room_rfis(exercise, team, last_seq=context["last_seq"]))
     return render(request, "exercises/live/room.html", context)
 
@@ -422,12 +426,13 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def evaluate(request: HttpRequest, code: str) -> HttpResponse:
-    exercise = access.require_evaluator(request.user, code)
+    exercise, seat = access.require_evaluator_seat(request.user, code)
     context = live_state.page_context(exercise, perspective=EVALUATOR)
     context.update(live_state.evaluation_context(exercise))
     context["form"] = ObservationForm(exercise=exercise)
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
-    context.update(collab_state.control_rfis(exercise, last_seq=context["last_seq"]))
+    reader = access.viewer_for(seat)
+    context.update(collab_state.control_rfis(exercise, reader=reader, last_seq=context["last_seq"]))
     return render(request, "exercises/live/evaluate.html", context)
 
 

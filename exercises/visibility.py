@@ -56,13 +56,15 @@ def perspective_team_id(perspective: str) -> int | None:
 
 @dataclass(frozen=True)
 class TeamInfo:
-    """What the rules need about a team: its id, role key, the role keys it depends on and
-    its organization (for relaying AMBER+STRICT)."""
+    """What the rules need about a team: its id, role key, the role keys it depends on,
+    its organization (for relaying AMBER+STRICT) and whether its role is a coordinating
+    body (an ISAC, a national CERT, a regulator)."""
 
     id: int
     role_key: str
     depends_on: frozenset[str] = field(default_factory=frozenset)
     organization_id: int | None = None
+    coordinating: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,8 @@ RELAY_RULES = {
     Tlp.RED: "TLP:RED is for its named recipients only: it cannot be relayed.",
     Tlp.AMBER_STRICT: "TLP:AMBER+STRICT may be relayed only inside your own organization.",
     Tlp.AMBER: (
-        "TLP:AMBER may be relayed only inside your own organization and to the teams "
-        "that depend on yours."
+        "TLP:AMBER may be relayed only inside your own organization, to the teams "
+        "that depend on yours and to a coordinating body."
     ),
     Tlp.GREEN: "TLP:GREEN may be relayed to any team of the exercise.",
     Tlp.CLEAR: "TLP:CLEAR may be relayed to anyone.",
@@ -122,7 +124,9 @@ RELAY_RULES = {
 def may_relay(*, tlp: str, relayer: TeamInfo, target: TeamInfo) -> bool:
     """Whether ``relayer`` (a reader of a share marked ``tlp``) may pass it to ``target``:
     RED never; AMBER+STRICT inside the relayer's organization; AMBER also to the teams
-    whose roles depend on the relayer's role; GREEN and CLEAR to every team. Pure."""
+    whose roles depend on the relayer's role and to a coordinating body (reporting to
+    the ISAC is its members' need to know, whatever the dependency graph says); GREEN and
+    CLEAR to every team. Pure."""
     if target.id == relayer.id:
         return False
     same_org = relayer.organization_id is not None and (
@@ -133,10 +137,38 @@ def may_relay(*, tlp: str, relayer: TeamInfo, target: TeamInfo) -> bool:
     if tlp == Tlp.AMBER_STRICT:
         return same_org
     if tlp == Tlp.AMBER:
-        return same_org or relayer.role_key in target.depends_on
+        return same_org or target.coordinating or relayer.role_key in target.depends_on
     if tlp in (Tlp.GREEN, Tlp.CLEAR):
         return True
     raise ValueError(f"Unknown TLP marking {tlp!r}.")
+
+
+# A coordinating body's sanitized summary goes to every team, so only a marking every team
+# may read fits it; the reports it summarizes bound it (docs/collaboration.md).
+SUMMARY_MARKINGS = (Tlp.GREEN, Tlp.CLEAR)
+
+
+def summary_refusal(*, tlp: str, original_tlps: Iterable[str]) -> str:
+    """Why a coordinating body may not send a summary marked ``tlp`` of reports marked
+    ``original_tlps`` to every team, or "" when it may. GREEN or CLEAR only (every team
+    reads it); never of a RED report (its named recipients only, however sanitized);
+    CLEAR (public) only when every report is CLEAR. AMBER and AMBER+STRICT reports may be
+    summarized at GREEN: members report to the coordinating body so that it warns the
+    community without naming them. Pure."""
+    originals = set(original_tlps)
+    if tlp not in SUMMARY_MARKINGS:
+        return "A community summary reaches every team: mark it TLP:GREEN or TLP:CLEAR."
+    if Tlp.RED in originals:
+        return (
+            "TLP:RED reports are for their named recipients only: they cannot be "
+            "summarized for the community."
+        )
+    if tlp == Tlp.CLEAR and originals != {Tlp.CLEAR}:
+        return (
+            "TLP:CLEAR would make the summary public, and not every report it summarizes "
+            "is TLP:CLEAR: mark it TLP:GREEN."
+        )
+    return ""
 
 
 def knows_recipients(

@@ -176,7 +176,7 @@ class ScenarioDetailsForm(PartForm):
 class RoleForm(PartForm):
     class Meta:
         model = Role
-        fields = ["key", "label", "sector", "description", "depends_on"]
+        fields = ["key", "label", "sector", "description", "depends_on", "coordinating"]
         widgets = {"depends_on": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

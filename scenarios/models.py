@@ -175,7 +175,8 @@ class Scenario(models.Model):
 
 
 class Role(models.Model):
-    """A seat in a scenario; ``depends_on`` is the dependency graph between seats."""
+    """A seat in a scenario; ``depends_on`` is the dependency graph between seats;
+    ``coordinating`` marks a coordinating body (ISAC, national CERT, regulator)."""
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="roles")
     key = models.SlugField(max_length=60)
@@ -184,6 +185,13 @@ class Role(models.Model):
     description = models.TextField(blank=True, max_length=TEXT_BRIEF)
     depends_on = models.ManyToManyField(
         "self", symmetrical=False, related_name="dependents", blank=True
+    )
+    # An ISAC, a national CERT, a regulator: receives what members address to it and may
+    # send sanitized summaries to every team (docs/collaboration.md).
+    coordinating = models.BooleanField(
+        default=False,
+        verbose_name="Coordinating body",
+        help_text="An ISAC, national CERT or regulator: members report to it; it warns all.",
     )
     order = models.PositiveIntegerField(default=0)
 

@@ -6,7 +6,7 @@ an ORM object.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from exercises import visibility
 from exercises.engine.rules import consequence_chooser
@@ -17,7 +17,9 @@ from exercises.models import (
     InjectRelease,
     Observation,
     PromptWindow,
+    Rfi,
     Share,
+    ShareRefusal,
     Team,
 )
 from exercises.visibility import TeamInfo
@@ -40,8 +42,51 @@ def load_exercise(exercise: Exercise) -> method.ExerciseIn:
             )
             for o in Observation.objects.filter(exercise=exercise).select_related("criterion")
         ),
-        releases=_releases(exercise, team_ids),
+        releases=releases(exercise, team_ids),
         shares=_shares(exercise, teams),
+        rfis=tuple(
+            method.RfiIn(*row)
+            for row in Rfi.objects.filter(exercise=exercise).values_list(
+                "pk", "from_team_id", "to_team_id", "asked_clock", "answered_clock"
+            )
+        ),
+        attempts=_attempts(exercise, team_ids),
+        coordinating=coordinating_bodies(exercise),
+    )
+
+
+def _attempts(exercise: Exercise, team_ids: frozenset[int]) -> tuple:
+    """Each team's shares and relays, and its refused over-share attempts."""
+    allowed = Counter(Share.objects.filter(exercise=exercise).values_list("from_team", flat=True))
+    refused = Counter(
+        ShareRefusal.objects.filter(exercise=exercise).values_list("team_id", flat=True)
+    )
+    return tuple(
+        method.SharingAttemptsIn(tid, allowed[tid], refused[tid])
+        for tid in sorted(team_ids)
+        if allowed[tid] or refused[tid]
+    )
+
+
+def coordinating_bodies(exercise: Exercise) -> tuple[method.CoordinatingIn, ...]:
+    """The exercise's coordinating bodies: when each report of another team (a share or
+    relay addressed to it) reached it, and when it sent each community warning."""
+    bodies = list(
+        Team.objects.filter(exercise=exercise, role__coordinating=True).values_list("id", flat=True)
+    )
+    addressed = Share.recipients.through.objects.filter(team_id__in=bodies).exclude(
+        share__from_team_id__in=bodies
+    )
+    reports = defaultdict(list)
+    for body, clock in addressed.values_list("team_id", "share__clock_seconds"):
+        reports[body].append(clock)
+    warnings = defaultdict(list)
+    summaries = Share.objects.filter(from_team_id__in=bodies, summarizes__isnull=False)
+    for body, clock in summaries.distinct().values_list("from_team_id", "clock_seconds"):
+        warnings[body].append(clock)
+    return tuple(
+        method.CoordinatingIn(body, tuple(sorted(reports[body])), tuple(sorted(warnings[body])))
+        for body in sorted(bodies)
     )
 
 
@@ -141,8 +186,9 @@ def _decisions(exercise: Exercise, windows: dict) -> tuple[method.DecisionIn, ..
     return tuple(out)
 
 
-def _releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.ReleaseIn, ...]:
-    """Who received each release, from its timeline event's audience."""
+def releases(exercise: Exercise, team_ids: frozenset[int]) -> tuple[method.ReleaseIn, ...]:
+    """Who among ``team_ids`` received each inject release of ``exercise``, from its
+    timeline event's audience (the scoring method and the sharing metrics read this)."""
     out = []
     for r in InjectRelease.objects.filter(exercise=exercise).select_related("inject", "event"):
         visibility = r.event.visibility

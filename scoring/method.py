@@ -141,6 +141,49 @@ class ShareIn:
 
 
 @dataclass(frozen=True)
+class RfiIn:
+    """A request for information put to a team (``to_team_id``; questions to the control
+    cell are not a team's to answer)."""
+
+    id: int
+    from_team_id: int
+    to_team_id: int | None
+    asked_clock: float
+    answered_clock: float | None = None
+
+
+@dataclass(frozen=True)
+class SharingAttemptsIn:
+    """A team's shares and relays (allowed) and the relays or summaries its markings
+    refused (over-share attempts)."""
+
+    team_id: int
+    allowed: int
+    refused: int
+
+
+@dataclass(frozen=True)
+class CoordinatingIn:
+    """A coordinating body (an ISAC, a national CERT, a regulator): when each report of
+    another team reached it, and when it sent each community warning (a summary to every
+    team)."""
+
+    team_id: int
+    report_clocks: tuple[float, ...] = ()
+    warning_clocks: tuple[float, ...] = ()
+
+
+def community_warning_delay(body: CoordinatingIn) -> float | None:
+    """Seconds from the first report reaching ``body`` to its first community warning at
+    or after it; None without a report or such a warning."""
+    if not body.report_clocks:
+        return None
+    first = min(body.report_clocks)
+    later = [c for c in body.warning_clocks if c >= first]
+    return round(min(later) - first, 1) if later else None
+
+
+@dataclass(frozen=True)
 class ExerciseIn:
     criteria: tuple[CriterionIn, ...]
     teams: tuple[TeamIn, ...]
@@ -149,6 +192,9 @@ class ExerciseIn:
     observations: tuple[ObservationIn, ...] = ()
     releases: tuple[ReleaseIn, ...] = ()
     shares: tuple[ShareIn, ...] = ()
+    rfis: tuple[RfiIn, ...] = ()
+    attempts: tuple[SharingAttemptsIn, ...] = ()
+    coordinating: tuple[CoordinatingIn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -437,11 +483,24 @@ def _info_sharing(ex: ExerciseIn, opps: list[WarnOpportunity]) -> dict[int, _Com
         if opp.warned:
             text += f" after {fmean(sorted(opp.warned.values())):.0f} s on average"
         out[opp.team_id].add(value, {"kind": "release", "id": opp.release.id, "text": text})
+    for attempt in ex.attempts:  # TLP compliance, only where the marking refused something
+        if attempt.refused:
+            total = attempt.allowed + attempt.refused
+            text = (
+                f"{attempt.allowed} of {total} sharing attempt(s) within their TLP markings "
+                f"({attempt.refused} over-share attempt(s) refused)"
+            )
+            value = 100.0 * attempt.allowed / total
+            out[attempt.team_id].add(
+                value, {"kind": "refusal", "id": attempt.team_id, "text": text}
+            )
     return out
 
 
 def _coordination(ex: ExerciseIn) -> dict[int, _Component]:
-    """Share of a team's neighbours (upstream and dependents) it exchanged intel with."""
+    """Share of a team's neighbours (upstream and dependents) it exchanged intel with; the
+    requests for information put to it (answered, and how fast); for a coordinating body,
+    how fast it warned every team after the first report reached it."""
     exchanged: dict[int, set[int]] = defaultdict(set)
     for share in _by_id(ex.shares):
         for other in share.audience_ids - {share.from_team_id}:
@@ -463,7 +522,34 @@ def _coordination(ex: ExerciseIn) -> dict[int, _Component]:
             },
         )
         out[team.id] = comp
+    for rfi in _by_id(ex.rfis):
+        if rfi.to_team_id is not None:
+            out.setdefault(rfi.to_team_id, _Component()).add(*_rfi_item(rfi))
+    for body in ex.coordinating:
+        if body.report_clocks:
+            out.setdefault(body.team_id, _Component()).add(*_warning_item(body))
     return out
+
+
+def _rfi_item(rfi: RfiIn) -> tuple[float, dict]:
+    """An RFI put to a team: answered fast scores like a fast warning, unanswered 0."""
+    if rfi.answered_clock is None:
+        return 0.0, {"kind": "rfi", "id": rfi.id, "text": "Left a request for information open"}
+    seconds = rfi.answered_clock - rfi.asked_clock
+    text = f"Answered a request for information after {seconds:.0f} s"
+    return warn_speed_value(seconds), {"kind": "rfi", "id": rfi.id, "text": text}
+
+
+def _warning_item(body: CoordinatingIn) -> tuple[float, dict]:
+    """A coordinating body: time from the first report to its community-wide warning,
+    scored like a warning; reports never passed on score 0."""
+    item = {"kind": "warning", "id": body.team_id}
+    reports = len(body.report_clocks)
+    seconds = community_warning_delay(body)
+    if seconds is None:
+        return 0.0, {**item, "text": f"Received {reports} report(s), warned no one"}
+    text = f"Warned every team {seconds:.0f} s after the first of {reports} report(s)"
+    return warn_speed_value(seconds), {**item, "text": text}
 
 
 def uninformed_decisions(ex: ExerciseIn) -> list[tuple[DecisionIn, ReleaseIn]]:

@@ -23,6 +23,7 @@ from scoring import charts, method
 from scoring.access import ReportAccess
 from scoring.collect import criteria_for, load_exercise
 from scoring.models import Gap, ImprovementItem, Score
+from scoring.sharing_metrics import sharing_metrics_for
 
 STRENGTHS = 5
 TOP_FINDINGS = 3
@@ -71,6 +72,7 @@ class Report:
     observations: list[Observation]
     timeline: list[dict]
     metrics: dict
+    sharing: dict  # scoring.sharing_metrics: threads, relays, RFIs, TLP, community warnings
     chains: list[method.CascadeChain]
     cascade_map: list[method.CascadeLink]
     summary: list[str]
@@ -164,6 +166,7 @@ def build_report(access: ReportAccess) -> Report:
         observations=_observations(access, exercise),
         timeline=_timeline(access, exercise),
         metrics=_metrics(access, method.collaboration_metrics(data), all_teams),
+        sharing=sharing_metrics_for(access),
         chains=_chains(access, data),
         cascade_map=_cascade_map(access, data),
         summary=[],

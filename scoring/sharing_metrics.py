@@ -7,16 +7,21 @@ attempts the marking allowed), RFIs it asked and how many were answered, RFIs pu
 and the mean time it took to answer, and the mean time from an inject reaching it to its
 next share. The exercise-wide figures sum or average the same. Times are exercise-clock
 seconds.
+
+A coordinating body (an ISAC, a national CERT, a regulator) adds its time to a
+community-wide warning: from the first report reaching it (a share or relay of another
+team addressed to it) to its first summary after that, which reaches every team
+(``method.community_warning_delay``, which the rubric's coordination criterion uses too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import mean
 
 from exercises.models import Exercise, Message, Rfi, Share, ShareRefusal
-from scoring import collect
+from scoring import collect, method
 from scoring.access import ReportAccess
 
 
@@ -33,6 +38,7 @@ class ShareFact:
     team_id: int
     clock: float
     relay: bool
+    summary: bool = False  # a coordinating body's community warning
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,12 @@ def sharing_metrics(
     refusals: list[int],
     rfis: list[RfiFact],
     releases: list[ReleaseFact],
+    coordinating: Sequence[method.CoordinatingIn] = (),
 ) -> dict:
     """Per team (``teams``: team id → figures) and exercise-wide figures. Pure.
-    ``messages`` and ``refusals``: the team id of each message and refused relay."""
+    ``messages`` and ``refusals``: the team id of each message and refused relay;
+    ``coordinating``: the coordinating bodies, with the reports that reached them."""
+    bodies = {body.team_id: body for body in coordinating}
     teams = {}
     for tid in team_ids:
         sent = [s for s in shares if s.team_id == tid]
@@ -90,6 +99,11 @@ def sharing_metrics(
             "rfis_received": sum(r.to_team_id == tid for r in rfis),
             "seconds_to_answer": _mean(r.answered_clock - r.asked_clock for r in answered_to),
             "seconds_to_first_share": _mean(first_share_delays(tid, shares, releases)),
+            "reports_received": len(bodies[tid].report_clocks) if tid in bodies else 0,
+            "community_warnings": sum(s.summary for s in sent),
+            "seconds_to_community_warning": (
+                method.community_warning_delay(bodies[tid]) if tid in bodies else None
+            ),
         }
     answered = [r for r in rfis if r.answered_clock is not None]
     to_control = [r for r in answered if r.to_team_id is None]
@@ -107,6 +121,12 @@ def sharing_metrics(
         "seconds_to_first_share": _mean(
             d for tid in team_ids for d in first_share_delays(tid, shares, releases)
         ),
+        "community_warnings": sum(s.summary for s in shares),
+        "seconds_to_community_warning": _mean(
+            delay
+            for body in coordinating
+            if (delay := method.community_warning_delay(body)) is not None
+        ),
     }
 
 
@@ -115,7 +135,12 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
     exercise: Exercise = access.exercise
     teams = list(exercise.teams.select_related("organization", "role"))
     ids = frozenset(t.pk for t in teams)
-    releases = [ReleaseFact(r.team_ids, r.clock_seconds) for r in collect._releases(exercise, ids)]
+    releases = [ReleaseFact(r.team_ids, r.clock_seconds) for r in collect.releases(exercise, ids)]
+    summaries = set(
+        Share.summarizes.through.objects.filter(from_share__exercise=exercise).values_list(
+            "from_share_id", flat=True
+        )
+    )
     figures = sharing_metrics(
         team_ids=sorted(ids),
         messages=list(
@@ -124,10 +149,10 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
             )
         ),
         shares=[
-            ShareFact(team_id, clock, relayed_from is not None)
-            for team_id, clock, relayed_from in Share.objects.filter(exercise=exercise).values_list(
-                "from_team_id", "clock_seconds", "relayed_from_id"
-            )
+            ShareFact(team_id, clock, relayed_from is not None, pk in summaries)
+            for pk, team_id, clock, relayed_from in Share.objects.filter(
+                exercise=exercise
+            ).values_list("pk", "from_team_id", "clock_seconds", "relayed_from_id")
         ],
         refusals=list(
             ShareRefusal.objects.filter(exercise=exercise).values_list("team_id", flat=True)
@@ -139,6 +164,7 @@ def sharing_metrics_for(access: ReportAccess) -> dict:
             )
         ],
         releases=releases,
+        coordinating=collect.coordinating_bodies(exercise),
     )
     names = {t.pk: str(t) for t in teams}
     figures["teams"] = [

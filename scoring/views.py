@@ -23,7 +23,6 @@ from scoring.exports import trends as trend_exports
 from scoring.forms import ExportForm, ImprovementItemForm, PlanFilterForm, TrendFilterForm
 from scoring.models import ImprovementItem, ReportExport
 from scoring.report import build_report
-from scoring.sharing_metrics import sharing_metrics_for
 from scoring.trends import Series
 from scoring.trends_collect import (
     TrendFilter,
@@ -49,7 +48,6 @@ def report_detail(request: HttpRequest, code: str) -> HttpResponse:
     exports = access.own_exports(acc, request.user)
     export_form = ExportForm(formats=acc.export_formats)
     context = {"report": report, "exports": exports, "export_form": export_form}
-    context["sharing"] = sharing_metrics_for(acc)
     return render(request, "scoring/report.html", context)
 
 

@@ -10,7 +10,8 @@ Facilitator actions are also written to the audit log. Facilitator verbs require
 
 Modules: ``core`` (locking, events, audit, checks), ``lifecycle``, ``injects`` (injects
 and prompts), ``decisions``, ``collaboration`` (shares, observations), ``discussion``
-(team threads), ``relays``, ``rfis``, ``timing`` (due work and sweeps) and ``rules`` (pure).
+(team threads), ``relays``, ``summaries`` (a coordinating body's community warnings),
+``replies`` (replies to shares), ``rfis``, ``timing`` (due work and sweeps) and ``rules`` (pure).
 Callers use the names below:
 ``from exercises import engine; engine.decision_submit(...)``.
 """
@@ -38,7 +39,9 @@ from exercises.engine.lifecycle import (
 )
 from exercises.engine.preview import BranchPreview, branch_preview
 from exercises.engine.relays import share_relay
+from exercises.engine.replies import share_reply
 from exercises.engine.rfis import rfi_answer, rfi_ask
+from exercises.engine.summaries import share_summarize
 from exercises.engine.timing import (
     DueItem,
     SkippedWork,
@@ -79,6 +82,8 @@ __all__ = [
     "rfi_ask",
     "share_create",
     "share_relay",
+    "share_reply",
+    "share_summarize",
     "skipped_by_leaving",
     "sweep_exercise",
     "sweep_running_exercises",

@@ -15,7 +15,7 @@ from accounts.models import User
 from config.limits import TEXT_MESSAGE
 from exercises import events
 from exercises.clock import exercise_clock
-from exercises.engine.core import EngineError, emit, locked, require_status
+from exercises.engine.core import EngineError, emit, locked, require_length, require_status
 from exercises.engine.rate_limits import MESSAGES, take
 from exercises.models import Event, Exercise, Message, Participant, Team
 
@@ -90,5 +90,4 @@ def _check_author(ex: Exercise, *, team: Team, author: User) -> bool:
 def _check_body(body: str) -> None:
     if not body:
         raise EngineError("Write a message first.")
-    if len(body) > TEXT_MESSAGE:
-        raise EngineError(f"A message holds at most {TEXT_MESSAGE} characters.")
+    require_length(body, limit=TEXT_MESSAGE, what="The message")

@@ -67,7 +67,9 @@ def share_relay(
                 infos=infos,
                 client_token=client_token,
             )
-    reason = _refuse(exercise, share=share, team=team, author=author, refused=refused)
+    labels = ", ".join(str(t) for t in refused)
+    reason = f"{RELAY_RULES[share.tlp]} Not relayed to: {labels}."
+    record_refusal(exercise, share=share, team=team, author=author, targets=refused, reason=reason)
     raise EngineError(reason)
 
 
@@ -146,13 +148,13 @@ def _relay(
     return relay
 
 
-def _refuse(
-    exercise: Exercise, *, share: Share, team: Team, author: User, refused: list[Team]
-) -> str:
-    """Record the refused attempt (its own transaction: the relay's rolled back) and
-    return the sentence telling the team why."""
-    labels = [str(t) for t in refused]
-    reason = f"{RELAY_RULES[share.tlp]} Not relayed to: {', '.join(labels)}."
+def record_refusal(
+    exercise: Exercise, *, share: Share, team: Team, author: User, targets: list[Team], reason: str
+) -> None:
+    """Record an over-share attempt the marking of ``share`` refused (its own transaction:
+    the refused write rolled back): a ``ShareRefusal`` and a ``share.refused`` event for
+    the control cell. ``reason`` is the sentence the team reads."""
+    labels = [str(t) for t in targets]
     with locked(exercise) as ex:
         ShareRefusal.objects.create(
             exercise=ex,
@@ -160,7 +162,7 @@ def _refuse(
             team=team,
             author=author,
             tlp=share.tlp,
-            target_ids=sorted(t.pk for t in refused),
+            target_ids=sorted(t.pk for t in targets),
             reason=reason[:300],
             clock_seconds=exercise_clock(ex),
         )
@@ -174,4 +176,3 @@ def _refuse(
             reason=reason,
         )
         emit(ex, events.SHARE_REFUSED, payload, visibility=Event.Visibility.CONTROL, actor=author)
-    return reason

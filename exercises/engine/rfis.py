@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from accounts.models import User
 from config.limits import TEXT_MESSAGE
-from exercises import clock, events
+from exercises import access, clock, events
 from exercises.clock import exercise_clock
-from exercises.engine.core import EngineError, audit, emit, locked, require_status
+from exercises.engine.core import (
+    EngineError,
+    audit,
+    emit,
+    locked,
+    require_length,
+    require_status,
+)
 from exercises.engine.injects import release
 from exercises.engine.rate_limits import RFIS, take
 from exercises.models import Event, Exercise, Participant, Rfi, Team
@@ -95,8 +102,7 @@ def _check_ask(
 def _check_text(text: str, noun: str) -> None:
     if not text:
         raise EngineError(f"Write the {noun} first.")
-    if len(text) > TEXT_MESSAGE:
-        raise EngineError(f"A {noun} holds at most {TEXT_MESSAGE} characters.")
+    require_length(text, limit=TEXT_MESSAGE, what=f"The {noun}")
 
 
 def _audience(rfi: Rfi) -> list[int]:
@@ -151,9 +157,9 @@ def _check_answer(
         raise EngineError("That request was already answered.")
     seat = Participant.objects.filter(exercise=ex, user=author).first()
     is_facilitator = seat is not None and seat.kind == Participant.Kind.FACILITATOR
-    if rfi.to_control and not is_facilitator:
-        raise EngineError("Only a facilitator answers for the control cell.")
-    if not rfi.to_control and (seat is None or seat.team_id != rfi.to_team_id):
+    if not access.may_answer_rfi(access.viewer_for(seat), rfi):
+        if rfi.to_control:
+            raise EngineError("Only a facilitator answers for the control cell.")
         raise EngineError("Only the addressed team's players answer this request.")
     if inject is not None and (not is_facilitator or inject.scenario_id != ex.scenario_id):
         raise EngineError("Only the control cell answers with an inject of this scenario.")

@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from config import limits
 from exercises import events
 from scenarios.services import render_markdown
 
@@ -54,6 +55,13 @@ def channel_icon(channel: str) -> SafeString:
 def event_label(kind: str) -> str:
     """The kind's label from the one table of event kinds (``exercises.events.KINDS``)."""
     return events.event_label(kind)
+
+
+@register.simple_tag
+def text_limit(name: str) -> int:
+    """A text limit of ``config.limits`` (``{% text_limit "TEXT_MESSAGE" %}``), for the
+    ``maxlength`` of a form written in a template (one pushed over the socket)."""
+    return getattr(limits, name)
 
 
 @register.filter

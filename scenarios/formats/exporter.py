@@ -80,6 +80,8 @@ def _audience(kind: str, roles: Any, sectors: list[str], order: dict[int, int]) 
 def _role(role: Role, order: dict[int, int]) -> dict:
     data = {"key": role.key, "label": role.label, "sector": role.sector}
     _put(data, "description", role.description)
+    if role.coordinating:
+        data["coordinating"] = True
     data["depends_on"] = _keys(role.depends_on.all(), order)
     return data
 

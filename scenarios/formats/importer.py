@@ -148,6 +148,7 @@ class _Builder:
                 label=data["label"],
                 sector=data["sector"],
                 description=data.get("description") or "",
+                coordinating=data.get("coordinating", False),
                 order=order,
             )
         for data in self.doc["roles"]:

@@ -38,7 +38,7 @@ KINDS = tuple(Prompt.Kind.values)
 TARGETS = tuple(t for t in Consequence.Target.values if t != Consequence.Target.ROLES)
 
 TOP = {"format", "key", "title", "summary", "rubric", "start", "roles", "stages"}
-ROLE = {"key", "label", "sector", "description", "depends_on"}
+ROLE = {"key", "label", "sector", "description", "depends_on", "coordinating"}
 STAGE = {"key", "title", "duration", "briefing", "injects", "prompts", "transitions"}
 INJECT = {
     "key", "title", "body", "from", "channel", "channel_label", "severity", "tlp", "audience",
@@ -228,6 +228,8 @@ class _Validator:
         self.text(role, "label", path, max_length=120)
         self.choice(role, "sector", path, tuple(Sector.values))
         self.text(role, "description", path, max_length=TEXT_BRIEF)
+        if not isinstance(role.get("coordinating", False), bool):
+            self.error(f"{path}.coordinating", "must be true or false")
         depends = self.refs("role", role, "depends_on", path)
         if key is not None:
             self.index.dependencies.setdefault(key, depends)

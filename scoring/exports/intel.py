@@ -32,13 +32,16 @@ def stable_uuid(*parts: object) -> str:
 @dataclass(frozen=True)
 class Intel:
     exercise: Exercise
-    shares: list[Share]  # originals and relays, oldest first
+    shares: list[Share]  # originals, relays and community warnings, oldest first
     recipients_known: dict[int, bool]  # share id → may the reader learn its recipients
     rfis: list[Rfi]  # oldest first
     answers_visible: frozenset[int]  # ids of the RFIs whose answer the reader may read
+    # ids of the coordinating bodies' community warnings (a summary names no reporter)
+    summaries: frozenset[int] = frozenset()
 
 
-KINDS = (events.SHARE_CREATED, events.SHARE_RELAYED, events.RFI_ASKED, events.RFI_ANSWERED)
+SHARE_KINDS = (events.SHARE_CREATED, events.SHARE_RELAYED, events.SHARE_SUMMARIZED)
+KINDS = (*SHARE_KINDS, events.RFI_ASKED, events.RFI_ANSWERED)
 
 
 def collect_intel(access: ReportAccess) -> Intel:
@@ -46,7 +49,10 @@ def collect_intel(access: ReportAccess) -> Intel:
     exercise = access.exercise
     rows = Event.objects.filter(exercise=exercise, kind__in=KINDS).order_by("seq")
     seen = [e for e in rows if can_see_event(e, viewer=access.viewer)]
-    share_ids = {e.payload.get("share_id") for e in seen if e.kind in KINDS[:2]}
+    share_ids = {e.payload.get("share_id") for e in seen if e.kind in SHARE_KINDS}
+    summaries = frozenset(
+        e.payload.get("share_id") for e in seen if e.kind == events.SHARE_SUMMARIZED
+    )
     asked = {e.payload.get("rfi_code") for e in seen if e.kind == events.RFI_ASKED}
     answered = {e.payload.get("rfi_code") for e in seen if e.kind == events.RFI_ANSWERED}
     shares = list(
@@ -71,4 +77,4 @@ def collect_intel(access: ReportAccess) -> Intel:
         .order_by("asked_at", "id")
     )
     visible_answers = frozenset(r.pk for r in rfis if r.code in answered and not r.is_open)
-    return Intel(exercise, shares, known, rfis, visible_answers)
+    return Intel(exercise, shares, known, rfis, visible_answers, summaries)

@@ -18,6 +18,7 @@ TOP_LEVEL_KEYS = (
     "aggregates",
     "gaps",
     "collaboration",
+    "sharing",
     "decisions",
     "observations",
     "timeline",
@@ -84,6 +85,7 @@ def document(report: Report) -> dict:
             for g in report.gaps
         ],
         "collaboration": report.metrics,
+        "sharing": report.sharing,
         "decisions": [
             {
                 "team": d.team.code,

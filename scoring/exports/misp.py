@@ -67,6 +67,8 @@ def document(intel: Intel) -> dict[str, Any]:
 
 def _share(share, intel: Intel) -> dict[str, Any]:
     verb = "Relayed by" if share.relayed_from_id else "Shared by"
+    if share.pk in intel.summaries:
+        verb = "Community warning (a sanitized summary) from"
     to = ""
     if intel.recipients_known[share.pk]:
         names = ", ".join(str(r) for r in share.recipients.all())

@@ -98,6 +98,8 @@ def _share_objects(share, intel: Intel, org, share_ids: dict[int, str]) -> list[
     if intel.recipients_known[share.pk]:
         refs = [org(r.organization) for r in share.recipients.all()] or refs
     kind = "Relay" if share.relayed_from_id else "Share"
+    if share.pk in intel.summaries:
+        kind = "Community-warning"
     report = stix2.Report(
         id=share_ids[share.pk],
         created=share.created_at,

@@ -88,9 +88,65 @@ def plan_rows(report: Report) -> list[list]:
     ]
 
 
+SHARING_HEADER = [
+    "Team",
+    "Messages",
+    "Shares",
+    "Relays",
+    "Refused over-shares",
+    "TLP compliance (%)",
+    "RFIs asked",
+    "RFIs answered",
+    "RFIs received",
+    "Mean time to answer (s)",
+    "Inject to next share (s)",
+    "Mean time to warn dependents (s)",
+    "Reports received",
+    "Community warnings",
+    "First report to community warning (s)",
+]
+
+
+def sharing_rows(report: Report) -> list[list]:
+    """The sharing metrics (``scoring.sharing_metrics``) and the time to warn dependents
+    (``method.collaboration_metrics``): the exercise first, then each visible team."""
+    sharing, warn = report.sharing, report.metrics
+    to_warn = {m["team"]: m["mean_seconds_to_warn"] for m in warn["teams"]}
+    rows = [_sharing_row("All teams", sharing, warn["mean_seconds_to_warn"])]
+    rows += [_sharing_row(m["team"], m, to_warn.get(m["team"])) for m in sharing["teams"]]
+    return [SHARING_HEADER, *rows]
+
+
+def _sharing_row(name: str, m: dict, to_warn: float | None) -> list:
+    """One row; the exercise-wide figures have no per-team count (shares, RFIs and
+    reports received): those cells are blank."""
+    return [
+        name,
+        m["messages"],
+        m.get("shares", ""),
+        m["relays"],
+        m["refused"],
+        _cell(m["compliance"]),
+        m["rfis_asked"],
+        m["rfis_answered"],
+        m.get("rfis_received", ""),
+        _cell(m["seconds_to_answer"]),
+        _cell(m["seconds_to_first_share"]),
+        _cell(to_warn),
+        m.get("reports_received", ""),
+        m["community_warnings"],
+        _cell(m["seconds_to_community_warning"]),
+    ]
+
+
+def _cell(value: float | None) -> float | str:
+    return "" if value is None else value
+
+
 SHEETS = {
     "scores": score_rows,
     "gaps": gap_rows,
     "decisions": decision_rows,
     "improvement plan": plan_rows,
+    "sharing": sharing_rows,
 }

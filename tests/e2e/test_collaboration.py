@@ -144,3 +144,74 @@ def test_teams_discuss_ask_and_relay_under_their_markings(
     # Nothing of the cloud's thread or RFI ever reached the hospital.
     for text in ("Rotate the keys", "keys rotated", "backup site", "Step 1 done"):
         assert carol_page.locator("body", has_text=text).count() == 0, text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_reports_to_the_isac_which_warns_every_team(
+    new_live_context, alice, bob, carol, org_a, org_b
+):
+    """The cloud reports an AMBER incident to the Sector ISAC (a coordinating body outside
+    the dependency graph); the ISAC warns every team with a sanitized GREEN summary; every
+    team sees the warning, the hospital never sees the report; a reply to the warning goes
+    back to the ISAC only."""
+    exercise = factories.make_exercise(facilitator=alice)
+    exercise.scenario.roles.create(
+        key="isac", label="Sector ISAC", sector="finance", order=9, coordinating=True
+    )
+    cloud = factories.make_team(exercise, "cloud", org_a)
+    hospital = factories.make_team(exercise, "hospital", org_b)
+    bank = factories.make_team(exercise, "bank")
+    isac = factories.make_team(exercise, "isac")
+    factories.add_player(exercise, cloud, bob)
+    factories.add_player(exercise, hospital, carol)
+    factories.add_player(exercise, bank, factories.make_user("dave"))
+    factories.add_player(exercise, isac, factories.make_user("ivan"))
+    engine.exercise_start(exercise=exercise, actor=alice)
+    room = reverse("exercises:room", args=[exercise.code])
+    pages = {}
+    for name in ("bob", "carol", "dave", "ivan"):
+        pages[name] = login(new_live_context(), name, PASSWORD)
+        pages[name].goto(room)
+        wait_live(pages[name])
+    bob_page, carol_page, dave_page, ivan_page = (
+        pages[n] for n in ("bob", "carol", "dave", "ivan")
+    )
+
+    # The cloud marks an AMBER report for the ISAC, from its share form.
+    form = bob_page.locator("#share-form")
+    form.locator('input[name="tlp"][value="AMBER"]').check()
+    form.get_by_label("Title").fill("VPN appliance breach")
+    form.get_by_label("What you know").fill("Entry through CVE-2026-1234 on our VPN appliance.")
+    form.get_by_label(str(isac)).check()
+    form.get_by_role("button", name="Share").click()
+    bob_page.locator("#share-form", has_text="Shared “VPN appliance breach”").wait_for()
+    ivan_page.locator("#shares-received li", has_text="VPN appliance breach").wait_for()
+
+    # The ISAC writes a sanitized warning about it, for every team.
+    ivan_page.get_by_role("button", name="Write a community warning…").click()
+    summary = ivan_page.locator("#summary-form")
+    summary.get_by_label("VPN appliance breach").check()
+    summary.get_by_label("Title").fill("Patch your VPN appliances")
+    summary.get_by_label("Warning (sanitized").fill("A member was breached through CVE-2026-1234.")
+    summary.get_by_role("button", name="Warn every team").click()
+    ivan_page.locator("#summary-slot", has_text="Warned every team").wait_for()
+
+    for page in (bob_page, carol_page, dave_page, ivan_page):
+        warning = page.locator("#shares-received li.share-summary", has_text="Patch your VPN")
+        warning.wait_for()
+        assert "Community warning" in warning.inner_text()
+    # The hospital and the bank read the warning, never the report it sums up.
+    for page in (carol_page, dave_page):
+        assert page.locator("body", has_text="VPN appliance breach").count() == 0
+        assert page.locator("body", has_text="Entry through CVE").count() == 0
+
+    # The hospital replies to the warning: the ISAC reads it under it, the bank does not.
+    warning = carol_page.locator("#shares-received li.share-summary")
+    warning.get_by_placeholder("Reply to the sender…").fill("Patched at 10:40, thanks.")
+    warning.get_by_role("button", name="Reply").click()
+    ivan_page.locator(".share-summary .share-reply", has_text="Patched at 10:40").wait_for()
+    carol_page.locator(".share-summary .share-reply", has_text="Patched at 10:40").wait_for()
+    assert dave_page.locator("body", has_text="Patched at 10:40").count() == 0
+    # The ISAC's own warning came in the frame every team shares: no reply form on it.
+    own = ivan_page.locator("#shares-received li.share-summary .reply-form")
+    assert not own.is_visible()

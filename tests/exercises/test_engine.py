@@ -440,6 +440,32 @@ def test_it_emits_every_kind_with_its_payload_type(
         engine.share_relay(**relay, share=red, team=hospital, author=carol, client_token="r")
     amber = Share.objects.get(client_token="s")
     engine.share_relay(**relay, share=amber, team=cloud, author=bob, client_token="r2")
+    engine.share_reply(
+        exercise=exercise, share=amber, team=hospital, author=carol, body="Ok", client_token="y"
+    )
+    exercise.scenario.roles.create(key="isac", label="ISAC", sector="finance", coordinating=True)
+    isac = factories.make_team(exercise, "isac")
+    ivan = factories.add_player(exercise, isac).user
+    to_isac = engine.share_create(
+        exercise=exercise,
+        from_team=cloud,
+        author=bob,
+        tlp="AMBER",
+        title="To the ISAC",
+        body="VPN",
+        recipients=[isac],
+        client_token="i",
+    )
+    engine.share_summarize(
+        exercise=exercise,
+        team=isac,
+        author=ivan,
+        reports=[to_isac],
+        tlp="GREEN",
+        title="Warning",
+        body="Patch VPNs",
+        client_token="w",
+    )
     rfi = engine.rfi_ask(
         exercise=exercise,
         team=cloud,

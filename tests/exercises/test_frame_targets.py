@@ -64,8 +64,9 @@ PAGES = {
 }
 
 
-def page_viewers(exercise: Exercise, evaluator, observer, bob, carol):
-    """(client, url, viewer) for every live page of the exercise."""
+def page_viewers(exercise: Exercise, evaluator, observer, bob, carol, *others):
+    """(client, url, viewer) for every live page of the exercise (``others``: more
+    players, in their rooms)."""
     alice = exercise.participants.get(kind=Participant.Kind.FACILITATOR).user
     seats = [
         (alice, "control", False),
@@ -74,6 +75,7 @@ def page_viewers(exercise: Exercise, evaluator, observer, bob, carol):
         (observer, "observe", False),
         (bob, "room", False),
         (carol, "room", False),
+        *((player, "room", False) for player in others),
     ]
     for user, page, evaluating in seats:
         client = Client()
@@ -90,6 +92,11 @@ def test_no_frame_targets_a_panel_its_page_does_not_have(alice, bob, carol, org_
     hospital = factories.make_team(exercise, "hospital", org_b)
     factories.add_player(exercise, cloud, bob)
     factories.add_player(exercise, hospital, carol)
+    exercise.scenario.roles.create(
+        key="isac", label="Sector ISAC", sector="finance", order=9, coordinating=True
+    )
+    isac = factories.make_team(exercise, "isac")
+    ivan = factories.add_player(exercise, isac).user
     evaluator = factories.add_participant(exercise, "evaluator").user
     observer = factories.add_participant(exercise, "observer").user
     prompt = exercise.scenario.prompts.get(key="first-move")
@@ -132,6 +139,34 @@ def test_no_frame_targets_a_panel_its_page_does_not_have(alice, bob, carol, org_
             recipients=[hospital],
             client_token="s2",
         ),
+        lambda: engine.share_reply(
+            exercise=exercise,
+            share=exercise.shares.get(client_token="s2"),
+            team=hospital,
+            author=carol,
+            body="Thanks",
+            client_token="y1",
+        ),
+        lambda: engine.share_create(
+            exercise=exercise,
+            from_team=cloud,
+            author=bob,
+            tlp="AMBER",
+            title="Report to the ISAC",
+            body="Entry through the VPN",
+            recipients=[isac],
+            client_token="s3",
+        ),
+        lambda: engine.share_summarize(
+            exercise=exercise,
+            team=isac,
+            author=ivan,
+            reports=[exercise.shares.get(client_token="s3")],
+            tlp="GREEN",
+            title="Patch your VPN",
+            body="A member was breached through its VPN.",
+            client_token="w1",
+        ),
         lambda: engine.message_post(exercise=exercise, team=cloud, author=bob, body="On it"),
         lambda: asked.append(
             engine.rfi_ask(
@@ -159,7 +194,7 @@ def test_no_frame_targets_a_panel_its_page_does_not_have(alice, bob, carol, org_
         before = exercise.events.count() and exercise.events.latest("seq").seq
         pages = [
             (parse(client.get(url).content.decode()).ids, viewer)
-            for client, url, viewer in page_viewers(exercise, evaluator, observer, bob, carol)
+            for client, url, viewer in page_viewers(exercise, evaluator, observer, bob, carol, ivan)
         ]
         step()
         new_events = list(exercise.events.filter(seq__gt=before).order_by("seq"))

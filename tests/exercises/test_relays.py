@@ -17,25 +17,28 @@ from tests import factories
 from tests.event_schemas import stored_event_errors
 
 # The relaying team is the cloud (org 1); a sibling team of org 1; the bank (org 2) depends
-# on the cloud; the airport (org 3) neither.
+# on the cloud; the airport (org 3) neither; the ISAC (org 4) is a coordinating body,
+# outside the dependency graph.
 CLOUD = TeamInfo(1, "cloud", organization_id=1)
 SIBLING = TeamInfo(2, "water", organization_id=1)
 BANK = TeamInfo(3, "bank", frozenset({"cloud"}), organization_id=2)
 AIRPORT = TeamInfo(4, "airport", organization_id=3)
+ISAC = TeamInfo(5, "isac", organization_id=4, coordinating=True)
 RELAY_TABLE = {
-    #                 sibling (same org), dependent, unrelated
-    Tlp.RED: (False, False, False),
-    Tlp.AMBER_STRICT: (True, False, False),
-    Tlp.AMBER: (True, True, False),
-    Tlp.GREEN: (True, True, True),
-    Tlp.CLEAR: (True, True, True),
+    #                 sibling (same org), dependent, unrelated, coordinating body
+    Tlp.RED: (False, False, False, False),
+    Tlp.AMBER_STRICT: (True, False, False, False),
+    Tlp.AMBER: (True, True, False, True),
+    Tlp.GREEN: (True, True, True, True),
+    Tlp.CLEAR: (True, True, True, True),
 }
 
 
 @pytest.mark.parametrize("tlp", list(RELAY_TABLE))
 def test_it_relays_by_the_literal_tlp_table(tlp):
     got = tuple(
-        may_relay(tlp=tlp, relayer=CLOUD, target=target) for target in (SIBLING, BANK, AIRPORT)
+        may_relay(tlp=tlp, relayer=CLOUD, target=target)
+        for target in (SIBLING, BANK, AIRPORT, ISAC)
     )
     assert got == RELAY_TABLE[tlp]
     assert not may_relay(tlp=tlp, relayer=CLOUD, target=CLOUD)  # not to itself

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 
 from config.limits import RFI_BURST, TEXT_MESSAGE
-from exercises import clock, collab_state, engine, events
+from exercises import access, clock, collab_state, engine, events
 from exercises.engine import EngineError
-from exercises.models import Event, InjectRelease, Rfi
+from exercises.models import Event, InjectRelease, Participant, Rfi
+from exercises.visibility import Viewer
 from scenarios.models import Inject
 from tests import factories
 from tests.event_schemas import stored_event_errors
@@ -102,7 +103,8 @@ def test_it_refuses_bad_questions_and_too_many(world, bob):
         ask(world, bob, to="cloud")
     with pytest.raises(EngineError, match="Write the question"):
         ask(world, bob, question="  ")
-    with pytest.raises(EngineError, match=f"at most {TEXT_MESSAGE} characters"):
+    too_long = rf"The question is longer than {TEXT_MESSAGE} characters \({TEXT_MESSAGE + 1}\)"
+    with pytest.raises(EngineError, match=too_long):
         ask(world, bob, question="x" * (TEXT_MESSAGE + 1))
     for n in range(RFI_BURST):
         ask(world, bob, token=f"t{n}")
@@ -119,11 +121,44 @@ def test_the_console_lists_open_rfis_first_with_their_age(world, alice, bob):
     ask(world, bob, token="b")
     world["clock"].advance(30)
     world["exercise"].refresh_from_db()
-    items = collab_state.control_rfis(world["exercise"])["control_rfi_items"]
+    facilitator = Viewer(kind=Participant.Kind.FACILITATOR)
+    items = collab_state.control_rfis(world["exercise"], reader=facilitator)["control_rfi_items"]
     assert [(i.rfi.is_open, i.can_answer, round(i.age)) for i in items] == [
         (True, True, 30),
         (False, False, 90),
     ]
+    # The evaluator console lists the same RFIs, without the form its reader may not use.
+    evaluator = Viewer(kind=Participant.Kind.EVALUATOR, evaluating=True)
+    items = collab_state.control_rfis(world["exercise"], reader=evaluator)["control_rfi_items"]
+    assert [i.can_answer for i in items] == [False, False]
+
+
+@pytest.mark.django_db
+def test_one_rule_says_who_answers_an_rfi(world, bob):
+    to_control, to_bank = ask(world, bob, token="c"), ask(world, bob, to="bank", token="b")
+    cloud, bank = world["cloud"].pk, world["bank"].pk
+    Kind = Participant.Kind
+    readers = {
+        "facilitator": Viewer(kind=Kind.FACILITATOR),
+        "evaluator": Viewer(kind=Kind.EVALUATOR),
+        "asking player": Viewer(kind=Kind.PLAYER, team_id=cloud),
+        "addressed player": Viewer(kind=Kind.PLAYER, team_id=bank),
+        "observer": Viewer(kind=Kind.OBSERVER),
+    }
+    answers = {
+        name: (access.may_answer_rfi(v, to_control), access.may_answer_rfi(v, to_bank))
+        for name, v in readers.items()
+    }
+    assert answers == {
+        "facilitator": (True, False),
+        "evaluator": (False, False),
+        "asking player": (False, False),
+        "addressed player": (False, True),
+        "observer": (False, False),
+    }
+    engine.rfi_answer(exercise=world["exercise"], rfi=to_bank, author=world["dave"], answer="Yes")
+    to_bank.refresh_from_db()
+    assert not access.may_answer_rfi(readers["addressed player"], to_bank)  # answered once
 
 
 # ---------------------------------------------------------------- pages
@@ -160,3 +195,15 @@ def test_a_player_asks_from_the_room_and_control_answers_from_the_console(
     room = client.get(url("room", world)).text
     assert "rfizq" not in room
     assert client.post(url("rfi_answer", world, rfi.code), answer).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_evaluator_console_shows_no_answer_form_to_an_evaluator(client, world, alice, bob):
+    ask(world, bob, question="Is the backup clean?")
+    evaluator = factories.add_participant(world["exercise"], Participant.Kind.EVALUATOR).user
+    client.force_login(evaluator)
+    page = client.get(url("evaluate", world)).text
+    assert "Is the backup clean?" in page
+    assert "Your answer" not in page
+    client.force_login(alice)  # a facilitator on the same console may answer
+    assert "Your answer" in client.get(url("evaluate", world)).text

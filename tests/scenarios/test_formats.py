@@ -114,6 +114,22 @@ def test_it_round_trips_the_factory_scenario(db):
     assert export_document(again) == exported
 
 
+def test_a_coordinating_body_round_trips(db):
+    scenario = make_scenario()
+    Role.objects.create(
+        scenario=scenario, key="isac", label="Sector ISAC", sector="finance", coordinating=True
+    )
+    exported = export_document(scenario)
+    isac = next(role for role in exported["roles"] if role["key"] == "isac")
+    assert isac["coordinating"] is True
+    assert all("coordinating" not in role for role in exported["roles"] if role is not isac)
+    for fmt in ("yaml", "json"):
+        again = import_scenario(dump_document(exported, fmt), filename=f"x.{fmt}")
+        assert again.roles.get(key="isac").coordinating
+        assert not again.roles.get(key="bank").coordinating
+        assert export_document(again) == exported
+
+
 def test_it_exports_what_the_file_says(rubric):
     path = FIXTURES / "scenarios" / "cloud-ransomware.yaml"
     scenario = import_scenario(path.read_text())

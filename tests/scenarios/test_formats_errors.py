@@ -129,6 +129,14 @@ CASES = [
         59,
         "is required",
     ),
+    (
+        "coordinating-not-a-flag",
+        "    label: Bank\n",
+        "    label: Bank\n    coordinating: yes please\n",
+        "roles[1].coordinating",
+        13,
+        "must be true or false",
+    ),
     ("bad-key", "  - key: bank", "  - key: Bank Co", "roles[1].key", 11, "'Bank Co' is not a key"),
     (
         "duplicate-role-key",

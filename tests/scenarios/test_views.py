@@ -84,6 +84,17 @@ def test_it_adds_a_role_with_htmx_and_refreshes_the_panels(client, author, draft
     assert list(draft.roles.get(key="water").depends_on.all()) == [cloud]
 
 
+def test_it_adds_a_coordinating_body(client, author, draft):
+    data = {"role-key": "isac", "role-label": "Sector ISAC", "role-sector": "finance"}
+    flagged = data | {"role-coordinating": "on"}
+    response = client.post(url("role_create", draft.code), flagged, **HTMX)
+    assert "coordinating body" in response.content.decode()
+    assert draft.roles.get(key="isac").coordinating
+    data["role-key"], data["role-label"] = "bank2", "Other bank"
+    client.post(url("role_create", draft.code), data, **HTMX)
+    assert not draft.roles.get(key="bank2").coordinating
+
+
 def test_it_adds_a_stage_inject_and_transition(client, author, draft):
     response = client.post(
         url("stage_create", draft.code),

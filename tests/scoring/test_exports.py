@@ -53,12 +53,19 @@ def test_it_writes_a_pdf_with_teams_criteria_and_charts(report, played):
         assert title in text
     assert "Improvement plan" in text
     assert "Cascade chains" in text
+    assert "Discussion, relays and requests for information" in text  # the sharing metrics
+    assert "warnings by a coordinating body" in text
 
 
-def test_it_writes_a_workbook_with_four_sheets(report, played):
+def test_it_writes_a_workbook_with_five_sheets(report, played):
     _, teams = played
     book = load_workbook(io.BytesIO(xlsx.render(report)))
-    assert book.sheetnames == ["Scores", "Gaps", "Decisions", "Improvement Plan"]
+    assert book.sheetnames == ["Scores", "Gaps", "Decisions", "Improvement Plan", "Sharing"]
+    sharing = list(book["Sharing"].iter_rows(values_only=True))
+    assert sharing[0][11] == "Mean time to warn dependents (s)"
+    assert sharing[0][14] == "First report to community warning (s)"
+    assert sharing[1][0] == "All teams"
+    assert {row[0] for row in sharing[2:]} == {str(t) for t in teams.values()}
     scores = list(book["Scores"].iter_rows(values_only=True))
     assert scores[0][:4] == ("Team", "Organization", "Sector", "Detect")
     by_org = {row[1]: row for row in scores[1:]}
@@ -79,6 +86,7 @@ def test_it_writes_a_zip_of_csvs(report):
         "gaps.csv",
         "improvement-plan.csv",
         "scores.csv",
+        "sharing.csv",
     ]
     rows = list(csv.reader(io.StringIO(archive.read("scores.csv").decode())))
     assert rows[-1][0] == "Mean of all teams"
@@ -95,6 +103,10 @@ def test_it_writes_json_with_the_documented_keys(report, played):
     assert cascade["team"] == teams["cloud"].code
     assert cascade["evidence"]["dependents"]
     assert doc["collaboration"]["uninformed_decisions"] == 1
+    assert {"relays", "compliance", "rfis_asked", "seconds_to_community_warning"} <= set(
+        doc["sharing"]
+    )
+    assert len(doc["sharing"]["teams"]) == len(teams)
     assert {i["status"] for i in doc["improvement_plan"]} == {"open"}
 
 

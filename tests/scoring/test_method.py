@@ -348,3 +348,33 @@ def test_it_maps_what_each_teams_decisions_released_to_whom():
     assert links[0].items == (("Pay the ransom", "Leak site"),)
     assert links[2].items == (("Wait", "Bank run"),)
     assert e.cascade_map(tiny()) == []  # no release names the team that caused it
+
+
+def test_rfis_over_shares_and_community_warnings_feed_the_collaboration_criteria():
+    isac = e.TeamIn(4, "Sector ISAC", "isac", "finance", 14, "ISAC")
+    coordination = e.CriterionIn("coordination", "Coordination", "CO")
+    ex = replace(
+        tiny(),
+        criteria=(*criteria(), coordination),
+        teams=(*teams(), isac),
+        rfis=(
+            e.RfiIn(1, CLOUD, BANK, 100.0, 400.0),  # answered after 300 s: 100
+            e.RfiIn(2, CLOUD, BANK, 100.0, None),  # left open: 0
+            e.RfiIn(3, BANK, None, 0.0, 10.0),  # to the control cell: nobody's behaviour
+        ),
+        attempts=(e.SharingAttemptsIn(HOSPITAL, 1, 1), e.SharingAttemptsIn(CLOUD, 2, 0)),
+        # The first report at 200 s, the warning at 1250 s: 1050 s, (1800 - 1050) / 1500.
+        coordinating=(e.CoordinatingIn(4, (200.0, 900.0), (1250.0,)),),
+    )
+    scores = {(s.team_id, s.criterion_key): s for s in e.compute_scores(ex)}
+    # The bank exchanged nothing with the cloud (0), answered one RFI fast, one never.
+    assert scores[(BANK, "coordination")].components["behaviour"] == round((0 + 100 + 0) / 3, 1)
+    assert scores[(4, "coordination")].value == 50.0
+    assert any(
+        "Warned every team 1050 s" in i["text"] for i in scores[(4, "coordination")].evidence
+    )
+    # One of the hospital's two sharing attempts was an over-share.
+    assert scores[(HOSPITAL, "info-sharing")].components["behaviour"] == 50.0
+    # A team whose markings refused nothing keeps its figure.
+    assert scores[(CLOUD, "info-sharing")].value == table(tiny())[(CLOUD, "info-sharing")]
+    assert e.community_warning_delay(ex.coordinating[0]) == 1050.0

@@ -18,7 +18,7 @@ from scenarios.formats.fixtures import load_fixtures
 from scenarios.models import Tlp
 from scoring.access import ReportAccess, report_access
 from scoring.exports import misp, stix
-from tests.security.test_tlp import ALL, PLAYERS, SEES, shown
+from tests.security.test_tlp import ALL, PLAYERS, SEES, isac_warns, shown
 from tests.security.world import build_world
 
 # The OASIS ids of the TLP 2.0 marking definitions (cti-stix-common-objects), written out
@@ -143,3 +143,22 @@ def test_the_report_page_and_the_command_offer_both_formats(tmp_path):
     assert validation(out.read_bytes()).is_valid
     call_command("export_report", world.exercise.code, "--format", "misp", "-o", str(out))
     assert json.loads(out.read_bytes())["Event"]["Attribute"]
+
+
+@pytest.mark.django_db
+def test_a_community_warning_exports_to_every_team_without_the_report_it_sums_up():
+    world = build_world(with_report=False, with_shares=False)
+    isac_warns(world, Tlp.GREEN)
+    staff = stix.render(ReportAccess(world.exercise, "staff"))
+    result = validation(staff)
+    assert result.is_valid, [str(e) for e in result.errors]
+    reports = [o for o in json.loads(staff)["objects"] if o["type"] == "report"]
+    assert {tuple(r["labels"]) for r in reports} == {("share",), ("community-warning",)}
+    for persona in ("player_b", "player_airport"):  # neither read the AMBER report
+        acc = report_access(world.users[persona], world.exercise.code)
+        for render in (stix.render, misp.render):
+            text = render(acc).decode()
+            assert "isacwarningbodyzq" in text, persona
+            assert "isacreportbodyzq" not in text, persona
+    airport = misp.render(report_access(world.users["player_airport"], world.exercise.code))
+    assert "Community warning (a sanitized summary) from" in airport.decode()

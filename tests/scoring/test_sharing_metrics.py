@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from scoring.method import CoordinatingIn, community_warning_delay
 from scoring.sharing_metrics import (
     ReleaseFact,
     RfiFact,
@@ -60,6 +61,9 @@ def test_it_computes_the_figures_by_hand():
         "rfis_received": 2,
         "seconds_to_answer": 120.0,
         "seconds_to_first_share": 65.0,
+        "reports_received": 0,
+        "community_warnings": 0,
+        "seconds_to_community_warning": None,
     }
     assert got["teams"][HOSPITAL]["compliance"] == 50  # one relay allowed, one refused
     assert got["teams"][BANK]["compliance"] is None  # never tried
@@ -67,6 +71,37 @@ def test_it_computes_the_figures_by_hand():
     assert (got["rfis_asked"], got["rfis_answered"]) == (3, 2)
     assert (got["seconds_to_answer"], got["control_seconds_to_answer"]) == (90.0, 60.0)
     assert got["seconds_to_first_share"] == 65.0
+
+
+ISAC = 4
+# Reports reach the ISAC at 200 s and 260 s; it warns everyone at 150 s (before any
+# report: not a warning about them), then at 560 s and 700 s.
+WARNINGS = [
+    ShareFact(ISAC, 150.0, relay=False, summary=True),
+    ShareFact(ISAC, 560.0, relay=False, summary=True),
+    ShareFact(ISAC, 700.0, relay=False, summary=True),
+]
+BODY = CoordinatingIn(ISAC, report_clocks=(260.0, 200.0), warning_clocks=(150.0, 560.0, 700.0))
+
+
+def test_it_times_the_first_report_to_the_community_warning():
+    assert community_warning_delay(BODY) == 360.0
+    assert community_warning_delay(CoordinatingIn(ISAC, (), (560.0,))) is None  # no report
+    assert community_warning_delay(CoordinatingIn(ISAC, (200.0,), (150.0,))) is None  # before
+    got = sharing_metrics(
+        team_ids=[CLOUD, ISAC],
+        messages=[],
+        shares=[*SHARES, *WARNINGS],
+        refusals=[],
+        rfis=[],
+        releases=[],
+        coordinating=[BODY],
+    )
+    isac = got["teams"][ISAC]
+    assert (isac["reports_received"], isac["community_warnings"]) == (2, 3)
+    assert isac["seconds_to_community_warning"] == 360.0
+    assert got["teams"][CLOUD]["seconds_to_community_warning"] is None  # not a coordinating body
+    assert (got["community_warnings"], got["seconds_to_community_warning"]) == (3, 360.0)
 
 
 @pytest.mark.django_db

@@ -251,6 +251,13 @@ ROWS: dict[str, Row] = {
         PLAYERS,
         lambda w: {"share": w.shares["GREEN"].pk, "recipients": [w.teams["bank"].code]},
     ),
+    # The sender (player B) is answered by the view, refused by the engine in the form.
+    "exercises:share_reply": Row(
+        "POST", ex, PLAYERS, lambda w: {"share": w.shares["GREEN"].pk, "body": "Matrix reply"}
+    ),
+    # No persona plays a coordinating body (tests/exercises/test_coordinating.py lets one).
+    "exercises:summary_form": Row("GET", ex, expect(DENIED, outsider=HIDDEN)),
+    "exercises:summarize": Row("POST", ex, expect(DENIED, outsider=HIDDEN)),
     "exercises:rfi_ask": Row(
         "POST", ex, PLAYERS, lambda w: {"to": "control", "tlp": "GREEN", "question": "Matrix"}
     ),
@@ -472,6 +479,8 @@ def test_it_refuses_posts_without_a_csrf_token():
         ("exercises:share", ex(world)),
         ("exercises:thread_post", ex(world)),
         ("exercises:relay", ex(world)),
+        ("exercises:share_reply", ex(world)),
+        ("exercises:summarize", ex(world)),
         ("exercises:rfi_ask", ex(world)),
         ("scoring:recompute", ex(world)),
         ("scenarios:scenario_publish", draft(world)),

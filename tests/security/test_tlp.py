@@ -29,6 +29,7 @@ from scoring.access import report_access
 from scoring.exports import csv as csv_export
 from scoring.exports import json as json_export
 from scoring.report import build_report
+from tests import factories
 from tests.security.test_authorization_matrix import frames_until_quiet, ws_open
 from tests.security.world import TLPS, TOKENS, World, build_world, share_all
 from tests.sockets import until_answered
@@ -364,3 +365,89 @@ async def test_it_shows_an_rfi_to_the_asker_the_addressee_and_control_only():
         expected = persona in RFI_READERS
         assert ["rfiquestionzq" in text, "rfianswerzq" in text] == [expected] * 2, persona
         await communicator.disconnect()
+
+
+# A reply of the cloud (the named recipient) to the hospital's AMBER share: the two teams
+# and the control cell read it; the bank, which reads the share as the cloud's dependent,
+# does not read the reply.
+REPLY_READERS = frozenset({"player_a", "player_b", "evaluator", "facilitator"})
+
+
+def _reply_to_amber(world: World) -> None:
+    engine.share_reply(
+        exercise=world.exercise,
+        share=world.shares[Tlp.AMBER],
+        team=world.teams["cloud"],
+        author=world.users["player_a"],
+        body="replybodyzq",
+        client_token="tlp-reply",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_it_shows_a_reply_to_the_two_teams_and_control_only():
+    world = await database_sync_to_async(build_world)(with_report=False)
+    await database_sync_to_async(_reply_to_amber)(world)
+    code = {"code": world.exercise.code}
+
+    def page(persona: str, name: str) -> str:
+        return client(world, persona).get(reverse(name, kwargs=code)).content.decode()
+
+    for persona in LIVE_PAGE:
+        html = await database_sync_to_async(page)(persona, LIVE_PAGE[persona])
+        assert ("replybodyzq" in html) == (persona in REPLY_READERS), persona
+        if persona in (*PLAYERS, "observer"):  # the coordinator owns the full report
+            report = await database_sync_to_async(page)(persona, "scoring:report")
+            assert ("replybodyzq" in report) == (persona in REPLY_READERS), (persona, "report")
+    for persona in SEES:
+        communicator, connected, _ = await ws_open(world, persona)
+        assert connected, persona
+        await communicator.send_json_to({"type": "hello", "last_seq": 0})
+        text = "\n".join((await until_answered(communicator))[:-1])
+        assert ("replybodyzq" in text) == (persona in REPLY_READERS), persona
+        await communicator.disconnect()
+
+
+def isac_warns(world: World, tlp: str) -> None:
+    """The cloud reports AMBER to a Sector ISAC (a coordinating body, played by a new
+    player), which warns every team at ``tlp``."""
+    world.exercise.scenario.roles.create(
+        key="isac", label="Sector ISAC", sector="finance", order=9, coordinating=True
+    )
+    isac = factories.make_team(world.exercise, "isac")
+    ivan = factories.add_player(world.exercise, isac).user
+    amber = engine.share_create(
+        exercise=world.exercise,
+        from_team=world.teams["cloud"],
+        author=world.users["player_a"],
+        tlp=Tlp.AMBER,
+        title="isacreportzq",
+        body="isacreportbodyzq",
+        recipients=[isac],
+        client_token="to-isac",
+    )
+    engine.share_summarize(
+        exercise=world.exercise,
+        team=isac,
+        author=ivan,
+        reports=[amber],
+        tlp=tlp,
+        title="isacwarningzq",
+        body="isacwarningbodyzq",
+        client_token="warn",
+    )
+
+
+@pytest.mark.django_db
+def test_a_community_warning_reaches_every_team_and_the_report_it_sums_up_does_not():
+    world = build_world(with_report=False, with_shares=False)
+    isac_warns(world, Tlp.GREEN)
+    code = {"code": world.exercise.code}
+    for persona, name in LIVE_PAGE.items():
+        html = client(world, persona).get(reverse(name, kwargs=code)).content.decode()
+        sees_warning = persona not in ("observer", "coordinator")  # GREEN: teams, not observers
+        sees_report = persona in ("player_a", "evaluator", "facilitator")
+        assert ("isacwarningbodyzq" in html) == sees_warning, persona
+        assert ("isacreportbodyzq" in html) == sees_report, persona
+        assert ("isacreportzq" in html) == sees_report, persona  # no title in the summary
