@@ -197,6 +197,13 @@ class ObservationForm(forms.Form):
         return self.criteria[self.cleaned_data["criterion"]]
 
 
+class ObservationRevisionForm(forms.Form):
+    """An evaluator's correction of their own observation: its rating and note."""
+
+    rating = forms.ChoiceField(choices=Observation.Rating.choices)
+    note = forms.CharField(required=False, max_length=TEXT_NOTE)
+
+
 def exercise_criteria(exercise: Exercise) -> list[Criterion]:
     """The rubric criteria evaluators rate in this exercise (empty without a rubric)."""
     rubric_id = exercise.scenario.rubric_id

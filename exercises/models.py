@@ -303,6 +303,8 @@ class Observation(models.Model):
         M = "M", "Performed with major challenges"
         U = "U", "Unable to be performed"
 
+    # In URLs: its evaluator edits or deletes it while the exercise is under way.
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="observations")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="observations")
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="observations")
@@ -313,6 +315,7 @@ class Observation(models.Model):
     note = models.TextField(blank=True, max_length=TEXT_NOTE)
     clock_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=clock.now)
+    revised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["exercise", "created_at"]
