@@ -125,6 +125,10 @@ class DecisionForm(forms.Form):
             del self.fields["text"]
         elif prompt.kind == Prompt.Kind.TEXT:
             del self.fields["option"]
+        else:
+            # The explanation the prompt asks for is the team's rationale: one box, not two.
+            del self.fields["rationale"]
+            self.fields["text"].help_text = self.base_fields["rationale"].help_text
 
     def clean_option(self):
         key = self.cleaned_data.get("option")
