@@ -88,6 +88,8 @@ class AdvanceForm(forms.Form):
     to_stage = forms.ChoiceField(required=False)
     # Release the stage's timed injects that have not fired before leaving it.
     release_skipped = forms.BooleanField(required=False)
+    # Or keep them due at their own time in the stages after.
+    carry_skipped = forms.BooleanField(required=False)
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
         super().__init__(*args, **kwargs)

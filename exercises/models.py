@@ -165,6 +165,21 @@ class InjectRelease(models.Model):
         ]
 
 
+class CarriedInject(models.Model):
+    """A timed inject of a stage the facilitator left before it fired, carried into the
+    stages after it: it is still released at ``due_clock`` (its own due time)."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="carried")
+    inject = models.ForeignKey(Inject, on_delete=models.CASCADE, related_name="+")
+    due_clock = models.FloatField()
+
+    class Meta:
+        ordering = ["exercise", "due_clock"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "inject"], name="carry_once"),
+        ]
+
+
 class PromptWindow(models.Model):
     """A prompt open for decisions in an exercise."""
 

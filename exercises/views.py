@@ -258,6 +258,7 @@ def advance(request: HttpRequest, code: str) -> HttpResponse:
             actor=request.user,
             to_stage=form.cleaned_data["to_stage"],
             release_skipped=form.cleaned_data["release_skipped"],
+            carry_skipped=form.cleaned_data["carry_skipped"],
         )
 
     return _control_action(request, code, act)
