@@ -344,7 +344,11 @@
   function alertUser(text) {
     playChime();
     if (document.visibilityState === "hidden" && notificationsOn()) {
-      new window.Notification(baseTitle, { body: text, tag: "cascade-" + root.dataset.exercise });
+      try {
+        new window.Notification(baseTitle, { body: text, tag: "cascade-" + root.dataset.exercise });
+      } catch (e) {
+        /* Chrome on Android allows them only from a service worker: the title still counts */
+      }
     }
   }
 

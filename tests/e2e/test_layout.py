@@ -91,9 +91,31 @@ def test_the_team_room_puts_the_prompt_and_feed_first_on_a_phone(new_live_contex
     # One rationale box per prompt.
     card = page.locator("#prompts .prompt-card").first
     assert card.locator("textarea").count() == 1
+    shoot(page, "room-phone.png")
     # The shares are a tap away: a link near the top jumps to them.
     page.get_by_role("link", name="Shared with your team").click()
     received = box(page, "#shares-received")
     assert 0 <= received[0] < 844
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    shoot(page, "room-phone.png")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_evaluators_team_cards_fit_a_laptop_screen(new_live_context, demo_running):
+    evaluator = demo_running.participants.get(kind="evaluator").user
+    engine.observation_record(
+        exercise=demo_running,
+        team=demo_running.teams.order_by("pk").first(),
+        criterion=demo_running.scenario.rubric.criteria.first(),
+        evaluator=evaluator,
+        rating="S",
+        note="Isolated quickly, told customers late",
+    )
+    page = login(new_live_context(width=1366, height=768), "evaluator", DEMO_PASSWORD)
+    page.goto(reverse("exercises:evaluate", args=[demo_running.code]))
+    page.wait_for_selector('#connection[data-state="connected"]')
+    cards = page.locator(".team-card")
+    assert cards.count() == 4
+    assert max(card.evaluate(BOX)[1] for card in cards.all()) <= 768
+    assert box(page, ".shortcuts")[1] <= 768
+    assert box(page, "#my-observations li")[0] < 768  # the own log starts on screen too
+    shoot(page, "evaluator.png")
