@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
-from exercises.models import Exercise, Participant, PromptWindow, Rfi, Team
+from exercises.models import Exercise, Observation, Participant, PromptWindow, Rfi, Team
 from exercises.visibility import Viewer
 from scenarios.models import Prompt
 
@@ -82,6 +82,18 @@ def require_evaluator_seat(user: User, code: str) -> tuple[Exercise, Participant
     if participant is None or participant.kind not in (Kind.EVALUATOR, Kind.FACILITATOR):
         raise PermissionDenied("Only evaluators and facilitators can do that.")
     return exercise, participant
+
+
+def own_observation(user: User, code: str, observation_code: str) -> tuple[Exercise, Observation]:
+    """The exercise and ``user``'s observation ``observation_code`` in it: 404 outsiders and
+    unknown codes, 403 to anyone but its evaluator."""
+    exercise = require_evaluator(user, code)
+    observation = Observation.objects.filter(exercise=exercise, code=observation_code).first()
+    if observation is None:
+        raise Http404("No such observation.")
+    if observation.evaluator_id != user.pk:
+        raise PermissionDenied("Only its evaluator can change an observation.")
+    return exercise, observation
 
 
 def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:

@@ -88,6 +88,8 @@ class AdvanceForm(forms.Form):
     to_stage = forms.ChoiceField(required=False)
     # Release the stage's timed injects that have not fired before leaving it.
     release_skipped = forms.BooleanField(required=False)
+    # Or keep them due at their own time in the stages after.
+    carry_skipped = forms.BooleanField(required=False)
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -125,6 +127,10 @@ class DecisionForm(forms.Form):
             del self.fields["text"]
         elif prompt.kind == Prompt.Kind.TEXT:
             del self.fields["option"]
+        else:
+            # The explanation the prompt asks for is the team's rationale: one box, not two.
+            del self.fields["rationale"]
+            self.fields["text"].help_text = self.base_fields["rationale"].help_text
 
     def clean_option(self):
         key = self.cleaned_data.get("option")
@@ -195,6 +201,13 @@ class ObservationForm(forms.Form):
 
     def clean_criterion(self) -> Criterion:
         return self.criteria[self.cleaned_data["criterion"]]
+
+
+class ObservationRevisionForm(forms.Form):
+    """An evaluator's correction of their own observation: its rating and note."""
+
+    rating = forms.ChoiceField(choices=Observation.Rating.choices)
+    note = forms.CharField(required=False, max_length=TEXT_NOTE)
 
 
 def exercise_criteria(exercise: Exercise) -> list[Criterion]:

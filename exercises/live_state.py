@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from accounts.models import User
+from config.limits import TEXT_NOTE
 from exercises import presence, queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
@@ -418,28 +419,28 @@ def _clear_items(exercise: Exercise, releases: list[InjectRelease]) -> list[Clea
 # ---------------------------------------------------------------- evaluator
 
 
-def evaluation_context(exercise: Exercise) -> dict:
-    teams = list(exercise.teams.select_related("organization", "role"))
+def evaluation_context(exercise: Exercise, *, evaluator: User | None = None) -> dict:
+    """The evaluator console: a card per team, the criteria (this stage's first), everyone's
+    recent observations and, given ``evaluator``, their own log (which they may edit)."""
     criteria = exercise_criteria(exercise)
-    observations = list(
-        exercise.observations.select_related(
-            "team__organization", "criterion", "evaluator"
-        ).order_by("-created_at")
-    )
-    latest: dict[tuple[int, int], Observation] = {}
-    for observation in reversed(observations):  # oldest first: the newest wins
-        latest[(observation.team_id, observation.criterion_id)] = observation
-    grid = [(team, [latest.get((team.id, c.id)) for c in criteria]) for team in teams]
+    observations = exercise.observations.select_related(
+        "team__organization", "criterion", "evaluator"
+    ).order_by("-created_at")
     suggested = _stage_criteria(exercise)
-    return {
+    context = {
         "exercise": exercise,
+        "teams": list(exercise.teams.select_related("organization", "role")),
         "criteria": criteria,
         "suggested_criteria": [c for c in criteria if c.key in suggested],
         "other_criteria": [c for c in criteria if c.key not in suggested],
         "ratings": Observation.Rating.choices,
-        "grid": grid,
-        "recent": observations[:20],
+        "note_max": TEXT_NOTE,
+        "recent": list(observations[:20]),
     }
+    if evaluator is not None:
+        context["mine"] = list(observations.filter(evaluator=evaluator))
+        context["can_revise"] = exercise.can("revise_observation")
+    return context
 
 
 def _stage_criteria(exercise: Exercise) -> set[str]:

@@ -165,6 +165,21 @@ class InjectRelease(models.Model):
         ]
 
 
+class CarriedInject(models.Model):
+    """A timed inject of a stage the facilitator left before it fired, carried into the
+    stages after it: it is still released at ``due_clock`` (its own due time)."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="carried")
+    inject = models.ForeignKey(Inject, on_delete=models.CASCADE, related_name="+")
+    due_clock = models.FloatField()
+
+    class Meta:
+        ordering = ["exercise", "due_clock"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "inject"], name="carry_once"),
+        ]
+
+
 class PromptWindow(models.Model):
     """A prompt open for decisions in an exercise."""
 
@@ -341,6 +356,8 @@ class Observation(models.Model):
         M = "M", "Performed with major challenges"
         U = "U", "Unable to be performed"
 
+    # In URLs: its evaluator edits or deletes it while the exercise is under way.
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="observations")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="observations")
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="observations")
@@ -351,6 +368,7 @@ class Observation(models.Model):
     note = models.TextField(blank=True, max_length=TEXT_NOTE)
     clock_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=clock.now)
+    revised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["exercise", "created_at"]

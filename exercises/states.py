@@ -53,6 +53,8 @@ RULES: dict[str, Rule] = {
     "discuss": _rule("post to a team's thread", *UNDER_WAY),
     "rfi": _rule("ask or answer requests for information", *UNDER_WAY),
     "observe": _rule("record observations", *UNDER_WAY, Status.ENDED),
+    # An evaluator's log is theirs to correct while play goes on; at the end it stands.
+    "revise_observation": _rule("change observations", *UNDER_WAY),
     "hotwash": _rule("save the hot wash", *UNDER_WAY, Status.ENDED),
 }
 

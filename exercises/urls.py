@@ -60,6 +60,16 @@ urlpatterns = [
     path(
         "exercises/<str:code>/evaluate/observations/", views.observe_record, name="observe_record"
     ),
+    path(
+        "exercises/<str:code>/evaluate/observations/<str:observation_code>/",
+        views.observation_revise,
+        name="observation_revise",
+    ),
+    path(
+        "exercises/<str:code>/evaluate/observations/<str:observation_code>/delete/",
+        views.observation_delete,
+        name="observation_delete",
+    ),
     path("exercises/<str:code>/observe/", views.observe, name="observe"),
     path("exercises/<str:code>/observe/picture/", views.observer_picture, name="observer_picture"),
     path("join/<str:join_code>/", views.join, name="join"),

@@ -25,6 +25,7 @@ from exercises.forms import (
     ExerciseForm,
     HotwashForm,
     ObservationForm,
+    ObservationRevisionForm,
     ParticipantAddForm,
     ShareForm,
     TeamAddForm,
@@ -260,6 +261,7 @@ def advance(request: HttpRequest, code: str) -> HttpResponse:
             actor=request.user,
             to_stage=form.cleaned_data["to_stage"],
             release_skipped=form.cleaned_data["release_skipped"],
+            carry_skipped=form.cleaned_data["carry_skipped"],
         )
 
     return _control_action(request, code, act)
@@ -428,7 +430,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 def evaluate(request: HttpRequest, code: str) -> HttpResponse:
     exercise, seat = access.require_evaluator_seat(request.user, code)
     context = live_state.page_context(exercise, perspective=EVALUATOR)
-    context.update(live_state.evaluation_context(exercise))
+    context.update(live_state.evaluation_context(exercise, evaluator=request.user))
     context["form"] = ObservationForm(exercise=exercise)
     context.update(collab_state.control_collab(exercise, last_seq=context["last_seq"]))
     reader = access.viewer_for(seat)
@@ -455,13 +457,65 @@ def observe_record(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.error(request, error or "Check the observation form.")
         return redirect("exercises:evaluate", code=exercise.code)
-    context = live_state.evaluation_context(exercise)
+    context = live_state.evaluation_context(exercise, evaluator=request.user)
     context.update(form=ObservationForm(exercise=exercise) if recorded else form, error=error)
     context["recorded"] = recorded
     panel = render_to_string("exercises/live/evaluate.html#evaluation-panel", context, request)
-    # The ratings too (out of band), in case this browser's socket is down.
-    ratings = render_to_string("exercises/live/evaluate.html#ratings", context | {"oob": True})
-    return HttpResponse(panel + ratings)
+    # The lists too (out of band), in case this browser's socket is down.
+    return HttpResponse(panel + _observation_lists(request, context))
+
+
+def _observation_lists(request: HttpRequest, context: dict) -> str:
+    """Everyone's recent observations and the caller's own log, both out of band."""
+    context = context | {"oob": True}
+    recent = render_to_string("exercises/live/evaluate.html#ratings", context)
+    mine = render_to_string("exercises/live/evaluate.html#my-observations", context, request)
+    return recent + mine
+
+
+@login_required
+@require_POST
+def observation_revise(request: HttpRequest, code: str, observation_code: str) -> HttpResponse:
+    exercise, observation = access.own_observation(request.user, code, observation_code)
+    form = ObservationRevisionForm(request.POST)
+    error = "" if form.is_valid() else "Rate with P, S, M or U."
+    if not error:
+        try:
+            engine.observation_revise(
+                exercise=exercise,
+                observation=observation,
+                evaluator=request.user,
+                **form.cleaned_data,
+            )
+        except EngineError as exc:
+            error = str(exc)
+    return _after_log_change(request, exercise, error, done="Observation changed.")
+
+
+@login_required
+@require_POST
+def observation_delete(request: HttpRequest, code: str, observation_code: str) -> HttpResponse:
+    exercise, observation = access.own_observation(request.user, code, observation_code)
+    error = ""
+    try:
+        engine.observation_delete(
+            exercise=exercise, observation=observation, evaluator=request.user
+        )
+    except EngineError as exc:
+        error = str(exc)
+    return _after_log_change(request, exercise, error, done="Observation deleted.")
+
+
+def _after_log_change(request: HttpRequest, exercise, error: str, *, done: str) -> HttpResponse:
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done)
+        return redirect("exercises:evaluate", code=exercise.code)
+    context = live_state.evaluation_context(exercise, evaluator=request.user)
+    context["log_error"] = error
+    return HttpResponse(_observation_lists(request, context))
 
 
 @login_required

@@ -19,7 +19,12 @@ Callers use the names below:
 from __future__ import annotations
 
 from exercises.clock import exercise_clock
-from exercises.engine.collaboration import observation_record, share_create
+from exercises.engine.collaboration import (
+    observation_delete,
+    observation_record,
+    observation_revise,
+    share_create,
+)
 from exercises.engine.core import SYSTEM, Actor, EngineError
 from exercises.engine.decisions import decision_submit
 from exercises.engine.discussion import message_post
@@ -73,7 +78,9 @@ __all__ = [
     "hotwash_save",
     "inject_release",
     "message_post",
+    "observation_delete",
     "observation_record",
+    "observation_revise",
     "participant_add",
     "prompt_close",
     "prompt_open",

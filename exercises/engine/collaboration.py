@@ -3,7 +3,9 @@ evaluators' observations.
 
 ``share.created`` is visible by its marking: CLEAR → ``ALL``, GREEN → ``TEAMS``,
 otherwise ``SOME`` with the share's readers (``visibility.share_readers``).
-``observation.recorded`` → ``CONTROL``.
+``observation.recorded`` → ``CONTROL``. An evaluator revises or deletes their own
+observations while the exercise is under way (audited; the timeline keeps what was first
+recorded, the report uses what stands).
 """
 
 from __future__ import annotations
@@ -12,9 +14,16 @@ from collections.abc import Iterable
 
 from accounts.models import User
 from config.limits import TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
-from exercises import events, queries
+from exercises import clock, events, queries
 from exercises.clock import exercise_clock
-from exercises.engine.core import EngineError, emit, locked, require_length, require_status
+from exercises.engine.core import (
+    EngineError,
+    audit,
+    emit,
+    locked,
+    require_length,
+    require_status,
+)
 from exercises.engine.rate_limits import OBSERVATIONS, SHARES, take
 from exercises.models import Event, Exercise, Observation, Participant, Share, Team
 from exercises.visibility import share_readers, share_visibility
@@ -144,9 +153,7 @@ def observation_record(
             raise EngineError("That team is not part of this exercise.")
         if criterion.rubric_id != ex.scenario.rubric_id:
             raise EngineError("That criterion is not in this scenario's rubric.")
-        if rating not in Observation.Rating.values:
-            raise EngineError("Rate with P, S, M or U.")
-        require_length(note.strip(), limit=TEXT_NOTE, what="The note")
+        _check_rating(rating, note)
         take(OBSERVATIONS, exercise_id=ex.pk, subject=f"user-{evaluator.pk}")
         observation = Observation.objects.create(
             exercise=ex,
@@ -168,3 +175,52 @@ def observation_record(
         )
         emit(ex, events.OBSERVATION_RECORDED, payload, visibility=Vis.CONTROL, actor=evaluator)
         return observation
+
+
+def observation_revise(
+    *, exercise: Exercise, observation: Observation, evaluator: User, rating: str, note: str
+) -> Observation:
+    """Change the rating and note of ``evaluator``'s own observation, until the end."""
+    with locked(exercise) as ex:
+        observation = _own_observation(ex, observation, evaluator)
+        _check_rating(rating, note)
+        take(OBSERVATIONS, exercise_id=ex.pk, subject=f"user-{evaluator.pk}")
+        before = observation.rating
+        observation.rating, observation.note = rating, note.strip()
+        observation.revised_at = clock.now()
+        observation.save(update_fields=["rating", "note", "revised_at"])
+        audit(ex, evaluator, "observation.revise", observation.code, rating=rating, was=before)
+        return observation
+
+
+def observation_delete(*, exercise: Exercise, observation: Observation, evaluator: User) -> None:
+    """Withdraw ``evaluator``'s own observation, until the end."""
+    with locked(exercise) as ex:
+        observation = _own_observation(ex, observation, evaluator)
+        audit(
+            ex,
+            evaluator,
+            "observation.delete",
+            observation.code,
+            team=observation.team_id,
+            criterion=observation.criterion_id,
+            rating=observation.rating,
+        )
+        observation.delete()
+
+
+def _own_observation(ex: Exercise, observation: Observation, evaluator: User) -> Observation:
+    """The observation re-read under the lock, if ``evaluator`` may still change it."""
+    require_status(ex, "revise_observation")
+    current = Observation.objects.filter(pk=observation.pk, exercise=ex).first()
+    if current is None:
+        raise EngineError("That observation no longer exists.")
+    if current.evaluator_id != evaluator.pk:
+        raise EngineError("Only its evaluator can change an observation.")
+    return current
+
+
+def _check_rating(rating: str, note: str) -> None:
+    if rating not in Observation.Rating.values:
+        raise EngineError("Rate with P, S, M or U.")
+    require_length(note.strip(), limit=TEXT_NOTE, what="The note")

@@ -27,7 +27,7 @@ from exercises.engine.core import (
 from exercises.engine.injects import close_open_windows
 from exercises.engine.preview import decision_inputs
 from exercises.engine.rules import resolve_transition
-from exercises.engine.timing import apply_due, release_stage_work_left
+from exercises.engine.timing import apply_due, carry_stage_work_left, release_stage_work_left
 from exercises.models import Event, Exercise, Participant, Team
 from scenarios.models import Role, Scenario, Stage, Transition
 
@@ -171,11 +171,16 @@ def exercise_advance(
     actor: User,
     to_stage: Stage | None = None,
     release_skipped: bool = False,
+    carry_skipped: bool = False,
 ) -> Stage | None:
     """Move to the next stage: ``to_stage`` overrides the branch, otherwise the transitions
     decide from the teams' decisions. Advancing from a terminal stage ends the exercise
-    (returns None). ``release_skipped``: first release the stage's timed injects that
-    have not fired (``timing.skipped_by_leaving`` lists them); otherwise they never will."""
+    (returns None). The stage's timed injects that have not fired
+    (``timing.skipped_by_leaving`` lists them) never will, unless ``release_skipped``
+    releases them first or ``carry_skipped`` keeps them due at their own time in the
+    stages after."""
+    if release_skipped and carry_skipped:
+        raise EngineError("Release the skipped injects or carry them, not both.")
     with locked(exercise) as ex:
         require_facilitator(ex, actor)
         require_status(ex, "advance")
@@ -190,6 +195,9 @@ def exercise_advance(
         if target is None:
             raise EngineError("No transition applies and the stage has no default; choose a stage.")
         _release_first(ex, actor, release_skipped)
+        if carry_skipped:
+            carried = carry_stage_work_left(ex)
+            audit(ex, actor, "stage.carry", ex.current_stage.key, injects=carried)
         if to_stage is not None:
             audit(ex, actor, "stage.override", to_stage.key, from_stage=ex.current_stage.key)
         audit(ex, actor, "stage.advance", target.key)

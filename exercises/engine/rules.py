@@ -185,6 +185,7 @@ class ExerciseState:
     open_deadlines: tuple[tuple[int, float], ...] = ()  # (prompt id, deadline clock)
     pending_consequences: tuple[Action, ...] = ()
     released_keys: frozenset[str] = field(default_factory=frozenset)
+    carried_injects: tuple[tuple[int, float], ...] = ()  # (inject id, due clock)
 
 
 ACTION_ORDER = {"release": 0, "open": 1, "close": 2}
@@ -213,10 +214,27 @@ def stage_work_left(state: ExerciseState) -> list[Action]:
     return _in_order(work)
 
 
+def carry_over(state: ExerciseState) -> list[tuple[int, float]]:
+    """What carrying the stage's skipped work into the next stage keeps (pure): each
+    unreleased timed inject with the time it was due. Prompts not opened are not carried:
+    they belong to their stage's decisions and branches."""
+    return [(a.object_id, a.due) for a in stage_work_left(state) if a.kind == "release"]
+
+
+def carried_left(state: ExerciseState) -> list[Action]:
+    """Injects carried from stages left earlier, not released yet (pure)."""
+    return [
+        Action(due, "release", inject_id, inject_key(inject_id))
+        for inject_id, due in state.carried_injects
+        if inject_key(inject_id) not in state.released_keys
+    ]
+
+
 def scheduled(state: ExerciseState) -> list[Action]:
     """Everything the exercise clock will still do, in due order (pure): the stage's timed
-    injects and prompt openings, open prompts' deadlines, delayed consequences."""
-    candidates = stage_work_left(state)
+    injects and prompt openings, injects carried from earlier stages, open prompts'
+    deadlines, delayed consequences."""
+    candidates = stage_work_left(state) + carried_left(state)
     candidates += [
         Action(deadline, "close", prompt_id) for prompt_id, deadline in state.open_deadlines
     ]

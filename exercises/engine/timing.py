@@ -22,13 +22,14 @@ from exercises.engine.injects import close_window, open_window, release
 from exercises.engine.rules import (
     Action,
     ExerciseState,
+    carry_over,
     consequence_key,
     consequence_targets,
     due_actions,
     scheduled,
     stage_work_left,
 )
-from exercises.models import Decision, Exercise, InjectRelease, PromptWindow
+from exercises.models import CarriedInject, Decision, Exercise, InjectRelease, PromptWindow
 from scenarios.models import Consequence, Inject, Prompt
 
 Status = Exercise.Status
@@ -190,6 +191,17 @@ def release_stage_work_left(ex: Exercise, *, actor: Actor) -> None:
             release(ex, inject, release_key=action.release_key, team_ids=None, actor=actor)
 
 
+def carry_stage_work_left(ex: Exercise) -> list[int]:
+    """Keep the current stage's unreleased timed injects due at their own time after the
+    stage is left; their ids. Call holding the exercise lock."""
+    carried = carry_over(exercise_state(ex))
+    for inject_id, due in carried:
+        CarriedInject.objects.get_or_create(
+            exercise=ex, inject_id=inject_id, defaults={"due_clock": due}
+        )
+    return [inject_id for inject_id, _ in carried]
+
+
 def _state(ex: Exercise) -> ExerciseState:
     """What ``due_actions`` needs, read under the exercise lock (nothing is due unless
     running, so nothing else is read then)."""
@@ -220,6 +232,9 @@ def exercise_state(ex: Exercise) -> ExerciseState:
         ),
         pending_consequences=tuple(_pending_consequences(ex, released)),
         released_keys=released,
+        carried_injects=tuple(
+            CarriedInject.objects.filter(exercise=ex).values_list("inject_id", "due_clock")
+        ),
     )
 
 

@@ -13,7 +13,11 @@
  *   every countdown is a deadline on that clock, re-based whenever a status frame lands.
  * - The offline badge clears when the network returns and the socket is still open.
  * - Empty client_token inputs (forms pushed over the socket) get a fresh token.
- * - While the tab is hidden, new events count in its title: "(3) Room · …".
+ * - Attention: while the tab is hidden, new events count in its title ("(3) Room · …");
+ *   events that arrive live are marked unread in the feed until they have been on
+ *   screen; an optional chime (off by default, remembered in localStorage) and browser
+ *   notifications (asked for only on a click) for new injects and prompts; on a phone a
+ *   newly opened prompt scrolls into view.
  */
 (function () {
   "use strict";
@@ -30,6 +34,12 @@
   var leaving = false;
   var unread = 0;
   var baseTitle = document.title;
+  var SEEN_MS = 1500; // how long a new feed item must be on screen to count as read
+  var PHONE = "(max-width: 48rem)";
+  var SOUND_KEY = "cascade:sound";
+  var NOTIFY_KEY = "cascade:notify";
+  var seenPrompts = {};
+  var chime = null;
 
   function storageKey() {
     return "cascade:last-seq:" + root.dataset.exercise;
@@ -206,6 +216,185 @@
     if (document.visibilityState !== "visible") return;
     unread = 0;
     document.title = baseTitle;
+    markSeenOnScreen();
+  }
+
+  function stored(key) {
+    try {
+      return window.localStorage.getItem(key) === "on";
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function store(key, on) {
+    try {
+      window.localStorage.setItem(key, on ? "on" : "off");
+    } catch (e) {
+      /* private mode: the choice lasts for this page only */
+    }
+  }
+
+  // Feed items that arrive live are unread until they have been on screen, in a visible
+  // tab, for SEEN_MS; "n new" beside the feed's heading counts them and marks all read.
+  function unreadItems() {
+    return document.querySelectorAll("#feed .feed-item.unread");
+  }
+
+  function showUnreadCount() {
+    var button = document.getElementById("feed-unread");
+    if (!button) return;
+    var count = unreadItems().length;
+    button.hidden = count === 0;
+    button.textContent = count + " new · mark read";
+  }
+
+  function markRead(item) {
+    item.classList.remove("unread");
+    delete item.dataset.seenTimer;
+    showUnreadCount();
+  }
+
+  function markAllRead() {
+    var items = unreadItems();
+    for (var i = 0; i < items.length; i++) markRead(items[i]);
+  }
+
+  function onScreen(item) {
+    var box = item.getBoundingClientRect();
+    var feed = item.closest("#feed").getBoundingClientRect();
+    var top = Math.max(0, feed.top);
+    var bottom = Math.min(window.innerHeight, feed.bottom);
+    return box.bottom > top && box.top < bottom;
+  }
+
+  function markSeenOnScreen() {
+    if (document.visibilityState !== "visible") return;
+    var items = unreadItems();
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (item.dataset.seenTimer || !onScreen(item)) continue;
+      item.dataset.seenTimer = "1";
+      window.setTimeout(settleRead.bind(null, item), SEEN_MS);
+    }
+  }
+
+  // Read only if it is still on screen in a visible tab once SEEN_MS have passed.
+  function settleRead(item) {
+    delete item.dataset.seenTimer;
+    if (document.visibilityState === "visible" && item.isConnected && onScreen(item)) {
+      markRead(item);
+    } else {
+      markSeenOnScreen();
+    }
+  }
+
+  function watchFeed() {
+    var feed = document.getElementById("feed");
+    if (!feed || !window.MutationObserver) return;
+    var watcher = new MutationObserver(function (changes) {
+      var fresh = [];
+      for (var c = 0; c < changes.length; c++) {
+        var added = changes[c].addedNodes;
+        for (var i = 0; i < added.length; i++) {
+          if (added[i].classList && added[i].classList.contains("feed-item")) fresh.push(added[i]);
+        }
+      }
+      if (fresh.length) onNewFeedItems(fresh);
+    });
+    watcher.observe(feed, { childList: true });
+    feed.addEventListener("scroll", markSeenOnScreen, { passive: true });
+    window.addEventListener("scroll", markSeenOnScreen, { passive: true });
+    var button = document.getElementById("feed-unread");
+    if (button) button.addEventListener("click", markAllRead);
+  }
+
+  function onNewFeedItems(items) {
+    var injects = [];
+    for (var i = 0; i < items.length; i++) {
+      items[i].classList.add("unread");
+      if (items[i].dataset.alert) injects.push(items[i]);
+    }
+    showUnreadCount();
+    markSeenOnScreen();
+    if (injects.length) alertUser(injects[0].dataset.alert);
+  }
+
+  // A new prompt for the team: the same alert, and on a phone it scrolls into view.
+  function checkNewPrompts(first) {
+    var cards = document.querySelectorAll("#prompts .prompt-card");
+    var fresh = null;
+    for (var i = 0; i < cards.length; i++) {
+      if (!seenPrompts[cards[i].id] && !first && !fresh) fresh = cards[i];
+      seenPrompts[cards[i].id] = true;
+    }
+    if (!fresh) return;
+    var question = fresh.querySelector("h3");
+    alertUser("Decision needed: " + (question ? question.textContent.trim() : ""));
+    if (window.matchMedia(PHONE).matches) fresh.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+
+  function playChime() {
+    if (!chime || !stored(SOUND_KEY)) return;
+    chime.currentTime = 0;
+    var playing = chime.play();
+    if (playing && playing.catch) playing.catch(function () { /* blocked until a click */ });
+  }
+
+  function alertUser(text) {
+    playChime();
+    if (document.visibilityState === "hidden" && notificationsOn()) {
+      try {
+        new window.Notification(baseTitle, { body: text, tag: "cascade-" + root.dataset.exercise });
+      } catch (e) {
+        /* Chrome on Android allows them only from a service worker: the title still counts */
+      }
+    }
+  }
+
+  function notificationsOn() {
+    return "Notification" in window && window.Notification.permission === "granted" && stored(NOTIFY_KEY);
+  }
+
+  // The sound toggle (a checkbox) and the notifications button, where the page has them.
+  function setUpAlertControls() {
+    var sound = document.getElementById("sound-toggle");
+    if (sound) {
+      chime = new Audio(sound.dataset.src);
+      sound.checked = stored(SOUND_KEY);
+      sound.addEventListener("change", function () {
+        store(SOUND_KEY, sound.checked);
+        playChime(); // once, on the click: lets the browser play it later and says what it sounds like
+      });
+    }
+    var notify = document.getElementById("notify-toggle");
+    if (!notify) return;
+    if (!("Notification" in window)) return;
+    notify.hidden = false;
+    showNotifyState(notify);
+    // Permission is asked for only here, on the user's click.
+    notify.addEventListener("click", function () {
+      if (notificationsOn()) {
+        store(NOTIFY_KEY, false);
+        showNotifyState(notify);
+        return;
+      }
+      window.Notification.requestPermission().then(function (permission) {
+        store(NOTIFY_KEY, permission === "granted");
+        showNotifyState(notify);
+      });
+    });
+  }
+
+  function showNotifyState(button) {
+    var on = notificationsOn();
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    if (window.Notification.permission === "denied") {
+      button.textContent = "Notifications blocked by the browser";
+      button.disabled = true;
+    } else {
+      button.textContent = on ? "Notifications on" : "Notify me";
+    }
   }
 
   function init() {
@@ -228,6 +417,9 @@
       window.addEventListener("offline", function () { setState("offline", "Offline"); });
       window.addEventListener("online", onOnline);
       document.addEventListener("visibilitychange", onVisibility);
+      watchFeed();
+      setUpAlertControls();
+      checkNewPrompts(true);
       window.addEventListener("beforeunload", function () { leaving = true; });
     }
     fillTokens(document);
@@ -235,6 +427,7 @@
     document.body.addEventListener("htmx:oobAfterSwap", function (event) {
       fillTokens(event.detail.target || document);
       tick(); // a new status bar re-bases the clock now, not at the next second
+      if (root) checkNewPrompts(false);
     });
     document.body.addEventListener("htmx:afterSwap", function (event) {
       tick();
