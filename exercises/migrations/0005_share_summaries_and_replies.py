@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exercises', '0002_collaboration'),
+        ('exercises', '0004_carried_inject'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
