@@ -141,7 +141,16 @@ def swarm_main(specs, hello_seq, join_rate, ready, snapshot, stop, results) -> N
             tasks.append(asyncio.create_task(client.run(hello_seq, client_ready, done)))
             if i % 10 == 9:
                 await asyncio.sleep(10 / join_rate)
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=180)
+        deadline = started + 180
+        while not all(r.is_set() for r in readies):
+            failed = [t for t in tasks if t.done() and t.exception()]
+            if failed or time.monotonic() > deadline:
+                problem = repr(failed[0].exception()) if failed else "180 s passed"
+                ready_count = sum(r.is_set() for r in readies)
+                results.put(f"{ready_count} of {len(clients)} sockets ready; {problem}")
+                ready.set()
+                return
+            await asyncio.sleep(0.2)
         results.put(time.monotonic() - started)
         ready.set()
         while not stop.is_set():
@@ -168,6 +177,8 @@ class Swarm:
         if not self.ready.wait(timeout=240):
             raise RuntimeError(f"the {len(specs)} sockets did not all connect within 240 s")
         self.connect_seconds = self.results.get(timeout=10)
+        if isinstance(self.connect_seconds, str):
+            raise RuntimeError(f"the sockets did not all connect: {self.connect_seconds}")
         self.pid = self.process.pid
 
     def frames(self):

@@ -88,14 +88,17 @@ def _pool_connections(config: dict) -> None:
     Under ASGI Django runs each request's sync code in a thread of its own, so thread-bound
     persistent connections are seldom reused: without a pool a decision POST through
     Daphne opened a new PostgreSQL connection (bench/README.md). With one, every thread
-    returns its connection when Django closes it (end of request, ``database_sync_to_async``)."""
+    returns its connection when Django closes it (end of request, ``database_sync_to_async``).
+    The pool is opened full: grown on demand (one connection at a time) it made a
+    thousand sockets joining at once wait past Daphne's 5 s handshake timeout (281 of
+    1,000 connected in bench/bench_path.py; all, opened full)."""
     size = read_int("DATABASE_POOL", DEFAULT_POOL)
     if size == 0:
         config["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
         return
     config["CONN_MAX_AGE"] = 0
-    config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": size}
+    config.setdefault("OPTIONS", {})["pool"] = {"min_size": size, "max_size": size}
 
 
 # Per process: a Daphne process's request threads and its consumers' read pool (asgiref's

@@ -90,8 +90,8 @@ def test_it_uses_the_buffered_redis_layer_when_asked():
 @pytest.mark.parametrize(
     ("pool", "expected"),
     [
-        ("", {"max_age": 0, "pool": {"min_size": 1, "max_size": 10}}),
-        ("4", {"max_age": 0, "pool": {"min_size": 1, "max_size": 4}}),
+        ("", {"max_age": 0, "pool": {"min_size": 10, "max_size": 10}}),
+        ("4", {"max_age": 0, "pool": {"min_size": 4, "max_size": 4}}),
         ("0", {"max_age": 60, "pool": None}),
     ],
 )
