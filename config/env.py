@@ -89,9 +89,8 @@ def _pool_connections(config: dict) -> None:
     persistent connections are seldom reused: without a pool a decision POST through
     Daphne opened a new PostgreSQL connection (bench/README.md). With one, every thread
     returns its connection when Django closes it (end of request, ``database_sync_to_async``).
-    The pool is opened full: grown on demand (one connection at a time) it made a
-    thousand sockets joining at once wait past Daphne's 5 s handshake timeout (281 of
-    1,000 connected in bench/bench_path.py; all, opened full)."""
+    The pool is opened full, so a burst (a thousand sockets joining) never waits for it
+    to grow one connection at a time."""
     size = read_int("DATABASE_POOL", DEFAULT_POOL)
     if size == 0:
         config["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", 60)
