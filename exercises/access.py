@@ -12,7 +12,6 @@ from django.http import Http404
 from accounts.models import User
 from exercises.models import Exercise, Participant, PromptWindow, Rfi, Team
 from exercises.visibility import Viewer
-from scenarios.models import Prompt
 
 Kind = Participant.Kind
 
@@ -70,15 +69,11 @@ def require_evaluator(user: User, code: str) -> Exercise:
     return exercise
 
 
-def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:
-    """The prompt ``key`` if it was put to ``team`` in this exercise (opened for it, open
-    or closed since). Otherwise 404, the same answer whether the key is unknown, names a
-    prompt not opened yet, or one put only to other teams: keys reveal nothing."""
-    return window_for_team(exercise, team, key).prompt
-
-
 def window_for_team(exercise: Exercise, team: Team, key: str) -> PromptWindow:
-    """The window of ``prompt_for_team`` (its ``prompt`` loaded), on the same terms."""
+    """The window (its ``prompt`` loaded) of prompt ``key`` if it was put to ``team`` in
+    this exercise (opened for it, open or closed since). Otherwise 404, the same answer
+    whether the key is unknown, names a prompt not opened yet, or one put only to other
+    teams: keys reveal nothing."""
     window = (
         PromptWindow.objects.select_related("prompt")
         .filter(exercise=exercise, prompt__key=key, prompt__scenario_id=exercise.scenario_id)

@@ -383,7 +383,7 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
         item = live_state.prompt_item(exercise, team, prompt, form=form)
     else:  # what was just written: nothing to read back
         item = live_state.prompt_item(exercise, team, prompt, window=window, decision=decision)
-    if item is None:  # unreachable: window_for_team found the team's window
+    if item is None:  # unreachable: window_for_team found it
         raise Http404("No such decision.")
     # The card alone: it shows no clock or stage (the page's status bar does).
     context = {"exercise": exercise, "team": team, "item": item, "error": error}
