@@ -521,16 +521,19 @@ def session_for(user) -> str:
 
 
 def server_figures(ports: list[int], token: str) -> None:
-    """The servers' own figures from /metrics, through the ops helper's reader when it is
-    in the tree (bench/metrics_scrape.py: ``scrape(url, token) -> dict``)."""
+    """The servers' own figures from /metrics for the whole run, through the ops branch's
+    reader when it is in the tree (``bench/metrics_scrape.py``: ``scrape``, ``combined``,
+    ``live_figures``); each server is scraped, as they share no multiprocess directory."""
     try:
-        from bench.metrics_scrape import scrape
+        from bench import metrics_scrape
     except ImportError:
         report("Servers' /metrics", [("not read", "bench/metrics_scrape.py is not in this tree")])
         return
-    for port in ports:
-        figures = scrape(f"http://127.0.0.1:{port}/metrics", token)
-        report(f"Server :{port} /metrics", [(str(k), str(v)) for k, v in sorted(figures.items())])
+    samples = metrics_scrape.combined(
+        *(metrics_scrape.scrape(f"http://127.0.0.1:{port}/metrics", token) for port in ports)
+    )
+    figures = metrics_scrape.live_figures(samples)
+    report("Servers' /metrics, whole run", [(str(k), str(v)) for k, v in figures.items()])
 
 
 def _cpu_row(before: list[float], after: list[float]) -> str:
