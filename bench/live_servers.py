@@ -42,9 +42,13 @@ def wait_for_port(
 
 @contextmanager
 def daphne_servers(
-    count: int, env: Mapping[str, str], *, log_dir: Path | None = None
+    count: int,
+    env: Mapping[str, str],
+    *,
+    log_dir: Path | None = None,
+    application: str = "config.asgi:application",
 ) -> Iterator[list[tuple[int, subprocess.Popen]]]:
-    """``count`` Daphne processes serving ``config.asgi:application``; yields (port, process)."""
+    """``count`` Daphne processes serving ``application``; yields (port, process)."""
     servers: list[tuple[int, subprocess.Popen]] = []
     full_env = {**os.environ, **env}
     try:
@@ -52,7 +56,7 @@ def daphne_servers(
             port = free_port()
             log = open(log_dir / f"daphne-{index}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
             process = subprocess.Popen(
-                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), application],
                 cwd=ROOT,
                 env=full_env,
                 stdout=log,

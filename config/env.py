@@ -82,21 +82,28 @@ def read_database_url(name: str = "DATABASE_URL") -> dict | None:
 
 
 def _pool_connections(config: dict) -> None:
-    """Persistent connections (``DATABASE_CONN_MAX_AGE`` seconds) or, with
-    ``DATABASE_POOL`` > 0, a pool of at most that many connections per process.
+    """A psycopg pool of at most ``DATABASE_POOL`` connections per process (default 10),
+    or, with ``DATABASE_POOL=0``, persistent connections (``DATABASE_CONN_MAX_AGE`` s).
 
     Under ASGI Django runs each request's sync code in a thread of its own, so thread-bound
-    persistent connections are seldom reused: a decision POST through Daphne opened a new
-    PostgreSQL connection; a pool took ~50 → 66-70 decisions/s over HTTP (bench/README.md).
-    Opt-in for now: the socket tests leak pooled connections from short-lived test threads
-    until the pool runs dry, so the suite runs without one."""
-    size = read_int("DATABASE_POOL", 0)
+    persistent connections are seldom reused: without a pool a decision POST through
+    Daphne opened a new PostgreSQL connection (bench/README.md). With one, every thread
+    returns its connection when Django closes it (end of request, ``database_sync_to_async``).
+    The pool is opened full, so a burst (a thousand sockets joining) never waits for it
+    to grow one connection at a time."""
+    size = read_int("DATABASE_POOL", DEFAULT_POOL)
     if size == 0:
         config["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
         return
     config["CONN_MAX_AGE"] = 0
-    config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": size}
+    config.setdefault("OPTIONS", {})["pool"] = {"min_size": size, "max_size": size}
+
+
+# Per process: a Daphne process's request threads and its consumers' read pool (asgiref's
+# default executor, ~6 threads on 2 cores) rarely hold more at once; PostgreSQL's default
+# max_connections (100) leaves room for several processes and workers.
+DEFAULT_POOL = 10
 
 
 def read_redis_url(name: str = "REDIS_URL") -> str | None:

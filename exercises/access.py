@@ -12,7 +12,6 @@ from django.http import Http404
 from accounts.models import User
 from exercises.models import Exercise, Observation, Participant, PromptWindow, Rfi, Team
 from exercises.visibility import Viewer
-from scenarios.models import Prompt
 
 Kind = Participant.Kind
 
@@ -32,17 +31,18 @@ def exercise_for(user: User, code: str) -> tuple[Exercise, Participant | None]:
     """The exercise with ``code`` and ``user``'s seat in it; 404 unless seated (staff ok)."""
     if not user.is_authenticated:
         raise Http404("No such exercise.")
-    exercise = Exercise.objects.select_related("scenario").filter(code=code).first()
-    if exercise is None:
-        raise Http404("No such exercise.")
+    # The seat with its exercise in one query: every live request starts here.
     participant = (
-        Participant.objects.select_related("team__organization", "team__role")
-        .filter(exercise=exercise, user=user)
+        Participant.objects.select_related("exercise__scenario", "team__organization", "team__role")
+        .filter(exercise__code=code, user=user)
         .first()
     )
-    if participant is None and not user.is_staff:
+    if participant is not None:
+        return participant.exercise, participant
+    exercise = Exercise.objects.select_related("scenario").filter(code=code).first()
+    if exercise is None or not user.is_staff:
         raise Http404("No such exercise.")
-    return exercise, participant
+    return exercise, None
 
 
 def require_facilitator(user: User, code: str) -> Exercise:
@@ -96,10 +96,11 @@ def own_observation(user: User, code: str, observation_code: str) -> tuple[Exerc
     return exercise, observation
 
 
-def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:
-    """The prompt ``key`` if it was put to ``team`` in this exercise (opened for it, open
-    or closed since). Otherwise 404, the same answer whether the key is unknown, names a
-    prompt not opened yet, or one put only to other teams: keys reveal nothing."""
+def window_for_team(exercise: Exercise, team: Team, key: str) -> PromptWindow:
+    """The window (its ``prompt`` loaded) of prompt ``key`` if it was put to ``team`` in
+    this exercise (opened for it, open or closed since). Otherwise 404, the same answer
+    whether the key is unknown, names a prompt not opened yet, or one put only to other
+    teams: keys reveal nothing."""
     window = (
         PromptWindow.objects.select_related("prompt")
         .filter(exercise=exercise, prompt__key=key, prompt__scenario_id=exercise.scenario_id)
@@ -107,7 +108,7 @@ def prompt_for_team(exercise: Exercise, team: Team, key: str) -> Prompt:
     )
     if window is None or team.pk not in window.team_ids:
         raise Http404("No such decision.")
-    return window.prompt
+    return window
 
 
 def viewer_for(participant: Participant | None) -> Viewer:

@@ -254,16 +254,24 @@ def prompt_item(
     *,
     form: DecisionForm | None = None,
     token: bool = True,
+    window: PromptWindow | None = None,
+    decision: Decision | None = None,
 ) -> PromptItem | None:
     """The prompt as this team sees it, with a fresh decision form.
 
     ``token=False`` leaves the client token empty, for fragments shared by several
-    browsers: the page's JS gives each rendered form its own token.
+    browsers: the page's JS gives each rendered form its own token. ``window`` and
+    ``decision``: the prompt's window and the team's decision when the caller has just
+    read or written them (the decide view), so they are not read again.
     """
-    window = exercise.prompt_windows.filter(prompt=prompt).first()
+    if window is None:
+        window = exercise.prompt_windows.filter(prompt=prompt).first()
     if window is None or team.id not in window.team_ids:
         return None
-    decision = Decision.objects.filter(team=team, prompt=prompt).select_related("option").first()
+    if decision is None:
+        decision = (
+            Decision.objects.filter(team=team, prompt=prompt).select_related("option").first()
+        )
     if form is None:
         initial = {"client_token": new_client_token() if token else ""}
         if decision:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -364,12 +365,14 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     exercise, team = access.require_player(request.user, code)
-    prompt = access.prompt_for_team(exercise, team, prompt_key)
+    window = access.window_for_team(exercise, team, prompt_key)
+    prompt = window.prompt
+    prefetch_related_objects([prompt], "options")  # read once, for both forms
     form = DecisionForm(request.POST, prompt=prompt)
-    error = ""
+    error, decision = "", None
     if form.is_valid():
         try:
-            engine.decision_submit(
+            decision = engine.decision_submit(
                 exercise=exercise,
                 team=team,
                 prompt=prompt,
@@ -382,12 +385,14 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
         if error or form.errors:
             messages.error(request, error or "Check the decision form.")
         return redirect("exercises:room", code=exercise.code)
-    item = live_state.prompt_item(
-        exercise, team, prompt, form=form if error or form.errors else None
-    )
-    if item is None:  # unreachable: prompt_for_team found the team's window
+    if decision is None:  # the form again, with the window and decision as they are now
+        item = live_state.prompt_item(exercise, team, prompt, form=form)
+    else:  # what was just written: nothing to read back
+        item = live_state.prompt_item(exercise, team, prompt, window=window, decision=decision)
+    if item is None:  # unreachable: window_for_team found it
         raise Http404("No such decision.")
-    context = live_state.status_context(exercise) | {"team": team, "item": item, "error": error}
+    # The card alone: it shows no clock or stage (the page's status bar does).
+    context = {"exercise": exercise, "team": team, "item": item, "error": error}
     return render(request, "exercises/partials/prompt_card.html", context)
 
 

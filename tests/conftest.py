@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -37,6 +39,26 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
 
     for alias in connections:
         connections.settings[alias]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _socket_threads_give_back_their_connections():
+    """Channels' test communicator makes ``channels.db.close_old_connections`` a no-op
+    while it passes messages (so that a TestCase's connection keeps its transaction). The
+    consumers' reads then run in worker threads of the test's event loop that never close
+    their connection: the threads end with the test and, with the connection pool (the
+    PostgreSQL default), each kept its pooled connection until the pool ran dry. Close
+    them in every thread but the main one, whose connection holds the test's transaction;
+    tests/exercises/test_pool.py checks the pool is idle after a socket's life."""
+    from channels.testing import application as communicator
+    from django.db import close_old_connections
+
+    def close_unless_main_thread() -> None:
+        if threading.current_thread() is not threading.main_thread():
+            close_old_connections()
+
+    with mock.patch.object(communicator, "no_op", close_unless_main_thread):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -90,11 +90,12 @@ def test_it_uses_the_buffered_redis_layer_when_asked():
 @pytest.mark.parametrize(
     ("pool", "expected"),
     [
-        ("", {"max_age": 60, "pool": None}),
-        ("4", {"max_age": 0, "pool": {"min_size": 1, "max_size": 4}}),
+        ("", {"max_age": 0, "pool": {"min_size": 10, "max_size": 10}}),
+        ("4", {"max_age": 0, "pool": {"min_size": 4, "max_size": 4}}),
+        ("0", {"max_age": 60, "pool": None}),
     ],
 )
-def test_it_pools_postgres_connections_when_asked(pool, expected):
+def test_it_pools_postgres_connections_unless_told_not_to(pool, expected):
     probe = (
         "import json, django; from django.conf import settings; django.setup(); "
         "db = settings.DATABASES['default']; "
