@@ -91,8 +91,8 @@ class Ids:
 
 def restore_document(doc: dict[str, Any], *, new_code: bool = False) -> RestoreResult:
     """Restore the exercise of a read backup (``fileformat.parse_backup``). Refuses one whose
-    code exists here unless ``new_code`` (then the exercise, its teams, RFIs and plan rows
-    get new codes). Raises ``BackupError``; writes nothing then."""
+    code exists here unless ``new_code`` (then the exercise, its teams, RFIs, observations
+    and plan rows get new codes). Raises ``BackupError``; writes nothing then."""
     try:
         with transaction.atomic():
             return _Restore(doc, new_code=new_code).run()
