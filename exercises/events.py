@@ -407,9 +407,10 @@ def _type_errors(hint: Any, value: Any, where: str) -> list[str]:
 # ---------------------------------------------------------------- references in payloads
 
 # What each reference field of a payload names, for moving a timeline to another database
-# (restoring a backup, ``scoring.backup``): database ids of teams, shares, messages,
-# observations and prompt options (``PromptOption.id``), codes, and usernames. Every
-# integer field of a payload is either here or a count (``revision``); a test holds that.
+# (restoring a backup, ``scoring.backup``): database ids of teams, shares, share replies,
+# messages, observations and prompt options (``PromptOption.id``), codes, and usernames.
+# Every integer field of a payload is either here or a count (``revision``,
+# ``report_count``); a test holds that.
 # An id of 0 names nothing (``RfiAsked.to_team_id`` 0: the control cell).
 PAYLOAD_REFERENCES: dict[str, str] = {
     "team_id": "team",
@@ -418,6 +419,7 @@ PAYLOAD_REFERENCES: dict[str, str] = {
     "recipient_ids": "team",
     "share_id": "share",
     "relayed_from_id": "share",
+    "reply_id": "reply",
     "message_id": "message",
     "observation_id": "observation",
     "id": "option",

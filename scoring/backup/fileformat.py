@@ -21,7 +21,13 @@ from config.limits import BACKUP_MAX_BYTES, BACKUP_MAX_DEPTH, BACKUP_MAX_NODES, 
 from scenarios.formats.parse import json_shape_problem
 
 FORMAT = "cascade-exercise-backup"
-VERSION = 1
+# 2 added share replies, community warnings' "summarizes_ids", carried injects, and the
+# observations' "code" and "revised_at"; a version 1 file is read as version 2 without
+# them (``_from_version_1``).
+VERSION = 2
+# Event kinds a version 1 writer stored without the rows they name (replies) or link
+# (the reports a warning summarizes): such a file cannot be restored faithfully.
+V1_UNFAITHFUL_KINDS = ("share.replied", "share.summarized")
 
 
 class BackupError(Exception):
@@ -57,11 +63,37 @@ def parse_backup(data: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BackupError(f'not a Cascade exercise backup (no "format": "{FORMAT}")')
     version = doc.get("version")
-    if version != VERSION:
-        raise BackupError(f"unknown backup version {version!r} (this Cascade reads {VERSION})")
+    if version not in (1, VERSION) or isinstance(version, bool):
+        raise BackupError(
+            f"unknown backup version {version!r} (this Cascade reads 1 and {VERSION})"
+        )
     if _has_nul(doc):
         raise BackupError("the file holds a NUL character, which no text field may hold")
+    return _from_version_1(doc) if version == 1 else doc
+
+
+def _from_version_1(doc: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 document as version 2: no replies, no carried injects, no summarized
+    reports, observations without a revision time (and a new code each on restore). Lists
+    of the wrong shape are left alone for ``Record`` to name."""
+    events = doc.get("events")
+    if isinstance(events, list):
+        kinds = {e.get("kind") for e in events if isinstance(e, dict)}
+        for kind in V1_UNFAITHFUL_KINDS:
+            if kind in kinds:
+                raise BackupError(
+                    f"a version 1 backup with {kind} events lacks what they name; "
+                    "back the exercise up again with this release"
+                )
+    doc = {**doc, "version": VERSION, "share_replies": [], "carried_injects": []}
+    for name, defaults in (("shares", {"summarizes_ids": []}), ("observations", _V1_OBSERVATION)):
+        if isinstance(doc.get(name), list):
+            doc[name] = [{**defaults, **row} if isinstance(row, dict) else row for row in doc[name]]
     return doc
+
+
+# An empty code gets a new one on restore (``restore._observations``).
+_V1_OBSERVATION = {"code": "", "revised_at": None}
 
 
 def _refuse_constant(name: str) -> None:

@@ -27,6 +27,7 @@ from django.db import DatabaseError, models, transaction
 from accounts.models import Organization, User, new_code
 from exercises import events
 from exercises.models import (
+    CarriedInject,
     Decision,
     DecisionRevision,
     Event,
@@ -39,6 +40,7 @@ from exercises.models import (
     Rfi,
     Share,
     ShareRefusal,
+    ShareReply,
     Team,
 )
 from scenarios.formats import ScenarioFormatError, export_document, import_scenario
@@ -89,8 +91,8 @@ class Ids:
 
 def restore_document(doc: dict[str, Any], *, new_code: bool = False) -> RestoreResult:
     """Restore the exercise of a read backup (``fileformat.parse_backup``). Refuses one whose
-    code exists here unless ``new_code`` (then the exercise, its teams, RFIs and plan rows
-    get new codes). Raises ``BackupError``; writes nothing then."""
+    code exists here unless ``new_code`` (then the exercise, its teams, RFIs, observations
+    and plan rows get new codes). Raises ``BackupError``; writes nothing then."""
     try:
         with transaction.atomic():
             return _Restore(doc, new_code=new_code).run()
@@ -123,12 +125,14 @@ class _Restore:
         self._windows(exercise)
         self._decisions(exercise)
         self._shares(exercise)
+        self._replies(exercise)
         self._refusals(exercise)
         self._observations(exercise)
         self._messages(exercise)
         self._rfis(exercise)
         self._events(exercise)
         self._releases(exercise)
+        self._carried(exercise)
         self._marks(exercise, source)
         self._improvement_items(exercise)
         self._scores(exercise)
@@ -373,6 +377,33 @@ class _Restore:
             teams = self.ids.teams(r.ints("recipient_ids"), r.path)
             links += [recipients(share_id=share.pk, team_id=team) for team in teams]
         recipients.objects.bulk_create(links)
+        # Once every share is here: a warning names reports by id, whatever their order.
+        summarizes = Share.summarizes.through
+        summarizes.objects.bulk_create(
+            summarizes(from_share_id=ref("share", r.int("id"), r.path), to_share_id=report)
+            for r in records(self.doc, "shares")
+            for report in (ref("share", i, r.path) for i in r.ints("summarizes_ids"))
+        )
+
+    def _replies(self, exercise: Exercise) -> None:
+        ref = self.ids.get
+        self._bulk(
+            ShareReply,
+            "share_replies",
+            lambda r: ShareReply(
+                exercise=exercise,
+                share_id=ref("share", r.int("share_id"), r.path),
+                team_id=ref("team", r.int("team_id"), r.path),
+                author_id=ref("user", r.ref("author_id"), r.path),
+                tlp=r.str("tlp"),
+                body=r.str("body"),
+                client_token=r.str("client_token"),
+                event_seq=r.int("event_seq"),
+                clock_seconds=r.float("clock_seconds"),
+                created_at=r.datetime("created_at"),
+            ),
+            kind="reply",
+        )
 
     def _refusals(self, exercise: Exercise) -> None:
         ref = self.ids.get
@@ -399,6 +430,8 @@ class _Restore:
             "observations",
             lambda r: Observation(
                 exercise=exercise,
+                # Its evaluator's URLs name it; a version 1 file has none ("").
+                code=self._code(r.str("code")) or new_code(),
                 team_id=ref("team", r.int("team_id"), r.path),
                 criterion_id=ref("criterion", r.int("criterion_id"), r.path),
                 evaluator_id=ref("user", r.ref("evaluator_id"), r.path),
@@ -406,6 +439,7 @@ class _Restore:
                 note=r.str("note"),
                 clock_seconds=r.float("clock_seconds"),
                 created_at=r.datetime("created_at"),
+                revised_at=r.datetime("revised_at", null=True),
             ),
             kind="observation",
         )
@@ -496,6 +530,17 @@ class _Restore:
                 event_id=self.ids.get("event", r.int("event_id"), r.path),
                 released_at=r.datetime("released_at"),
                 clock_seconds=r.float("clock_seconds"),
+            ),
+        )
+
+    def _carried(self, exercise: Exercise) -> None:
+        self._bulk(
+            CarriedInject,
+            "carried_injects",
+            lambda r: CarriedInject(
+                exercise=exercise,
+                inject_id=self.ids.get("inject", r.int("inject_id"), r.path),
+                due_clock=r.float("due_clock"),
             ),
         )
 

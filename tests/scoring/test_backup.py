@@ -11,27 +11,31 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args, get_origin, get_type_hints
 from unittest import mock
 
 import pytest
+from django.apps import apps as django_apps
+from django.db.models import Model
 
 from accounts.models import Organization, User
 from demo.exercises import seed_demo_played_exercise
 from demo.people import seed_demo_people
-from exercises import events
+from exercises import clock, engine, events
 from exercises.live_state import feed_for
-from exercises.models import Event, Exercise, Share
-from exercises.visibility import team_perspective
+from exercises.models import CarriedInject, Event, Exercise, Observation, Share, ShareReply
+from exercises.visibility import CONTROL, team_perspective
 from scenarios.formats.fixtures import load_fixtures
-from scenarios.models import Scenario
+from scenarios.models import Scenario, Tlp
 from scoring.access import ReportAccess
 from scoring.backup import (
     FORMAT,
     BackupError,
     backup_bytes,
     backup_document,
+    dump,
     fileformat,
     parse_backup,
     restore_document,
@@ -40,6 +44,7 @@ from scoring.exports import stix
 from scoring.exports.intel import stable_uuid
 from scoring.models import Gap, ImprovementItem, Score
 from scoring.report import build_report, executive_summary
+from tests import factories
 from tests.event_schemas import stored_event_errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,7 +214,8 @@ def test_a_tampered_backup_is_refused_whole(played):
         (b'{"format": "cascade-exercise-backup", "version": NaN}', "NaN is not a number"),
         (b'{"format": "cascade-exercise-backup", "version": 1', "not JSON"),
         (b'{"format": "a-scenario", "version": 1}', "not a Cascade exercise backup"),
-        (b'{"format": "cascade-exercise-backup", "version": 2}', "unknown backup version 2"),
+        (b'{"format": "cascade-exercise-backup", "version": 3}', "unknown backup version 3"),
+        (b'{"format": "cascade-exercise-backup", "version": true}', "unknown backup version"),
         (b'{"format": "cascade-exercise-backup", "version": 1, "x": "\\u0000"}', "NUL"),
         (b"x" * 100_001, "larger than 100000 bytes"),
     ],
@@ -235,7 +241,53 @@ def test_every_integer_in_an_event_payload_is_a_reference_or_a_count():
         for name, hint in get_type_hints(schema).items():
             if hint is int or (get_origin(hint) is list and get_args(hint)[0] is int):
                 integers.add(name)
-    assert integers - set(events.PAYLOAD_REFERENCES) == {"revision"}
+    assert integers - set(events.PAYLOAD_REFERENCES) == {"revision", "report_count"}
+
+
+def linked_to_an_exercise() -> set[type[Model]]:
+    """Every model with a foreign key or many-to-many field to ``Exercise``, or to a model
+    that has one (a team, a share, a decision…), however deep."""
+    linked: set[type[Model]] = {Exercise}
+    grew = True
+    while grew:
+        grew = False
+        for model in django_apps.get_models():
+            if model not in linked and any(
+                field.is_relation and field.related_model in linked
+                for field in model._meta.get_fields()
+                if field.concrete or (field.many_to_many and not field.auto_created)
+            ):
+                linked.add(model)
+                grew = True
+    return linked
+
+
+def test_every_model_of_an_exercise_is_backed_up_or_left_out_on_purpose():
+    """A new model that hangs off an exercise (directly or through a team, share…) must
+    be added to the backup (dump.RECORDS, restore) or to dump.LEFT_OUT with a reason."""
+    known = set(dump.RECORDS) | {django_apps.get_model(label) for label in dump.LEFT_OUT}
+    assert {m._meta.label for m in linked_to_an_exercise() - known} == set()
+    assert not set(dump.RECORDS) & {django_apps.get_model(label) for label in dump.LEFT_OUT}
+
+
+def test_every_field_of_a_backed_up_model_is_in_the_file_or_implied():
+    """A new field on a backed-up model (``Observation.revised_at``) must travel, or be
+    named in dump.IMPLIED_FIELDS with why it need not."""
+    missing = {}
+    for model, fields in dump.RECORDS.items():
+        names = {
+            field.name
+            for field in model._meta.get_fields()
+            if (field.concrete or (field.many_to_many and not field.auto_created))
+            and field.name != "id"
+            and field.related_model is not Exercise
+        }
+        carried = {name.removesuffix("_id") for name in fields}
+        lost = names - carried - set(dump.IMPLIED_FIELDS.get(model, ()))
+        if lost:
+            missing[model._meta.label] = lost
+    assert missing == {}
+    assert "scenarios.DraftSnapshot" not in {m._meta.label for m in dump.RECORDS}
 
 
 def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
@@ -291,3 +343,170 @@ def test_the_document_names_every_account_the_record_mentions(played):
         e["actor_id"] for e in doc["events"] if e["actor_id"]
     }
     assert authors <= users
+
+
+@pytest.fixture
+def warned(alice, bob, carol, org_a, org_b):
+    """A running exercise with what the backup learned in version 2: the hospital reports
+    to the Sector ISAC (a coordinating body), which warns every team; the cloud replies
+    to the warning; an evaluator's observation is revised; a timed inject the
+    facilitator left behind is carried into the next stage."""
+    scenario = factories.make_scenario()
+    scenario.roles.create(
+        key="isac", label="Sector ISAC", sector="finance", order=4, coordinating=True
+    )
+    exercise = factories.make_exercise(scenario, facilitator=alice)
+    teams = {
+        "cloud": factories.make_team(exercise, "cloud", org_a),
+        "hospital": factories.make_team(exercise, "hospital", org_b),
+        "isac": factories.make_team(exercise, "isac"),
+    }
+    factories.add_player(exercise, teams["cloud"], bob)
+    factories.add_player(exercise, teams["hospital"], carol)
+    ivan = factories.add_player(exercise, teams["isac"], factories.make_user("ivan")).user
+    eve = factories.add_participant(exercise, "evaluator", factories.make_user("eve")).user
+    factories.add_timed_inject(exercise, "manual-ops", 300, title="Manual operations")
+    manual = clock.ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    with clock.use(manual):
+        engine.exercise_start(exercise=exercise, actor=alice)
+        manual.advance(40)
+        report = engine.share_create(
+            exercise=exercise,
+            from_team=teams["hospital"],
+            author=carol,
+            tlp=Tlp.AMBER,
+            title="Ransomware note",
+            body="Our EHR vendor's VPN appliance was the way in.",
+            recipients=[teams["isac"]],
+            client_token="report",
+        )
+        manual.advance(60)
+        warning = engine.share_summarize(
+            exercise=exercise,
+            team=teams["isac"],
+            author=ivan,
+            reports=[report],
+            tlp=Tlp.GREEN,
+            title="Patch the VPN appliance now",
+            body="A member was breached through an unpatched VPN appliance.",
+            client_token="warning",
+        )
+        manual.advance(5)
+        engine.share_reply(
+            exercise=exercise,
+            share=warning,
+            team=teams["cloud"],
+            author=bob,
+            body="Patched ours; thank you.",
+            client_token="reply",
+        )
+        observation = engine.observation_record(
+            exercise=exercise,
+            team=teams["cloud"],
+            criterion=scenario.rubric.criteria.get(key="info-sharing"),
+            evaluator=eve,
+            rating="S",
+            note="Replied late.",
+        )
+        manual.advance(5)
+        engine.observation_revise(
+            exercise=exercise, observation=observation, evaluator=eve, rating="P", note="Fine."
+        )
+        engine.exercise_advance(exercise=exercise, actor=alice, carry_skipped=True)
+    return Exercise.objects.get(pk=exercise.pk)
+
+
+def kept(exercise: Exercise) -> dict:
+    """What the version 2 additions hold, free of database ids, and the control cell's
+    timeline with each reply event resolved to its row."""
+    exercise = Exercise.objects.get(pk=exercise.pk)
+    replies = {r.pk: r for r in ShareReply.objects.filter(exercise=exercise)}
+    return {
+        "coordinating": sorted(
+            exercise.scenario.roles.filter(coordinating=True).values_list("key", flat=True)
+        ),
+        "warnings": [
+            (s.title, sorted(r.title for r in s.summarizes.all()), s.from_team.role.key)
+            for s in Share.objects.filter(exercise=exercise).order_by("created_at")
+        ],
+        "replies": [
+            (r.share.title, r.team.role.key, r.author.username, r.body, r.event_seq, r.created_at)
+            for r in replies.values()
+        ],
+        "observations": [
+            (o.team.role.key, o.criterion.key, o.rating, o.note, o.created_at, o.revised_at)
+            for o in Observation.objects.filter(exercise=exercise)
+        ],
+        "carried": sorted(
+            (c.inject.key, c.due_clock) for c in CarriedInject.objects.filter(exercise=exercise)
+        ),
+        "due_next": [item.what for item in engine.due_next(exercise=exercise)],
+        "timeline": [
+            (e.seq, events.event_sentence(e.kind, e.payload))
+            for e in feed_for(exercise, perspective=CONTROL)
+        ],
+        "reply_events": [
+            (
+                replies[e.payload["reply_id"]].body,
+                e.payload["share_id"] == replies[e.payload["reply_id"]].share_id,
+            )
+            for e in exercise.events.filter(kind=events.SHARE_REPLIED)
+        ],
+    }
+
+
+def test_it_restores_replies_warnings_carried_injects_and_revised_observations(warned):
+    before = kept(warned)
+    assert before["coordinating"] == ["isac"]
+    assert before["warnings"][1][1] == ["Ransomware note"]
+    assert len(before["replies"]) == len(before["reply_events"]) == 1
+    assert before["observations"][0][5] is not None
+    assert before["carried"] == [("manual-ops", 300.0)]
+    codes = list(Observation.objects.values_list("code", flat=True))
+    data = backup_bytes(warned)
+    assert json.loads(data)["version"] == 2
+    Exercise.objects.all().delete()
+    Scenario.objects.all().delete()
+
+    result = restore_document(parse_backup(data))
+
+    assert kept(result.exercise) == before
+    assert not result.scenario_reused  # the coordinating flag came with the document
+    assert list(Observation.objects.values_list("code", flat=True)) == codes
+    assert stored_event_errors() == []
+
+    copy = restore_document(parse_backup(data), new_code=True).exercise
+    assert kept(copy) == before
+    assert not set(copy.observations.values_list("code", flat=True)) & set(codes)
+
+
+def test_it_reads_a_version_1_file_and_refuses_one_missing_what_its_events_name(warned):
+    doc = json.loads(backup_bytes(warned))
+    old = {
+        **doc,
+        "version": 1,
+        "events": [e for e in doc["events"] if not e["kind"].startswith("share.")],
+        "shares": [
+            {k: v for k, v in s.items() if k != "summarizes_ids"}
+            for s in doc["shares"]
+            if not s["summarizes_ids"]
+        ],
+        "observations": [
+            {k: v for k, v in o.items() if k not in ("code", "revised_at")}
+            for o in doc["observations"]
+        ],
+    }
+    del old["share_replies"], old["carried_injects"]
+
+    Exercise.objects.all().delete()
+
+    restored = restore_document(parse_backup(json.dumps(old).encode())).exercise
+
+    assert restored.shares.count() == 1
+    assert not CarriedInject.objects.filter(exercise=restored).exists()
+    observation = restored.observations.get()
+    assert len(observation.code) > 6  # a new one: version 1 had none
+    assert observation.revised_at is None
+    with_reply = {**old, "events": doc["events"]}
+    with pytest.raises(BackupError, match=r"version 1 backup with share\.replied events"):
+        parse_backup(json.dumps(with_reply).encode())

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--new-code",
             action="store_true",
-            help="Give the exercise (and its teams, RFIs, plan rows) new codes.",
+            help="Give the exercise (and its teams, RFIs, observations, plan rows) new codes.",
         )
 
     def handle(self, *args, file: Path, new_code: bool, **options) -> None:
