@@ -3,8 +3,10 @@ information of the exercise, with exactly the rights the web report gives them.
 
 A share, relay or RFI is in a reader's export when its event is in the reader's report
 timeline (``can_see_event`` with ``ReportAccess.viewer``, as ``scoring.report`` does); an
-RFI's answer when its ``rfi.answered`` event is. Recipients are named only where the
-marking lets the reader know them (``visibility.knows_recipients``), as on the live page.
+RFI's answer when its ``rfi.answered`` event is; a reply to a share when its
+``share.replied`` event is (the replying team, the sender's team and full readers).
+Recipients are named only where the marking lets the reader know them
+(``visibility.knows_recipients``), as on the live page.
 The STIX and MISP renderers (``scoring.exports.stix``, ``misp``) read only this.
 """
 
@@ -14,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from exercises import events
-from exercises.models import Event, Exercise, Rfi, Share
+from exercises.models import Event, Exercise, Rfi, Share, ShareReply
 from exercises.visibility import can_see_event, knows_recipients
 from scoring.access import ReportAccess
 
@@ -37,11 +39,12 @@ class Intel:
     rfis: list[Rfi]  # oldest first
     answers_visible: frozenset[int]  # ids of the RFIs whose answer the reader may read
     # ids of the coordinating bodies' community warnings (a summary names no reporter)
-    summaries: frozenset[int] = frozenset()
+    summaries: frozenset[int]
+    replies: list[ShareReply]  # replies to shares, oldest first
 
 
 SHARE_KINDS = (events.SHARE_CREATED, events.SHARE_RELAYED, events.SHARE_SUMMARIZED)
-KINDS = (*SHARE_KINDS, events.RFI_ASKED, events.RFI_ANSWERED)
+KINDS = (*SHARE_KINDS, events.SHARE_REPLIED, events.RFI_ASKED, events.RFI_ANSWERED)
 
 
 def collect_intel(access: ReportAccess) -> Intel:
@@ -77,4 +80,10 @@ def collect_intel(access: ReportAccess) -> Intel:
         .order_by("asked_at", "id")
     )
     visible_answers = frozenset(r.pk for r in rfis if r.code in answered and not r.is_open)
-    return Intel(exercise, shares, known, rfis, visible_answers, summaries)
+    reply_ids = {e.payload.get("reply_id") for e in seen if e.kind == events.SHARE_REPLIED}
+    replies = list(
+        ShareReply.objects.filter(exercise=exercise, pk__in=reply_ids)
+        .select_related("team__organization", "share__from_team")
+        .order_by("created_at", "id")
+    )
+    return Intel(exercise, shares, known, rfis, visible_answers, summaries, replies)

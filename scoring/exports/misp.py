@@ -1,6 +1,6 @@
 """MISP event JSON of what an exercise's reader may see of its intelligence sharing
-(``scoring.exports.intel``): one event, one ``text`` attribute per share, relay, RFI and
-answer, each tagged with its marking from MISP's TLP taxonomy (``tlp:amber+strict``,
+(``scoring.exports.intel``): one event, one ``text`` attribute per share, relay, reply,
+RFI and answer, each tagged with its marking from MISP's TLP taxonomy (``tlp:amber+strict``,
 ``tlp:clear``...). The event itself stays with the importing organization
 (``distribution`` 0); attributes inherit it.
 """
@@ -27,6 +27,7 @@ def document(intel: Intel) -> dict[str, Any]:
     exercise = intel.exercise
     code = exercise.code
     attributes = [_share(s, intel) for s in intel.shares]
+    attributes += [_reply(r, intel) for r in intel.replies]
     for rfi in intel.rfis:
         attributes.append(
             _attribute(
@@ -80,6 +81,18 @@ def _share(share, intel: Intel) -> dict[str, Any]:
         comment=f"{verb} {share.from_team}{to}",
         tlp=share.tlp,
         at=share.created_at,
+    )
+
+
+def _reply(reply, intel: Intel) -> dict[str, Any]:
+    share = reply.share
+    return _attribute(
+        ("reply", reply.pk),
+        intel,
+        value=reply.body,
+        comment=f"Reply of {reply.team} to the share “{share.title}” of {share.from_team}",
+        tlp=reply.tlp,
+        at=reply.created_at,
     )
 
 

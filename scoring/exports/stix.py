@@ -5,7 +5,10 @@ Mapping: each organization an ``identity`` (the control cell one too, for RFIs p
 it); each share a ``report`` by its team's organization (``object_refs``: the recipients
 the reader may know of, else the author); each relay a ``report`` too, with a
 ``derived-from`` ``relationship`` to the share it relays when the reader has that one;
-each RFI a ``note`` (and its answer a ``note`` about it). Every object is marked with the
+each RFI a ``note`` (and its answer a ``note`` about it); each reply to a share a ``note``
+about the share's ``report`` by the replying organization (a ``note``, not an ``opinion``:
+a reply adds free text, it does not grade the share on the agree/disagree scale that an
+``opinion`` requires). Every object is marked with the
 official TLP 2.0 ``marking-definition`` of its marking (OASIS, cti-stix-common-objects,
 "tlp-2.0" extension); the bundle carries the definitions it uses.
 """
@@ -74,15 +77,20 @@ def bundle(intel: Intel) -> stix2.Bundle:
         modified=organization_created,
     )
     objects: list[Any] = []
-    share_ids = {s.pk: f"report--{stable_uuid(code, 'share', s.pk)}" for s in intel.shares}
+    share_ids = {s.pk: _report_id(code, s.pk) for s in intel.shares}
     for share in intel.shares:
         objects += _share_objects(share, intel, org, share_ids)
     for rfi in intel.rfis:
         objects += _rfi_objects(rfi, intel, org, control.id)
+    objects += [_reply_note(reply, intel, org) for reply in intel.replies]
     used = sorted({o.object_marking_refs[0] for o in objects if "object_marking_refs" in o})
     markings = [tlp2_marking(t) for t, mid in TLP2_IDS.items() if mid in used]
     people = list(identities.values()) + ([control] if _mentions(objects, control.id) else [])
     return stix2.Bundle(*markings, *people, *objects, id=f"bundle--{stable_uuid(code, 'bundle')}")
+
+
+def _report_id(code: str, share_id: int) -> str:
+    return f"report--{stable_uuid(code, 'share', share_id)}"
 
 
 def _mentions(objects: list[Any], identity_id: str) -> bool:
@@ -159,3 +167,20 @@ def _rfi_objects(rfi, intel: Intel, org, control_id: str) -> list[Any]:
         object_marking_refs=marking,
     )
     return [question, answer]
+
+
+def _reply_note(reply, intel: Intel, org) -> stix2.Note:
+    """A reply as a ``note`` about the share it answers; whoever may read a reply may read
+    that share (its sender, or a reader who replied), so the reference resolves in the
+    same bundle."""
+    share = reply.share
+    return stix2.Note(
+        id=f"note--{stable_uuid(intel.exercise.code, 'reply', reply.pk)}",
+        created=reply.created_at,
+        modified=reply.created_at,
+        abstract=f"Reply of {reply.team} to the share “{share.title}” of {share.from_team}",
+        content=reply.body,
+        created_by_ref=org(reply.team.organization),
+        object_refs=[_report_id(intel.exercise.code, share.pk)],
+        object_marking_refs=[TLP2_IDS[reply.tlp]],
+    )

@@ -12,7 +12,8 @@ from exercises import engine, events, queries
 from exercises.engine import EngineError
 from exercises.models import Event, Share, ShareRefusal, ShareReply
 from exercises.visibility import share_readers, summary_refusal
-from scenarios.models import Tlp
+from scenarios.formats.fixtures import load_fixtures
+from scenarios.models import Scenario, Tlp
 from tests import factories
 from tests.event_schemas import stored_event_errors
 
@@ -301,3 +302,49 @@ def test_a_reply_posted_from_the_room_is_threaded_under_the_share(client, world)
     assert (
         client.post(url("share_reply", world), {"share": amber.pk, "body": "x"}).status_code == 404
     )
+
+
+# ---------------------------------------------------------------- in a shipped scenario
+
+
+@pytest.mark.django_db
+def test_the_airport_scenarios_aviation_isac_hears_a_member_and_warns_the_sector(alice):
+    """fixtures/scenarios/airport-supply-chain.yaml seats an Aviation ISAC: the network
+    provider reports the beacons to it (no dependency links them) and its GREEN warning
+    reaches the airline, which never read the report."""
+    list(load_fixtures())
+    scenario = Scenario.objects.get(key="airport-supply-chain")
+    isac_role = scenario.roles.get(key="isac")
+    assert isac_role.coordinating
+    assert not isac_role.depends_on.exists()
+    assert not isac_role.dependents.exists()
+    exercise = factories.make_exercise(scenario, facilitator=alice)
+    teams = {r.key: factories.make_team(exercise, r.key) for r in scenario.roles.all()}
+    players = {k: factories.add_player(exercise, t).user for k, t in teams.items()}
+    engine.exercise_start(exercise=exercise, actor=alice)
+    exercise.refresh_from_db()
+    beacons = engine.share_create(
+        exercise=exercise,
+        from_team=teams["telecom"],
+        author=players["telecom"],
+        tlp=Tlp.AMBER,
+        title="Kiosks beacon to cdn-telemetry-sync[.]net",
+        body="Release 7.4.2 kiosks resolve it every 60 s.",
+        recipients=[teams["isac"]],
+        client_token="beacons",
+    )
+    warning = engine.share_summarize(
+        exercise=exercise,
+        team=teams["isac"],
+        author=players["isac"],
+        reports=[beacons],
+        tlp=Tlp.GREEN,
+        title="Ground-handler release 7.4.2 beacons out",
+        body="Block cdn-telemetry-sync[.]net; check kiosks running 7.4.2.",
+        client_token="warn",
+    )
+    world = {"exercise": exercise}
+    assert teams["airline"].pk not in readers(world, beacons)
+    others = {t.pk for k, t in teams.items() if k != "isac"}
+    assert {t.pk for t in warning.recipients.all()} == others
+    assert others <= readers(world, warning)

@@ -18,8 +18,16 @@ from scenarios.formats.fixtures import load_fixtures
 from scenarios.models import Tlp
 from scoring.access import ReportAccess, report_access
 from scoring.exports import misp, stix
-from tests.security.test_tlp import ALL, PLAYERS, SEES, isac_warns, shown
-from tests.security.world import build_world
+from tests.security.test_tlp import (
+    ALL,
+    PLAYERS,
+    REPLY_READERS,
+    SEES,
+    isac_warns,
+    reply_to_amber,
+    shown,
+)
+from tests.security.world import TOKENS, build_world
 
 # The OASIS ids of the TLP 2.0 marking definitions (cti-stix-common-objects), written out
 # here rather than read from the code under test.
@@ -162,3 +170,36 @@ def test_a_community_warning_exports_to_every_team_without_the_report_it_sums_up
             assert "isacreportbodyzq" not in text, persona
     airport = misp.render(report_access(world.users["player_airport"], world.exercise.code))
     assert "Community warning (a sanitized summary) from" in airport.decode()
+
+
+@pytest.mark.django_db
+def test_a_reply_exports_as_a_note_about_the_share_it_answers():
+    world = build_world(with_report=False)
+    reply_to_amber(world)  # the cloud (org A) replies to the hospital's AMBER share
+    bundle = stix.render(ReportAccess(world.exercise, "staff"))
+    result = validation(bundle)
+    assert result.is_valid, [str(e) for e in result.errors]
+    objects = {o["id"]: o for o in json.loads(bundle)["objects"]}
+    (note,) = [o for o in objects.values() if o.get("content") == "replybodyzq"]
+    assert note["type"] == "note"
+    (share,) = note["object_refs"]
+    assert TOKENS[Tlp.AMBER] in objects[share]["description"]
+    assert objects[note["created_by_ref"]]["name"] == world.orgs["a"].name
+    assert [OFFICIAL[m] for m in note["object_marking_refs"]] == ["TLP:AMBER"]
+    attributes = json.loads(misp.render(ReportAccess(world.exercise, "staff")))["Event"]
+    (reply,) = [a for a in attributes["Attribute"] if a["value"] == "replybodyzq"]
+    assert reply["Tag"] == [{"name": "tlp:amber"}]
+    assert reply["comment"].startswith(f"Reply of {world.teams['cloud']} to the share")
+
+
+@pytest.mark.django_db
+def test_a_reply_exports_only_to_the_two_teams_and_full_readers():
+    world = build_world(with_report=False)
+    reply_to_amber(world)
+    # The bank reads the AMBER share (a dependent of the cloud) yet is a third team here.
+    for persona in (*PLAYERS, "observer", "evaluator", "coordinator", "facilitator"):
+        acc = report_access(world.users[persona], world.exercise.code)
+        reads = persona in REPLY_READERS or acc.full
+        for fmt, render in (("stix", stix.render), ("misp", misp.render)):
+            assert ("replybodyzq" in render(acc).decode()) == reads, (persona, fmt)
+    assert not report_access(world.users["player_bank"], world.exercise.code).full

@@ -278,6 +278,16 @@ def test_it_finds_the_negligent_providers_cascade_in_the_ransomware_scenario(shi
     assert method.cascade_chains(ideal) == []
 
 
+def test_the_airport_scenarios_aviation_isac_is_scored_on_warning_the_sector(shipped):
+    """The coordinating body of airport-supply-chain is put one choice of its own (warn the
+    sector now, or wait): the ideal ISAC passes info-sharing and coordination, the
+    negligent one fails both."""
+    plays = _plays(shipped["airport-supply-chain"])
+    ideal, negligent = _scores(plays["ideal"]), _scores(plays["negligent"])
+    for criterion in ("info-sharing", "coordination"):
+        assert ideal[("isac", criterion)].value >= 60 > negligent[("isac", criterion)].value
+
+
 @pytest.mark.parametrize("key", SCENARIOS)
 @pytest.mark.parametrize("profile", ["ideal", "negligent"])
 def test_it_headlines_only_exercised_well_evidenced_criteria(shipped, key, profile):

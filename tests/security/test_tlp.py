@@ -373,7 +373,7 @@ async def test_it_shows_an_rfi_to_the_asker_the_addressee_and_control_only():
 REPLY_READERS = frozenset({"player_a", "player_b", "evaluator", "facilitator"})
 
 
-def _reply_to_amber(world: World) -> None:
+def reply_to_amber(world: World) -> None:
     engine.share_reply(
         exercise=world.exercise,
         share=world.shares[Tlp.AMBER],
@@ -388,7 +388,7 @@ def _reply_to_amber(world: World) -> None:
 @pytest.mark.asyncio
 async def test_it_shows_a_reply_to_the_two_teams_and_control_only():
     world = await database_sync_to_async(build_world)(with_report=False)
-    await database_sync_to_async(_reply_to_amber)(world)
+    await database_sync_to_async(reply_to_amber)(world)
     code = {"code": world.exercise.code}
 
     def page(persona: str, name: str) -> str:
