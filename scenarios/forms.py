@@ -530,7 +530,8 @@ class TransitionForm(PartForm):
     mode = forms.ChoiceField(
         choices=Transition.Mode.choices,
         required=False,
-        help_text="The condition (this and below) is not used by the default transition.",
+        help_text="Leave the condition (this and below) empty for the default (otherwise) "
+        "transition.",
     )
     prompt = forms.ChoiceField(required=False, label="Decision on prompt")
     options = forms.MultipleChoiceField(required=False, label="Chose one of")
@@ -570,6 +571,10 @@ class TransitionForm(PartForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if not any(data.get(name) for name in ("prompt", "options", "roles", "count")):
+            # No condition at all: the "otherwise" way out. The service still refuses a
+            # second default, so two unconditional transitions remain an error.
+            data["is_default"] = True
         if data.get("is_default"):
             return data
         prompt = self.scenario.prompts.filter(key=data.get("prompt") or "").first()

@@ -4,6 +4,8 @@
  *
  * - Criteria filter: a search box above each criteria list hides the criteria that do
  *   not match as you type; Enter selects the first match, ArrowDown goes into the list.
+ * - Option rows: typing an option in the last row of a prompt's form fetches one more
+ *   empty row, as "Add another option" does, so options are written one after another.
  * - Drag to reorder: items with a drag handle ([data-sort-group]) are dropped among their
  *   siblings; the new order is posted (key list) and the server answers the section.
  * - MSEL grid: arrow keys move between cells, Enter opens the row's editor.
@@ -48,6 +50,18 @@
     root.querySelectorAll("select.criteria-list").forEach(addCriteriaFilter);
     root.querySelectorAll(".graph-zoom").forEach(function (tools) { tools.hidden = false; });
   }
+
+  // --- option rows that grow as they are filled ------------------------------------------
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.name || !/-options-\d+-label$/.test(input.name) || !input.value.trim()) return;
+    var row = input.closest(".option-row");
+    if (!row || row.nextElementSibling || row.dataset.grown) return;
+    row.dataset.grown = "yes"; // one request per row, however many letters are typed
+    var more = row.closest("fieldset").querySelector("[data-more-options]");
+    if (more) more.click(); // the server answers 204 once the form has its most rows
+  });
 
   // --- stage graph zoom and pan ------------------------------------------------------
 

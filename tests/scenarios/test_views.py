@@ -200,15 +200,30 @@ def test_it_shows_the_second_default_transition_as_an_error(client, author, draf
 
 
 def test_it_refuses_a_condition_without_its_prompt_or_options(client, author, draft):
-    response = client.post(
-        url("stage_part_create", draft.code, "start", "transition"),
-        {
-            "transition-start-to_stage": draft.stages.get(key="end").pk,
-            "transition-start-mode": "any",
-        },
-        **HTMX,
-    )
+    add = url("stage_part_create", draft.code, "start", "transition")
+    end = draft.stages.get(key="end").pk
+    no_prompt = {"transition-start-to_stage": end, "transition-start-roles": ["bank"]}
+    response = client.post(add, no_prompt, **HTMX)
     assert "needs the prompt it reads" in response.content.decode()
+    no_option = {"transition-start-to_stage": end, "transition-start-prompt": "first-move"}
+    response = client.post(add, no_option, **HTMX)
+    assert "Pick the option(s) that trigger this transition" in response.content.decode()
+    assert draft.transitions.filter(from_stage__key="start").count() == 2
+
+
+def test_an_empty_condition_makes_the_default_transition(client, author, draft):
+    """No condition at all is the "otherwise" way out; a second one is still refused."""
+    add = url("stage_part_create", draft.code, "end", "transition")
+    unconditional = {
+        "transition-end-to_stage": draft.stages.get(key="start").pk,
+        "transition-end-mode": "any",  # the form's preselected mode is not a condition
+    }
+    client.post(add, unconditional, **HTMX)
+    transition = draft.transitions.get(from_stage__key="end")
+    assert (transition.is_default, transition.condition) == (True, {})
+    response = client.post(add, unconditional, **HTMX)
+    assert "already has a default transition" in response.content.decode()
+    assert draft.transitions.filter(from_stage__key="end").count() == 1
 
 
 def test_it_adds_options_with_effects_and_consequences(client, author, draft):
