@@ -550,6 +550,12 @@ def scenario_undo(request: HttpRequest, code: str) -> HttpResponse:
         label = svc.scenario_undo(scenario=scenario)
     except svc.AuthoringError as exc:
         messages.error(request, str(exc))
+        label = None
+    if request.POST.get("next") == "grid":  # the grid's button: a plain post, back there
+        if label:
+            messages.success(request, f"Undone: {label}.")
+        return redirect("scenarios:scenario_grid", code=code)
+    if label is None:
         return _redirect(request, scenario)
     if not request.htmx:
         messages.success(request, f"Undone: {label}.")
@@ -656,6 +662,7 @@ def scenario_grid(request: HttpRequest, code: str) -> HttpResponse:
         "sort": sort,
         "editable": editable,
         "add_form": GridAddForm(prefix="new", scenario=scenario) if editable else None,
+        "last_change": svc.last_change(scenario) if editable else None,
     }
     return render(request, "scenarios/grid.html", context)
 
@@ -677,6 +684,7 @@ def grid_add(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, "The new row was not added: " + _errors_text(form))
         return redirect("scenarios:scenario_grid", code=code)
     context = {"scenario": scenario, "inject": inject, "add_form": form, "editable": True}
+    context["last_change"] = svc.last_change(scenario)
     return render(request, "scenarios/partials/grid_add.html", context)
 
 
@@ -687,16 +695,25 @@ def _errors_text(form: Any) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def grid_row(request: HttpRequest, code: str, key: str) -> HttpResponse:
-    """One grid row edited in place (htmx): GET the form, POST to save and show the row."""
+    """One grid row edited in place (htmx): GET the form (``?cancel=1``: the row as saved,
+    which is what Cancel and Escape put back), POST to save and show the row with the
+    undo bar out of band."""
     scenario = _draft(request, code)
     inject = get_object_or_404(Inject, scenario=scenario, key=key)
-    form = GridInjectForm(request.POST or None, scenario=scenario, instance=inject)
+    form: GridInjectForm | None = GridInjectForm(
+        request.POST or None, scenario=scenario, instance=inject
+    )
+    saved = False
     if request.method == "POST" and form.is_valid():
         svc.inject_update(inject=inject, fields=form.cleaned_data)
         if not request.htmx:
             return redirect("scenarios:scenario_grid", code=code)
+        form, saved = None, True
+    if request.GET.get("cancel"):
         form = None
     context = {"scenario": scenario, "inject": inject, "form": form, "editable": True}
+    if saved:
+        context.update(undo_oob=True, last_change=svc.last_change(scenario))
     if request.htmx:
         return render(request, "scenarios/partials/grid_row.html", context)
     return render(request, "scenarios/grid.html", {**context, "injects": [inject], "sort": ""})

@@ -8,7 +8,8 @@
  *   empty row, as "Add another option" does, so options are written one after another.
  * - Drag to reorder: items with a drag handle ([data-sort-group]) are dropped among their
  *   siblings; the new order is posted (key list) and the server answers the section.
- * - MSEL grid: arrow keys move between cells, Enter opens the row's editor.
+ * - MSEL grid: arrow keys move between cells, Enter opens the row's editor, Escape in
+ *   the editor cancels it (the row comes back as saved).
  * - Stage graph: zoom buttons change the SVG's viewBox; once zoomed, drag pans it.
  */
 (function () {
@@ -178,6 +179,12 @@
 
   document.addEventListener("keydown", function (event) {
     var cell = event.target;
+    var editing = event.key === "Escape" && cell.closest && cell.closest(".msel-grid tr.editing");
+    if (editing) { // put the row back as saved, as its Cancel link does
+      event.preventDefault();
+      editing.querySelector("a.grid-cancel").click();
+      return;
+    }
     if (!cell.matches || !cell.matches(".msel-grid td[tabindex]")) return;
     if (event.key.indexOf("Arrow") === 0) {
       event.preventDefault();

@@ -338,6 +338,21 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
     page.locator("#grid-hospital-diverts-ambulances", has_text="+5:00").wait_for()
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "msel-grid-add-row.png"), full_page=True)
+    # Escape puts a row being edited back as saved; the grid's Undo takes back the new row.
+    assert page.get_by_role("button", name="Undo", exact=False).count() == 1  # replaced, oob
+    ambulances = page.locator("#grid-hospital-diverts-ambulances td").first
+    do.click(ambulances)
+    do.press(ambulances, "Enter")
+    title = page.locator("#grid-hospital-diverts-ambulances.editing").get_by_label("Title")
+    do.fill(title, "A typo")
+    do.press(title, "Escape")
+    restored = page.locator("#grid-hospital-diverts-ambulances:not(.editing)")
+    restored.get_by_role("cell", name="Hospital diverts ambulances", exact=True).wait_for()
+    assert restored.locator("td").first.evaluate("cell => cell === document.activeElement")
+    do.click(page.get_by_role("button", name="Undo: add inject"))
+    page.get_by_text("Undone: add inject.").wait_for()
+    assert page.locator("#grid-hospital-diverts-ambulances").count() == 0
+    assert page.locator("#grid-siem-encryption-spike", has_text="+2:30").is_visible()
 
     do.click(page.get_by_role("link", name="← Back to the editor"))
     panel = page.locator("#validation-panel")

@@ -587,6 +587,31 @@ def test_a_grid_row_is_edited_in_place(client, author, draft):
     assert (news.offset_seconds, news.tlp, news.severity) == (150, "CLEAR", "high")
     bad = client.post(row, {**fields, "offset_seconds": ""}, **HTMX).content.decode()
     assert "A timed inject needs its offset into the stage." in bad
+    assert "undo-bar" not in bad  # nothing saved, nothing new to undo
+
+
+def test_a_grid_edit_is_cancelled_and_undone_on_the_grid(client, author, draft):
+    row = url("grid_row", draft.code, "news")
+    shown = client.get(row + "?cancel=1", **HTMX).content.decode()  # Cancel or Escape
+    assert shown.lstrip().startswith('<tr id="grid-news">')
+    assert "<form" not in shown
+    fields = {"title": "News: outage spreads", "release": "timed", "offset_seconds": "2:30",
+              "channel": "news", "tlp": "CLEAR", "severity": "high"}  # fmt: skip
+    saved = client.post(row, fields, **HTMX).content.decode()
+    oob = r'<template>\s*<span id="undo-bar" hx-swap-oob="true">.*?</template>'
+    undo_bar = re.search(oob, saved, re.S)  # a span cannot sit beside a row but in a template
+    assert undo_bar
+    assert "Undo: edit inject" in undo_bar.group()
+    grid = client.get(url("scenario_grid", draft.code)).content.decode()
+    assert "Undo: edit inject" in grid
+    assert 'name="next" value="grid"' in grid
+    response = client.post(url("scenario_undo", draft.code), {"next": "grid"}, follow=True)
+    assert response.redirect_chain == [(url("scenario_grid", draft.code), 302)]
+    assert "Undone: edit inject." in response.content.decode()
+    assert draft.injects.get(key="news").title != "News: outage spreads"
+    response = client.post(url("scenario_undo", draft.code), {"next": "grid"}, follow=True)
+    assert response.redirect_chain[-1][0] == url("scenario_grid", draft.code)
+    assert "Nothing to undo." in response.content.decode()
 
 
 def test_a_published_grid_is_read_only(client, author, draft):
@@ -722,10 +747,13 @@ def test_the_grid_adds_a_row_at_its_end(client, author, draft):
     inject = draft.injects.get(key="hospital-diverts-ambulances")
     assert (inject.stage, inject.offset_seconds, inject.tlp) == (stage, 720, "AMBER")
     assert html.index('id="grid-hospital-diverts-ambulances"') < html.index('id="new-grid-row"')
+    assert html.count('id="undo-bar" hx-swap-oob="true"') == 1  # once, not in the new row too
+    assert "Undo: add inject" in html
     client.post(url("grid_add", draft.code), fields, **HTMX)
     assert draft.injects.filter(key="hospital-diverts-ambulances-2").exists()
     bad = client.post(url("grid_add", draft.code), {**fields, "new-offset_seconds": ""}, **HTMX)
     assert "A timed inject needs its offset into the stage." in bad.content.decode()
+    assert "undo-bar" not in bad.content.decode()
     assert draft.injects.filter(title="Hospital diverts ambulances").count() == 2
 
 
