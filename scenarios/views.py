@@ -37,8 +37,7 @@ from scenarios.forms import (
     ImportForm,
     InjectForm,
     OptionForm,
-    PromptAddForm,
-    PromptForm,
+    PromptWithOptionsForm,
     RoleForm,
     ScenarioCreateForm,
     ScenarioDetailsForm,
@@ -215,7 +214,7 @@ def _add_form(scenario: Scenario, kind: str, parent: str, data: Any = None) -> A
 
 ADD_FORMS = {
     "inject": InjectForm,
-    "prompt": PromptAddForm,
+    "prompt": PromptWithOptionsForm,
     "transition": TransitionForm,
     "option": OptionForm,
     "consequence": ConsequenceForm,
@@ -409,7 +408,9 @@ PARTS = {
     "role": PartKind(Role, RoleForm, svc.role_update, svc.role_delete, "roles"),
     "stage": PartKind(Stage, StageForm, svc.stage_update, svc.stage_delete, "stages"),
     "inject": PartKind(Inject, InjectForm, svc.inject_update, svc.inject_delete, "stages"),
-    "prompt": PartKind(Prompt, PromptForm, svc.prompt_update, svc.prompt_delete, "stages"),
+    "prompt": PartKind(
+        Prompt, PromptWithOptionsForm, svc.prompt_update, svc.prompt_delete, "stages"
+    ),
     "option": PartKind(Option, OptionForm, svc.option_update, svc.option_delete, "stages"),
     "consequence": PartKind(
         Consequence, ConsequenceForm, svc.consequence_update, svc.consequence_delete, "stages"
@@ -467,6 +468,8 @@ def part_edit(request: HttpRequest, code: str, kind: str, ref: str) -> HttpRespo
 def _update(part: PartKind, kind: str, obj: Any, *, fields: dict[str, Any]) -> Any:
     if kind == "consequence":
         obj.option = fields.pop("option")  # a consequence may move to another option
+    if kind == "prompt":
+        return svc.prompt_update(prompt=obj, fields=fields, options=fields.pop("options"))
     return part.update(**{kind: obj}, fields=fields)
 
 

@@ -419,3 +419,34 @@ def test_the_graph_of_a_ten_stage_scenario_fits_1366_px_and_opens_stages(new_con
     graph.locator(f"a[href='#stage-{last.key}']").click()
     page.wait_for_url(f"**#stage-{last.key}")
     assert page.locator(f"#stage-{last.key}").is_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prompt_and_its_options_are_edited_in_one_form(new_context, alice):
+    """An existing prompt's options, their effects and consequence, edited and added in the
+    prompt's own form; the stage shows the result."""
+    factories.grant_authoring(alice)
+    draft = factories.make_scenario(published=False, key="tiny")
+    page = login(new_context(width=1366, height=900), "alice", PASSWORD)
+    page.goto(f"/scenarios/{draft.code}/")
+    page.locator(f"a[href='/scenarios/{draft.code}/prompt/first-move/edit/']").click()
+    page.get_by_role("heading", name="Edit prompt", exact=False).wait_for()
+    pay = page.get_by_role("group", name="Option 2")
+    assert (
+        pay.get_by_label("Consequence inject", exact=False).input_value()
+        == "Your data is on a leak site"
+    )
+    pay.get_by_label("Rubric effects").fill("respond:-30, detect 5")
+    new = page.get_by_role("group", name="Option 4")
+    new.get_by_role("textbox", name="Option 4").fill("Call the national CERT")
+    new.get_by_label("Consequence inject", exact=False).fill("CERT asks for logs")
+    if SHOTS:
+        page.locator("fieldset.option-rows").screenshot(
+            path=str(Path(SHOTS) / "editor-prompt-edit-options.png")
+        )
+    page.get_by_role("button", name="Save").click()
+    prompt = page.locator("#prompt-first-move")
+    prompt.locator("#option-first-move-call-the-national-cert").wait_for()
+    prompt.get_by_text("→ releases “CERT asks for logs”", exact=False).wait_for()
+    pay_option = draft.prompts.get().options.get(key="pay")
+    assert pay_option.effects == {"respond": -30, "detect": 5}

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from scenarios import services as svc
 from scenarios.formats import export_document
-from scenarios.forms import ClockDurationField
+from scenarios.forms import ClockDurationField, PromptWithOptionsForm
 from scenarios.models import Inject, Scenario, Transition
 from tests import factories
 
@@ -768,3 +769,93 @@ def test_keys_left_empty_are_made_from_the_name(client, author, draft):
     response = client.post(url("scenario_create"), {"title": "Tiny", "rubric": draft.rubric.pk})
     assert Scenario.objects.get(title="Tiny").key == "tiny-2"  # "tiny" names another scenario
     assert response.status_code == 302
+
+
+def _as_posted(form) -> dict:
+    """What a browser posts for ``form`` as it is shown (every field at its value)."""
+    data = {}
+    for bound in form:
+        value = bound.value()
+        if value is not None and not bound.field.disabled:
+            data[bound.html_name] = value
+    return data
+
+
+def _prompt_form_as_posted(draft, prompt) -> tuple[PromptWithOptionsForm, dict]:
+    """The edit form of ``prompt`` and what the browser posts for it unchanged."""
+    form = PromptWithOptionsForm(scenario=draft, instance=prompt)
+    data = {**_as_posted(form), **_as_posted(form.option_rows.management_form)}
+    for row in form.option_rows:
+        data.update(_as_posted(row))
+    return form, data
+
+
+def test_a_prompt_is_edited_with_its_options_in_one_form(client, author, draft):
+    """Options, their effects and consequence are rows of the prompt's own edit form."""
+    prompt = draft.prompts.get(key="first-move")
+    edit = url("part_edit", draft.code, "prompt", "first-move")
+    html = client.get(edit).content.decode()
+    assert 'value="respond:20, detect:10"' in html  # isolate's effects, as text
+    _, data = _prompt_form_as_posted(draft, prompt)
+    assert data["options-1-consequence"] == draft.injects.get(key="leak").title
+    data.update({
+        "options-0-key": "contain", "options-0-effects": "respond:25",  # renamed
+        "options-1-consequence": "The leak goes public", "options-1-target": "all",
+        "options-3-label": "Call the national CERT", "options-3-effects": "info-sharing 30",
+        "options-3-consequence": "CERT asks for logs",
+    })  # fmt: skip
+    response = client.post(edit, data)
+    assert response.status_code == 302, response.content.decode()
+    options = {o.key: o for o in prompt.options.all()}
+    assert list(options) == ["contain", "pay", "wait", "call-the-national-cert"]
+    assert options["contain"].effects == {"respond": 25}
+    transition = draft.transitions.get(from_stage__key="start", is_default=False)
+    assert transition.condition["options"] == ["contain"]  # the rename reached the condition
+    leak = options["pay"].consequences.get()
+    assert (leak.inject.key, leak.inject.title, leak.target) == (
+        "leak",
+        "The leak goes public",
+        "all",
+    )
+    cert = options["call-the-national-cert"].consequences.get().inject
+    assert (cert.key, cert.title, cert.stage.key) == (
+        "first-move-call-the-national-cert",
+        "CERT asks for logs",
+        "start",
+    )
+    assert svc.last_change(draft) == "edit prompt"
+
+    stale = client.post(edit, data)  # the same page posted twice: the new row again
+    assert "has an option “call-the-national-cert” already" in stale.content.decode()
+    assert prompt.options.count() == 4
+
+    _, data = _prompt_form_as_posted(draft, prompt)
+    swapped = client.post(edit, {**data, "options-0-key": "pay"})
+    assert "Two options have the key “pay”" in swapped.content.decode()
+    data["options-0-label"] = ""
+    response = client.post(edit, data)
+    assert "delete it with its Delete button" in response.content.decode()
+    data["options-0-label"] = "Contain"
+    data["options-1-consequence"] = ""  # the consequence goes; its inject stays, unreleased
+    assert client.post(edit, data).status_code == 302
+    assert not options["pay"].consequences.exists()
+    assert draft.injects.filter(key="leak").exists()
+
+
+def test_an_option_with_consequences_a_row_cannot_show_keeps_them(client, author, draft):
+    """Several consequences (or one to named roles) are edited under the prompt; the row
+    shows them disabled and a save leaves them as they are."""
+    prompt = draft.prompts.get(key="first-move")
+    pay = prompt.options.get(key="pay")
+    pay.consequences.create(inject=draft.injects.get(key="news"), order=1)
+    form, data = _prompt_form_as_posted(draft, prompt)
+    assert form.option_rows[1]["consequence"].field.disabled
+    data["options-1-label"] = "Pay them"
+    data["options-1-consequence"] = "ignored: the cell is disabled"
+    assert (
+        client.post(url("part_edit", draft.code, "prompt", "first-move"), data).status_code == 302
+    )
+    pay.refresh_from_db()
+    assert pay.label == "Pay them"
+    assert sorted(pay.consequences.values_list("inject__key", flat=True)) == ["leak", "news"]
+    assert draft.injects.get(key="leak").title != "ignored: the cell is disabled"
