@@ -428,7 +428,8 @@ def option_row_initial(option: Option) -> dict[str, Any]:
         "option": option.pk,
         "label": option.label,
         "key": option.key,
-        "effects": ", ".join(f"{key}:{points}" for key, points in option.effects.items()),
+        # By key: PostgreSQL's jsonb does not keep the order the effects were typed in.
+        "effects": ", ".join(f"{key}:{points}" for key, points in sorted(option.effects.items())),
     }
     consequences = list(option.consequences.all())
     if len(consequences) > 1 or any(c.target == Consequence.Target.ROLES for c in consequences):

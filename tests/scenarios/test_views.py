@@ -795,7 +795,7 @@ def test_a_prompt_is_edited_with_its_options_in_one_form(client, author, draft):
     prompt = draft.prompts.get(key="first-move")
     edit = url("part_edit", draft.code, "prompt", "first-move")
     html = client.get(edit).content.decode()
-    assert 'value="respond:20, detect:10"' in html  # isolate's effects, as text
+    assert 'value="detect:10, respond:20"' in html  # isolate's effects, as text
     _, data = _prompt_form_as_posted(draft, prompt)
     assert data["options-1-consequence"] == draft.injects.get(key="leak").title
     data.update({
