@@ -354,9 +354,12 @@ def parse_effects(text: str, criteria: set[str]) -> dict[str, int]:
 
 
 class OptionRowForm(forms.Form):
-    """One option of a prompt written in the prompt's own form; a row without a label is
-    left out. The key is made from the label unless typed."""
+    """One option of a prompt written in the prompt's own form; a new row without a label
+    is left out. The key is made from the label unless typed. A row of an existing option
+    carries its id; one whose consequences a row cannot show (several, or to named roles)
+    has its consequence cells disabled (``initial["keep_consequences"]``)."""
 
+    option = forms.IntegerField(required=False, widget=forms.HiddenInput)
     label = forms.CharField(max_length=200, required=False, label="Option")
     key = forms.CharField(
         max_length=60,
@@ -387,12 +390,18 @@ class OptionRowForm(forms.Form):
         index = (self.prefix or "").rsplit("-", 1)[-1]
         self.number = int(index) + 1 if index.isdigit() else 0
         self.fields["label"].label = f"Option {self.number}"
+        if self.initial.get("keep_consequences"):
+            for name in ("consequence", "target"):
+                self.fields[name].disabled = True
+            self.fields["consequence"].help_text = "Edited under the prompt (several or to roles)."
 
     def clean_effects(self) -> dict[str, int]:
         return parse_effects(self.cleaned_data["effects"], self.criteria)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data.get("option") and not data.get("label"):
+            self.add_error("label", "An option keeps its label; delete it with its Delete button.")
         if data.get("label") and not data.get("key"):
             data["key"] = slug(data["label"], 60) or f"option-{self.number}"
         return data
@@ -405,9 +414,29 @@ class OptionRowForm(forms.Form):
             key=data["key"],
             label=data["label"],
             effects=data["effects"],
-            consequence_title=data["consequence"],
+            consequence_title=data["consequence"] or "",
             consequence_target=data["target"] or Consequence.Target.DEPENDENTS,
+            option_id=data.get("option"),
+            keep_consequences=bool(self.initial.get("keep_consequences")),
         )
+
+
+def option_row_initial(option: Option) -> dict[str, Any]:
+    """The row of an existing option: its effects as text, its one consequence (if a row
+    can show it: a single one, not to named roles)."""
+    row: dict[str, Any] = {
+        "option": option.pk,
+        "label": option.label,
+        "key": option.key,
+        # By key: PostgreSQL's jsonb does not keep the order the effects were typed in.
+        "effects": ", ".join(f"{key}:{points}" for key, points in sorted(option.effects.items())),
+    }
+    consequences = list(option.consequences.all())
+    if len(consequences) > 1 or any(c.target == Consequence.Target.ROLES for c in consequences):
+        row["keep_consequences"] = True
+    elif consequences:
+        row.update(consequence=consequences[0].inject.title, target=consequences[0].target)
+    return row
 
 
 class BaseOptionRows(forms.BaseFormSet):
@@ -428,14 +457,23 @@ OptionRows = forms.formset_factory(
 )
 
 
-class PromptAddForm(PromptForm):
-    """A new prompt with its options (and their effects and consequences) in one form;
-    ``option_rows`` grows by a row at a time (``option_row``) without a page load."""
+class PromptWithOptionsForm(PromptForm):
+    """A prompt with its options (and their effects and consequences) in one form: a new
+    prompt's rows are empty, an existing prompt's start with a row per option; in the
+    "add" form ``option_rows`` grows by a row at a time (``option_row``) without a page
+    load."""
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(data, *args, **kwargs)
+        existing = []
+        if self.instance.pk:
+            options = self.instance.options.prefetch_related("consequences__inject")
+            existing = [option_row_initial(option) for option in options]
         self.option_rows = OptionRows(
-            data, prefix=f"{self.prefix}-options", form_kwargs={"criteria": self.criterion_keys()}
+            data,
+            initial=existing,
+            prefix=f"{self.prefix}-options" if self.prefix else "options",
+            form_kwargs={"criteria": self.criterion_keys()},
         )
 
     def criterion_keys(self) -> set[str]:
@@ -530,7 +568,8 @@ class TransitionForm(PartForm):
     mode = forms.ChoiceField(
         choices=Transition.Mode.choices,
         required=False,
-        help_text="The condition (this and below) is not used by the default transition.",
+        help_text="Leave the condition (this and below) empty for the default (otherwise) "
+        "transition.",
     )
     prompt = forms.ChoiceField(required=False, label="Decision on prompt")
     options = forms.MultipleChoiceField(required=False, label="Chose one of")
@@ -570,6 +609,10 @@ class TransitionForm(PartForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if not any(data.get(name) for name in ("prompt", "options", "roles", "count")):
+            # No condition at all: the "otherwise" way out. The service still refuses a
+            # second default, so two unconditional transitions remain an error.
+            data["is_default"] = True
         if data.get("is_default"):
             return data
         prompt = self.scenario.prompts.filter(key=data.get("prompt") or "").first()

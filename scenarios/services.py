@@ -421,6 +421,8 @@ class OptionDraft:
     effects: dict[str, int] = field(default_factory=dict)
     consequence_title: str = ""
     consequence_target: str = Consequence.Target.DEPENDENTS
+    option_id: int | None = None  # the option this row edits; None: a new option
+    keep_consequences: bool = False  # consequences not written in the row: left as they are
 
 
 @undoable
@@ -431,36 +433,84 @@ def prompt_create(
     the stage, released as a consequence, and the consequence that releases it."""
     order = _next_order(stage.prompts)
     prompt = _save(Prompt(scenario=stage.scenario, stage=stage, order=order), fields)
-    taken = set(Inject.objects.filter(scenario=stage.scenario).values_list("key", flat=True))
-    for position, draft in enumerate(options):
-        option = Option.objects.create(
-            prompt=prompt, key=draft.key, label=draft.label, effects=draft.effects, order=position
-        )
-        if draft.consequence_title:
-            inject_key = unique(slug(f"{prompt.key}-{draft.key}", 60), taken)
-            taken.add(inject_key)
-            inject = Inject.objects.create(
-                scenario=stage.scenario,
-                stage=stage,
-                key=inject_key,
-                title=draft.consequence_title,
-                release=Inject.Release.CONSEQUENCE,
-                order=_next_order(stage.injects),
-            )
-            Consequence.objects.create(
-                option=option, inject=inject, target=draft.consequence_target
-            )
+    for draft in options:
+        _add_option(prompt, draft)
     return prompt
+
+
+def _add_option(prompt: Prompt, draft: OptionDraft) -> Option:
+    """A new option after the prompt's others, with its consequence inject if it has one."""
+    if prompt.options.filter(key=draft.key).exists():
+        raise AuthoringError(f"The prompt has an option “{draft.key}” already.")
+    option = Option.objects.create(
+        prompt=prompt,
+        key=draft.key,
+        label=draft.label,
+        effects=draft.effects,
+        order=_next_order(prompt.options),
+    )
+    if draft.consequence_title:
+        _add_consequence(option, draft)
+    return option
+
+
+def _add_consequence(option: Option, draft: OptionDraft) -> Consequence:
+    """A consequence inject in the prompt's stage (key ``<prompt>-<option>``), released as
+    a consequence, and the consequence of ``option`` that releases it."""
+    prompt = option.prompt
+    taken = set(Inject.objects.filter(scenario=prompt.scenario).values_list("key", flat=True))
+    inject = Inject.objects.create(
+        scenario=prompt.scenario,
+        stage=prompt.stage,
+        key=unique(slug(f"{prompt.key}-{option.key}", 60), taken),
+        title=draft.consequence_title,
+        release=Inject.Release.CONSEQUENCE,
+        order=_next_order(prompt.stage.injects),
+    )
+    return Consequence.objects.create(option=option, inject=inject, target=draft.consequence_target)
 
 
 @undoable
 @transaction.atomic
-def prompt_update(*, prompt: Prompt, fields: dict[str, Any]) -> Prompt:
+def prompt_update(
+    *, prompt: Prompt, fields: dict[str, Any], options: Sequence[OptionDraft] | None = None
+) -> Prompt:
+    """Save the prompt and, given ``options`` (its rows), its options: a row naming an
+    option edits it (label, key, effects, and its one consequence unless the row keeps
+    them), a row naming none adds one; options without a row stay as they are."""
     ensure_draft(prompt.scenario)
     old_key = prompt.key
     _save(prompt, fields)
     _rename_in_conditions(prompt.scenario, "prompt", old_key, prompt.key)
+    for draft in options or ():
+        if draft.option_id is None:
+            _add_option(prompt, draft)
+        else:
+            _edit_option(prompt, draft)
     return prompt
+
+
+def _edit_option(prompt: Prompt, draft: OptionDraft) -> None:
+    option = prompt.options.filter(pk=draft.option_id).first()
+    if option is None:
+        raise AuthoringError("An option row names an option of another prompt.")
+    if draft.key != option.key and prompt.options.filter(key=draft.key).exists():
+        # Swapping two keys in one save would rewrite the conditions naming them twice.
+        raise AuthoringError(f"“{draft.key}” is another option's key: rename in two saves.")
+    old_key = option.key
+    _save(option, {"key": draft.key, "label": draft.label, "effects": draft.effects})
+    _rename_in_conditions(prompt.scenario, "options", old_key, option.key, prompt=prompt.key)
+    if draft.keep_consequences:
+        return
+    consequence = option.consequences.select_related("inject").first()
+    if consequence is None:
+        if draft.consequence_title:
+            _add_consequence(option, draft)
+    elif draft.consequence_title:
+        _save(consequence.inject, {"title": draft.consequence_title})
+        _save(consequence, {"target": draft.consequence_target})
+    else:  # the inject stays (it may have a body by now); the panel reports it unreleased
+        consequence.delete()
 
 
 @undoable

@@ -37,8 +37,7 @@ from scenarios.forms import (
     ImportForm,
     InjectForm,
     OptionForm,
-    PromptAddForm,
-    PromptForm,
+    PromptWithOptionsForm,
     RoleForm,
     ScenarioCreateForm,
     ScenarioDetailsForm,
@@ -215,7 +214,7 @@ def _add_form(scenario: Scenario, kind: str, parent: str, data: Any = None) -> A
 
 ADD_FORMS = {
     "inject": InjectForm,
-    "prompt": PromptAddForm,
+    "prompt": PromptWithOptionsForm,
     "transition": TransitionForm,
     "option": OptionForm,
     "consequence": ConsequenceForm,
@@ -409,7 +408,9 @@ PARTS = {
     "role": PartKind(Role, RoleForm, svc.role_update, svc.role_delete, "roles"),
     "stage": PartKind(Stage, StageForm, svc.stage_update, svc.stage_delete, "stages"),
     "inject": PartKind(Inject, InjectForm, svc.inject_update, svc.inject_delete, "stages"),
-    "prompt": PartKind(Prompt, PromptForm, svc.prompt_update, svc.prompt_delete, "stages"),
+    "prompt": PartKind(
+        Prompt, PromptWithOptionsForm, svc.prompt_update, svc.prompt_delete, "stages"
+    ),
     "option": PartKind(Option, OptionForm, svc.option_update, svc.option_delete, "stages"),
     "consequence": PartKind(
         Consequence, ConsequenceForm, svc.consequence_update, svc.consequence_delete, "stages"
@@ -467,6 +468,8 @@ def part_edit(request: HttpRequest, code: str, kind: str, ref: str) -> HttpRespo
 def _update(part: PartKind, kind: str, obj: Any, *, fields: dict[str, Any]) -> Any:
     if kind == "consequence":
         obj.option = fields.pop("option")  # a consequence may move to another option
+    if kind == "prompt":
+        return svc.prompt_update(prompt=obj, fields=fields, options=fields.pop("options"))
     return part.update(**{kind: obj}, fields=fields)
 
 
@@ -550,6 +553,12 @@ def scenario_undo(request: HttpRequest, code: str) -> HttpResponse:
         label = svc.scenario_undo(scenario=scenario)
     except svc.AuthoringError as exc:
         messages.error(request, str(exc))
+        label = None
+    if request.POST.get("next") == "grid":  # the grid's button: a plain post, back there
+        if label:
+            messages.success(request, f"Undone: {label}.")
+        return redirect("scenarios:scenario_grid", code=code)
+    if label is None:
         return _redirect(request, scenario)
     if not request.htmx:
         messages.success(request, f"Undone: {label}.")
@@ -656,6 +665,7 @@ def scenario_grid(request: HttpRequest, code: str) -> HttpResponse:
         "sort": sort,
         "editable": editable,
         "add_form": GridAddForm(prefix="new", scenario=scenario) if editable else None,
+        "last_change": svc.last_change(scenario) if editable else None,
     }
     return render(request, "scenarios/grid.html", context)
 
@@ -677,6 +687,7 @@ def grid_add(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, "The new row was not added: " + _errors_text(form))
         return redirect("scenarios:scenario_grid", code=code)
     context = {"scenario": scenario, "inject": inject, "add_form": form, "editable": True}
+    context["last_change"] = svc.last_change(scenario)
     return render(request, "scenarios/partials/grid_add.html", context)
 
 
@@ -687,16 +698,25 @@ def _errors_text(form: Any) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def grid_row(request: HttpRequest, code: str, key: str) -> HttpResponse:
-    """One grid row edited in place (htmx): GET the form, POST to save and show the row."""
+    """One grid row edited in place (htmx): GET the form (``?cancel=1``: the row as saved,
+    which is what Cancel and Escape put back), POST to save and show the row with the
+    undo bar out of band."""
     scenario = _draft(request, code)
     inject = get_object_or_404(Inject, scenario=scenario, key=key)
-    form = GridInjectForm(request.POST or None, scenario=scenario, instance=inject)
+    form: GridInjectForm | None = GridInjectForm(
+        request.POST or None, scenario=scenario, instance=inject
+    )
+    saved = False
     if request.method == "POST" and form.is_valid():
         svc.inject_update(inject=inject, fields=form.cleaned_data)
         if not request.htmx:
             return redirect("scenarios:scenario_grid", code=code)
+        form, saved = None, True
+    if request.GET.get("cancel"):
         form = None
     context = {"scenario": scenario, "inject": inject, "form": form, "editable": True}
+    if saved:
+        context.update(undo_oob=True, last_change=svc.last_change(scenario))
     if request.htmx:
         return render(request, "scenarios/partials/grid_row.html", context)
     return render(request, "scenarios/grid.html", {**context, "injects": [inject], "sort": ""})

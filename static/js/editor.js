@@ -4,9 +4,12 @@
  *
  * - Criteria filter: a search box above each criteria list hides the criteria that do
  *   not match as you type; Enter selects the first match, ArrowDown goes into the list.
+ * - Option rows: typing an option in the last row of a prompt's form fetches one more
+ *   empty row, as "Add another option" does, so options are written one after another.
  * - Drag to reorder: items with a drag handle ([data-sort-group]) are dropped among their
  *   siblings; the new order is posted (key list) and the server answers the section.
- * - MSEL grid: arrow keys move between cells, Enter opens the row's editor.
+ * - MSEL grid: arrow keys move between cells, Enter opens the row's editor, Escape in
+ *   the editor cancels it (the row comes back as saved).
  * - Stage graph: zoom buttons change the SVG's viewBox; once zoomed, drag pans it.
  */
 (function () {
@@ -48,6 +51,18 @@
     root.querySelectorAll("select.criteria-list").forEach(addCriteriaFilter);
     root.querySelectorAll(".graph-zoom").forEach(function (tools) { tools.hidden = false; });
   }
+
+  // --- option rows that grow as they are filled ------------------------------------------
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.name || !/-options-\d+-label$/.test(input.name) || !input.value.trim()) return;
+    var row = input.closest(".option-row");
+    if (!row || row.nextElementSibling || row.dataset.grown) return;
+    row.dataset.grown = "yes"; // one request per row, however many letters are typed
+    var more = row.closest("fieldset").querySelector("[data-more-options]");
+    if (more) more.click(); // the server answers 204 once the form has its most rows
+  });
 
   // --- stage graph zoom and pan ------------------------------------------------------
 
@@ -164,6 +179,12 @@
 
   document.addEventListener("keydown", function (event) {
     var cell = event.target;
+    var editing = event.key === "Escape" && cell.closest && cell.closest(".msel-grid tr.editing");
+    if (editing) { // put the row back as saved, as its Cancel link does
+      event.preventDefault();
+      editing.querySelector("a.grid-cancel").click();
+      return;
+    }
     if (!cell.matches || !cell.matches(".msel-grid td[tabindex]")) return;
     if (event.key.indexOf("Arrow") === 0) {
       event.preventDefault();

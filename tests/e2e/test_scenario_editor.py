@@ -252,8 +252,7 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
         (2, "Wait and see", "respond:-10, detect 5", "Hospital EHR unreachable"),
         (3, "Pay the ransom", "", ""),
     ]:
-        if number == 3:  # two rows are there; a third comes without a page load
-            do.click(form.get_by_role("button", name="Add another option"))
+        # Two rows are there; typing in the last one brings the next, without a page load.
         row = form.get_by_role("group", name=f"Option {number}")
         do.fill(row.get_by_role("textbox", name=f"Option {number}"), label)
         if effects:
@@ -273,8 +272,7 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
     do.select(form.get_by_label("Decision on prompt"), value="what-do-you-do-first")
     do.check(form.get_by_label("Isolate the cluster (isolate-the-cluster)", exact=False))
     do.add(form, "Add transition", "#stage-detection ol.transitions li")
-    do.select(form.get_by_label("Go to stage"), label="Spread")
-    do.check(form.get_by_label("Default (otherwise) transition"))
+    do.select(form.get_by_label("Go to stage"), label="Spread")  # no condition: the default
     do.add(form, "Add transition", "#stage-detection ol.transitions li .badge")
     panel = page.locator("#validation-panel")
     panel.get_by_text("Ready to publish", exact=False).wait_for()
@@ -340,6 +338,21 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
     page.locator("#grid-hospital-diverts-ambulances", has_text="+5:00").wait_for()
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "msel-grid-add-row.png"), full_page=True)
+    # Escape puts a row being edited back as saved; the grid's Undo takes back the new row.
+    assert page.get_by_role("button", name="Undo", exact=False).count() == 1  # replaced, oob
+    ambulances = page.locator("#grid-hospital-diverts-ambulances td").first
+    do.click(ambulances)
+    do.press(ambulances, "Enter")
+    title = page.locator("#grid-hospital-diverts-ambulances.editing").get_by_label("Title")
+    do.fill(title, "A typo")
+    do.press(title, "Escape")
+    restored = page.locator("#grid-hospital-diverts-ambulances:not(.editing)")
+    restored.get_by_role("cell", name="Hospital diverts ambulances", exact=True).wait_for()
+    assert restored.locator("td").first.evaluate("cell => cell === document.activeElement")
+    do.click(page.get_by_role("button", name="Undo: add inject"))
+    page.get_by_text("Undone: add inject.").wait_for()
+    assert page.locator("#grid-hospital-diverts-ambulances").count() == 0
+    assert page.locator("#grid-siem-encryption-spike", has_text="+2:30").is_visible()
 
     do.click(page.get_by_role("link", name="← Back to the editor"))
     panel = page.locator("#validation-panel")
@@ -356,7 +369,7 @@ def test_a_planner_builds_a_branching_scenario_with_few_clicks(new_context, alic
     assert scenario.prompts.get().criteria == ["respond"]
     print(f"\nBuild: {build}. Whole test: {do.summary()}.")
     # The issue's baseline for the build: ~34 clicks, ~18 dropdowns, ~30 fields.
-    assert built[0] <= 19, build
+    assert built[0] <= 17, build
     assert built[1] <= 8, build
     assert built[2] <= 18, build
 
@@ -406,3 +419,34 @@ def test_the_graph_of_a_ten_stage_scenario_fits_1366_px_and_opens_stages(new_con
     graph.locator(f"a[href='#stage-{last.key}']").click()
     page.wait_for_url(f"**#stage-{last.key}")
     assert page.locator(f"#stage-{last.key}").is_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prompt_and_its_options_are_edited_in_one_form(new_context, alice):
+    """An existing prompt's options, their effects and consequence, edited and added in the
+    prompt's own form; the stage shows the result."""
+    factories.grant_authoring(alice)
+    draft = factories.make_scenario(published=False, key="tiny")
+    page = login(new_context(width=1366, height=900), "alice", PASSWORD)
+    page.goto(f"/scenarios/{draft.code}/")
+    page.locator(f"a[href='/scenarios/{draft.code}/prompt/first-move/edit/']").click()
+    page.get_by_role("heading", name="Edit prompt", exact=False).wait_for()
+    pay = page.get_by_role("group", name="Option 2")
+    assert (
+        pay.get_by_label("Consequence inject", exact=False).input_value()
+        == "Your data is on a leak site"
+    )
+    pay.get_by_label("Rubric effects").fill("respond:-30, detect 5")
+    new = page.get_by_role("group", name="Option 4")
+    new.get_by_role("textbox", name="Option 4").fill("Call the national CERT")
+    new.get_by_label("Consequence inject", exact=False).fill("CERT asks for logs")
+    if SHOTS:
+        page.locator("fieldset.option-rows").screenshot(
+            path=str(Path(SHOTS) / "editor-prompt-edit-options.png")
+        )
+    page.get_by_role("button", name="Save").click()
+    prompt = page.locator("#prompt-first-move")
+    prompt.locator("#option-first-move-call-the-national-cert").wait_for()
+    prompt.get_by_text("→ releases “CERT asks for logs”", exact=False).wait_for()
+    pay_option = draft.prompts.get().options.get(key="pay")
+    assert pay_option.effects == {"respond": -30, "detect": 5}

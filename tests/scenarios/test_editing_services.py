@@ -147,3 +147,21 @@ def test_undo_is_refused_for_a_draft_exercises_use_and_publishing_clears_it(draf
     assert _start(draft).title == "Renamed"
     svc.scenario_publish(scenario=draft)
     assert not DraftSnapshot.objects.filter(scenario=draft).exists()
+
+
+def test_prompt_update_refuses_option_rows_it_cannot_apply_and_changes_nothing(draft):
+    prompt = draft.prompts.get(key="first-move")
+    isolate, pay = prompt.options.get(key="isolate"), prompt.options.get(key="pay")
+    before = export_document(draft)
+    swap = [
+        svc.OptionDraft(key="pay", label=isolate.label, option_id=isolate.pk),
+        svc.OptionDraft(key="isolate", label=pay.label, option_id=pay.pk),
+    ]
+    with pytest.raises(svc.AuthoringError, match="another option's key"):
+        svc.prompt_update(prompt=prompt, fields={}, options=swap)
+    other = factories.make_scenario(published=False, key="other").prompts.get().options.first()
+    foreign = [svc.OptionDraft(key="x", label="X", option_id=other.pk)]
+    with pytest.raises(svc.AuthoringError, match="another prompt"):
+        svc.prompt_update(prompt=prompt, fields={}, options=foreign)
+    assert export_document(draft) == before
+    assert not draft.snapshots.exists()  # a refused change leaves no undo step

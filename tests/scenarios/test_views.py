@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from scenarios import services as svc
 from scenarios.formats import export_document
-from scenarios.forms import ClockDurationField
+from scenarios.forms import ClockDurationField, PromptWithOptionsForm
 from scenarios.models import Inject, Scenario, Transition
 from tests import factories
 
@@ -200,15 +201,30 @@ def test_it_shows_the_second_default_transition_as_an_error(client, author, draf
 
 
 def test_it_refuses_a_condition_without_its_prompt_or_options(client, author, draft):
-    response = client.post(
-        url("stage_part_create", draft.code, "start", "transition"),
-        {
-            "transition-start-to_stage": draft.stages.get(key="end").pk,
-            "transition-start-mode": "any",
-        },
-        **HTMX,
-    )
+    add = url("stage_part_create", draft.code, "start", "transition")
+    end = draft.stages.get(key="end").pk
+    no_prompt = {"transition-start-to_stage": end, "transition-start-roles": ["bank"]}
+    response = client.post(add, no_prompt, **HTMX)
     assert "needs the prompt it reads" in response.content.decode()
+    no_option = {"transition-start-to_stage": end, "transition-start-prompt": "first-move"}
+    response = client.post(add, no_option, **HTMX)
+    assert "Pick the option(s) that trigger this transition" in response.content.decode()
+    assert draft.transitions.filter(from_stage__key="start").count() == 2
+
+
+def test_an_empty_condition_makes_the_default_transition(client, author, draft):
+    """No condition at all is the "otherwise" way out; a second one is still refused."""
+    add = url("stage_part_create", draft.code, "end", "transition")
+    unconditional = {
+        "transition-end-to_stage": draft.stages.get(key="start").pk,
+        "transition-end-mode": "any",  # the form's preselected mode is not a condition
+    }
+    client.post(add, unconditional, **HTMX)
+    transition = draft.transitions.get(from_stage__key="end")
+    assert (transition.is_default, transition.condition) == (True, {})
+    response = client.post(add, unconditional, **HTMX)
+    assert "already has a default transition" in response.content.decode()
+    assert draft.transitions.filter(from_stage__key="end").count() == 1
 
 
 def test_it_adds_options_with_effects_and_consequences(client, author, draft):
@@ -572,6 +588,31 @@ def test_a_grid_row_is_edited_in_place(client, author, draft):
     assert (news.offset_seconds, news.tlp, news.severity) == (150, "CLEAR", "high")
     bad = client.post(row, {**fields, "offset_seconds": ""}, **HTMX).content.decode()
     assert "A timed inject needs its offset into the stage." in bad
+    assert "undo-bar" not in bad  # nothing saved, nothing new to undo
+
+
+def test_a_grid_edit_is_cancelled_and_undone_on_the_grid(client, author, draft):
+    row = url("grid_row", draft.code, "news")
+    shown = client.get(row + "?cancel=1", **HTMX).content.decode()  # Cancel or Escape
+    assert shown.lstrip().startswith('<tr id="grid-news">')
+    assert "<form" not in shown
+    fields = {"title": "News: outage spreads", "release": "timed", "offset_seconds": "2:30",
+              "channel": "news", "tlp": "CLEAR", "severity": "high"}  # fmt: skip
+    saved = client.post(row, fields, **HTMX).content.decode()
+    oob = r'<template>\s*<span id="undo-bar" hx-swap-oob="true">.*?</template>'
+    undo_bar = re.search(oob, saved, re.S)  # a span cannot sit beside a row but in a template
+    assert undo_bar
+    assert "Undo: edit inject" in undo_bar.group()
+    grid = client.get(url("scenario_grid", draft.code)).content.decode()
+    assert "Undo: edit inject" in grid
+    assert 'name="next" value="grid"' in grid
+    response = client.post(url("scenario_undo", draft.code), {"next": "grid"}, follow=True)
+    assert response.redirect_chain == [(url("scenario_grid", draft.code), 302)]
+    assert "Undone: edit inject." in response.content.decode()
+    assert draft.injects.get(key="news").title != "News: outage spreads"
+    response = client.post(url("scenario_undo", draft.code), {"next": "grid"}, follow=True)
+    assert response.redirect_chain[-1][0] == url("scenario_grid", draft.code)
+    assert "Nothing to undo." in response.content.decode()
 
 
 def test_a_published_grid_is_read_only(client, author, draft):
@@ -707,10 +748,13 @@ def test_the_grid_adds_a_row_at_its_end(client, author, draft):
     inject = draft.injects.get(key="hospital-diverts-ambulances")
     assert (inject.stage, inject.offset_seconds, inject.tlp) == (stage, 720, "AMBER")
     assert html.index('id="grid-hospital-diverts-ambulances"') < html.index('id="new-grid-row"')
+    assert html.count('id="undo-bar" hx-swap-oob="true"') == 1  # once, not in the new row too
+    assert "Undo: add inject" in html
     client.post(url("grid_add", draft.code), fields, **HTMX)
     assert draft.injects.filter(key="hospital-diverts-ambulances-2").exists()
     bad = client.post(url("grid_add", draft.code), {**fields, "new-offset_seconds": ""}, **HTMX)
     assert "A timed inject needs its offset into the stage." in bad.content.decode()
+    assert "undo-bar" not in bad.content.decode()
     assert draft.injects.filter(title="Hospital diverts ambulances").count() == 2
 
 
@@ -725,3 +769,93 @@ def test_keys_left_empty_are_made_from_the_name(client, author, draft):
     response = client.post(url("scenario_create"), {"title": "Tiny", "rubric": draft.rubric.pk})
     assert Scenario.objects.get(title="Tiny").key == "tiny-2"  # "tiny" names another scenario
     assert response.status_code == 302
+
+
+def _as_posted(form) -> dict:
+    """What a browser posts for ``form`` as it is shown (every field at its value)."""
+    data = {}
+    for bound in form:
+        value = bound.value()
+        if value is not None and not bound.field.disabled:
+            data[bound.html_name] = value
+    return data
+
+
+def _prompt_form_as_posted(draft, prompt) -> tuple[PromptWithOptionsForm, dict]:
+    """The edit form of ``prompt`` and what the browser posts for it unchanged."""
+    form = PromptWithOptionsForm(scenario=draft, instance=prompt)
+    data = {**_as_posted(form), **_as_posted(form.option_rows.management_form)}
+    for row in form.option_rows:
+        data.update(_as_posted(row))
+    return form, data
+
+
+def test_a_prompt_is_edited_with_its_options_in_one_form(client, author, draft):
+    """Options, their effects and consequence are rows of the prompt's own edit form."""
+    prompt = draft.prompts.get(key="first-move")
+    edit = url("part_edit", draft.code, "prompt", "first-move")
+    html = client.get(edit).content.decode()
+    assert 'value="detect:10, respond:20"' in html  # isolate's effects, as text
+    _, data = _prompt_form_as_posted(draft, prompt)
+    assert data["options-1-consequence"] == draft.injects.get(key="leak").title
+    data.update({
+        "options-0-key": "contain", "options-0-effects": "respond:25",  # renamed
+        "options-1-consequence": "The leak goes public", "options-1-target": "all",
+        "options-3-label": "Call the national CERT", "options-3-effects": "info-sharing 30",
+        "options-3-consequence": "CERT asks for logs",
+    })  # fmt: skip
+    response = client.post(edit, data)
+    assert response.status_code == 302, response.content.decode()
+    options = {o.key: o for o in prompt.options.all()}
+    assert list(options) == ["contain", "pay", "wait", "call-the-national-cert"]
+    assert options["contain"].effects == {"respond": 25}
+    transition = draft.transitions.get(from_stage__key="start", is_default=False)
+    assert transition.condition["options"] == ["contain"]  # the rename reached the condition
+    leak = options["pay"].consequences.get()
+    assert (leak.inject.key, leak.inject.title, leak.target) == (
+        "leak",
+        "The leak goes public",
+        "all",
+    )
+    cert = options["call-the-national-cert"].consequences.get().inject
+    assert (cert.key, cert.title, cert.stage.key) == (
+        "first-move-call-the-national-cert",
+        "CERT asks for logs",
+        "start",
+    )
+    assert svc.last_change(draft) == "edit prompt"
+
+    stale = client.post(edit, data)  # the same page posted twice: the new row again
+    assert "has an option “call-the-national-cert” already" in stale.content.decode()
+    assert prompt.options.count() == 4
+
+    _, data = _prompt_form_as_posted(draft, prompt)
+    swapped = client.post(edit, {**data, "options-0-key": "pay"})
+    assert "Two options have the key “pay”" in swapped.content.decode()
+    data["options-0-label"] = ""
+    response = client.post(edit, data)
+    assert "delete it with its Delete button" in response.content.decode()
+    data["options-0-label"] = "Contain"
+    data["options-1-consequence"] = ""  # the consequence goes; its inject stays, unreleased
+    assert client.post(edit, data).status_code == 302
+    assert not options["pay"].consequences.exists()
+    assert draft.injects.filter(key="leak").exists()
+
+
+def test_an_option_with_consequences_a_row_cannot_show_keeps_them(client, author, draft):
+    """Several consequences (or one to named roles) are edited under the prompt; the row
+    shows them disabled and a save leaves them as they are."""
+    prompt = draft.prompts.get(key="first-move")
+    pay = prompt.options.get(key="pay")
+    pay.consequences.create(inject=draft.injects.get(key="news"), order=1)
+    form, data = _prompt_form_as_posted(draft, prompt)
+    assert form.option_rows[1]["consequence"].field.disabled
+    data["options-1-label"] = "Pay them"
+    data["options-1-consequence"] = "ignored: the cell is disabled"
+    assert (
+        client.post(url("part_edit", draft.code, "prompt", "first-move"), data).status_code == 302
+    )
+    pay.refresh_from_db()
+    assert pay.label == "Pay them"
+    assert sorted(pay.consequences.values_list("inject__key", flat=True)) == ["leak", "news"]
+    assert draft.injects.get(key="leak").title != "ignored: the cell is disabled"
