@@ -18,15 +18,15 @@ from config.body_limit import BodyLimit  # noqa: E402
 # Bodies over the limit are refused before Django reads them (config/body_limit.py).
 django_asgi_app = BodyLimit(get_asgi_application(), limit=settings.MAX_REQUEST_BYTES)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.origin import SameOriginValidator  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.socket_auth import SocketAuthStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -202,8 +202,11 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "exercises/live/control.html", context)
 
 
-def _control_action(request: HttpRequest, code: str, action) -> HttpResponse:
-    """Run ``action(exercise)``; answer htmx with the refreshed panel, others with a redirect."""
+def _control_action(
+    request: HttpRequest, code: str, action, *, injects_only: bool = False
+) -> HttpResponse:
+    """Run ``action(exercise)``; answer htmx with the refreshed panel (``injects_only``:
+    its inject list, all a release changes there), others with a redirect."""
     exercise = access.require_facilitator(request.user, code)
     error = ""
     try:
@@ -216,6 +219,9 @@ def _control_action(request: HttpRequest, code: str, action) -> HttpResponse:
             messages.error(request, error)
         target = "lobby" if exercise.can("start") else "control"
         return redirect(f"exercises:{target}", code=exercise.code)
+    if injects_only:  # the panel's team x prompt table is a dozen queries a release never changes
+        context = live_state.inject_list_context(exercise) | {"error": error}
+        return render(request, "exercises/partials/inject_list.html", context)
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
     return render(request, "exercises/live/control.html#control-panel", context)
@@ -307,7 +313,7 @@ def inject_release(request: HttpRequest, code: str, inject_key: str) -> HttpResp
         if engine.inject_release(exercise=exercise, inject=inject, actor=request.user) is None:
             raise EngineError(f"“{inject.title}” was already released.")
 
-    return _control_action(request, code, act)
+    return _control_action(request, code, act, injects_only=True)
 
 
 @login_required

@@ -16,7 +16,7 @@ PROBE = (
     "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'], "
     "'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], "
     "'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL, "
-    "'debug': settings.DEBUG}))"
+    "'debug': settings.DEBUG, 'sessions': settings.SESSION_ENGINE}))"
 )
 
 
@@ -54,6 +54,7 @@ def test_it_uses_the_embedded_default_when_nothing_is_set():
         "eager": True,
         "broker": "memory://",
         "debug": True,
+        "sessions": "django.contrib.sessions.backends.db",
     }
 
 
@@ -72,6 +73,8 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
         "eager": False,
         "broker": "redis://127.0.0.1:6379/3",
         "debug": False,
+        # Read from the cache every process shares (Redis), written to both.
+        "sessions": "django.contrib.sessions.backends.cached_db",
     }
 
 

@@ -151,6 +151,8 @@ def test_a_hidden_tab_counts_new_events_in_its_title(new_live_context, alice, bo
     room.evaluate(HIDE_TAB)
     console.get_by_role("button", name="Release News: outage").click()
     room.locator("#feed", has_text="News: outage").wait_for()
+    # The release answers with the inject list alone: marked released, the panel intact.
+    console.locator("#control-panel #control-injects .released", has_text="News: outage").wait_for()
     assert room.title() == f"(1) {title}"
     console.get_by_role("button", name="Pause").click()
     room.locator("#status-bar", has_text="Paused").wait_for()

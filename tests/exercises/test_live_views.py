@@ -165,6 +165,11 @@ def test_it_releases_a_manual_inject_once(client, running, alice):
     client.force_login(alice)
     response = htmx(client, url("inject_release", running, "news"))
     assert response.status_code == 200
+    # The answer is the console's inject list alone, the inject now marked released.
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="control-injects">')
+    assert 'id="control-panel"' not in body
+    assert 'aria-label="Release News: outage"' not in body
     assert InjectRelease.objects.filter(exercise=running, inject__key="news").count() == 1
     again = htmx(client, url("inject_release", running, "news"))
     assert "already released" in again.content.decode()

@@ -3,8 +3,12 @@ nothing more reaches them; other users' sockets stay open."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 import pytest_asyncio
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
@@ -153,3 +157,43 @@ async def test_after_a_password_change_another_sessions_socket_cannot_reconnect(
     await communicator.disconnect()
     still_in = await session_socket(world, laptop)  # the session that changed it stays in
     await still_in.disconnect()
+
+
+async def test_a_socket_is_authenticated_while_the_shared_sync_thread_is_busy(world):
+    """The session and user load in the worker pool (config/socket_auth.py): with the one
+    thread-sensitive thread of the process held, as by a burst of other work, a browser's
+    socket still authenticates, joins and replays. Channels' AuthMiddlewareStack queued
+    its handshake behind that thread."""
+    client = await db(logged_in_client, world["bob"])
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)())
+    try:
+        bob = await asyncio.wait_for(session_socket(world, client), timeout=10)
+    finally:
+        release.set()
+        await busy
+    await bob.disconnect()
+
+
+async def test_a_socket_with_a_stale_session_is_refused(world):
+    """The password changed after the cookie was issued: the session's hash no longer
+    matches and the socket is closed as anonymous, as a page request would redirect."""
+    client = await db(logged_in_client, world["bob"])
+    await db(_change_password, world["bob"])
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    communicator = WebsocketCommunicator(
+        asgi_application,
+        f"/ws/exercises/{world['exercise'].code}/",
+        headers=[
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+            (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+        ],
+    )
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4401)
+
+
+def _change_password(user) -> None:
+    user.set_password("another passphrase entirely")
+    user.save()
