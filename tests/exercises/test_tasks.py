@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from exercises import engine, tasks
+from exercises import clock, engine, tasks
 from exercises.engine.rules import Action, ExerciseState, due_actions
 from exercises.models import Event, Exercise, InjectRelease, PromptWindow
 from exercises.scheduler import InProcessScheduler
@@ -24,7 +24,9 @@ def running(alice, bob, org_a, django_capture_on_commit_callbacks):
     cloud = factories.make_team(exercise, "cloud", org_a)
     factories.add_player(exercise, cloud, bob)
     factories.add_timed_inject(exercise, "later", 60, title="Later")
-    with django_capture_on_commit_callbacks(execute=True):
+    # Started on one frozen instant, so the stage starts at exactly 0 s on its clock.
+    frozen = clock.ManualClock(clock.now())
+    with clock.use(frozen), django_capture_on_commit_callbacks(execute=True):
         engine.exercise_start(exercise=exercise, actor=alice)
     return exercise
 
@@ -101,12 +103,15 @@ def test_it_ignores_a_stale_task_after_pause_and_fires_the_rest_on_resume(
 def test_it_reschedules_remaining_work_on_resume(
     running, alice, scheduled_sweeps, django_capture_on_commit_callbacks
 ):
-    engine.exercise_pause(exercise=running, actor=alice)
-    scheduled_sweeps.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        engine.exercise_resume(exercise=running, actor=alice)
+    # On manual time, stopped exactly 1 s into the run: the inject at 60 s is 59 s away
+    # after the resume, however long the machine took between the calls.
+    with clock.use(clock.ManualClock(running.running_since + timedelta(seconds=1))):
+        engine.exercise_pause(exercise=running, actor=alice)
+        scheduled_sweeps.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.exercise_resume(exercise=running, actor=alice)
     assert [call["epoch"] for call in scheduled_sweeps] == [running.epoch]
-    assert 59 <= scheduled_sweeps[0]["delay"] <= 60
+    assert scheduled_sweeps[0]["delay"] == pytest.approx(59)
 
 
 def test_it_closes_a_prompt_at_its_deadline(running):
