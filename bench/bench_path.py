@@ -15,8 +15,8 @@ they exist:
 2. The floor: as many raw sockets, raw release POSTs (one INSERT, then a frame of the same
    size to every socket) and raw POSTs doing one INSERT, timed the same way.
 3. Each ratio, the engine-only decision rate (``--engine-seconds``, from worker
-   processes, no HTTP: bench_live.py's figure), the servers' RSS and, when
-   ``bench/metrics_scrape.py`` exists, the servers' own /metrics figures.
+   processes, no HTTP: bench_live.py's figure), the servers' RSS and the servers' own
+   /metrics figures (``bench/metrics_scrape.py``).
 
 Everything is warmed up first (one untimed release, decide and insert POSTs to each
 server) and the bench process freezes its seeded objects out of the collector
@@ -45,6 +45,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import metrics_scrape
 from bench.bench_live import (
     Client,
     RssSampler,
@@ -521,14 +522,8 @@ def session_for(user) -> str:
 
 
 def server_figures(ports: list[int], token: str) -> None:
-    """The servers' own figures from /metrics for the whole run, through the ops branch's
-    reader when it is in the tree (``bench/metrics_scrape.py``: ``scrape``, ``combined``,
-    ``live_figures``); each server is scraped, as they share no multiprocess directory."""
-    try:
-        from bench import metrics_scrape
-    except ImportError:
-        report("Servers' /metrics", [("not read", "bench/metrics_scrape.py is not in this tree")])
-        return
+    """The servers' own figures from /metrics for the whole run (``bench/metrics_scrape.py``);
+    each server is scraped, as they share no multiprocess directory."""
     samples = metrics_scrape.combined(
         *(metrics_scrape.scrape(f"http://127.0.0.1:{port}/metrics", token) for port in ports)
     )
