@@ -52,6 +52,10 @@
     var key = event.key.toUpperCase();
     if (key.length === 1 && "PSMU".indexOf(key) >= 0) {
       event.preventDefault();
+      // A key pressed just after the panel's redraw can reach a card htmx has not bound
+      // yet, whose button would then submit the form natively (a full page load). Binding
+      // it here first is harmless for a bound card: htmx.process skips those.
+      if (window.htmx) window.htmx.process(current);
       current.querySelector('button[name="rating"][value="' + key + '"]').click();
     } else if (key === "N") {
       event.preventDefault();
