@@ -86,7 +86,7 @@ def feed_for(exercise: Exercise, *, perspective: str, upto: int | None = None) -
     """The latest events seen from ``perspective``, oldest first (the feed shows them
     reversed)."""
     viewer = visibility.viewer_for_perspective(perspective)
-    events = exercise.events.select_related("actor").order_by("-seq")
+    events = exercise.events.order_by("-seq")  # no feed item shows its actor
     if upto is not None:
         events = events.filter(seq__lte=upto)
     return [e for e in reversed(events[:FEED_LIMIT]) if visibility.can_see_event(e, viewer=viewer)]
@@ -300,13 +300,15 @@ def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[
 
 def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
     """Shares (its own included) that the TLP rules let this team read, newest first."""
-    infos = queries.team_infos(exercise)
-    shares = (
+    shares = list(
         exercise.shares.all()
         .select_related("from_team__organization", "from_team__role")
         .prefetch_related("recipients", "summarizes")
         .order_by("-created_at")
     )
+    if not shares:  # the start of an exercise: no team to read
+        return []
+    infos = queries.team_infos(exercise)
     return [
         share
         for share in shares
