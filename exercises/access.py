@@ -97,11 +97,7 @@ def window_for_team(exercise: Exercise, team: Team, key: str) -> PromptWindow:
     this exercise (opened for it, open or closed since). Otherwise 404, the same answer
     whether the key is unknown, names a prompt not opened yet, or one put only to other
     teams: keys reveal nothing."""
-    window = (
-        PromptWindow.objects.select_related("prompt")
-        .filter(exercise=exercise, prompt__key=key, prompt__scenario_id=exercise.scenario_id)
-        .first()
-    )
+    window = queries.window_by_key(exercise, key)
     if window is None or team.pk not in window.team_ids:
         raise Http404("No such decision.")
     return window

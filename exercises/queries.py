@@ -19,7 +19,7 @@ from django.db.models import Model
 from accounts.models import Organization
 from exercises.models import Decision, DecisionRevision, Exercise, Participant, PromptWindow, Team
 from exercises.visibility import TeamInfo
-from scenarios.models import Consequence, Role, Scenario
+from scenarios.models import Consequence, Prompt, Role, Scenario
 
 
 def team_infos(exercise: Exercise) -> list[TeamInfo]:
@@ -136,6 +136,21 @@ class _Rows:
         return self._converters[vendor]
 
 
+def _fetch_one(sql: str, params: list[Any], rows: Sequence[_Rows]) -> list[Model | None] | None:
+    """The first row of ``sql`` split into one instance per ``rows`` (None: no row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    built, start = [], 0
+    for part in rows:
+        width = len(part.attnames)
+        built.append(part.build(row[start : start + width]))
+        start += width
+    return built
+
+
 _SEAT_ROWS = (
     _Rows(Participant, "p"),
     _Rows(Exercise, "e"),
@@ -153,26 +168,18 @@ LEFT JOIN {Team._meta.db_table} t ON t.id = p.team_id
 LEFT JOIN {Organization._meta.db_table} o ON o.id = t.organization_id
 LEFT JOIN {Role._meta.db_table} r ON r.id = t.role_id
 WHERE e.code = %s AND p.user_id = %s
-ORDER BY p.id
-LIMIT 1
 """
 
 
 def seat(*, code: str, user_id: int) -> Participant | None:
-    """The user's seat in the exercise with ``code``, with its exercise (and the exercise's
-    scenario) and its team (with organization and role) loaded: every live request starts
-    here. Written out, like the decision path's reads: the same read built with the ORM's
-    ``select_related`` spent more CPU compiling its six-table SQL than running it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SEAT, [code, user_id])
-        row = cursor.fetchone()
-    if row is None:
+    """The user's seat in the exercise with ``code`` (one per exercise), with its exercise
+    (and the exercise's scenario) and its team (with organization and role) loaded: every
+    live request starts here. Written out, like the decision path's reads: the same read
+    built with the ORM's ``select_related`` spent more CPU compiling its six-table SQL than
+    running it."""
+    built = _fetch_one(_SEAT, [code, user_id], _SEAT_ROWS)
+    if built is None:
         return None
-    built, start = [], 0
-    for rows in _SEAT_ROWS:
-        width = len(rows.attnames)
-        built.append(rows.build(row[start : start + width]))
-        start += width
     participant, exercise, scenario, team, organization, role = built
     exercise.scenario = scenario
     participant.exercise = exercise
@@ -180,3 +187,38 @@ def seat(*, code: str, user_id: int) -> Participant | None:
         team.organization, team.role = organization, role
     participant.team = team
     return participant
+
+
+_WINDOW_ROWS = (_Rows(PromptWindow, "w"), _Rows(Prompt, "q"))
+_WINDOW_BY_KEY = f"""
+SELECT {", ".join(rows.columns for rows in _WINDOW_ROWS)}
+FROM {PromptWindow._meta.db_table} w
+JOIN {Prompt._meta.db_table} q ON q.id = w.prompt_id
+WHERE w.exercise_id = %s AND q.scenario_id = %s AND q.key = %s
+"""
+
+
+def window_by_key(exercise: Exercise, key: str) -> PromptWindow | None:
+    """The exercise's window (one per prompt) of its scenario's prompt ``key``, with the
+    prompt loaded. Written out: it starts every decide POST."""
+    built = _fetch_one(_WINDOW_BY_KEY, [exercise.pk, exercise.scenario_id, key], _WINDOW_ROWS)
+    if built is None:
+        return None
+    window, prompt = built
+    window.prompt = prompt
+    return window
+
+
+_EXERCISE_ROWS = (_Rows(Exercise, "e"),)
+_EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
+
+
+def exercise_for_update(exercise_id: int) -> Exercise:
+    """The exercise row, locked until the surrounding transaction ends (on SQLite the
+    IMMEDIATE transaction already holds the database's write lock). Written out: every
+    engine call takes it."""
+    sql = _EXERCISE + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    built = _fetch_one(sql, [exercise_id], _EXERCISE_ROWS)
+    if built is None:
+        raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
+    return built[0]
