@@ -1,5 +1,6 @@
-"""Read-only queries the engine and the pages share: the teams as the rules see them, a
-user's seat, and the decision path's reads.
+"""Read-only queries the engine and the pages share: the teams as the rules see them, the
+decision path's reads, and the written-out reads of whole rows every live request or
+engine call starts with (a user's seat, a prompt's window by key, the exercise lock).
 
 Decisions are the hottest write of a live exercise. Built with the ORM, the decision
 path's reads (each with EXISTS subqueries) cost 1.0-1.4 ms of CPU per call, nearly all
@@ -98,7 +99,7 @@ def window_still_open(window_id: int) -> bool:
         return cursor.fetchone() is not None
 
 
-# ---------------------------------------------------------------- a seat with its rows
+# ---------------------------------------------------------------- whole rows, written out
 
 
 class _Rows:
