@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Permission
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import escape
 
-from exercises import engine
+from exercises import engine, events
 from exercises.fragments import render_event
+from exercises.live_state import FEED_LIMIT, feed_for
 from exercises.models import (
     Decision,
     DecisionRevision,
@@ -18,6 +20,7 @@ from exercises.models import (
     Share,
     Team,
 )
+from exercises.visibility import team_perspective
 from scenarios.models import Prompt
 from tests import factories
 
@@ -489,3 +492,28 @@ def test_the_evaluator_rates_from_one_card_per_team(client, running):
     assert "Recorded M" in response.content.decode()
     missing = htmx(client, url("observe_record", running), {**data, "rating": ""})
     assert 'class="field-error" role="alert"' in missing.content.decode()
+
+
+def test_a_team_keeps_its_injects_in_its_feed_however_busy_the_other_teams_are(running):
+    """With 100 teams deciding, the exercise's last ``FEED_LIMIT`` events can all be other
+    teams' decisions: the feed reads further back until it has a page of visible ones."""
+    cloud, hospital = team(running, "cloud"), team(running, "hospital")
+    seen_before = [e.seq for e in feed_for(running, perspective=team_perspective(cloud.pk))]
+    assert seen_before  # the start, the first stage and its inject
+    with transaction.atomic():
+        locked = Exercise.objects.select_for_update().get(pk=running.pk)
+        for _ in range(FEED_LIMIT + 50):
+            events.write_event(
+                exercise=locked,
+                kind=events.EXERCISE_PAUSED,  # any kind: the feed's choice reads no payload
+                payload=events.Announcement(message="hospital only"),
+                visibility="some",
+                team_ids=[hospital.pk],
+                clock_seconds=0,
+            )
+    cloud_feed = [e.seq for e in feed_for(running, perspective=team_perspective(cloud.pk))]
+    assert cloud_feed == seen_before
+    hospital_feed = feed_for(running, perspective=team_perspective(hospital.pk))
+    assert len(hospital_feed) == FEED_LIMIT
+    assert [e.seq for e in hospital_feed] == sorted(e.seq for e in hospital_feed)
+    assert hospital_feed[-1].seq == locked.last_seq
