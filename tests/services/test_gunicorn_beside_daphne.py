@@ -1,0 +1,64 @@
+"""gunicorn beside Daphne (issue 19): a facilitator's release POST served by a gunicorn
+worker reaches a player's socket on a Daphne process, through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+
+import pytest
+from django.conf import settings
+
+from bench.live_servers import daphne_servers, gunicorn_server
+from tests.services.live_world import build_world, server_env, session_cookie
+from tests.services.test_live_two_servers import listen
+
+CSRF = "c" * 32  # the CSRF cookie's secret; the header must match it
+
+
+def release_post(port: int, code: str, inject: str, cookie: str) -> int:
+    """The facilitator's htmx release POST, as the control console sends it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            f"/exercises/{code}/injects/{inject}/release/",
+            headers={
+                "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}; csrftoken={CSRF}",
+                "X-CSRFToken": CSRF,
+                "HX-Request": "true",
+                "Origin": f"http://127.0.0.1:{port}",
+            },
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne():
+    exercise, alice, players = build_world(2)
+    player_cookie, alice_cookie = session_cookie(players[0]), session_cookie(alice)
+    start = exercise.last_seq
+
+    async def scenario(daphne_port: int, web_port: int):
+        ready = asyncio.Event()
+        listener = asyncio.create_task(
+            listen(daphne_port, exercise.code, player_cookie, start, ready, 2)
+        )
+        await ready.wait()
+        await asyncio.sleep(0.5)  # the hello handled: the groups are joined
+        statuses = [
+            await asyncio.to_thread(release_post, web_port, exercise.code, key, alice_cookie)
+            for key in ("all-0", "all-1")
+        ]
+        return statuses, await listener
+
+    # Redis Pub/Sub channels ignore the database number: a prefix of this run's own keeps
+    # other runs' exercises (their ids also count from 1) off this socket.
+    env = server_env(os.environ["REDIS_URL"], CHANNELS_PREFIX=f"gunicorn{os.getpid()}")
+    with daphne_servers(1, env) as servers, gunicorn_server(env, workers=2) as (web_port, _):
+        statuses, seqs = asyncio.run(scenario(servers[0][0], web_port))
+    assert statuses == [200, 200]
+    assert seqs == [start + 1, start + 2]
