@@ -572,6 +572,7 @@ def run(args, env) -> list[str]:
                 ("decisions accepted", f"{accepted} = {cascade_rate:.1f}/s"),
                 ("POST p50 / p95 / p99", spread(decide_ms)),
                 ("servers' CPU per decision", f"{server_cpu / max(accepted, 1) * 1000:.1f} ms"),
+                ("CPU s, servers | clients", _cpu_row(cpu_injects, cpu_decisions)),
             ],
         )
         time.sleep(3)

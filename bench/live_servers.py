@@ -7,6 +7,7 @@ servers use (through ``env``).
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -100,10 +101,24 @@ def gunicorn_server(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port, process=process)
+        wait_for_app(port, process)
         yield port, process
     finally:
         _stop([process])
+
+
+def wait_for_app(port: int, process: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    """Until ``/healthz`` answers: gunicorn's master listens at once, but a request waits
+    there until a worker has imported Django (seconds on a loaded machine)."""
+    wait_for_port(port, timeout=timeout, process=process)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/healthz")
+        status = connection.getresponse().status
+    finally:
+        connection.close()
+    if status != 200:
+        raise RuntimeError(f"the server on port {port} answered /healthz with {status}")
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

@@ -1,5 +1,6 @@
 """gunicorn beside Daphne (issue 19): a facilitator's release POST served by a gunicorn
-worker reaches a player's socket on a Daphne process, through Redis."""
+worker reaches a player's socket on a Daphne process, through Redis, and one
+``PROMETHEUS_MULTIPROC_DIR`` lets gunicorn's ``/metrics`` count both sides."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import os
 import pytest
 from django.conf import settings
 
+from bench import metrics_scrape
 from bench.live_servers import daphne_servers, gunicorn_server
 from tests.services.live_world import build_world, server_env, session_cookie
 from tests.services.test_live_two_servers import listen
 
 CSRF = "c" * 32  # the CSRF cookie's secret; the header must match it
+TOKEN = "t" * 32  # METRICS_TOKEN
 
 
 def release_post(port: int, code: str, inject: str, cookie: str) -> int:
@@ -37,7 +40,7 @@ def release_post(port: int, code: str, inject: str, cookie: str) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne():
+def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne(tmp_path):
     exercise, alice, players = build_world(2)
     player_cookie, alice_cookie = session_cookie(players[0]), session_cookie(alice)
     start = exercise.last_seq
@@ -57,8 +60,18 @@ def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne():
 
     # Redis Pub/Sub channels ignore the database number: a prefix of this run's own keeps
     # other runs' exercises (their ids also count from 1) off this socket.
-    env = server_env(os.environ["REDIS_URL"], CHANNELS_PREFIX=f"gunicorn{os.getpid()}")
+    env = server_env(
+        os.environ["REDIS_URL"],
+        CHANNELS_PREFIX=f"gunicorn{os.getpid()}",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+        METRICS_TOKEN=TOKEN,
+    )
     with daphne_servers(1, env) as servers, gunicorn_server(env, workers=2) as (web_port, _):
         statuses, seqs = asyncio.run(scenario(servers[0][0], web_port))
+        samples = metrics_scrape.scrape(f"http://127.0.0.1:{web_port}/metrics", TOKEN)
     assert statuses == [200, 200]
     assert seqs == [start + 1, start + 2]
+    # Published by gunicorn's workers, pushed by Daphne's socket: one scrape sees both.
+    total = metrics_scrape.total
+    assert total(samples, "cascade_events_published_total", kind="inject.released") == 2
+    assert total(samples, "cascade_frames_pushed_total", source="live") == 2
