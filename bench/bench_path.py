@@ -98,7 +98,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(
-        "--http-threads", type=int, default=1, help="threads per gunicorn worker (1: sync)"
+        "--http-threads", type=int, default=4, help="threads per gunicorn worker (1: sync)"
     )
     return parser.parse_args()
 

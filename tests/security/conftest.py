@@ -26,7 +26,7 @@ def server_process(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gunicorn_process(tmp_path_factory):
-    """A gunicorn subprocess (one sync worker) on its own SQLite file, with the Redis layer
+    """A gunicorn subprocess (one worker) on its own SQLite file, with the Redis layer
     of ``REDIS_URL`` (server_process.py)."""
     from tests.security.server_process import run_gunicorn
 

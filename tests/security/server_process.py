@@ -177,11 +177,11 @@ def run_server(data_dir: Path) -> Iterator[ServerProcess]:
 
 
 def run_gunicorn(data_dir: Path, redis_url: str) -> Iterator[ServerProcess]:
-    """gunicorn with ``config/gunicorn.py`` and one sync worker, on a fresh SQLite file and
-    ``redis_url``'s layer; stop on exit."""
+    """gunicorn with ``config/gunicorn.py`` (its default worker class and threads) and one
+    worker, on a fresh SQLite file and ``redis_url``'s layer; stop on exit."""
     port = _free_port()
     env = _env(data_dir) | {"REDIS_URL": redis_url, "WEB_WORKERS": "1"}
-    env |= {"WEB_BIND": f"127.0.0.1:{port}", "WEB_THREADS": "1"}
+    env |= {"WEB_BIND": f"127.0.0.1:{port}"}
     gunicorn = [str(Path(sys.executable).with_name("gunicorn")), "-c", "config/gunicorn.py"]
     process = subprocess.Popen(
         gunicorn,

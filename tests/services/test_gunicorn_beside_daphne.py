@@ -20,8 +20,9 @@ CSRF = "c" * 32  # the CSRF cookie's secret; the header must match it
 TOKEN = "t" * 32  # METRICS_TOKEN
 
 
-def release_post(port: int, code: str, inject: str, cookie: str) -> int:
-    """The facilitator's htmx release POST, as the control console sends it."""
+def release_post(port: int, code: str, inject: str, cookie: str, origin: str = "") -> int:
+    """The facilitator's htmx release POST, as the control console sends it (from
+    ``origin``: by default the server's own)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         connection.request(
@@ -31,7 +32,7 @@ def release_post(port: int, code: str, inject: str, cookie: str) -> int:
                 "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}; csrftoken={CSRF}",
                 "X-CSRFToken": CSRF,
                 "HX-Request": "true",
-                "Origin": f"http://127.0.0.1:{port}",
+                "Origin": origin or f"http://127.0.0.1:{port}",
             },
         )
         return connection.getresponse().status
@@ -52,9 +53,12 @@ def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne(tmp_path):
         )
         await ready.wait()
         await asyncio.sleep(0.5)  # the hello handled: the groups are joined
+        posts = [("all-0", ""), ("all-1", "https://evil.example"), ("all-1", "")]
         statuses = [
-            await asyncio.to_thread(release_post, web_port, exercise.code, key, alice_cookie)
-            for key in ("all-0", "all-1")
+            await asyncio.to_thread(
+                release_post, web_port, exercise.code, key, alice_cookie, origin
+            )
+            for key, origin in posts
         ]
         return statuses, await listener
 
@@ -69,7 +73,7 @@ def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne(tmp_path):
     with daphne_servers(1, env) as servers, gunicorn_server(env, workers=2) as (web_port, _):
         statuses, seqs = asyncio.run(scenario(servers[0][0], web_port))
         samples = metrics_scrape.scrape(f"http://127.0.0.1:{web_port}/metrics", TOKEN)
-    assert statuses == [200, 200]
+    assert statuses == [200, 403, 200]  # CSRF's origin check holds under gunicorn
     assert seqs == [start + 1, start + 2]
     # Published by gunicorn's workers, pushed by Daphne's socket: one scrape sees both.
     total = metrics_scrape.total
