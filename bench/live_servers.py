@@ -78,20 +78,17 @@ def gunicorn_server(
     env: Mapping[str, str],
     *,
     workers: int,
-    threads: int = 1,
+    threads: int | None = None,
     log_dir: Path | None = None,
     application: str = "config.wsgi:application",
 ) -> Iterator[tuple[int, subprocess.Popen]]:
     """One gunicorn master with ``config/gunicorn.py``'s settings serving ``application``
-    from ``workers`` processes (``threads`` each); yields (port, master)."""
+    from ``workers`` processes (``threads`` each; None: the settings' default); yields
+    (port, master)."""
     port = free_port()
-    full_env = {
-        **os.environ,
-        **env,
-        "WEB_BIND": f"127.0.0.1:{port}",
-        "WEB_WORKERS": str(workers),
-        "WEB_THREADS": str(threads),
-    }
+    full_env = {**os.environ, **env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": str(workers)}
+    if threads is not None:
+        full_env["WEB_THREADS"] = str(threads)
     log = open(log_dir / "gunicorn.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [str(GUNICORN), "-c", "config/gunicorn.py", application],

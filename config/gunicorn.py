@@ -7,9 +7,10 @@ with the same strict parsers as the settings:
 - ``WEB_WORKERS`` (default: the number of cores): worker processes;
 - ``WEB_THREADS`` (default 4): threads per worker. More than 1 runs gunicorn's ``gthread``
   worker, which keeps the proxy's (or a browser's) connection alive between requests; 1
-  runs the ``sync`` worker, one request and one connection at a time per process. gthread
-  with 4 threads won on 2 cores: 2 workers answered 1.7-2x the decide POSTs of 2 sync
-  workers, and 2-3x the raw INSERTs (bench/README.md, "gunicorn beside Daphne").
+  runs the ``sync`` worker, one request and one connection at a time per process. 2
+  gthread workers of 4 threads won on 2 cores at 1,000 sockets: 53-83 decide POSTs/s
+  against 24-43/s from 2 or 4 sync workers and 33-70/s from Daphne, at less CPU per
+  decision (bench/README.md, "gunicorn beside Daphne").
 
 Each worker's database pool holds one connection per thread unless ``DATABASE_POOL``
 says otherwise: a worker never runs more requests at once. With several workers, give
