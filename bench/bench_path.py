@@ -43,6 +43,7 @@ import http.client
 import itertools
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -331,8 +332,9 @@ def http_server(args, env, log_dir: Path) -> Iterator[tuple[int, object] | None]
 def server_name(args) -> str:
     if args.http == "daphne":
         return "Daphne"
-    kind = "sync" if args.http_threads == 1 else f"gthread x {args.http_threads}"
-    return f"gunicorn ({args.http_workers} {kind} workers)"
+    if args.http_threads == 1:
+        return f"gunicorn ({args.http_workers} sync workers)"
+    return f"gunicorn ({args.http_workers} gthread workers x {args.http_threads} threads)"
 
 
 def _tree(pid: int) -> list:
@@ -692,6 +694,8 @@ def main() -> int:
         connections.close_all()
         if not args.keep_database:
             drop_database(args.database)
+        if "PROMETHEUS_MULTIPROC_DIR" in env:
+            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     print("\nTargets:", "all met" if not missed else "MISSED: " + "; ".join(missed), flush=True)
     return 1 if missed else 0
 
