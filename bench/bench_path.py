@@ -18,6 +18,14 @@ they exist:
    processes, no HTTP: bench_live.py's figure), the servers' RSS and the servers' own
    /metrics figures (``bench/metrics_scrape.py``).
 
+With ``--http gunicorn`` (the default: what a real deployment runs, README "Deploy for
+real") every HTTP phase (release and decide POSTs, the floor's POSTs) goes to one gunicorn
+master with ``--http-workers`` workers serving ``bench.floor_app:wsgi_application`` beside
+the Daphne processes, which keep every socket; the floor's POST views are measured on both
+servers (Daphne: the issue's floor; gunicorn: the same server as Cascade's POSTs), each
+ratio printed, and the servers' CPU counts the gunicorn workers. ``--http daphne`` sends
+everything to Daphne, as before.
+
 Everything is warmed up first (one untimed release, decide and insert POSTs to each
 server) and the bench process freezes its seeded objects out of the collector
 (``gc.freeze``), as the servers do with theirs. Exits 1 when a target is missed:
@@ -35,11 +43,15 @@ import http.client
 import itertools
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -51,7 +63,6 @@ from bench.bench_live import (
     RssSampler,
     account,
     check_delivery,
-    cpu_seconds,
     percentile,
     recreate_database,
     run_deciders,
@@ -80,6 +91,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--http",
+        choices=("gunicorn", "daphne"),
+        default="gunicorn",
+        help="the server of every HTTP POST (sockets stay on Daphne)",
+    )
+    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--http-threads", type=int, default=4, help="threads per gunicorn worker (1: sync)"
+    )
     return parser.parse_args()
 
 
@@ -99,6 +120,10 @@ def configure(args: argparse.Namespace) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
+    if args.http == "gunicorn":
+        # Decisions are counted where they are published (gunicorn), sockets on Daphne:
+        # one directory for every server process, so one scrape answers for all.
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"bench{run}-metrics-")
     os.environ.update(env)
     return env
 
@@ -282,6 +307,139 @@ def fanout(frames, started: dict[int, float]) -> list[float]:
     ]
 
 
+# ---------------------------------------------------------------- gunicorn beside Daphne
+
+
+@contextmanager
+def http_server(args, env, log_dir: Path) -> Iterator[tuple[int, object] | None]:
+    """With ``--http gunicorn``, the gunicorn master serving every POST: (port, process);
+    None when Daphne serves them."""
+    if args.http != "gunicorn":
+        yield None
+        return
+    from bench.live_servers import gunicorn_server
+
+    with gunicorn_server(
+        env,
+        workers=args.http_workers,
+        threads=args.http_threads,
+        log_dir=log_dir,
+        application="bench.floor_app:wsgi_application",
+    ) as server:
+        yield server
+
+
+def server_name(args) -> str:
+    if args.http == "daphne":
+        return "Daphne"
+    if args.http_threads == 1:
+        return f"gunicorn ({args.http_workers} sync workers)"
+    return f"gunicorn ({args.http_workers} gthread workers x {args.http_threads} threads)"
+
+
+def _tree(pid: int) -> list:
+    """A server process and its children (gunicorn's workers)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return [process, *process.children(recursive=True)]
+
+
+def server_pids(servers) -> list[int]:
+    return [p.pid for _, process in servers for p in _tree(process.pid)]
+
+
+def cpu_seconds(servers, swarm) -> list[float]:
+    """User + system CPU seconds so far of each server (with its workers), then of the
+    client swarm."""
+    spent = []
+    for _, process in servers:
+        times = [p.cpu_times() for p in _tree(process.pid)]
+        spent.append(sum(t.user + t.system for t in times))
+    times = _tree(swarm.pid)[0].cpu_times()
+    return [*spent, times.user + times.system]
+
+
+@dataclass
+class FloorFigures:
+    fanout: list[float]
+    release: list[float]
+    rate: float
+    insert_ms: list[float]
+
+
+def floor_phases(mp, args, specs, floors: dict[str, list[int]], frame_bytes: int, insert):
+    """The floor on each HTTP server (name → its ports), one raw socket per Cascade socket
+    (on Daphne): raw release POSTs timed to every frame, then raw INSERT POSTs; the frame
+    accounting over all of them. Returns each server's ``FloorFigures``."""
+    swarm = Swarm(mp, specs, args.join_rate)
+    time.sleep(2)
+    figures: dict[str, FloorFigures] = {}
+    seqs: list[int] = []
+    for name, ports in floors.items():
+        posts = releases(
+            ports,
+            args.injects,
+            args.gap,
+            lambda n: ("/floor/release/", {"bytes": frame_bytes}, ""),
+        )
+        time.sleep(3)
+        started = {int(body): t0 for t0, _, body in posts}
+        seqs += sorted(started)
+        floor_fanout = fanout(swarm.frames(), started)
+        floor_release = [ms for _, ms, _ in posts]
+        report(
+            f"Floor on {name}: {len(specs)} raw sockets, raw release view",
+            [
+                ("connect, all sockets", f"{swarm.connect_seconds:.1f} s"),
+                ("release POST p50 / p95 / p99", spread(floor_release)),
+                ("frames received", f"{len(floor_fanout)} of {len(posts) * len(specs)}"),
+                ("fan-out from the POST p50 / p95 / p99", spread(floor_fanout)),
+            ],
+        )
+        statuses, insert_ms, elapsed = post_loop(ports, args.seconds, args.clients, insert)
+        rate = statuses[200] / elapsed
+        report(
+            f"Floor on {name}: raw view, one INSERT per POST",
+            [
+                ("POSTs answered", f"{dict(statuses)} in {elapsed:.1f} s = {rate:.1f}/s"),
+                ("POST p50 / p95 / p99", spread(insert_ms)),
+            ],
+        )
+        figures[name] = FloorFigures(floor_fanout, floor_release, rate, insert_ms)
+    frames = swarm.frames()
+    swarm.close()
+    delivery = Counter()
+    for _, received, _ in frames:
+        delivery.update(account(seqs, [seq for seq, _ in received]))
+    report("Floor: frames", [_delivery_row(delivery)])
+    return figures
+
+
+def ratio_rows(name: str, floor: FloorFigures, fan, release, rate: float, decide99: float):
+    """Cascade's figures against the floor on one server."""
+    insert99 = percentile(floor.insert_ms, 99)
+    fan99 = ratio(percentile(fan, 99), percentile(floor.fanout, 99))
+    return [
+        (f"fan-out p50, floor on {name}", ratio(percentile(fan, 50), percentile(floor.fanout, 50))),
+        (f"fan-out p99, floor on {name}", f"{fan99} (target <= {TARGET_FANOUT_RATIO}x)"),
+        (
+            f"release POST p50, floor on {name}",
+            ratio(percentile(release, 50), percentile(floor.release, 50)),
+        ),
+        (
+            f"decisions/s over HTTP, floor on {name}",
+            f"{ratio(rate, floor.rate)} ({rate:.0f} vs {floor.rate:.0f}/s;"
+            f" target >= {TARGET_DECISIONS_PER_S}/s)",
+        ),
+        (
+            f"POST p99, floor on {name}",
+            f"{ratio(decide99, insert99)} ({decide99:.0f} vs {insert99:.0f} ms;"
+            f" target < {TARGET_POST_P99_MS} ms)",
+        ),
+    ]
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -331,23 +489,29 @@ def run(args, env) -> list[str]:
         return "/floor/insert/", {"body": f"decision {n}"}, ""
 
     log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp"))
-    with daphne_servers(
-        args.servers, env, log_dir=log_dir, application="bench.floor_app:application"
-    ) as servers:
+    with (
+        daphne_servers(
+            args.servers, env, log_dir=log_dir, application="bench.floor_app:application"
+        ) as servers,
+        http_server(args, env, log_dir) as web,
+    ):
         ports = [port for port, _ in servers]
-        sampler = RssSampler([process.pid for _, process in servers])
-        sampler.start()
+        # Where the POSTs go: gunicorn beside Daphne, or Daphne itself.
+        http_ports = [web[0]] if web else ports
+        every_server = servers + ([web] if web else [])
         # Warm-up, untimed: a release (inject 0), a decision and an insert on each server.
         releases(
-            ports,
+            http_ports,
             1,
             0,
             lambda n: (f"/exercises/{code}/injects/i0/release/", {}, facilitator_cookie),
         )
-        for port in ports:
+        for port in sorted({*ports, *http_ports}):
             post_loop([port], 0.5, 1, decide)
             post_loop([port], 0.5, 1, insert)
             post_loop([port], 0.2, 1, lambda n: ("/floor/release/", {"bytes": 10}, ""))
+        sampler = RssSampler(server_pids(every_server))
+        sampler.start()
 
         # ---- Cascade: sockets, releases from the facilitator's POST, decide POSTs
         specs = [
@@ -358,9 +522,9 @@ def run(args, env) -> list[str]:
         before = exercise.last_seq
         swarm = Swarm(mp, specs, args.join_rate, hello_seq=before)
         time.sleep(2)  # every hello answered
-        cpu = cpu_seconds(servers, swarm)
+        cpu = cpu_seconds(every_server, swarm)
         posts = releases(
-            ports,
+            http_ports,
             args.injects,
             args.gap,
             lambda n: (f"/exercises/{code}/injects/i{n + 1}/release/", {}, facilitator_cookie),
@@ -379,9 +543,10 @@ def run(args, env) -> list[str]:
         sizes = frames[0][2]
         frame_bytes = max((sizes[s] for s in released if s in sizes), default=0)
         cascade_release = [ms for _, ms, _ in posts]
-        cpu_injects = cpu_seconds(servers, swarm)
+        cpu_injects = cpu_seconds(every_server, swarm)
         report(
-            f"Cascade: {len(specs)} sockets in {args.teams} teams on {args.servers} servers",
+            f"Cascade: {len(specs)} sockets in {args.teams} teams on {args.servers} servers"
+            f", POSTs to {server_name(args)}",
             [
                 ("connect + hello, all sockets", f"{swarm.connect_seconds:.1f} s"),
                 ("injects released (facilitator POST)", f"{len(posts)}, every {args.gap} s"),
@@ -394,9 +559,9 @@ def run(args, env) -> list[str]:
         )
         revisions = DecisionRevision.objects.filter(decision__exercise=exercise)
         first = revisions.count()
-        statuses, decide_ms, elapsed = post_loop(ports, args.seconds, args.clients, decide)
+        statuses, decide_ms, elapsed = post_loop(http_ports, args.seconds, args.clients, decide)
         accepted = revisions.count() - first
-        cpu_decisions = cpu_seconds(servers, swarm)
+        cpu_decisions = cpu_seconds(every_server, swarm)
         server_cpu = sum(cpu_decisions[:-1]) - sum(cpu_injects[:-1])
         cascade_rate = accepted / elapsed
         report(
@@ -409,6 +574,7 @@ def run(args, env) -> list[str]:
                 ("decisions accepted", f"{accepted} = {cascade_rate:.1f}/s"),
                 ("POST p50 / p95 / p99", spread(decide_ms)),
                 ("servers' CPU per decision", f"{server_cpu / max(accepted, 1) * 1000:.1f} ms"),
+                ("CPU s, servers | clients", _cpu_row(cpu_injects, cpu_decisions)),
             ],
         )
         time.sleep(3)
@@ -424,66 +590,22 @@ def run(args, env) -> list[str]:
         if any(delivery[k] for k in ("lost", "duplicated", "out_of_order", "leaked")):
             missed.append("Cascade frames lost, duplicated, out of order or leaked")
 
-        # ---- the floor: raw sockets, raw release POSTs, raw INSERT POSTs
+        # ---- the floor: raw sockets; raw release and INSERT POSTs on each HTTP server
         floor_specs = [(port, f"/floor/ws/?team={team}", "", team) for port, _, _, team in specs]
-        swarm = Swarm(mp, floor_specs, args.join_rate)
-        time.sleep(2)
-        posts = releases(
-            ports,
-            args.injects,
-            args.gap,
-            lambda n: ("/floor/release/", {"bytes": frame_bytes}, ""),
-        )
-        time.sleep(3)
-        started = {int(body): t0 for t0, _, body in posts}
-        frames = swarm.frames()
-        floor_fanout = fanout(frames, started)
-        floor_release = [ms for _, ms, _ in posts]
-        report(
-            f"Floor: {len(floor_specs)} raw sockets, raw release view",
-            [
-                ("connect, all sockets", f"{swarm.connect_seconds:.1f} s"),
-                ("release POST p50 / p95 / p99", spread(floor_release)),
-                ("frames received", f"{len(floor_fanout)} of {len(posts) * len(floor_specs)}"),
-                ("fan-out from the POST p50 / p95 / p99", spread(floor_fanout)),
-            ],
-        )
-        statuses, insert_ms, elapsed = post_loop(ports, args.seconds, args.clients, insert)
-        floor_rate = statuses[200] / elapsed
-        report(
-            "Floor: raw view, one INSERT per POST",
-            [
-                ("POSTs answered", f"{dict(statuses)} in {elapsed:.1f} s = {floor_rate:.1f}/s"),
-                ("POST p50 / p95 / p99", spread(insert_ms)),
-            ],
-        )
-        frames = swarm.frames()
-        swarm.close()
-        floor_delivery = Counter()
-        for _, received, _ in frames:
-            floor_delivery.update(account(sorted(started), [seq for seq, _ in received]))
-        report("Floor: frames", [_delivery_row(floor_delivery)])
+        floors = {"Daphne": ports, **({"gunicorn": http_ports} if web else {})}
+        floor = floor_phases(mp, args, floor_specs, floors, frame_bytes, insert)
 
-        fan99 = percentile(cascade_fanout, 99) / percentile(floor_fanout, 99)
-        decide99, insert99 = percentile(decide_ms, 99), percentile(insert_ms, 99)
-        fan50 = (percentile(cascade_fanout, 50), percentile(floor_fanout, 50))
-        release50 = (percentile(cascade_release, 50), percentile(floor_release, 50))
+        daphne_floor = floor["Daphne"]
+        fan99 = percentile(cascade_fanout, 99) / percentile(daphne_floor.fanout, 99)
+        decide99 = percentile(decide_ms, 99)
         report(
             "Cascade / floor",
             [
-                ("fan-out p50", ratio(*fan50)),
-                ("fan-out p99", f"{fan99:.2f}x (target <= {TARGET_FANOUT_RATIO}x)"),
-                ("release POST p50", ratio(*release50)),
-                (
-                    "decisions/s over HTTP",
-                    f"{ratio(cascade_rate, floor_rate)} ({cascade_rate:.0f} vs"
-                    f" {floor_rate:.0f}/s; target >= {TARGET_DECISIONS_PER_S}/s)",
-                ),
-                (
-                    "POST p99",
-                    f"{ratio(decide99, insert99)} ({decide99:.0f} vs {insert99:.0f} ms;"
-                    f" target < {TARGET_POST_P99_MS} ms)",
-                ),
+                row
+                for name, each in floor.items()
+                for row in ratio_rows(
+                    name, each, cascade_fanout, cascade_release, cascade_rate, decide99
+                )
             ],
         )
         if fan99 > TARGET_FANOUT_RATIO:
@@ -493,7 +615,9 @@ def run(args, env) -> list[str]:
         if decide99 >= TARGET_POST_P99_MS:
             missed.append(f"decide POST p99 {decide99:.0f} ms")
 
-        server_figures(ports, env["METRICS_TOKEN"])
+        # With one PROMETHEUS_MULTIPROC_DIR (gunicorn runs) any server answers for all.
+        scraped = http_ports if web else ports
+        server_figures(scraped, env["METRICS_TOKEN"])
         sampler.stop.set()
         sampler.join()
         report("Servers", [("RSS peak (MB)", ", ".join(f"{p / 2**20:.0f}" for p in sampler.peak))])
@@ -570,6 +694,8 @@ def main() -> int:
         connections.close_all()
         if not args.keep_database:
             drop_database(args.database)
+        if "PROMETHEUS_MULTIPROC_DIR" in env:
+            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     print("\nTargets:", "all met" if not missed else "MISSED: " + "; ".join(missed), flush=True)
     return 1 if missed else 0
 

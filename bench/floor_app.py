@@ -16,7 +16,10 @@ Loading this module also raises the decision rate limit (the bench asks 100 team
 200 decisions/s, 4x their sustained allowance: it measures the path, not the limiter)
 and freezes the start-up objects out of the garbage collector's generations.
 
-Daphne serves ``bench.floor_app:application``.
+Daphne serves ``bench.floor_app:application``; gunicorn (``bench_path.py --http gunicorn``)
+serves ``bench.floor_app:wsgi_application``, the WSGI twin: the same views, URLs and
+middleware through ``config/wsgi.py``, so the floor is measured on the server that serves
+Cascade's POSTs too.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
@@ -34,6 +38,8 @@ from django.views.decorators.http import require_POST
 
 from bench.bench_live import lift_decision_limit
 from config.asgi import application as cascade  # sets Django up
+from config.wsgi import application as wsgi_application  # noqa: F401 - gunicorn serves it
+from exercises import broadcast
 
 TABLE = "bench_floor"
 TEAMS_GROUP = "floor-teams"
@@ -57,7 +63,11 @@ def floor_release(request: HttpRequest) -> HttpResponse:
     seq = _insert("release")
     head = f"<!--seq:{seq}-->"
     html = head + "x" * max(0, int(request.POST.get("bytes", "0")) - len(head))
-    async_to_sync(get_channel_layer().group_send)(TEAMS_GROUP, {"type": "floor.push", "html": html})
+    # Under Daphne asgiref runs the send on the server's loop. A WSGI worker has no loop,
+    # and asgiref's would be a new one (and a new Redis connection) per call, so it sends
+    # from the process's one long-lived loop, as Cascade's publish does (exercises.broadcast).
+    send = async_to_sync if isinstance(request, ASGIRequest) else broadcast.async_to_sync
+    send(get_channel_layer().group_send)(TEAMS_GROUP, {"type": "floor.push", "html": html})
     return HttpResponse(str(seq), content_type="text/plain")
 
 

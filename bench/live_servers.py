@@ -1,4 +1,5 @@
-"""Start and stop real Daphne processes for the live bench and the two-server test.
+"""Start and stop real Daphne (and gunicorn) processes for the live bench and the
+two-server tests.
 
 Kept free of Django imports so the caller decides which database and Redis the
 servers use (through ``env``).
@@ -6,6 +7,7 @@ servers use (through ``env``).
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -17,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DAPHNE = Path(sys.executable).with_name("daphne")
+GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 def free_port() -> int:
@@ -31,13 +34,13 @@ def wait_for_port(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"daphne on port {port} exited with {process.returncode}")
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"daphne did not listen on port {port} within {timeout} s")
+    raise TimeoutError(f"server did not listen on port {port} within {timeout} s")
 
 
 @contextmanager
@@ -67,11 +70,60 @@ def daphne_servers(
             wait_for_port(port, process=process)
         yield servers
     finally:
-        for _, process in servers:
-            process.terminate()
-        for _, process in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _stop([process for _, process in servers])
+
+
+@contextmanager
+def gunicorn_server(
+    env: Mapping[str, str],
+    *,
+    workers: int,
+    threads: int | None = None,
+    log_dir: Path | None = None,
+    application: str = "config.wsgi:application",
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    """One gunicorn master with ``config/gunicorn.py``'s settings serving ``application``
+    from ``workers`` processes (``threads`` each; None: the settings' default); yields
+    (port, master)."""
+    port = free_port()
+    full_env = {**os.environ, **env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": str(workers)}
+    if threads is not None:
+        full_env["WEB_THREADS"] = str(threads)
+    log = open(log_dir / "gunicorn.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(GUNICORN), "-c", "config/gunicorn.py", application],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_app(port, process)
+        yield port, process
+    finally:
+        _stop([process])
+
+
+def wait_for_app(port: int, process: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    """Until ``/healthz`` answers: gunicorn's master listens at once, but a request waits
+    there until a worker has imported Django (seconds on a loaded machine)."""
+    wait_for_port(port, timeout=timeout, process=process)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/healthz")
+        status = connection.getresponse().status
+    finally:
+        connection.close()
+    if status != 200:
+        raise RuntimeError(f"the server on port {port} answered /healthz with {status}")
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -14,9 +14,11 @@ broadcast, timing) records with one call each:
 - ``cascade_events_published_total{kind}`` and ``cascade_decisions_total``: decisions per
   minute is ``rate(cascade_decisions_total[1m]) * 60``.
 
-With several processes on a host (Daphne processes, a Celery worker), set
-``PROMETHEUS_MULTIPROC_DIR`` to one empty directory for all of them: each writes its
-figures there and any process's ``/metrics`` answers for them all.
+With several processes on a host (Daphne processes, gunicorn's workers, a Celery worker),
+set ``PROMETHEUS_MULTIPROC_DIR`` to one empty directory for all of them: each writes its
+figures there and any process's ``/metrics`` answers for them all (gunicorn's workers
+publish the decisions, Daphne's processes push the frames; ``config/gunicorn.py`` marks a
+worker that exits as dead there).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -20,3 +22,12 @@ def server_process(tmp_path_factory):
     for server in run_server(tmp_path_factory.mktemp("server")):
         server.login()
         yield server
+
+
+@pytest.fixture(scope="module")
+def gunicorn_process(tmp_path_factory):
+    """A gunicorn subprocess (one worker) on its own SQLite file, with the Redis layer
+    of ``REDIS_URL`` (server_process.py)."""
+    from tests.security.server_process import run_gunicorn
+
+    yield from run_gunicorn(tmp_path_factory.mktemp("gunicorn"), os.environ["REDIS_URL"])

@@ -1,10 +1,12 @@
-"""A real Daphne server in a subprocess, for hostile-input tests that must show the process
-survives and its memory stays bounded (issue 13).
+"""A real Daphne (or gunicorn) server in a subprocess, for hostile-input tests that must show
+the process survives and its memory stays bounded (issue 13).
 
-The server runs the embedded default on its own SQLite file under a temporary directory,
-binds 127.0.0.1 only, and is stopped by the fixture that started it. Memory is read from
-``/proc/<pid>/status``: ``VmRSS`` now and ``VmHWM`` (peak), whose mark
-``reset_peak`` clears through ``/proc/<pid>/clear_refs``.
+The server runs on its own SQLite file under a temporary directory (Daphne: the embedded
+default; gunicorn, which refuses the in-memory channel layer: with ``REDIS_URL``), binds
+127.0.0.1 only, and is stopped by the fixture that started it. Memory is read from
+``/proc/<pid>/status`` of the process that serves requests (gunicorn's one worker):
+``VmRSS`` now and ``VmHWM`` (peak), whose mark ``reset_peak`` clears through
+``/proc/<pid>/clear_refs``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class ServerProcess:
     port: int
     process: subprocess.Popen
     cookies: dict[str, str] = field(default_factory=dict)
+    worker_pid: int | None = None  # gunicorn: the worker that serves, not the master
+
+    @property
+    def serving_pid(self) -> int:
+        return self.worker_pid or self.process.pid
 
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict | None = None
@@ -89,12 +96,12 @@ class ServerProcess:
         return self.process.poll() is None and self.request("GET", "/healthz").status == 200
 
     def memory_kib(self, key: str) -> int:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        status = Path(f"/proc/{self.serving_pid}/status").read_text()
         return int(re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE).group(1))
 
     def reset_peak(self) -> None:
         """Make ``VmHWM`` start again from the current RSS (Linux: clear_refs "5")."""
-        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        Path(f"/proc/{self.serving_pid}/clear_refs").write_text("5")
 
 
 def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
@@ -125,18 +132,31 @@ def _wait_for(port: int, process: subprocess.Popen, timeout: float = 30.0) -> No
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"Daphne did not start on port {port}")
+    raise RuntimeError(f"the server did not start on port {port}")
 
 
-def run_server(data_dir: Path) -> Iterator[ServerProcess]:
-    """Migrate a fresh embedded database, add a superuser, serve it; stop on exit."""
+def _env(data_dir: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
     env |= {"CASCADE_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "DEBUG": "0"}
-    env |= {"SECRET_KEY": "hostile-input-tests-only", "LOGIN_THROTTLING": "0"}
+    return env | {"SECRET_KEY": "hostile-input-tests-only", "LOGIN_THROTTLING": "0"}
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_server(data_dir: Path) -> Iterator[ServerProcess]:
+    """Migrate a fresh embedded database, add a superuser, serve it; stop on exit."""
+    env = _env(data_dir)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["shell", "-c", SETUP]):
         subprocess.run([*manage, *command], env=env, check=True, cwd=settings.BASE_DIR)
@@ -153,9 +173,29 @@ def run_server(data_dir: Path) -> Iterator[ServerProcess]:
         _wait_for(port, process)
         yield ServerProcess(port, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def run_gunicorn(data_dir: Path, redis_url: str) -> Iterator[ServerProcess]:
+    """gunicorn with ``config/gunicorn.py`` (its default worker class and threads) and one
+    worker, on a fresh SQLite file and ``redis_url``'s layer; stop on exit."""
+    port = _free_port()
+    env = _env(data_dir) | {"REDIS_URL": redis_url, "WEB_WORKERS": "1"}
+    env |= {"WEB_BIND": f"127.0.0.1:{port}"}
+    gunicorn = [str(Path(sys.executable).with_name("gunicorn")), "-c", "config/gunicorn.py"]
+    process = subprocess.Popen(
+        gunicorn,
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "gunicorn.log").open("wb"),
+    )
+    try:
+        _wait_for(port, process)
+        server = ServerProcess(port, process)
+        assert server.is_answering()  # the worker has booted
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+        server.worker_pid = int(children.split()[0])
+        yield server
+    finally:
+        _stop(process)
