@@ -102,6 +102,7 @@ def parse_args() -> argparse.Namespace:
         default=1000,
         help="the exercise start: this many players open their room page (0: skip)",
     )
+    parser.add_argument("--start-teams", type=int, default=100, help="in as many teams")
     parser.add_argument(
         "--start-seconds", type=float, default=30.0, help="the start's page GETs arrive over this"
     )
@@ -490,11 +491,8 @@ def run(args, env) -> list[str]:
         args.participants, args.teams, args.injects * (1 + len(args.sweep))
     )
     facilitator_cookie = session_for(facilitator)
-    start_code = (
-        seed_start(exercise, facilitator, players, args.start_players)
-        if args.start_players
-        else None
-    )
+    starters, start_cookies = start_players(players, cookies, args.start_players, args.start_teams)
+    start_code = seed_start(exercise, facilitator, starters) if starters else None
     connection.close()
     gc.collect()
     gc.freeze()  # the seeded objects: no full collection of them inside a timed phase
@@ -674,9 +672,7 @@ def run(args, env) -> list[str]:
                 break  # more sockets will not connect either
 
         if start_code:
-            missed += start_phase(
-                args, ports, start_code, facilitator_cookie, cookies[: args.start_players]
-            )
+            missed += start_phase(args, ports, start_code, facilitator_cookie, start_cookies)
 
         server_figures(ports, env["METRICS_TOKEN"])
         sampler.stop.set()
@@ -758,15 +754,23 @@ def _join_rows(swarm: Swarm, args) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- the exercise start
 
 
-def seed_start(exercise, facilitator, players, count: int) -> str:
-    """A second exercise of the same scenario, still in the lobby, whose players are the
-    first ``count`` players (their teams' roles and organizations); returns its code."""
+def start_players(players, cookies, count: int, teams: int) -> tuple[list, list[str]]:
+    """The first ``count`` players (and their cookies) of the first ``teams`` teams (pure):
+    the start's exercise has as many teams as the issue's, whatever the main phase's."""
+    first = {team.pk for _, team in players[: max(teams, 1)]}
+    chosen = [(p, c) for p, c in zip(players, cookies, strict=True) if p[1].pk in first][:count]
+    return [p for p, _ in chosen], [c for _, c in chosen]
+
+
+def seed_start(exercise, facilitator, players) -> str:
+    """A second exercise of the same scenario, still in the lobby, with ``players`` (their
+    teams' roles and organizations); returns its code."""
     from exercises.models import Exercise, Participant, Team
 
     lobby = Exercise.objects.create(name="Bench start", scenario=exercise.scenario, status="lobby")
     Participant.objects.create(exercise=lobby, user=facilitator, kind="facilitator")
     teams: dict[int, Team] = {}
-    for _, team in players[:count]:
+    for _, team in players:
         teams.setdefault(
             team.pk,
             Team(exercise=lobby, role_id=team.role_id, organization_id=team.organization_id),
@@ -774,7 +778,7 @@ def seed_start(exercise, facilitator, players, count: int) -> str:
     Team.objects.bulk_create(teams.values())
     Participant.objects.bulk_create(
         Participant(exercise=lobby, user=user, kind="player", team=teams[team.pk])
-        for user, team in players[:count]
+        for user, team in players
     )
     return lobby.code
 
@@ -858,9 +862,14 @@ def start_phase(
         for label, at, path in steps:
             time.sleep(max(0.0, at - (time.monotonic() - t0)))
             connection = http.client.HTTPConnection("127.0.0.1", http_ports[0], timeout=60)
-            status, _, ms, _ = post_once(connection, http_ports[0], path, {}, cookie)
-            connection.close()
-            facilitator.append(f"{label} {status} in {ms:.0f} ms")
+            t = time.monotonic()
+            try:
+                status, _, ms, _ = post_once(connection, http_ports[0], path, {}, cookie)
+                facilitator.append(f"{label} {status} in {ms:.0f} ms")
+            except OSError as error:  # a timeout included: the figure, not a dead phase
+                facilitator.append(f"{label} {error!r} after {time.monotonic() - t:.0f} s")
+            finally:
+                connection.close()
 
     t0 = time.monotonic()
     control = threading.Thread(target=facilitate)
@@ -881,7 +890,8 @@ def start_phase(
     ms, floor_ms = [m for _, _, m in pages], [m for _, _, m in floor]
     p95 = (percentile(ms, 95), percentile(floor_ms, 95))
     report(
-        f"Exercise start: {len(cookies)} players open their room within {args.start_seconds:.0f} s",
+        f"Exercise start: {len(cookies)} players in {min(args.start_teams, args.teams)} teams"
+        f" open their room within {args.start_seconds:.0f} s",
         [
             ("room GETs answered", str(dict(Counter(status for status, _, _ in pages)))),
             ("room page", f"{page_bytes} bytes (median)"),
