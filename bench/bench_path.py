@@ -14,16 +14,25 @@ they exist:
    client threads for ``--seconds`` s: decisions/s and POST latency; then frame accounting.
 2. The floor: as many raw sockets, raw release POSTs (one INSERT, then a frame of the same
    size to every socket) and raw POSTs doing one INSERT, timed the same way.
-3. Each ratio, the engine-only decision rate (``--engine-seconds``, from worker
+3. ``--sweep``: the same sockets and releases, Cascade then floor, at each of several
+   socket counts (where fan-out p99 passes 1 s).
+4. The exercise start: ``--start-players`` players GET their team room page within
+   ``--start-seconds`` while the facilitator starts the exercise and releases the first
+   inject, against a raw view rendering a page of the same size (``start_phase``).
+5. Each ratio, the engine-only decision rate (``--engine-seconds``, from worker
    processes, no HTTP: bench_live.py's figure), the servers' RSS and the servers' own
    /metrics figures (``bench/metrics_scrape.py``).
 
 Everything is warmed up first (one untimed release, decide and insert POSTs to each
 server) and the bench process freezes its seeded objects out of the collector
-(``gc.freeze``), as the servers do with theirs. Exits 1 when a target is missed:
-decisions over HTTP >= 200/s with POST p99 < 300 ms, fan-out p99 <= 1.1x the floor's.
+(``gc.freeze``), as the servers do with theirs. Sockets come from one client process
+per ``--swarm-size`` sockets. Exits 1 when a target is missed: decisions over HTTP
+>= 200/s with POST p99 < 300 ms, fan-out p99 <= 1.1x the floor's and < 1 s, every socket
+connected, no frame lost, duplicated, out of order or leaked, room page GET p95 < 1 s.
 
     .venv/bin/python bench/bench_path.py               # 1000 participants, 100 teams
+    .venv/bin/python bench/bench_path.py --participants 5000 --teams 500 --join-rate 250
+        --injects 5 --gap 3 --seconds 0 --engine-seconds 0 --sweep 1000,2000,3000   # one line
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ put back, how their joins add up, when players open their pages, the fan-out tar
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 from bench.bench_path import (
     TARGET_FANOUT_P99_MS,
@@ -13,6 +14,7 @@ from bench.bench_path import (
     gather,
     joined,
     joined_together,
+    start_players,
 )
 
 
@@ -53,3 +55,13 @@ def test_the_fanout_target_is_missed_at_one_second():
     assert fanout_misses(5000, TARGET_FANOUT_P99_MS) == [
         f"fan-out p99 1000 ms at 5000 sockets (target < {TARGET_FANOUT_P99_MS})"
     ]
+
+
+def test_the_starts_players_come_from_the_first_teams_only():
+    teams = [SimpleNamespace(pk=pk) for pk in (10, 11, 12)]
+    players = [(f"user{i}", teams[i % 3]) for i in range(9)]  # seeded round-robin
+    cookies = [f"c{i}" for i in range(9)]
+    chosen, their_cookies = start_players(players, cookies, count=5, teams=2)
+    assert [user for user, _ in chosen] == ["user0", "user1", "user3", "user4", "user6"]
+    assert {team.pk for _, team in chosen} == {10, 11}
+    assert their_cookies == ["c0", "c1", "c3", "c4", "c6"]
