@@ -26,7 +26,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-HANDSHAKE_SECONDS = 30
+# As long as a proxy in front waits for an answer (nginx's proxy_read_timeout: 60 s).
+HANDSHAKE_SECONDS = 60
 BACKLOG = 2048
 
 
