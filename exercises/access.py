@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
+from exercises import queries
 from exercises.models import Exercise, Observation, Participant, PromptWindow, Rfi, Team
 from exercises.visibility import Viewer
 
@@ -31,12 +32,7 @@ def exercise_for(user: User, code: str) -> tuple[Exercise, Participant | None]:
     """The exercise with ``code`` and ``user``'s seat in it; 404 unless seated (staff ok)."""
     if not user.is_authenticated:
         raise Http404("No such exercise.")
-    # The seat with its exercise in one query: every live request starts here.
-    participant = (
-        Participant.objects.select_related("exercise__scenario", "team__organization", "team__role")
-        .filter(exercise__code=code, user=user)
-        .first()
-    )
+    participant = queries.seat(code=code, user_id=user.pk)
     if participant is not None:
         return participant.exercise, participant
     exercise = Exercise.objects.select_related("scenario").filter(code=code).first()
@@ -101,11 +97,7 @@ def window_for_team(exercise: Exercise, team: Team, key: str) -> PromptWindow:
     this exercise (opened for it, open or closed since). Otherwise 404, the same answer
     whether the key is unknown, names a prompt not opened yet, or one put only to other
     teams: keys reveal nothing."""
-    window = (
-        PromptWindow.objects.select_related("prompt")
-        .filter(exercise=exercise, prompt__key=key, prompt__scenario_id=exercise.scenario_id)
-        .first()
-    )
+    window = queries.window_by_key(exercise, key)
     if window is None or team.pk not in window.team_ids:
         raise Http404("No such decision.")
     return window

@@ -187,16 +187,22 @@ def _rfis(exercise: Exercise):
     return _rfis_of(exercise.rfis.all()).order_by("-asked_at", "-id")
 
 
-def room_rfis(exercise: Exercise, team: Team, *, last_seq: int) -> dict:
+def room_rfis(
+    exercise: Exercise, team: Team, *, last_seq: int, others: list[Team] | None = None
+) -> dict:
     """The team's RFIs (asked by it or put to it, up to the page's ``last_seq``: later
-    ones arrive over the socket), newest first, and the forms."""
+    ones arrive over the socket), newest first, and the forms (``others``: the other
+    teams, ``forms.other_teams``, when the caller already read them)."""
     now_clock = exercise_clock(exercise)
     rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
     reader = Viewer(kind=Participant.Kind.PLAYER, team_id=team.pk)
     return {
         "rfi_items": [rfi_item(r, reader=reader, now_clock=now_clock) for r in rows],
         "rfi_form": RfiForm(
-            exercise=exercise, team=team, initial={"client_token": new_client_token()}
+            exercise=exercise,
+            team=team,
+            others=others,
+            initial={"client_token": new_client_token()},
         ),
         "answer_form": RfiAnswerForm(exercise=exercise),
     }

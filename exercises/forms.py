@@ -141,6 +141,11 @@ class DecisionForm(forms.Form):
         return self.cleaned_data["client_token"] or new_client_token()
 
 
+def other_teams(exercise: Exercise, team: Team) -> list[Team]:
+    """The exercise's teams but ``team``, as the share and RFI forms list them."""
+    return list(exercise.teams.exclude(id=team.id).select_related("organization", "role"))
+
+
 class ShareForm(forms.Form):
     tlp = forms.ChoiceField(
         choices=Tlp.choices,
@@ -157,10 +162,14 @@ class ShareForm(forms.Form):
     )
     client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, exercise: Exercise, team: Team, **kwargs) -> None:
+    def __init__(
+        self, *args, exercise: Exercise, team: Team, others: list[Team] | None = None, **kwargs
+    ) -> None:
+        """``others``: ``other_teams(exercise, team)`` when the caller already read them."""
         super().__init__(*args, **kwargs)
-        others = exercise.teams.exclude(id=team.id).select_related("organization", "role")
-        self.teams = {t.code: t for t in others}
+        self.teams = {
+            t.code: t for t in (other_teams(exercise, team) if others is None else others)
+        }
         self.fields["recipients"].choices = [(c, str(t)) for c, t in self.teams.items()]
 
     def clean_recipients(self) -> list[Team]:
@@ -250,10 +259,14 @@ class RfiForm(forms.Form):
     )
     client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, exercise: Exercise, team: Team, **kwargs) -> None:
+    def __init__(
+        self, *args, exercise: Exercise, team: Team, others: list[Team] | None = None, **kwargs
+    ) -> None:
+        """``others``: ``other_teams(exercise, team)`` when the caller already read them."""
         super().__init__(*args, **kwargs)
-        others = exercise.teams.exclude(id=team.id).select_related("organization", "role")
-        self.teams = {t.code: t for t in others}
+        self.teams = {
+            t.code: t for t in (other_teams(exercise, team) if others is None else others)
+        }
         choices = [(TO_CONTROL, "The control cell")] + [(c, str(t)) for c, t in self.teams.items()]
         self.fields["to"].choices = choices
 

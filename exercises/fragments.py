@@ -80,6 +80,7 @@ class _Sources:
 
     def __init__(self, event: Event) -> None:
         self.event = event
+        self._feed_items: dict[tuple[bool, bool], str] = {}
 
     @cached_property
     def exercise(self) -> Exercise:
@@ -106,6 +107,20 @@ class _Sources:
             "revision": payload["revision"],
             "author": {"label": payload["author_label"]} if payload.get("author_label") else None,
         }
+
+    def feed_item(self, *, is_control: bool, preview_shares: bool) -> str:
+        """The event's feed item, rendered once per distinct look: the control and
+        evaluator consoles' items are the same markup, and so are every team's."""
+        key = (is_control, preview_shares)
+        if key not in self._feed_items:
+            context = {
+                "event": self.event,
+                "is_control": is_control,
+                "preview_shares": preview_shares,
+            }
+            item = render_to_string(FEED_ITEM, context).strip()
+            self._feed_items[key] = f'<div hx-swap-oob="afterbegin:#feed">{item}</div>'
+        return self._feed_items[key]
 
     @cached_property
     def share(self) -> Share | None:
@@ -134,16 +149,15 @@ def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
 def _frame(sources: _Sources, perspective: str) -> str:
     """The event's frame, or its compact frame when longer than ``SOCKET_PUSH_BYTES``."""
     event = sources.event
-    context = {
-        "event": event,
-        "is_control": perspective in CONTROL_PERSPECTIVES,
-        # A team's share list holds the body; its feed item shows a preview.
-        "preview_shares": perspective not in (*CONTROL_PERSPECTIVES, OBSERVER),
-    }
     parts = []
     if event.kind not in PANEL_ONLY_KINDS:
-        item = render_to_string(FEED_ITEM, context)
-        parts.append(f'<div hx-swap-oob="afterbegin:#feed">{item.strip()}</div>')
+        parts.append(
+            sources.feed_item(
+                is_control=perspective in CONTROL_PERSPECTIVES,
+                # A team's share list holds the body; its feed item shows a preview.
+                preview_shares=perspective not in (*CONTROL_PERSPECTIVES, OBSERVER),
+            )
+        )
     parts += [render(sources) for render in _panels(event, perspective)]
     frame = f"<!--seq:{event.seq}-->" + "".join(p.strip() for p in parts if p)
     if len(frame.encode()) <= SOCKET_PUSH_BYTES:

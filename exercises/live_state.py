@@ -83,13 +83,26 @@ def status_context(exercise: Exercise) -> dict:
 
 
 def feed_for(exercise: Exercise, *, perspective: str, upto: int | None = None) -> list[Event]:
-    """The latest events seen from ``perspective``, oldest first (the feed shows them
-    reversed)."""
+    """The latest ``FEED_LIMIT`` events seen from ``perspective``, oldest first (the feed
+    shows them reversed).
+
+    Read newest first, a page at a time, until enough are visible: with 100 teams
+    deciding, the last 200 events of the exercise can all be other teams' decisions, and
+    a team's page must still show its injects. (Filtering ``SOME`` events in SQL would
+    need JSON containment, which SQLite lacks; ``can_see_event`` stays the one rule.)
+    """
     viewer = visibility.viewer_for_perspective(perspective)
-    events = exercise.events.select_related("actor").order_by("-seq")
+    events = exercise.events.order_by("-seq")  # no feed item shows its actor
     if upto is not None:
         events = events.filter(seq__lte=upto)
-    return [e for e in reversed(events[:FEED_LIMIT]) if visibility.can_see_event(e, viewer=viewer)]
+    seen: list[Event] = []
+    while len(seen) < FEED_LIMIT:
+        page = list(events[:FEED_LIMIT])
+        seen += [e for e in page if visibility.can_see_event(e, viewer=viewer)]
+        if len(page) < FEED_LIMIT:
+            break
+        events = events.filter(seq__lt=page[-1].seq)
+    return seen[:FEED_LIMIT][::-1]
 
 
 def page_context(exercise: Exercise, *, perspective: str) -> dict:
@@ -300,13 +313,15 @@ def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[
 
 def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
     """Shares (its own included) that the TLP rules let this team read, newest first."""
-    infos = queries.team_infos(exercise)
-    shares = (
+    shares = list(
         exercise.shares.all()
         .select_related("from_team__organization", "from_team__role")
         .prefetch_related("recipients", "summarizes")
         .order_by("-created_at")
     )
+    if not shares:  # the start of an exercise: no team to read
+        return []
+    infos = queries.team_infos(exercise)
     return [
         share
         for share in shares

@@ -1,5 +1,6 @@
-"""Read-only queries the engine and the pages share: the teams as the rules see them, and
-the decision path's reads.
+"""Read-only queries the engine and the pages share: the teams as the rules see them, the
+decision path's reads, and the written-out reads of whole rows every live request or
+engine call starts with (a user's seat, a prompt's window by key, the exercise lock).
 
 Decisions are the hottest write of a live exercise. Built with the ORM, the decision
 path's reads (each with EXISTS subqueries) cost 1.0-1.4 ms of CPU per call, nearly all
@@ -10,11 +11,16 @@ decision test goes through them.
 
 from __future__ import annotations
 
-from django.db import connection
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Model
+
+from accounts.models import Organization
 from exercises.models import Decision, DecisionRevision, Exercise, Participant, PromptWindow, Team
 from exercises.visibility import TeamInfo
-from scenarios.models import Consequence
+from scenarios.models import Consequence, Prompt, Role, Scenario
 
 
 def team_infos(exercise: Exercise) -> list[TeamInfo]:
@@ -91,3 +97,129 @@ def window_still_open(window_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_WINDOW_OPEN, [window_id])
         return cursor.fetchone() is not None
+
+
+# ---------------------------------------------------------------- whole rows, written out
+
+
+class _Rows:
+    """Whole rows of one model in a written-out SELECT: its columns under ``alias`` and how
+    to turn their values into an instance, with the converters the ORM would apply (SQLite
+    returns datetimes as text and booleans as 0/1; JSON arrives as text)."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+        self.attnames = [f.attname for f in fields]
+        self._cols = [f.get_col(alias) for f in fields]
+        self._converters: dict[str, list[tuple[int, list[Callable]]]] = {}
+
+    def build(self, values: Sequence[Any]) -> Model | None:
+        """The instance from ``values`` (its columns, in order); None for a LEFT JOIN's
+        missing row."""
+        if values[0] is None:
+            return None
+        converted = list(values)
+        for i, chain in self._converters_for(connection.vendor):
+            for convert in chain:
+                converted[i] = convert(converted[i], self._cols[i], connection)
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, converted)
+
+    def _converters_for(self, vendor: str) -> list[tuple[int, list[Callable]]]:
+        # Per database vendor: they depend on the backend, not on the connection.
+        if vendor not in self._converters:
+            chains = [
+                connection.ops.get_db_converters(c) + c.get_db_converters(connection)
+                for c in self._cols
+            ]
+            self._converters[vendor] = [(i, chain) for i, chain in enumerate(chains) if chain]
+        return self._converters[vendor]
+
+
+def _fetch_one(sql: str, params: list[Any], rows: Sequence[_Rows]) -> list[Model | None] | None:
+    """The first row of ``sql`` split into one instance per ``rows`` (None: no row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    built, start = [], 0
+    for part in rows:
+        width = len(part.attnames)
+        built.append(part.build(row[start : start + width]))
+        start += width
+    return built
+
+
+_SEAT_ROWS = (
+    _Rows(Participant, "p"),
+    _Rows(Exercise, "e"),
+    _Rows(Scenario, "s"),
+    _Rows(Team, "t"),
+    _Rows(Organization, "o"),
+    _Rows(Role, "r"),
+)
+_SEAT = f"""
+SELECT {", ".join(rows.columns for rows in _SEAT_ROWS)}
+FROM {Participant._meta.db_table} p
+JOIN {Exercise._meta.db_table} e ON e.id = p.exercise_id
+JOIN {Scenario._meta.db_table} s ON s.id = e.scenario_id
+LEFT JOIN {Team._meta.db_table} t ON t.id = p.team_id
+LEFT JOIN {Organization._meta.db_table} o ON o.id = t.organization_id
+LEFT JOIN {Role._meta.db_table} r ON r.id = t.role_id
+WHERE e.code = %s AND p.user_id = %s
+"""
+
+
+def seat(*, code: str, user_id: int) -> Participant | None:
+    """The user's seat in the exercise with ``code`` (one per exercise), with its exercise
+    (and the exercise's scenario) and its team (with organization and role) loaded: every
+    live request starts here. Written out, like the decision path's reads: the same read
+    built with the ORM's ``select_related`` spent more CPU compiling its six-table SQL than
+    running it."""
+    built = _fetch_one(_SEAT, [code, user_id], _SEAT_ROWS)
+    if built is None:
+        return None
+    participant, exercise, scenario, team, organization, role = built
+    exercise.scenario = scenario
+    participant.exercise = exercise
+    if team is not None:
+        team.organization, team.role = organization, role
+    participant.team = team
+    return participant
+
+
+_WINDOW_ROWS = (_Rows(PromptWindow, "w"), _Rows(Prompt, "q"))
+_WINDOW_BY_KEY = f"""
+SELECT {", ".join(rows.columns for rows in _WINDOW_ROWS)}
+FROM {PromptWindow._meta.db_table} w
+JOIN {Prompt._meta.db_table} q ON q.id = w.prompt_id
+WHERE w.exercise_id = %s AND q.scenario_id = %s AND q.key = %s
+"""
+
+
+def window_by_key(exercise: Exercise, key: str) -> PromptWindow | None:
+    """The exercise's window (one per prompt) of its scenario's prompt ``key``, with the
+    prompt loaded. Written out: it starts every decide POST."""
+    built = _fetch_one(_WINDOW_BY_KEY, [exercise.pk, exercise.scenario_id, key], _WINDOW_ROWS)
+    if built is None:
+        return None
+    window, prompt = built
+    window.prompt = prompt
+    return window
+
+
+_EXERCISE_ROWS = (_Rows(Exercise, "e"),)
+_EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
+
+
+def exercise_for_update(exercise_id: int) -> Exercise:
+    """The exercise row, locked until the surrounding transaction ends (on SQLite the
+    IMMEDIATE transaction already holds the database's write lock). Written out: every
+    engine call takes it."""
+    sql = _EXERCISE + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    built = _fetch_one(sql, [exercise_id], _EXERCISE_ROWS)
+    if built is None:
+        raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
+    return built[0]

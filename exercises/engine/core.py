@@ -16,7 +16,7 @@ from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.models import User
-from exercises import broadcast, clock, events, states
+from exercises import broadcast, clock, events, queries, states
 from exercises.models import Event, Exercise, Participant
 
 
@@ -57,7 +57,7 @@ def locked(exercise: Exercise) -> Iterator[Exercise]:
 def lock(exercise: Exercise) -> Exercise:
     """The exercise row, locked until the surrounding transaction ends (on SQLite the
     IMMEDIATE transaction already holds the database's write lock)."""
-    return Exercise.objects.select_for_update().get(pk=exercise.pk)
+    return queries.exercise_for_update(exercise.pk)
 
 
 def take_state(exercise: Exercise, row: Exercise) -> None:

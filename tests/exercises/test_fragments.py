@@ -174,9 +174,9 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_three_statements(
     statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 8
     # the exercise row read alone (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
-    # transaction holds the write lock throughout)
+    # transaction holds the write lock throughout), written out (queries.exercise_for_update)
     locked_at = next(
-        i for i, sql in enumerate(statements) if 'FROM "exercises_exercise" WHERE' in sql
+        i for i, sql in enumerate(statements) if "FROM exercises_exercise e WHERE" in sql
     )
     assert [sql.split()[0] for sql in statements[locked_at + 1 :]] == ["SELECT", "UPDATE", "INSERT"]
     assert 'INSERT INTO "exercises_event"' in statements[-1]

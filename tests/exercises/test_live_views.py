@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Permission
+from django.db import transaction
 from django.urls import reverse
+from django.utils.html import escape
 
-from exercises import engine
+from exercises import engine, events
 from exercises.fragments import render_event
+from exercises.live_state import FEED_LIMIT, feed_for
 from exercises.models import (
     Decision,
     DecisionRevision,
@@ -17,6 +20,7 @@ from exercises.models import (
     Share,
     Team,
 )
+from exercises.visibility import team_perspective
 from scenarios.models import Prompt
 from tests import factories
 
@@ -222,6 +226,44 @@ def test_it_shows_the_team_room_with_briefing_and_decision_form(client, running,
     assert "Only the teams you pick" in page  # TLP help text
 
 
+def test_the_room_lists_every_other_team_to_share_with_and_ask(client, running, bob):
+    """The share form's recipient boxes and the RFI form's addressees are written out in
+    the templates (not a widget template per team): every other team, once, by code."""
+    bank = factories.make_team(running, "bank")
+    hospital = team(running, "hospital")
+    client.force_login(bob)
+    page = client.get(url("room", running)).content.decode()
+    for other in (hospital, bank):
+        assert page.count(f'name="recipients" value="{other.code}"') == 1
+        assert page.count(f'<option value="{other.code}">{escape(other)}</option>') == 1
+    own = team(running, "cloud").code
+    assert f'value="{own}"' not in page
+    assert '<option value="control">The control cell</option>' in page
+
+
+def test_a_failed_share_keeps_the_recipients_ticked(client, running, bob):
+    hospital = team(running, "hospital")
+    client.force_login(bob)
+    form = {"tlp": "RED", "title": "", "body": "x", "recipients": [hospital.code]}
+    response = htmx(client, url("share", running), form)
+    assert f'value="{hospital.code}" id="id_recipients_0" checked>' in response.content.decode()
+
+
+def test_a_room_page_costs_the_same_queries_whatever_the_number_of_teams(
+    client, running, bob, django_assert_max_num_queries
+):
+    """The start of an exercise is every player opening the room at once: the page reads
+    the seat, the status and feed, the prompts, shares, thread and RFIs, and the other
+    teams once for both forms (bench/README.md: 20 queries before, 17 now on SQLite).
+    A query per team would fail here: the scenario's third role joins before the GET."""
+    client.force_login(bob)
+    client.get(url("room", running))  # the session's first read and write
+    factories.make_team(running, "bank")
+    with django_assert_max_num_queries(17):
+        response = client.get(url("room", running))
+    assert response.status_code == 200
+
+
 def test_it_makes_decision_resubmits_idempotent_and_marks_revisions(client, running, bob):
     client.force_login(bob)
     path = url("decide", running, "first-move")
@@ -241,7 +283,8 @@ def test_a_decision_answers_with_its_card_from_what_it_wrote(
 ):
     """The decide POST is the hottest request: session, user, seat with its exercise,
     window, options, the engine's reads and writes; the card it answers with reads
-    nothing back (bench/README.md: 21 queries before, 15 now on SQLite)."""
+    nothing back (bench/README.md: 21 queries before, 15 now on SQLite, 12 on
+    PostgreSQL, the seat, the window and the exercise lock written out)."""
     client.force_login(bob)
     path = url("decide", running, "first-move")
     htmx(client, path, {"first-move-option": "isolate", "first-move-client_token": "t1"})
@@ -449,3 +492,28 @@ def test_the_evaluator_rates_from_one_card_per_team(client, running):
     assert "Recorded M" in response.content.decode()
     missing = htmx(client, url("observe_record", running), {**data, "rating": ""})
     assert 'class="field-error" role="alert"' in missing.content.decode()
+
+
+def test_a_team_keeps_its_injects_in_its_feed_however_busy_the_other_teams_are(running):
+    """With 100 teams deciding, the exercise's last ``FEED_LIMIT`` events can all be other
+    teams' decisions: the feed reads further back until it has a page of visible ones."""
+    cloud, hospital = team(running, "cloud"), team(running, "hospital")
+    seen_before = [e.seq for e in feed_for(running, perspective=team_perspective(cloud.pk))]
+    assert seen_before  # the start, the first stage and its inject
+    with transaction.atomic():
+        locked = Exercise.objects.select_for_update().get(pk=running.pk)
+        for _ in range(FEED_LIMIT + 50):
+            events.write_event(
+                exercise=locked,
+                kind=events.EXERCISE_PAUSED,  # any kind: the feed's choice reads no payload
+                payload=events.Announcement(message="hospital only"),
+                visibility="some",
+                team_ids=[hospital.pk],
+                clock_seconds=0,
+            )
+    cloud_feed = [e.seq for e in feed_for(running, perspective=team_perspective(cloud.pk))]
+    assert cloud_feed == seen_before
+    hospital_feed = feed_for(running, perspective=team_perspective(hospital.pk))
+    assert len(hospital_feed) == FEED_LIMIT
+    assert [e.seq for e in hospital_feed] == sorted(e.seq for e in hospital_feed)
+    assert hospital_feed[-1].seq == locked.last_seq

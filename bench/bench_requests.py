@@ -1,0 +1,145 @@
+"""CPU and queries of one decide POST and one room GET, in-process, through the whole stack.
+
+No server and no socket: Django's test client drives the project's middleware (session,
+CSRF with its cookie and header, auth, messages, CSP, axes, htmx), the views and the
+engine, with broadcasting to Redis after each commit, on the live bench's exercise
+(``bench_live.seed``) in its own PostgreSQL database. Prints, per request kind, the
+median CPU time of the process per request and the queries of one request:
+
+    .venv/bin/python bench/bench_requests.py                 # 1000 players, 100 teams
+    .venv/bin/python bench/bench_requests.py --profile decide  # cProfile, top 40
+
+``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
+can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
+``--requests 0`` and divide the difference of the instruction counts by N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import itertools
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CSRF = "b" * 32  # any 32-character secret: the header must match the cookie
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=1000)
+    parser.add_argument("--teams", type=int, default=100)
+    parser.add_argument("--injects", type=int, default=5, help="released before timing")
+    parser.add_argument("--requests", type=int, default=200, help="of each kind")
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/cascade_cpu")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
+    parser.add_argument("--profile", choices=["decide", "room"], help="cProfile one kind")
+    parser.add_argument("--only", choices=["decide", "room"], help="time one kind only")
+    parser.add_argument("--top", type=int, default=40, help="rows of the profile")
+    parser.add_argument("--queries", action="store_true", help="print the SQL of one request")
+    args = parser.parse_args()
+
+    from bench import bench_live
+
+    bench_live.configure(args)
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["*"]
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from exercises import engine
+    from exercises.models import Exercise, Participant
+    from scenarios.models import Prompt
+
+    bench_live.lift_decision_limit()
+    if not args.reuse:
+        bench_live.recreate_database(args.database)
+        call_command("migrate", verbosity=0)
+        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, args.injects)
+        for n in range(1, args.injects + 1):
+            inject = exercise.scenario.injects.get(key=f"i{n}")
+            engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
+    exercise = Exercise.objects.get(name="Bench")
+    prompt = Prompt.objects.get(scenario=exercise.scenario, key="choose")
+    seats = list(
+        Participant.objects.filter(exercise=exercise, kind="player")
+        .select_related("user")
+        .order_by("team_id", "pk")
+    )
+    # One logged-in client per team (its first player), as a browser with its cookies.
+    clients = {}
+    for seat in seats:
+        if seat.team_id not in clients:
+            client = Client(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF)
+            client.force_login(seat.user)
+            client.cookies["csrftoken"] = CSRF
+            clients[seat.team_id] = client
+    browsers = list(clients.values())
+    for browser in browsers[1:]:  # one handler, as a server process has: middleware loaded once
+        browser.handler = browsers[0].handler
+    tokens = itertools.count()
+    run = f"{time.time_ns():x}"
+    decide_path = f"/exercises/{exercise.code}/room/prompts/{prompt.key}/"
+    room_path = f"/exercises/{exercise.code}/room/"
+
+    def decide(n: int) -> None:
+        form = {
+            f"{prompt.key}-option": "ab"[n % 2],
+            f"{prompt.key}-client_token": f"{run}-{next(tokens)}",
+        }
+        response = browsers[n % len(browsers)].post(decide_path, form, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200, response
+        assert b"revision" in response.content, response.content[:500]
+
+    def room(n: int) -> None:
+        response = browsers[n % len(browsers)].get(room_path)
+        assert response.status_code == 200, response
+
+    kinds = {"decide": decide, "room": room}
+    if args.only:
+        kinds = {args.only: kinds[args.only]}
+    for name, call in kinds.items():
+        for n in range(3):  # warm: templates compiled, connections open
+            call(n)
+        queries: list[str] = []
+
+        def count(run, sql, *rest, queries=queries):
+            queries.append(sql)
+            return run(sql, *rest)
+
+        with connection.execute_wrapper(count):
+            call(3)
+        if args.profile == name:
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+        times = []
+        for n in range(args.requests):
+            started = time.process_time()
+            call(n)
+            times.append((time.process_time() - started) * 1000)
+        if args.profile == name:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+        if times:
+            print(
+                f"{name:<8} {statistics.median(times):6.2f} ms CPU (median of {len(times)}),"
+                f" {len(queries)} queries"
+            )
+        if args.queries:
+            for sql in queries:
+                print("   ", sql[:240])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The written-out reads of whole rows (``exercises.queries``): the same instances the ORM
+would build, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from exercises import engine, queries
+from exercises.engine.core import lock
+from exercises.models import Exercise, Participant, PromptWindow
+
+
+def test_a_seat_comes_with_its_exercise_team_organization_and_role(running, bob, org_a):
+    expected = Participant.objects.select_related(
+        "exercise__scenario", "team__organization", "team__role"
+    ).get(exercise=running, user=bob)
+    seat = queries.seat(code=running.code, user_id=bob.pk)
+    assert seat is not None
+    for field in Participant._meta.concrete_fields:
+        name = field.attname
+        assert getattr(seat, name) == getattr(expected, name), name
+    for field in Exercise._meta.concrete_fields:
+        name = field.attname
+        assert getattr(seat.exercise, name) == getattr(expected.exercise, name), name
+    assert isinstance(seat.exercise.running_since, datetime)  # SQLite: converted from text
+    assert isinstance(seat.exercise.visibility_marks, dict)  # JSON decoded
+    assert seat.exercise.scenario == running.scenario
+    assert seat.team.organization == org_a
+    assert seat.team.role.key == "cloud"
+    assert str(seat.team) == str(expected.team)
+
+
+def test_a_seat_without_a_team_and_no_seat(running, alice, mallory):
+    seat = queries.seat(code=running.code, user_id=alice.pk)
+    assert seat.kind == Participant.Kind.FACILITATOR
+    assert seat.team is None
+    assert queries.seat(code=running.code, user_id=mallory.pk) is None
+    assert queries.seat(code="no-such-code", user_id=alice.pk) is None
+
+
+def test_a_window_by_key_comes_with_its_prompt(running):
+    window = queries.window_by_key(running, "first-move")
+    expected = PromptWindow.objects.get(exercise=running, prompt__key="first-move")
+    assert window.pk == expected.pk
+    assert window.team_ids == expected.team_ids  # a list, decoded
+    assert window.is_open
+    assert window.prompt.key == "first-move"
+    assert queries.window_by_key(running, "no-such-prompt") is None
+
+
+def test_the_engine_lock_reads_the_whole_row(running, alice):
+    engine.exercise_pause(exercise=running, actor=alice)
+    locked = lock(running)
+    fresh = Exercise.objects.get(pk=running.pk)
+    for field in Exercise._meta.concrete_fields:
+        assert getattr(locked, field.attname) == getattr(fresh, field.attname), field.name
+    assert locked.status == Exercise.Status.PAUSED
+    with pytest.raises(Exercise.DoesNotExist):
+        queries.exercise_for_update(0)
