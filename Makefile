@@ -28,7 +28,7 @@ seed: venv
 	$(BIN)/python manage.py seed_demo
 
 serve: venv
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve -b $(HOST) -p $(PORT)
 
 ## test: install everything the suite needs and run it (browser tests included)
 test: venv system-deps

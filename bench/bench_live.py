@@ -94,8 +94,10 @@ def seed(participants: int, teams: int, injects: int):
     """One running exercise; returns (exercise, facilitator, players with team ids, cookies)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends import cached_db
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
+    from django.core.cache import caches
     from django.utils import timezone
     from django.utils.crypto import get_random_string
 
@@ -168,6 +170,12 @@ def seed(participants: int, teams: int, injects: int):
         for u in users
     ]
     Session.objects.bulk_create(sessions)
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db":
+        # As a login leaves them: in the cache too, where a socket's handshake reads them.
+        caches[settings.SESSION_CACHE_ALIAS].set_many(
+            {cached_db.KEY_PREFIX + s.session_key: store.decode(s.session_data) for s in sessions},
+            timeout=86400,
+        )
     engine.exercise_start(exercise=exercise, actor=facilitator)
     exercise.refresh_from_db()
     players = [(u, team_rows[i % teams]) for i, u in enumerate(users)]
@@ -186,12 +194,14 @@ class Client:
         self.sizes: dict[int, int] = {}  # seq: bytes, of the frames the size is asked of
         self.measure = False
         self.hello_seq = 0
+        self.handshake: float | None = None  # seconds from the TCP connect to the 101
 
     async def run(self, hello_seq: int, ready: asyncio.Event, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
 
         self.hello_seq = hello_seq
         uri = f"ws://127.0.0.1:{self.port}{self.path}"
+        t0 = time.monotonic()
         async with connect(
             uri,
             origin=f"http://127.0.0.1:{self.port}",
@@ -200,6 +210,7 @@ class Client:
             ping_interval=None,
             open_timeout=60,
         ) as ws:
+            self.handshake = time.monotonic() - t0
             await ws.send(f'{{"type": "hello", "last_seq": {hello_seq}}}')
             ready.set()
             # Closing on ``stop`` ends the loop below. (A ``wait_for`` per frame, to poll
@@ -272,13 +283,16 @@ class RssSampler(threading.Thread):
             self.stop.wait(0.5)
 
 
-def cpu_seconds(servers, swarm) -> list[float]:
-    """User + system CPU seconds so far of each server process, then of the client swarm."""
+def cpu_seconds(servers, client_pids: list[int]) -> list[float]:
+    """User + system CPU seconds so far of each server process, then of the client
+    processes together."""
     import psutil
 
-    pids = [process.pid for _, process in servers] + [swarm.pid]
-    times = [psutil.Process(pid).cpu_times() for pid in pids]
-    return [t.user + t.system for t in times]
+    def used(pid: int) -> float:
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+
+    return [used(process.pid) for _, process in servers] + [sum(map(used, client_pids))]
 
 
 def busy_seconds(times) -> float:
@@ -514,10 +528,10 @@ def run_bench(args, env) -> None:
         if not ready.wait(timeout=180):
             raise RuntimeError("the sockets did not all connect within 180 s")
         time.sleep(2)  # every hello handled and replayed
-        cpu_start = cpu_seconds(servers, swarm)
+        cpu_start = cpu_seconds(servers, [swarm.pid])
         started, calls = release_injects(exercise, facilitator, args.injects, args.gap)
         time.sleep(3)
-        cpu_injects = cpu_seconds(servers, swarm)
+        cpu_injects = cpu_seconds(servers, [swarm.pid])
         if args.decision_processes:
             accepted, rejected, decision_time, decider_cpu, machine_busy = run_deciders(args, mp)
         else:
@@ -528,7 +542,7 @@ def run_bench(args, env) -> None:
             decision_time = time.monotonic() - t
             decider_cpu = time.process_time() - decider_cpu
             machine_busy = busy_seconds(psutil.cpu_times()) - busy_seconds(machine)
-        cpu_decisions = cpu_seconds(servers, swarm)
+        cpu_decisions = cpu_seconds(servers, [swarm.pid])
         time.sleep(5)  # let the last frames arrive
         stop.set()
         connect_time, received = results.get(timeout=60)

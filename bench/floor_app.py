@@ -10,7 +10,10 @@ figure is printed as a ratio to it:
   middleware, CSRF included) that INSERTs one row and sends an n-byte frame with that
   row's id as its seq to the all-teams group, as a release reaches every team (the bench
   passes the size of Cascade's inject frame, measured in the same run);
-- ``POST /floor/insert/``: a plain Django view doing one INSERT, the floor of a decision.
+- ``POST /floor/insert/``: a plain Django view doing one INSERT, the floor of a decision;
+- ``GET /floor/page/?bytes=<n>``: a plain Django view rendering an n-byte page through the
+  template engine, no database: the floor of a page GET (the bench passes the size of
+  Cascade's room page, measured in the same run).
 
 Loading this module also raises the decision rate limit (the bench asks 100 teams for
 200 decisions/s, 4x their sustained allowance: it measures the path, not the limiter)
@@ -33,6 +36,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.template import Context, Template
 from django.urls import include, path
 from django.views.decorators.http import require_POST
 
@@ -71,6 +75,19 @@ def floor_release(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(seq), content_type="text/plain")
 
 
+PAGE = Template(
+    "<!doctype html><html><head><title>Floor</title></head><body>{{ body }}</body></html>"
+)
+
+
+PAGE_OVERHEAD = len(PAGE.render(Context({"body": ""})))
+
+
+def floor_page(request: HttpRequest) -> HttpResponse:
+    size = max(0, int(request.GET.get("bytes", "0")) - PAGE_OVERHEAD)
+    return HttpResponse(PAGE.render(Context({"body": "x" * size})))
+
+
 class FloorConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         team = self.scope["query_string"].decode().partition("team=")[2]
@@ -95,6 +112,7 @@ class FloorConsumer(AsyncWebsocketConsumer):
 urlpatterns = [
     path("floor/insert/", floor_insert),
     path("floor/release/", floor_release),
+    path("floor/page/", floor_page),
     path("", include(settings.ROOT_URLCONF)),
 ]
 settings.ROOT_URLCONF = __name__

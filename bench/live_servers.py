@@ -1,8 +1,9 @@
 """Start and stop real Daphne (and gunicorn) processes for the live bench and the
 two-server tests.
 
-Kept free of Django imports so the caller decides which database and Redis the
-servers use (through ``env``).
+Each is started as a deployment starts it (``python -m config.serve``: the handshake
+window and listen backlog of ``config/serve.py``). Kept free of Django imports so the
+caller decides which database and Redis the servers use (through ``env``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DAPHNE = Path(sys.executable).with_name("daphne")
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
@@ -59,7 +59,15 @@ def daphne_servers(
             port = free_port()
             log = open(log_dir / f"daphne-{index}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
             process = subprocess.Popen(
-                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), application],
+                [
+                    sys.executable,
+                    "-m",
+                    "config.serve",
+                    "-p",
+                    str(port),
+                    "--application",
+                    application,
+                ],
                 cwd=ROOT,
                 env=full_env,
                 stdout=log,
