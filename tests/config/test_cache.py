@@ -28,3 +28,11 @@ def test_it_keeps_apart_caches_on_other_servers():
     first = SharedPoolRedisCache("redis://127.0.0.1:6379/0", {})
     other = SharedPoolRedisCache("redis://127.0.0.1:6379/1", {})
     assert first._cache is not other._cache
+
+
+def test_it_makes_one_redis_client_per_pool_not_one_per_call():
+    """redis-py's constructor fills ~200 response callbacks: not once per cache call."""
+    cache = SharedPoolRedisCache("redis://127.0.0.1:6379/0", {})
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client
+    assert client.connection_pool is cache._cache._get_connection_pool(write=True)
