@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
@@ -38,7 +38,7 @@ from exercises import access, broadcast, clock, engine, presence, scheduler
 from exercises.broadcast import EventPush
 from exercises.fragments import render_event
 from exercises.models import Event
-from exercises.visibility import Viewer, can_see_event, perspective_for
+from exercises.visibility import EventStub, Viewer, can_see_event, perspective_for
 from scenarios.formats.parse import json_shape_problem
 
 MAX_FRAME = SOCKET_MESSAGE_BYTES
@@ -80,11 +80,6 @@ def visible_frames(
         return []
     events = Event.objects.filter(exercise_id=exercise_id, seq__in=wanted).order_by("seq")
     return [(e.seq, render_event(e, perspective=perspective_for(e, viewer=viewer))) for e in events]
-
-
-class EventStub(NamedTuple):
-    visibility: str
-    team_ids: list[int]
 
 
 def _resolve(user, code: str) -> tuple[int, Viewer, int | None] | None:

@@ -28,9 +28,11 @@ from exercises.models import (
     Share,
     Team,
 )
+from exercises.visibility import EventStub
 from scenarios.models import Audience, Inject, Prompt, Stage, Tlp
 
 FEED_LIMIT = 200
+STUB_PAGE = 1000  # audience rows read at a time while looking for a feed's events
 ENTRY_VIEWS = {
     Participant.Kind.PLAYER: "exercises:room",
     Participant.Kind.EVALUATOR: "exercises:evaluate",
@@ -86,23 +88,35 @@ def feed_for(exercise: Exercise, *, perspective: str, upto: int | None = None) -
     """The latest ``FEED_LIMIT`` events seen from ``perspective``, oldest first (the feed
     shows them reversed).
 
-    Read newest first, a page at a time, until enough are visible: with 100 teams
-    deciding, the last 200 events of the exercise can all be other teams' decisions, and
-    a team's page must still show its injects. (Filtering ``SOME`` events in SQL would
-    need JSON containment, which SQLite lacks; ``can_see_event`` stays the one rule.)
+    With 100 teams deciding, the last 200 events of the exercise can all be other teams'
+    decisions, and a team's page must still show its injects: when the latest 200 hold
+    fewer visible ones, the audience columns alone are read further back, a page at a
+    time, and only the rows wanted are loaded whole. (Filtering ``SOME`` events in SQL would need
+    JSON containment, which SQLite lacks; ``can_see_event`` stays the one rule.)
     """
     viewer = visibility.viewer_for_perspective(perspective)
-    events = exercise.events.order_by("-seq")  # no feed item shows its actor
+    events = exercise.events.all()  # no feed item shows its actor
     if upto is not None:
         events = events.filter(seq__lte=upto)
-    seen: list[Event] = []
-    while len(seen) < FEED_LIMIT:
-        page = list(events[:FEED_LIMIT])
-        seen += [e for e in page if visibility.can_see_event(e, viewer=viewer)]
-        if len(page) < FEED_LIMIT:
+    latest = list(events.order_by("-seq")[:FEED_LIMIT])
+    seen = [e for e in latest if visibility.can_see_event(e, viewer=viewer)][::-1]
+    if len(seen) == FEED_LIMIT or len(latest) < FEED_LIMIT:  # one query, as a rule
+        return seen
+    wanted: list[int] = []
+    stubs = events.filter(seq__lt=latest[-1].seq).order_by("-seq")
+    stubs = stubs.values_list("seq", "visibility", "team_ids")
+    while len(seen) + len(wanted) < FEED_LIMIT:
+        page = list(stubs[:STUB_PAGE])
+        wanted += [
+            seq
+            for seq, shown_to, team_ids in page
+            if visibility.can_see_event(EventStub(shown_to, team_ids), viewer=viewer)
+        ]
+        if len(page) < STUB_PAGE:
             break
-        events = events.filter(seq__lt=page[-1].seq)
-    return seen[:FEED_LIMIT][::-1]
+        stubs = stubs.filter(seq__lt=page[-1][0])
+    older = exercise.events.filter(seq__in=wanted[: FEED_LIMIT - len(seen)]).order_by("seq")
+    return [*older, *seen]
 
 
 def page_context(exercise: Exercise, *, perspective: str) -> dict:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from exercises.models import Event, Participant
 from scenarios.models import Tlp
@@ -86,6 +86,13 @@ class Viewer:
 
 
 class EventLike(Protocol):
+    visibility: str
+    team_ids: list[int]
+
+
+class EventStub(NamedTuple):
+    """An event's audience alone (two columns), for choosing which rows to load whole."""
+
     visibility: str
     team_ids: list[int]
 
