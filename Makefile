@@ -30,9 +30,16 @@ seed: venv
 serve: venv
 	$(BIN)/python -m config.serve -b $(HOST) -p $(PORT)
 
+# Test processes for make test (pytest-xdist): each owns a test database, a Redis database
+# (REDIS_URL's and the next ones), a channel prefix and a data folder (tests/parallel.py).
+# Whole files go to a worker, so a module's shared fixture (a seeded demo, a server process)
+# is made once; in collection order (no reorder), so each worker runs its browser tests last.
+TEST_WORKERS ?= 2
+TEST_DIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 ## test: install everything the suite needs and run it (browser tests included)
 test: venv system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(TEST_DIST)
 
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

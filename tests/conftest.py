@@ -12,12 +12,26 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Sector
 from tests import factories
+from tests.parallel import WorkerSetupError, worker_environment
 
 # In CI, property tests explore the same (seeded) examples on every run: a red build is
 # then always reproducible, never a lucky draw. Locally they keep exploring new inputs.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Before pytest-xdist starts its workers: give each its Redis database, channel prefix
+    and data folder (tests/parallel.py) as environment, read by its settings."""
+    from django.conf import settings
+
+    for index, spec in enumerate(specs):
+        try:
+            spec.env.update(worker_environment(index, os.environ, settings.DATA_DIR))
+        except WorkerSetupError as error:
+            raise pytest.UsageError(str(error)) from None
 
 
 @pytest.hookimpl(trylast=True)

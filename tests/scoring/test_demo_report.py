@@ -10,6 +10,8 @@ from unittest import mock
 
 import pypdf
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
 from demo.exercises import seed_demo_played_exercise
 from demo.people import seed_demo_people
@@ -21,13 +23,26 @@ from scoring.models import Gap, Score
 from scoring.report import build_report
 
 
-@pytest.fixture
-def demo(transactional_db, settings):
-    settings.CASCADE_INPROCESS_SCHEDULER = True
-    list(load_fixtures())
-    with mock.patch("exercises.scheduler._scheduler.call_later"):
+@pytest.fixture(scope="module")
+def played_demo(django_db_setup, django_db_blocker):
+    """The played demo, seeded once for this module (seconds of engine work), whose tests
+    only read it. Seeding commits outside any transaction, so the tables are flushed
+    afterwards, as a transactional test's teardown does."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(CASCADE_INPROCESS_SCHEDULER=True),
+        mock.patch("exercises.scheduler._scheduler.call_later"),
+    ):
+        list(load_fixtures())
         exercise = seed_demo_played_exercise(seed_demo_people())
-    return exercise, build_report(ReportAccess(exercise, "coordinator"))
+    yield exercise
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def demo(played_demo, db):
+    return played_demo, build_report(ReportAccess(played_demo, "coordinator"))
 
 
 def test_it_headlines_no_criterion_backed_by_one_item(demo):
