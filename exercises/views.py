@@ -86,7 +86,7 @@ def branch_preview(request: HttpRequest, code: str) -> HttpResponse:
     """The console's branch preview, fetched again as decisions arrive."""
     exercise = access.require_facilitator(request.user, code)
     context = {"exercise": exercise, "preview": engine.branch_preview(exercise=exercise)}
-    return render(request, "exercises/partials/branch_preview.html", context)
+    return render(request, "exercises/partials/branch_preview.html#preview-body", context)
 
 
 @login_required
