@@ -94,7 +94,7 @@ def due_next(request: HttpRequest, code: str) -> HttpResponse:
     """The console's "next on the timeline", fetched again as the exercise moves."""
     exercise = access.require_facilitator(request.user, code)
     context = {"exercise": exercise, "due_items": engine.due_next(exercise=exercise)}
-    return render(request, "exercises/partials/due_next.html", context)
+    return render(request, "exercises/partials/due_next.html#due-body", context)
 
 
 @login_required
@@ -547,7 +547,7 @@ def observer_picture(request: HttpRequest, code: str) -> HttpResponse:
     """The observers' common operating picture alone (the page fetches it again)."""
     exercise, _ = _watching(request, code)
     context = live_state.observer_picture(exercise) | {"exercise": exercise}
-    return render(request, "exercises/partials/observer_picture.html", context)
+    return render(request, "exercises/partials/observer_picture.html#picture-body", context)
 
 
 def _watching(request: HttpRequest, code: str) -> tuple[Exercise, Participant | None]:
