@@ -78,7 +78,7 @@ def daphne_servers(
             wait_for_port(port, process=process)
         yield servers
     finally:
-        _stop([process for _, process in servers])
+        stop([process for _, process in servers])
 
 
 @contextmanager
@@ -109,7 +109,7 @@ def gunicorn_server(
         wait_for_app(port, process)
         yield port, process
     finally:
-        _stop([process])
+        stop([process])
 
 
 def wait_for_app(port: int, process: subprocess.Popen, *, timeout: float = 60.0) -> None:
@@ -126,7 +126,8 @@ def wait_for_app(port: int, process: subprocess.Popen, *, timeout: float = 60.0)
         raise RuntimeError(f"the server on port {port} answered /healthz with {status}")
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate, then kill whatever has not exited within 10 s."""
     for process in processes:
         process.terminate()
     for process in processes:

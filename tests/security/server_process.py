@@ -14,10 +14,8 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +23,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 from django.conf import settings
+
+from bench.live_servers import free_port, stop, wait_for_port
 
 PASSWORD = "hostile-input-pw"
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -118,23 +118,6 @@ def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not start on port {port}")
-
-
 def _env(data_dir: Path) -> dict[str, str]:
     env = {
         key: value
@@ -145,22 +128,13 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env | {"SECRET_KEY": "hostile-input-tests-only", "LOGIN_THROTTLING": "0"}
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def run_server(data_dir: Path) -> Iterator[ServerProcess]:
     """Migrate a fresh embedded database, add a superuser, serve it; stop on exit."""
     env = _env(data_dir)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["shell", "-c", SETUP]):
         subprocess.run([*manage, *command], env=env, check=True, cwd=settings.BASE_DIR)
-    port = _free_port()
+    port = free_port()
     daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
         [*daphne, "config.asgi:application"],
@@ -170,16 +144,16 @@ def run_server(data_dir: Path) -> Iterator[ServerProcess]:
         stderr=(data_dir / "daphne.log").open("wb"),
     )
     try:
-        _wait_for(port, process)
+        wait_for_port(port, process=process)
         yield ServerProcess(port, process)
     finally:
-        _stop(process)
+        stop([process])
 
 
 def run_gunicorn(data_dir: Path, redis_url: str) -> Iterator[ServerProcess]:
     """gunicorn with ``config/gunicorn.py`` (its default worker class and threads) and one
     worker, on a fresh SQLite file and ``redis_url``'s layer; stop on exit."""
-    port = _free_port()
+    port = free_port()
     env = _env(data_dir) | {"REDIS_URL": redis_url, "WEB_WORKERS": "1"}
     env |= {"WEB_BIND": f"127.0.0.1:{port}"}
     gunicorn = [str(Path(sys.executable).with_name("gunicorn")), "-c", "config/gunicorn.py"]
@@ -191,11 +165,11 @@ def run_gunicorn(data_dir: Path, redis_url: str) -> Iterator[ServerProcess]:
         stderr=(data_dir / "gunicorn.log").open("wb"),
     )
     try:
-        _wait_for(port, process)
+        wait_for_port(port, process=process)
         server = ServerProcess(port, process)
         assert server.is_answering()  # the worker has booted
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
         server.worker_pid = int(children.split()[0])
         yield server
     finally:
-        _stop(process)
+        stop([process])
