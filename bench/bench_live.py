@@ -283,16 +283,24 @@ class RssSampler(threading.Thread):
             self.stop.wait(0.5)
 
 
-def cpu_seconds(servers, client_pids: list[int]) -> list[float]:
-    """User + system CPU seconds so far of each server process, then of the client
-    processes together."""
+def process_tree(pid: int) -> list:
+    """A server process and its children (gunicorn's workers)."""
     import psutil
 
-    def used(pid: int) -> float:
-        times = psutil.Process(pid).cpu_times()
-        return times.user + times.system
+    process = psutil.Process(pid)
+    return [process, *process.children(recursive=True)]
 
-    return [used(process.pid) for _, process in servers] + [sum(map(used, client_pids))]
+
+def cpu_seconds(servers, client_pids: list[int]) -> list[float]:
+    """User + system CPU seconds so far of each server process (with its workers), then of
+    the client processes together."""
+    import psutil
+
+    def used(processes) -> float:
+        return sum(t.user + t.system for t in (p.cpu_times() for p in processes))
+
+    spent = [used(process_tree(process.pid)) for _, process in servers]
+    return [*spent, used(psutil.Process(pid) for pid in client_pids)]
 
 
 def busy_seconds(times) -> float:

@@ -73,7 +73,9 @@ from bench.bench_live import (
     RssSampler,
     account,
     check_delivery,
+    cpu_seconds,
     percentile,
+    process_tree,
     recreate_database,
     run_deciders,
     seed,
@@ -440,29 +442,8 @@ def server_name(args) -> str:
     return f"gunicorn ({args.http_workers} gthread workers x {args.http_threads} threads)"
 
 
-def _tree(pid: int) -> list:
-    """A server process and its children (gunicorn's workers)."""
-    import psutil
-
-    process = psutil.Process(pid)
-    return [process, *process.children(recursive=True)]
-
-
 def server_pids(servers) -> list[int]:
-    return [p.pid for _, process in servers for p in _tree(process.pid)]
-
-
-def cpu_seconds(servers, client_pids: list[int]) -> list[float]:
-    """User + system CPU seconds so far of each server (with its workers), then of the
-    client processes together."""
-
-    def used(processes) -> float:
-        return sum(t.user + t.system for t in (p.cpu_times() for p in processes))
-
-    import psutil
-
-    spent = [used(_tree(process.pid)) for _, process in servers]
-    return [*spent, used(psutil.Process(pid) for pid in client_pids)]
+    return [p.pid for _, process in servers for p in process_tree(process.pid)]
 
 
 @dataclass
@@ -640,7 +621,7 @@ def broken(delivery: Counter) -> bool:
 def rss_mb(servers) -> str:
     """Each server's resident memory now, its workers included (gunicorn)."""
     return ", ".join(
-        f"{sum(p.memory_info().rss for p in _tree(process.pid)) / 2**20:.0f}"
+        f"{sum(p.memory_info().rss for p in process_tree(process.pid)) / 2**20:.0f}"
         for _, process in servers
     )
 
