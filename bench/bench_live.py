@@ -459,20 +459,29 @@ def run_deciders(args, mp) -> tuple[int, int, float, float, float]:
     return accepted, rejected, elapsed, cpu, machine
 
 
-def check_delivery(exercise, clients: list[Client]) -> dict[str, int]:
-    """Compare what each socket got with what it may see after its hello."""
+def check_delivery(exercise, clients: list[Client], broken: list | None = None) -> dict[str, int]:
+    """Compare what each socket got with what it may see after its hello; each socket
+    that lost, doubled or leaked a frame is added to ``broken`` as (index, team id, its
+    counts, the seqs it lost), to say which it was."""
     from exercises.models import Event
     from exercises.visibility import Viewer, can_see_event
 
     events = list(Event.objects.filter(exercise=exercise).order_by("seq"))
     totals = Counter()
-    for client in clients:
+    for index, client in enumerate(clients):
         viewer = Viewer(kind="player", team_id=client.team_id)
         expected = [
             e.seq for e in events if e.seq > client.hello_seq and can_see_event(e, viewer=viewer)
         ]
-        totals.update(account(expected, [seq for seq, _ in client.received]))
+        got = [seq for seq, _ in client.received]
+        counts = account(expected, got)
+        totals.update(counts)
+        if broken is not None and any(counts[k] for k in BROKEN):
+            broken.append((index, client.team_id, dict(counts), sorted(set(expected) - set(got))))
     return totals
+
+
+BROKEN = ("lost", "duplicated", "out_of_order", "leaked")
 
 
 def account(expected: list[int], got: list[int]) -> Counter:

@@ -69,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import metrics_scrape
 from bench.bench_live import (
+    BROKEN,
     Client,
     RssSampler,
     account,
@@ -599,12 +600,18 @@ def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
 
 
 def cascade_delivery(exercise, frames, hello_seq: int) -> Counter:
+    """Every socket's frames against what it may see; the first sockets that went wrong
+    are printed, with the seqs they lost."""
     clients = []
     for team_id, received, _ in frames:
         client = Client(0, exercise.code, "", team_id)
         client.hello_seq, client.received = hello_seq, received
         clients.append(client)
-    return check_delivery(exercise, clients)
+    wrong: list = []
+    delivery = check_delivery(exercise, clients, wrong)
+    for index, team_id, counts, lost in wrong[:5]:
+        print(f"  socket {index} (team {team_id}): {counts}; lost seqs {lost[:12]}")
+    return delivery
 
 
 def floor_delivery(frames, started: dict[int, float]) -> Counter:
@@ -615,7 +622,7 @@ def floor_delivery(frames, started: dict[int, float]) -> Counter:
 
 
 def broken(delivery: Counter) -> bool:
-    return any(delivery[k] for k in ("lost", "duplicated", "out_of_order", "leaked"))
+    return any(delivery[k] for k in BROKEN)
 
 
 def rss_mb(servers) -> str:

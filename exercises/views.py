@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
 
 from exercises import access, collab_state, engine, live_state
 from exercises.engine import EngineError
@@ -395,15 +396,21 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
         if error or form.errors:
             messages.error(request, error or "Check the decision form.")
         return redirect("exercises:room", code=exercise.code)
-    if decision is None:  # the form again, with the window and decision as they are now
-        item = live_state.prompt_item(exercise, team, prompt, form=form)
-    else:  # what was just written: nothing to read back
-        item = live_state.prompt_item(exercise, team, prompt, window=window, decision=decision)
+    if decision is not None:
+        # Taken: the card's status line, drawn from what was just written. The rest of
+        # the card (the form as the team filled it) stays; teammates get the status line
+        # over the socket.
+        context = {"prompt": prompt, "decision": decision, "token": new_client_token()}
+        return render(request, "exercises/partials/decision_answered.html", context)
+    # Refused: the card again, with the form as sent, the reason, and the window and
+    # decision as they are now. It replaces the whole card (it may have closed).
+    item = live_state.prompt_item(exercise, team, prompt, form=form)
     if item is None:  # unreachable: window_for_team found it
         raise Http404("No such decision.")
     # The card alone: it shows no clock or stage (the page's status bar does).
     context = {"exercise": exercise, "team": team, "item": item, "error": error}
-    return render(request, "exercises/partials/prompt_card.html", context)
+    response = render(request, "exercises/partials/prompt_card.html", context)
+    return reswap(retarget(response, f"#prompt-{prompt.key}"), "outerHTML")
 
 
 @login_required

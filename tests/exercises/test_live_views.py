@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import reverse
@@ -278,13 +280,15 @@ def test_it_makes_decision_resubmits_idempotent_and_marks_revisions(client, runn
     assert DecisionRevision.objects.filter(decision=decision).count() == 2
 
 
-def test_a_decision_answers_with_its_card_from_what_it_wrote(
+def test_a_decision_answers_with_its_status_line_from_what_it_wrote(
     client, running, bob, django_assert_max_num_queries
 ):
     """The decide POST is the hottest request: session, user, seat with its exercise,
-    window, options, the engine's reads and writes; the card it answers with reads
-    nothing back (bench/README.md: 21 queries before, 15 now on SQLite, 12 on
-    PostgreSQL, the seat, the window and the exercise lock written out)."""
+    window, options, the engine's reads and writes; its answer reads nothing back
+    (bench/README.md: 21 queries before, 15 now on SQLite, 12 on PostgreSQL, the seat,
+    the window and the exercise lock written out). It is the card's status line, an
+    emptied error box, a token for the next answer and the button's new label: the form
+    the team filled in stays as it is."""
     client.force_login(bob)
     path = url("decide", running, "first-move")
     htmx(client, path, {"first-move-option": "isolate", "first-move-client_token": "t1"})
@@ -292,10 +296,36 @@ def test_a_decision_answers_with_its_card_from_what_it_wrote(
         response = htmx(
             client, path, {"first-move-option": "wait", "first-move-client_token": "t2"}
         )
+    answer = response.content.decode()
+    assert "revision 2, by" in answer
+    assert bob.label in answer
+    assert 'id="prompt-first-move-errors" role="alert" hx-swap-oob="true"></div>' in answer
+    token = re.search(
+        r'name="first-move-client_token" id="id_first-move-client_token" value="(\w+)"', answer
+    )
+    assert token
+    assert token.group(1) not in ("t1", "t2")
+    assert 'hx-swap-oob="innerHTML:#prompt-first-move-submit">Revise decision<' in answer
+    assert 'type="radio"' not in answer
+    assert "<form" not in answer
+    assert "HX-Retarget" not in response.headers  # the form's own target: the status line
+
+
+def test_a_refused_decision_answers_with_the_whole_card_and_its_reason(client, running, bob):
+    """Refused, the card replaces itself, with the reason in its error box and the form
+    as sent (the next accepted answer empties the box)."""
+    client.force_login(bob)
+    data = {"first-move-text": "no choice made", "first-move-client_token": "t1"}
+    response = htmx(client, url("decide", running, "first-move"), data)
+    assert response.headers["HX-Retarget"] == "#prompt-first-move"
+    assert response.headers["HX-Reswap"] == "outerHTML"
     card = response.content.decode()
-    assert "revision 2, by" in card
-    assert bob.label in card
-    assert 'name="first-move-client_token"' in card  # a fresh token for the next answer
+    assert re.search(
+        r'id="prompt-first-move-errors" role="alert"><p class="field-error">Choose one', card
+    )
+    assert '<article id="prompt-first-move"' in card
+    assert 'type="radio"' in card
+    assert not Decision.objects.exists()
 
 
 def test_it_shares_red_only_with_the_named_team(client, running, bob, carol, alice):
