@@ -24,10 +24,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CSRF = "b" * 32  # any 32-character secret: the header must match the cookie
+FORM = "application/x-www-form-urlencoded"
 
 
 def main() -> None:
@@ -98,7 +100,10 @@ def main() -> None:
             f"{prompt.key}-option": "ab"[n % 2],
             f"{prompt.key}-client_token": f"{run}-{next(tokens)}",
         }
-        response = browsers[n % len(browsers)].post(decide_path, form, HTTP_HX_REQUEST="true")
+        # URL-encoded, as htmx sends a form (the test client's default is multipart).
+        response = browsers[n % len(browsers)].post(
+            decide_path, urlencode(form), FORM, HTTP_HX_REQUEST="true"
+        )
         assert response.status_code == 200, response
         assert b"revision" in response.content, response.content[:500]
 

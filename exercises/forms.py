@@ -8,6 +8,7 @@ from django import forms
 
 from accounts.models import Organization, User
 from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
+from exercises import queries
 from exercises.models import Exercise, Observation, Participant, Team
 from scenarios.models import Criterion, Inject, Prompt, Scenario, Tlp
 
@@ -121,7 +122,7 @@ class DecisionForm(forms.Form):
         kwargs.setdefault("prefix", prompt.key)
         super().__init__(*args, **kwargs)
         self.prompt = prompt
-        self.options = {o.key: o for o in prompt.options.all()}
+        self.options = {o.key: o for o in queries.prompt_options(prompt.pk)}
         self.fields["option"].choices = [(k, o.label) for k, o in self.options.items()]
         if prompt.kind == Prompt.Kind.CHOICE:
             del self.fields["text"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -378,7 +377,6 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     exercise, team = access.require_player(request.user, code)
     window = access.window_for_team(exercise, team, prompt_key)
     prompt = window.prompt
-    prefetch_related_objects([prompt], "options")  # read once, for both forms
     form = DecisionForm(request.POST, prompt=prompt)
     error, decision = "", None
     if form.is_valid():

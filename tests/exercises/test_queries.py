@@ -10,6 +10,7 @@ import pytest
 from exercises import engine, queries
 from exercises.engine.core import lock
 from exercises.models import Exercise, Participant, PromptWindow
+from scenarios.models import Option
 
 
 def test_a_seat_comes_with_its_exercise_team_organization_and_role(running, bob, org_a):
@@ -59,3 +60,18 @@ def test_the_engine_lock_reads_the_whole_row(running, alice):
     assert locked.status == Exercise.Status.PAUSED
     with pytest.raises(Exercise.DoesNotExist):
         queries.exercise_for_update(0)
+
+
+def test_a_prompts_options_come_in_the_orms_order_with_every_field(running):
+    prompt = running.scenario.prompts.get(key="first-move")
+    # A later option placed first by its order: the written-out ORDER BY must follow it.
+    Option.objects.create(prompt=prompt, key="call", label="Call the regulator", order=0)
+    expected = list(prompt.options.all())
+    options = queries.prompt_options(prompt.pk)
+    assert [o.key for o in options] == [o.key for o in expected]
+    assert options[0].key == "call"
+    for got, want in zip(options, expected, strict=True):
+        for field in Option._meta.concrete_fields:
+            assert getattr(got, field.attname) == getattr(want, field.attname), field.name
+    assert isinstance(options[1].effects, dict)  # JSON decoded
+    assert queries.prompt_options(0) == []
