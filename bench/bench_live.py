@@ -152,7 +152,7 @@ def seed(participants: int, teams: int, injects: int):
         Participant(exercise=exercise, user=u, kind="player", team=team_rows[i % teams])
         for i, u in enumerate(users)
     )
-    backend = "django.contrib.auth.backends.ModelBackend"
+    backend = "accounts.backends.UserBackend"
     assert backend in settings.AUTHENTICATION_BACKENDS
     store, expire = SessionStore(), timezone.now() + timezone.timedelta(days=1)
     sessions = [

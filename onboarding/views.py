@@ -201,7 +201,7 @@ def _accept(request: HttpRequest, invitation: EmailInvitation, form: AccountForm
         password=form.cleaned_data["password1"],
         display_name=form.cleaned_data["display_name"],
     )
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="accounts.backends.UserBackend")
     return user
 
 
