@@ -56,6 +56,7 @@ def main() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]
+
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -129,21 +130,39 @@ def main() -> None:
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
         times = []
+        database = database_process(connection)
+        database_before = process_cpu(database)
         for n in range(args.requests):
             started = time.process_time()
             call(n)
             times.append((time.process_time() - started) * 1000)
+        database_ms = (process_cpu(database) - database_before) * 1000 / max(args.requests, 1)
         if args.profile == name:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
         if times:
             print(
                 f"{name:<8} {statistics.median(times):6.2f} ms CPU (median of {len(times)}),"
-                f" {len(queries)} queries"
+                f" {len(queries)} queries, {database_ms:.2f} ms of PostgreSQL CPU (mean)"
             )
         if args.queries:
             for sql in queries:
                 print("   ", sql[:240])
+
+
+def database_process(connection):
+    """The PostgreSQL backend process serving ``connection`` (the requests' queries run
+    there: its CPU is theirs, whatever else the server is doing)."""
+    import psutil
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return psutil.Process(cursor.fetchone()[0])
+
+
+def process_cpu(process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 if __name__ == "__main__":
