@@ -116,6 +116,31 @@ def test_it_pools_postgres_connections_unless_told_not_to(pool, expected):
 
 
 @pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        ("", {"server_side_binding": True, "prepare_threshold": 2}),
+        ("5", {"server_side_binding": True, "prepare_threshold": 5}),
+        ("0", {"server_side_binding": None, "prepare_threshold": None}),
+    ],
+)
+def test_it_prepares_postgres_statements_unless_told_not_to(threshold, expected):
+    probe = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "options = settings.DATABASES['default'].get('OPTIONS', {}); "
+        "keys = ('server_side_binding', 'prepare_threshold'); "
+        "print(json.dumps({k: options.get(k) for k in keys}))"
+    )
+    result = run_with_env(
+        probe,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/cascade",
+        SECRET_KEY="x" * 50,
+        DATABASE_PREPARE_THRESHOLD=threshold,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == expected
+
+
+@pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL must be a postgres://"),
