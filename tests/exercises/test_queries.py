@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from django.db import transaction
 
 from exercises import engine, queries
 from exercises.engine.core import lock
-from exercises.models import Exercise, Participant, PromptWindow
+from exercises.models import Decision, Exercise, Participant, PromptWindow, Team
+from scenarios.models import Prompt
 
 
 def test_a_seat_comes_with_its_exercise_team_organization_and_role(running, bob, org_a):
@@ -59,3 +61,34 @@ def test_the_engine_lock_reads_the_whole_row(running, alice):
     assert locked.status == Exercise.Status.PAUSED
     with pytest.raises(Exercise.DoesNotExist):
         queries.exercise_for_update(0)
+
+
+def same_columns(built, expected) -> None:
+    for field in type(expected)._meta.concrete_fields:
+        name = field.attname
+        assert getattr(built, name) == getattr(expected, name), name
+
+
+def test_the_decision_paths_reads_are_the_orms_rows_with_their_flags(running, bob, carol):
+    cloud = Team.objects.get(exercise=running, role__key="cloud")
+    prompt = Prompt.objects.get(scenario=running.scenario, key="first-move")
+    option = prompt.options.get(key="pay")  # it has a consequence
+    mine = {"exercise_id": running.pk, "prompt_id": prompt.pk, "team_id": cloud.pk}
+    window = queries.prompt_window(**mine, user_id=bob.pk, option_id=option.pk)
+    same_columns(window, PromptWindow.objects.get(exercise=running, prompt=prompt))
+    assert isinstance(window.team_ids, list)
+    assert (window.seated, window.cascades) == (True, True)
+    elsewhere = queries.prompt_window(**mine, user_id=carol.pk, option_id=None)
+    assert (elsewhere.seated, elsewhere.cascades) == (False, False)
+
+    token = {"team_id": cloud.pk, "prompt_id": prompt.pk}
+    assert queries.team_decision(**token, client_token="t1") is None
+    engine.decision_submit(
+        exercise=running, team=cloud, prompt=prompt, author=bob, option=option, client_token="t1"
+    )
+    decision = queries.team_decision(**token, client_token="t1")
+    same_columns(decision, Decision.objects.get(team=cloud, prompt=prompt))
+    assert isinstance(decision.submitted_at, datetime)  # SQLite: converted from text
+    assert decision.replayed is True
+    with transaction.atomic():
+        assert queries.team_decision(**token, client_token="t2", lock=True).replayed is False
