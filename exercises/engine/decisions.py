@@ -76,7 +76,9 @@ def decision_submit(
     require_length(fields["rationale"], limit=TEXT_NOTE, what="The rationale")
     for attempt in range(DECISION_ATTEMPTS):
         try:
-            return _decide(exercise, team, prompt, author, client_token, option, **fields)
+            # One request takes one token of the team's allowance, however many attempts.
+            limited = attempt == 0
+            return _decide(exercise, team, prompt, author, client_token, option, limited, **fields)
         except (IntegrityError, _Retry):
             if attempt == DECISION_ATTEMPTS - 1:
                 raise EngineError("Others were deciding at the same moment; try again.") from None
@@ -90,6 +92,7 @@ def _decide(
     author: User,
     client_token: str,
     option: Option | None,
+    limited: bool,
     *,
     text: str,
     rationale: str,
@@ -98,7 +101,8 @@ def _decide(
     try:
         opened = _open_window_for(exercise, team=team, prompt=prompt, author=author, option=option)
         _check_answer(prompt, option=option, text=text)
-        take(DECISIONS, exercise_id=exercise.pk, subject=f"team-{team.pk}")
+        if limited:
+            take(DECISIONS, exercise_id=exercise.pk, subject=f"team-{team.pk}")
     except EngineError:
         # A resubmission of an accepted answer stays a no-op once the prompt has closed
         # or the team's allowance is spent.

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.db import IntegrityError
 
 from config.cache import SharedPoolRedisCache
 from config.limits import DECISION_BURST, SHARE_BURST, SHARE_EVERY_SECONDS
-from exercises import clock
-from exercises.engine import rate_limits
+from exercises import clock, engine
+from exercises.engine import decisions, rate_limits
 from exercises.engine.rate_limits import Bucket, Rate, refill, spend
 from exercises.models import Decision, DecisionRevision, Observation, Share
 from tests import factories
@@ -138,3 +139,31 @@ def test_a_bucket_the_cache_api_pickled_reads_as_a_full_one(redis_cache, manual_
     redis_cache.set(key, Bucket(0.0, manual_clock.now().timestamp()))
     rate_limits.take(rate_limits.DECISIONS, exercise_id=1, subject="team-1")
     assert stored_bucket(redis_cache, key).tokens == DECISION_BURST - 1
+
+
+def test_a_decision_decided_again_after_a_race_takes_one_token(running, bob, monkeypatch):
+    """Losing a race on the decision's unique constraint makes the engine decide again: the
+    same request, so no second token (with Redis taking tokens atomically, eight racing
+    submissions of one team would otherwise spend the allowance on their retries)."""
+    taken, real_take, real_store = [], decisions.take, decisions._store_decision
+    monkeypatch.setattr(decisions, "take", lambda *a, **k: taken.append(1) or real_take(*a, **k))
+
+    def lose_once(*args, **kwargs):
+        if not taken[1:]:
+            taken.append("lost")
+            raise IntegrityError("lost the race")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(decisions, "_store_decision", lose_once)
+    cloud = team(running, "cloud")
+    prompt = cloud.exercise.scenario.prompts.get(key="first-move")
+    decision = engine.decision_submit(
+        exercise=running,
+        team=cloud,
+        prompt=prompt,
+        author=bob,
+        option=prompt.options.first(),
+        client_token="t",
+    )
+    assert decision.revision == 1
+    assert taken == [1, "lost"]
