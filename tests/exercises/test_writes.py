@@ -170,3 +170,12 @@ def test_decisions_written_out_are_read_back_as_written(decided, bob, carol, ali
     exercise.refresh_from_db()
     assert exercise.last_seq == Event.objects.filter(exercise=exercise).latest("seq").seq
     assert exercise.visibility_marks["team"][str(team.pk)] == event.seq
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite before 3.35 only")
+def test_without_returning_the_id_is_the_cursors_lastrowid(running, monkeypatch):
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    table = Table(Event)
+    event = Event(exercise=running, seq=999, kind="exercise.paused", visibility="all")
+    table.insert(event)
+    assert Event.objects.get(exercise=running, seq=999).pk == event.pk
