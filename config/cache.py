@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
+from redis.commands.core import Script
 
 
 class OneClientPerPool(RedisCacheClient):
@@ -50,3 +51,10 @@ class SharedPoolRedisCache(RedisCache):
             if key not in _clients:
                 _clients[key] = OneClientPerPool(self._servers, **self._options)
             return _clients[key]
+
+    def run_script(self, script: Script, key: str, *args: Any) -> Any:
+        """Run the Lua ``script`` on the cache's ``key`` (with the cache's prefix and
+        version) in one round trip, for a read and a write that the cache API would make
+        two calls of (``exercises/engine/rate_limits.py``)."""
+        key = self.make_and_validate_key(key)
+        return script(keys=[key], args=args, client=self._cache.get_client(key, write=True))

@@ -214,14 +214,20 @@ _sender_lock = threading.Lock()
 
 
 def _deliver(messages: list[tuple[str, EventPush | SessionEnd]]) -> None:
-    """Send the messages in order (every frame of one event: ``routes`` order)."""
+    """Send the messages in order (every frame of one event: ``routes`` order), in one
+    call into the channel layer's loop: a decision's three frames were three hand-offs
+    between threads, each with its wake-up."""
     layer = get_channel_layer()
-    for group, message in messages:
-        async_to_sync(layer.group_send)(group, metrics.stamped(message))
+
+    async def send_all() -> None:
+        for group, message in messages:
+            await layer.group_send(group, metrics.stamped(message))
+
+    async_to_sync(send_all, in_memory=isinstance(layer, InMemoryChannelLayer))()
 
 
-def async_to_sync(send: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    """Call a channel-layer coroutine function (``group_send``) from sync code.
+def async_to_sync(send: Callable[[], Awaitable[None]], *, in_memory: bool) -> Callable[[], None]:
+    """Call a coroutine function that sends to the channel layer from sync code.
 
     asgiref's ``async_to_sync`` from a plain thread (the bench, a Celery task, a test)
     starts a new event loop per call, and channels_redis opens a new Redis connection
@@ -230,11 +236,11 @@ def async_to_sync(send: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     The in-memory layer's queues belong to the server's loop, so it keeps asgiref's
     (which runs on that loop when called from a view).
     """
-    if isinstance(getattr(send, "__self__", None), InMemoryChannelLayer):
+    if in_memory:
         return _asgiref_async_to_sync(send)
 
-    def call(*args: Any) -> None:
-        future = asyncio.run_coroutine_threadsafe(send(*args), _sender_loop())
+    def call() -> None:
+        future = asyncio.run_coroutine_threadsafe(send(), _sender_loop())
         try:
             future.result(timeout=SEND_TIMEOUT)
         except TimeoutError:

@@ -23,6 +23,7 @@ from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints
 
 from accounts.models import User
 from exercises.models import Event, Exercise
+from exercises.writes import Table
 
 EXERCISE_STARTED = "exercise.started"
 EXERCISE_PAUSED = "exercise.paused"
@@ -468,6 +469,10 @@ def _one(what: str, value: Any, lookup: Lookup) -> Any:
 # ---------------------------------------------------------------- writing
 
 
+# Written out (``exercises.writes``): every engine call writes through here.
+_EXERCISES, _EVENTS = Table(Exercise), Table(Event)
+
+
 def write_event(
     *,
     exercise: Exercise,
@@ -493,8 +498,8 @@ def write_event(
     marks_before = exercise.visibility_marks
     exercise.last_seq = seq
     exercise.visibility_marks = advance_marks(marks_before, seq, visibility, team_ids)
-    exercise.save(update_fields=["last_seq", "visibility_marks"])
-    event = Event.objects.create(
+    _EXERCISES.update(exercise, ["last_seq", "visibility_marks"])
+    event = Event(
         exercise=exercise,
         seq=seq,
         kind=kind,
@@ -504,6 +509,7 @@ def write_event(
         clock_seconds=round(clock_seconds, 3),
         actor=actor,
     )
+    _EVENTS.insert(event)
     return event, marks_before
 
 

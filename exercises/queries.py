@@ -5,8 +5,9 @@ engine call starts with (a user's seat, a prompt's window by key, the exercise l
 Decisions are the hottest write of a live exercise. Built with the ORM, the decision
 path's reads (each with EXISTS subqueries) cost 1.0-1.4 ms of CPU per call, nearly all
 of it compiling the query, about a third of a decision's CPU; written out, 0.2 ms
-(bench/README.md, "Third pass"). They run as they are on SQLite and PostgreSQL, and every
-decision test goes through them.
+(bench/README.md, "Third pass"). Their rows are built as ``seat``'s are (``_Rows``), not by
+``Model.objects.raw``, which resolved every column's converters again on each call. They
+run as they are on SQLite and PostgreSQL, and every decision test goes through them.
 """
 
 from __future__ import annotations
@@ -42,64 +43,7 @@ def team_infos(exercise: Exercise) -> list[TeamInfo]:
     ]
 
 
-# Table names come from the models, so a renamed app or table cannot leave the SQL behind.
-_WINDOW = f"""
-SELECT w.*,
-       EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
-               WHERE p.exercise_id = w.exercise_id AND p.user_id = %s AND p.team_id = %s)
-         AS seated,
-       EXISTS (SELECT 1 FROM {Consequence._meta.db_table} c WHERE c.option_id = %s) AS cascades
-FROM {PromptWindow._meta.db_table} w
-WHERE w.exercise_id = %s AND w.prompt_id = %s
-"""
-
-_TEAM_DECISION = f"""
-SELECT d.*,
-       EXISTS (SELECT 1 FROM {DecisionRevision._meta.db_table} r
-               WHERE r.decision_id = d.id AND r.client_token = %s) AS replayed
-FROM {Decision._meta.db_table} d
-WHERE d.team_id = %s AND d.prompt_id = %s
-"""
-
-_WINDOW_OPEN = f"SELECT 1 FROM {PromptWindow._meta.db_table} WHERE id = %s AND closed_at IS NULL"
-
-
-def prompt_window(
-    *, exercise_id: int, prompt_id: int, user_id: int, team_id: int, option_id: int | None
-) -> PromptWindow | None:
-    """The prompt's window in the exercise, with ``seated`` (the user is a player of the
-    team) and ``cascades`` (the option has consequences; False without an option)."""
-    params = [user_id, team_id, option_id, exercise_id, prompt_id]
-    window = next(iter(PromptWindow.objects.raw(_WINDOW, params)), None)
-    if window is not None:  # SQLite answers EXISTS with 0/1
-        window.seated, window.cascades = bool(window.seated), bool(window.cascades)
-    return window
-
-
-def team_decision(
-    *, team_id: int, prompt_id: int, client_token: str, lock: bool = False
-) -> Decision | None:
-    """The team's decision on the prompt, with ``replayed`` (``client_token`` is already
-    one of its revisions); with ``lock``, its row locked until the transaction ends (on
-    SQLite the IMMEDIATE transaction already holds the database's write lock)."""
-    sql = _TEAM_DECISION
-    if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    decision = next(iter(Decision.objects.raw(sql, [client_token, team_id, prompt_id])), None)
-    if decision is not None:
-        decision.replayed = bool(decision.replayed)
-    return decision
-
-
-def window_still_open(window_id: int) -> bool:
-    """Whether the prompt window is still open (call holding the exercise lock: a close
-    takes it too)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_WINDOW_OPEN, [window_id])
-        return cursor.fetchone() is not None
-
-
-# ---------------------------------------------------------------- whole rows, written out
+# ---------------------------------------------------------------- rows, written out
 
 
 class _Rows:
@@ -137,11 +81,16 @@ class _Rows:
         return self._converters[vendor]
 
 
-def _fetch_one(sql: str, params: list[Any], rows: Sequence[_Rows]) -> list[Model | None] | None:
-    """The first row of ``sql`` split into one instance per ``rows`` (None: no row)."""
+def _fetch_row(sql: str, params: list[Any]) -> tuple | None:
+    """The first row of ``sql`` (None: no row)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _fetch_one(sql: str, params: list[Any], rows: Sequence[_Rows]) -> list[Model | None] | None:
+    """The first row of ``sql`` split into one instance per ``rows`` (None: no row)."""
+    row = _fetch_row(sql, params)
     if row is None:
         return None
     built, start = [], 0
@@ -151,6 +100,70 @@ def _fetch_one(sql: str, params: list[Any], rows: Sequence[_Rows]) -> list[Model
         start += width
     return built
 
+
+# ---------------------------------------------------------------- the decision path
+
+# Table names come from the models, so a renamed app or table cannot leave the SQL behind.
+_WINDOWS = _Rows(PromptWindow, "w")
+_WINDOW = f"""
+SELECT {_WINDOWS.columns},
+       EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
+               WHERE p.exercise_id = w.exercise_id AND p.user_id = %s AND p.team_id = %s)
+         AS seated,
+       EXISTS (SELECT 1 FROM {Consequence._meta.db_table} c WHERE c.option_id = %s) AS cascades
+FROM {PromptWindow._meta.db_table} w
+WHERE w.exercise_id = %s AND w.prompt_id = %s
+"""
+
+_DECISIONS = _Rows(Decision, "d")
+_TEAM_DECISION = f"""
+SELECT {_DECISIONS.columns},
+       EXISTS (SELECT 1 FROM {DecisionRevision._meta.db_table} r
+               WHERE r.decision_id = d.id AND r.client_token = %s) AS replayed
+FROM {Decision._meta.db_table} d
+WHERE d.team_id = %s AND d.prompt_id = %s
+"""
+
+_WINDOW_OPEN = f"SELECT 1 FROM {PromptWindow._meta.db_table} WHERE id = %s AND closed_at IS NULL"
+
+
+def prompt_window(
+    *, exercise_id: int, prompt_id: int, user_id: int, team_id: int, option_id: int | None
+) -> PromptWindow | None:
+    """The prompt's window in the exercise, with ``seated`` (the user is a player of the
+    team) and ``cascades`` (the option has consequences; False without an option)."""
+    row = _fetch_row(_WINDOW, [user_id, team_id, option_id, exercise_id, prompt_id])
+    if row is None:
+        return None
+    window = _WINDOWS.build(row[:-2])
+    window.seated, window.cascades = bool(row[-2]), bool(row[-1])  # SQLite: EXISTS is 0/1
+    return window
+
+
+def team_decision(
+    *, team_id: int, prompt_id: int, client_token: str, lock: bool = False
+) -> Decision | None:
+    """The team's decision on the prompt, with ``replayed`` (``client_token`` is already
+    one of its revisions); with ``lock``, its row locked until the transaction ends (on
+    SQLite the IMMEDIATE transaction already holds the database's write lock)."""
+    sql = _TEAM_DECISION
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    row = _fetch_row(sql, [client_token, team_id, prompt_id])
+    if row is None:
+        return None
+    decision = _DECISIONS.build(row[:-1])
+    decision.replayed = bool(row[-1])
+    return decision
+
+
+def window_still_open(window_id: int) -> bool:
+    """Whether the prompt window is still open (call holding the exercise lock: a close
+    takes it too)."""
+    return _fetch_row(_WINDOW_OPEN, [window_id]) is not None
+
+
+# ------------------------------------------------- what every live request starts with
 
 _SEAT_ROWS = (
     _Rows(Participant, "p"),
@@ -190,7 +203,7 @@ def seat(*, code: str, user_id: int) -> Participant | None:
     return participant
 
 
-_WINDOW_ROWS = (_Rows(PromptWindow, "w"), _Rows(Prompt, "q"))
+_WINDOW_ROWS = (_WINDOWS, _Rows(Prompt, "q"))
 _WINDOW_BY_KEY = f"""
 SELECT {", ".join(rows.columns for rows in _WINDOW_ROWS)}
 FROM {PromptWindow._meta.db_table} w

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from django.db import transaction
 
 from exercises import engine, queries
 from exercises.engine.core import lock
-from exercises.models import Exercise, Participant, PromptWindow
-from scenarios.models import Option
+from exercises.models import Decision, Exercise, Participant, PromptWindow, Team
+from scenarios.models import Option, Prompt
 
 
 def test_a_seat_comes_with_its_exercise_team_organization_and_role(running, bob, org_a):
@@ -75,3 +76,34 @@ def test_a_prompts_options_come_in_the_orms_order_with_every_field(running):
             assert getattr(got, field.attname) == getattr(want, field.attname), field.name
     assert isinstance(options[1].effects, dict)  # JSON decoded
     assert queries.prompt_options(0) == []
+
+
+def same_columns(built, expected) -> None:
+    for field in type(expected)._meta.concrete_fields:
+        name = field.attname
+        assert getattr(built, name) == getattr(expected, name), name
+
+
+def test_the_decision_paths_reads_are_the_orms_rows_with_their_flags(running, bob, carol):
+    cloud = Team.objects.get(exercise=running, role__key="cloud")
+    prompt = Prompt.objects.get(scenario=running.scenario, key="first-move")
+    option = prompt.options.get(key="pay")  # it has a consequence
+    mine = {"exercise_id": running.pk, "prompt_id": prompt.pk, "team_id": cloud.pk}
+    window = queries.prompt_window(**mine, user_id=bob.pk, option_id=option.pk)
+    same_columns(window, PromptWindow.objects.get(exercise=running, prompt=prompt))
+    assert isinstance(window.team_ids, list)
+    assert (window.seated, window.cascades) == (True, True)
+    elsewhere = queries.prompt_window(**mine, user_id=carol.pk, option_id=None)
+    assert (elsewhere.seated, elsewhere.cascades) == (False, False)
+
+    token = {"team_id": cloud.pk, "prompt_id": prompt.pk}
+    assert queries.team_decision(**token, client_token="t1") is None
+    engine.decision_submit(
+        exercise=running, team=cloud, prompt=prompt, author=bob, option=option, client_token="t1"
+    )
+    decision = queries.team_decision(**token, client_token="t1")
+    same_columns(decision, Decision.objects.get(team=cloud, prompt=prompt))
+    assert isinstance(decision.submitted_at, datetime)  # SQLite: converted from text
+    assert decision.replayed is True
+    with transaction.atomic():
+        assert queries.team_decision(**token, client_token="t2", lock=True).replayed is False

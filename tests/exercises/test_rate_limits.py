@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.db import IntegrityError
 
+from config.cache import SharedPoolRedisCache
 from config.limits import DECISION_BURST, SHARE_BURST, SHARE_EVERY_SECONDS
-from exercises import clock
-from exercises.engine import rate_limits
+from exercises import clock, engine
+from exercises.engine import decisions, rate_limits
 from exercises.engine.rate_limits import Bucket, Rate, refill, spend
 from exercises.models import Decision, DecisionRevision, Observation, Share
 from tests import factories
@@ -100,3 +103,67 @@ def test_observations_are_limited_per_evaluator(client, running, manual_clock):
     refused = htmx(client, url("observe_record", running), data)
     assert "You are sending observations too fast: wait 1 s." in refused.text
     assert Observation.objects.count() == rate_limits.OBSERVATIONS.burst
+
+
+@pytest.fixture
+def redis_cache():
+    shared = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(shared, SharedPoolRedisCache):
+        pytest.skip("the cache is Redis only with REDIS_URL set")
+    return shared
+
+
+def stored_bucket(shared: SharedPoolRedisCache, key: str) -> Bucket:
+    raw = shared._cache.get_client(write=True).get(shared.make_and_validate_key(key))
+    tokens, at = raw.decode().split()
+    return Bucket(float(tokens), float(at))
+
+
+def test_the_redis_script_takes_tokens_as_refill_and_spend_do(redis_cache) -> None:
+    """``take``'s Lua script against the pure functions, float for float: the same waits,
+    the same stored bucket, kept as long."""
+    rate, key, bucket = Rate("shares", 3, 7.3), "cascade:rate:test", None
+    moments = [1.7e9 + t for t in (0, 0, 0, 0, 0.25, 2.5, 9.9, 9.9, 10.1, 40, 40.001, 1e4)]
+    for now in moments:
+        expected, wait = spend(refill(bucket, rate=rate, now=now), rate=rate)
+        answer = redis_cache.run_script(rate_limits._TAKE, key, now, 3, 7.3, 23)
+        assert float(answer) == wait
+        if not wait:
+            bucket = expected
+        assert stored_bucket(redis_cache, key) == bucket
+    assert 0 < redis_cache._cache.get_client().ttl(redis_cache.make_and_validate_key(key)) <= 23
+
+
+def test_a_bucket_the_cache_api_pickled_reads_as_a_full_one(redis_cache, manual_clock) -> None:
+    key = "cascade:rate:decisions:1:team-1"
+    redis_cache.set(key, Bucket(0.0, manual_clock.now().timestamp()))
+    rate_limits.take(rate_limits.DECISIONS, exercise_id=1, subject="team-1")
+    assert stored_bucket(redis_cache, key).tokens == DECISION_BURST - 1
+
+
+def test_a_decision_decided_again_after_a_race_takes_one_token(running, bob, monkeypatch):
+    """Losing a race on the decision's unique constraint makes the engine decide again: the
+    same request, so no second token (with Redis taking tokens atomically, eight racing
+    submissions of one team would otherwise spend the allowance on their retries)."""
+    taken, real_take, real_store = [], decisions.take, decisions._store_decision
+    monkeypatch.setattr(decisions, "take", lambda *a, **k: taken.append(1) or real_take(*a, **k))
+
+    def lose_once(*args, **kwargs):
+        if not taken[1:]:
+            taken.append("lost")
+            raise IntegrityError("lost the race")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(decisions, "_store_decision", lose_once)
+    cloud = team(running, "cloud")
+    prompt = cloud.exercise.scenario.prompts.get(key="first-move")
+    decision = engine.decision_submit(
+        exercise=running,
+        team=cloud,
+        prompt=prompt,
+        author=bob,
+        option=prompt.options.first(),
+        client_token="t",
+    )
+    assert decision.revision == 1
+    assert taken == [1, "lost"]

@@ -1,0 +1,181 @@
+"""The written-out writes (``exercises.writes``): the same stored columns and the same
+instance state as ``save()``, on SQLite and PostgreSQL alike (run this file with
+DATABASE_URL set for PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from exercises import engine, events
+from exercises.models import Decision, DecisionRevision, Event, Exercise, Team
+from exercises.writes import Table
+from scenarios.models import Prompt
+
+pytestmark = pytest.mark.usefixtures("scheduled_sweeps")
+
+WHEN = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def stored(instance: Any) -> dict[str, Any]:
+    """The row of ``instance`` as the database holds it, the primary key left out: raw
+    column values, before any converter (SQLite's datetimes and JSON as text)."""
+    table = instance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [instance.pk])
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone(), strict=True))
+    del row["id"]
+    return row
+
+
+def state(instance: Any) -> tuple:
+    return instance._state.adding, instance._state.db, instance.pk is not None
+
+
+def inserted_both_ways(make) -> tuple[dict, dict, Any]:
+    """The row ``make()``'s instance gets from ``save()``, then (that row deleted) from
+    ``Table.insert``; and the inserted instance."""
+    by_orm = make()
+    by_orm.save()
+    expected, orm_state = stored(by_orm), state(by_orm)
+    by_orm.delete()
+    written = make()
+    Table(type(written)).insert(written)
+    assert state(written) == orm_state == (False, "default", True)
+    return stored(written), expected, written
+
+
+@pytest.fixture
+def decided(running, bob):
+    team = Team.objects.get(exercise=running, role__key="cloud")
+    prompt = Prompt.objects.get(scenario=running.scenario, key="first-move")
+    return running, team, prompt, prompt.options.first()
+
+
+@pytest.mark.parametrize("with_option", [True, False])
+def test_a_decision_and_its_revision_are_the_rows_save_writes(decided, bob, with_option):
+    exercise, team, prompt, option = decided
+    fields = {"option": option if with_option else None, "text": "Isolate «now»"}
+
+    def decision() -> Decision:
+        return Decision(
+            exercise=exercise,
+            team=team,
+            prompt=prompt,
+            rationale="",
+            author=bob,
+            revision=1,
+            latency_seconds=12.345,
+            submitted_at=WHEN,
+            **fields,
+        )
+
+    row, expected, kept = inserted_both_ways(decision)
+    assert row == expected
+
+    def revision() -> DecisionRevision:
+        return DecisionRevision(
+            decision=kept,
+            revision=1,
+            author=None,
+            client_token="tok-1",
+            latency_seconds=0.5,
+            submitted_at=WHEN,
+            rationale="because",
+            **fields,
+        )
+
+    row, expected, _ = inserted_both_ways(revision)
+    assert row == expected
+
+
+def test_an_event_is_the_row_save_writes(running, alice):
+    seqs = iter([1000, 1001])
+
+    def event() -> Event:
+        return Event(
+            exercise=running,
+            seq=next(seqs),
+            kind=events.DECISION_SUBMITTED,
+            payload={"text": "Ünïcode “quoted”", "nested": {"a": [1, 2.5, None, True]}},
+            visibility=Event.Visibility.SOME,
+            team_ids=[3, 7],
+            clock_seconds=61.5,
+            actor=alice,
+            created_at=WHEN,
+        )
+
+    row, expected, _ = inserted_both_ways(event)
+    assert row.pop("seq") == 1001
+    assert expected.pop("seq") == 1000
+    assert row == expected
+
+
+def test_an_update_writes_the_columns_save_writes(decided, bob, carol):
+    exercise, team, prompt, option = decided
+    marks = {"teams": 4, "all": 2, "team": {str(team.pk): 9}}
+    before = stored(exercise)
+    exercise.last_seq, exercise.visibility_marks = 9, marks
+    exercise.save(update_fields=["last_seq", "visibility_marks"])
+    expected = stored(exercise)
+    assert expected != before
+    Exercise.objects.filter(pk=exercise.pk).update(last_seq=0, visibility_marks={})
+    Table(Exercise).update(exercise, ["last_seq", "visibility_marks"])
+    assert stored(exercise) == expected
+
+    decision = Decision.objects.create(
+        exercise=exercise,
+        team=team,
+        prompt=prompt,
+        author=bob,
+        latency_seconds=1.0,
+        submitted_at=WHEN,
+    )
+    original = stored(decision)
+    decision.option, decision.text, decision.author, decision.revision = option, "Rev", carol, 2
+    decision.save()
+    expected = stored(decision)
+    Decision.objects.filter(pk=decision.pk).update(**{
+        "option": None, "text": original["text"], "author": bob, "revision": 1
+    })  # fmt: skip
+    Table(Decision).update(decision, ["option_id", "text", "author_id", "revision"])
+    assert stored(decision) == expected
+
+
+def test_decisions_written_out_are_read_back_as_written(decided, bob, carol, alice):
+    """Through the engine: a first answer and a revision, and their event, read back by
+    the ORM with every value as the engine returned it."""
+    exercise, team, prompt, option = decided
+    args = {"exercise": exercise, "team": team, "prompt": prompt, "author": bob}
+    first = engine.decision_submit(**args, option=option, client_token="t1", rationale="r")
+    other = prompt.options.exclude(pk=option.pk).first()
+    second = engine.decision_submit(**args, option=other, client_token="t2")
+    assert (second.pk, second.revision) == (first.pk, 2)
+    fresh = Decision.objects.get(pk=first.pk)
+    for field in Decision._meta.concrete_fields:
+        assert getattr(fresh, field.attname) == getattr(second, field.attname), field.name
+    revisions = list(DecisionRevision.objects.filter(decision=fresh).order_by("revision"))
+    assert [(r.revision, r.client_token, r.option_id, r.rationale) for r in revisions] == [
+        (1, "t1", option.pk, "r"),
+        (2, "t2", other.pk, ""),
+    ]
+    assert revisions[1].submitted_at == second.submitted_at
+    assert revisions[1].latency_seconds == second.latency_seconds
+    event = Event.objects.filter(exercise=exercise, kind=events.DECISION_SUBMITTED).latest("seq")
+    assert (event.team_ids, event.payload["revision"]) == ([team.pk], 2)
+    exercise.refresh_from_db()
+    assert exercise.last_seq == Event.objects.filter(exercise=exercise).latest("seq").seq
+    assert exercise.visibility_marks["team"][str(team.pk)] == event.seq
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite before 3.35 only")
+def test_without_returning_the_id_is_the_cursors_lastrowid(running, monkeypatch):
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    table = Table(Event)
+    event = Event(exercise=running, seq=999, kind="exercise.paused", visibility="all")
+    table.insert(event)
+    assert Event.objects.get(exercise=running, seq=999).pk == event.pk
