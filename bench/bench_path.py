@@ -19,12 +19,13 @@ as soon as they exist:
    inject, against a raw view rendering a page of the same size (``start_phase``).
 4. Scale (``--scale``, default 5,000, in ``--scale-teams`` teams, on an exercise of their
    own, joining at ``--scale-join-rate``/s, ``--scale-injects`` injects every
-   ``--scale-gap`` s): Cascade's sockets and releases, then the floor's, and the servers'
-   RSS; then ``--sweep`` (default 1000,2000,3000: the first N of those players) and where
-   fan-out p99 passes 1 s; then the scale step again on ``--scale-servers`` (3) fresh
-   Daphne processes: what a third process buys. Without a scale phase (``--scale 0``, or
-   not above ``--participants``) ``--sweep`` takes the first N players of phase 1, at its
-   rhythm.
+   ``--scale-gap`` s), in socket order: ``--sweep``'s counts below it (default
+   1000,2000,3000: the first N of those players), the scale step, the scale step again on
+   ``--scale-servers`` (3) fresh Daphne processes (what a third process buys), the sweep's
+   counts above it; each step Cascade's sockets and releases, then the floor's, and the
+   servers' RSS; then where fan-out p99 passes 1 s. Without a scale phase (``--scale 0``,
+   or not above ``--participants``) ``--sweep`` takes the first N players of phase 1, at
+   its rhythm.
 5. The servers' RSS and their own /metrics figures (``bench/metrics_scrape.py``), the
    engine-only decision rate (``--engine-seconds``, from worker processes, no HTTP:
    bench_live.py's figure), and a summary of every headline figure with its ratio.
@@ -344,6 +345,25 @@ def gather(hands: list[list]) -> list:
     return out
 
 
+QUIET_S = 3.0  # no frame for this long: every frame sent has arrived
+SETTLE_LIMIT_S = 120.0
+
+
+def wait_quiet(count: Callable[[], int], sleep: Callable[[float], None] = time.sleep) -> float:
+    """Sleep ``QUIET_S`` at a time until ``count()`` (frames received so far) stops
+    growing, or ``SETTLE_LIMIT_S`` have passed; returns the seconds slept. A quiet machine
+    sleeps ``QUIET_S`` once, as the bench's fixed wait did."""
+    slept, seen = 0.0, count()
+    while slept < SETTLE_LIMIT_S:
+        sleep(QUIET_S)
+        slept += QUIET_S
+        now = count()
+        if now == seen:
+            break
+        seen = now
+    return slept
+
+
 class Swarm:
     """Sockets opened by ``processes`` client processes, ``join_rate`` per second in all.
 
@@ -379,6 +399,11 @@ class Swarm:
                 f"{len(specs) - failures.total()} of {len(specs)} sockets connected;"
                 f" failed: {dict(failures)}; handshake {spread_s(self.join['handshakes'])}"
             )
+
+    def settle(self) -> float:
+        """Until no socket has received a frame for ``QUIET_S``: under load a frame still
+        on its way is late (its fan-out counted), not lost. Returns the seconds waited."""
+        return wait_quiet(lambda: sum(len(received) for _, received, _ in self.frames()))
 
     def frames(self):
         for _, _, snap, _, _ in self.children:
@@ -540,7 +565,7 @@ def floor_phases(mp, args, specs, floors: dict[str, list[int]], frame_bytes: int
             args.gap,
             lambda n: ("/floor/release/", {"bytes": frame_bytes}, ""),
         )
-        time.sleep(3)
+        swarm.settle()
         started = {int(body): t0 for t0, _, body in posts}
         seqs += sorted(started)
         floor_fanout = fanout(swarm.frames(), started)
@@ -642,7 +667,7 @@ def cascade_round(mp, args, ports, exercise, specs, cookie: str, injects: list[i
         args.gap,
         lambda n: (f"/exercises/{exercise.code}/injects/i{injects[n]}/release/", {}, cookie),
     )
-    time.sleep(3)
+    swarm.settle()
     released = list(
         Event.objects.filter(exercise=exercise, kind=events.INJECT_RELEASED, seq__gt=before)
         .order_by("seq")
@@ -664,7 +689,7 @@ def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
     posts = releases(
         ports, count, args.gap, lambda n: ("/floor/release/", {"bytes": frame_bytes}, "")
     )
-    time.sleep(3)
+    swarm.settle()
     started = {int(body): t0 for t0, _, body in posts}
     return Round(swarm, 0, started, [ms for _, ms, _ in posts], fanout(swarm.frames(), started))
 
@@ -863,7 +888,7 @@ def run(args, env) -> list[str]:
                     ("CPU s, servers | clients", _cpu_row(cpu_injects, cpu_decisions)),
                 ],
             )
-        time.sleep(3)
+        swarm.settle()
         frames = swarm.frames()
         swarm.close()
         delivery = cascade_delivery(exercise, frames, cascade.hello_seq)

@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from bench.bench_path import (
+    QUIET_S,
+    SETTLE_LIMIT_S,
     TARGET_FANOUT_P99_MS,
     Step,
     arrivals,
@@ -25,6 +27,7 @@ from bench.bench_path import (
     more_servers_rows,
     scale_rhythm,
     seeded,
+    wait_quiet,
 )
 
 
@@ -166,3 +169,16 @@ def test_what_more_server_processes_buy():
     assert rows["Cascade handshake p99"] == "300 → 150 ms (0.50x)"
     assert rows["RSS per process, largest"] == "240 → 202 MB (0.84x)"
     assert rows["RSS, all processes"] == "476 → 603 MB (1.27x)"
+
+
+def test_the_frames_are_awaited_until_none_arrives_for_a_while():
+    counts = iter([100, 100])
+    assert wait_quiet(lambda: next(counts), sleep=lambda s: None) == QUIET_S  # quiet at once
+    # Late frames under load: still arriving for two periods, then quiet.
+    counts = iter([100, 150, 170, 170])
+    assert wait_quiet(lambda: next(counts), sleep=lambda s: None) == 3 * QUIET_S
+
+
+def test_the_wait_for_frames_has_an_end():
+    counts = iter(range(10**6))  # a frame every time: never quiet
+    assert wait_quiet(lambda: next(counts), sleep=lambda s: None) == SETTLE_LIMIT_S
