@@ -263,9 +263,14 @@ def ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}x" if floor else "n/a"
 
 
+STARTED = time.monotonic()
+
+
 def report(title: str, rows: list[tuple[str, str]]) -> None:
-    """Print one phase's figures at once, so a later failure never loses them."""
-    print(f"\n== {title}", flush=True)
+    """Print one phase's figures at once, so a later failure never loses them; the header
+    says when, in minutes since the bench started."""
+    minutes, seconds = divmod(round(time.monotonic() - STARTED), 60)
+    print(f"\n== {title}  [+{minutes}:{seconds:02d}]", flush=True)
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}", flush=True)
