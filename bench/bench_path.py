@@ -47,7 +47,7 @@ socket count), every socket connected, no frame lost, duplicated, out of order o
 room page GET p95 < 1 s. A phase that fails is reported as a missed target; the phases
 before it have printed their figures.
 
-    .venv/bin/python bench/bench_path.py     # all of issue 19: ~15 min on 2 cores
+    .venv/bin/python bench/bench_path.py     # all of issue 19: ~14 min on 2 cores
     .venv/bin/python bench/bench_path.py --participants 200 --teams 20 --seconds 3 \
         --start-players 0 --scale 0        # a quick look at phases 1-2
 """
@@ -763,8 +763,8 @@ def run(args, env) -> list[str]:
         # The engine-only deciders (bench_live) take the exercise named "Bench": the main one.
         big.name = "Bench scale"
         big.save(update_fields=["name"])
-        seats, main_cookies = first_teams(players, cookies, args.participants, args.teams)
-        exercise, main_players = seed_exercise(big, facilitator, seats, "Bench")
+        chosen, main_cookies = first_teams(players, cookies, args.participants, args.teams)
+        exercise, main_players = seed_exercise(big, facilitator, chosen, "Bench")
         engine.exercise_start(exercise=exercise, actor=facilitator)
         exercise.refresh_from_db()
     else:
