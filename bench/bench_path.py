@@ -2,26 +2,33 @@
 
 Starts ``--servers`` Daphne processes serving ``bench.floor_app`` (Cascade, plus a raw
 Channels consumer and raw Django views on the same processes, Redis and PostgreSQL), on
-a database and a channel-layer prefix of this run's own (dropped at the end), seeds one
-running exercise (``--participants`` players in ``--teams`` teams) with a session per
-player and one for the facilitator, and then, every phase's figures printed as soon as
-they exist:
+a database and a channel-layer prefix of this run's own (dropped at the end), seeds the
+players (a session each, one for the facilitator) and then, every phase's figures printed
+as soon as they exist:
 
-1. Cascade: every player's socket (session cookie), the facilitator's htmx POSTs
-   releasing ``--injects`` injects (one every ``--gap`` s), fan-out timed from the POST
-   to each socket's frame; then htmx decide POSTs as browsers send them (session cookie,
-   CSRF token, the form; every player of every team in turn) from ``--clients`` keep-alive
-   client threads for ``--seconds`` s: decisions/s and POST latency; then frame accounting.
+1. Cascade: ``--participants`` players in ``--teams`` teams, each on a socket (session
+   cookie), the facilitator's htmx POSTs releasing ``--injects`` injects (one every
+   ``--gap`` s), fan-out timed from the POST to each socket's frame; then htmx decide POSTs
+   as browsers send them (session cookie, CSRF token, the form; every player of every team
+   in turn) from ``--clients`` keep-alive client threads for ``--seconds`` s: decisions/s
+   and POST latency; then frame accounting.
 2. The floor: as many raw sockets, raw release POSTs (one INSERT, then a frame of the same
-   size to every socket) and raw POSTs doing one INSERT, timed the same way.
-3. ``--sweep``: the same sockets and releases, Cascade then floor, at each of several
-   socket counts (where fan-out p99 passes 1 s).
-4. The exercise start: ``--start-players`` players GET their team room page within
+   size to every socket) and raw POSTs doing one INSERT, timed the same way; each ratio.
+3. The exercise start: ``--start-players`` players GET their team room page within
    ``--start-seconds`` while the facilitator starts the exercise and releases the first
    inject, against a raw view rendering a page of the same size (``start_phase``).
-5. Each ratio, the engine-only decision rate (``--engine-seconds``, from worker
-   processes, no HTTP: bench_live.py's figure), the servers' RSS and the servers' own
-   /metrics figures (``bench/metrics_scrape.py``).
+4. Scale (``--scale``, default 5,000, in ``--scale-teams`` teams, on an exercise of their
+   own, joining at ``--scale-join-rate``/s, ``--scale-injects`` injects every
+   ``--scale-gap`` s), in socket order: ``--sweep``'s counts below it (default
+   1000,2000,3000: the first N of those players), the scale step, the scale step again on
+   ``--scale-servers`` (3) fresh Daphne processes (what a third process buys), the sweep's
+   counts above it; each step Cascade's sockets and releases, then the floor's, and the
+   servers' RSS; then where fan-out p99 passes 1 s. Without a scale phase (``--scale 0``,
+   or not above ``--participants``) ``--sweep`` takes the first N players of phase 1, at
+   its rhythm.
+5. The servers' RSS and their own /metrics figures (``bench/metrics_scrape.py``), the
+   engine-only decision rate (``--engine-seconds``, from worker processes, no HTTP:
+   bench_live.py's figure), and a summary of every headline figure with its ratio.
 
 With ``--http gunicorn`` (the default: what a real deployment runs, README "Deploy for
 real") every HTTP phase (release and decide POSTs, the floor's POSTs) goes to one gunicorn
@@ -35,12 +42,14 @@ Everything is warmed up first (one untimed release, decide and insert POSTs to e
 server) and the bench process freezes its seeded objects out of the collector
 (``gc.freeze``), as the servers do with theirs. Sockets come from one client process
 per ``--swarm-size`` sockets. Exits 1 when a target is missed: decisions over HTTP
->= 200/s with POST p99 < 300 ms, fan-out p99 <= 1.1x the floor's and < 1 s, every socket
-connected, no frame lost, duplicated, out of order or leaked, room page GET p95 < 1 s.
+>= 200/s with POST p99 < 300 ms, fan-out p99 <= 1.1x the floor's and < 1 s (at every
+socket count), every socket connected, no frame lost, duplicated, out of order or leaked,
+room page GET p95 < 1 s. A phase that fails is reported as a missed target; the phases
+before it have printed their figures.
 
-    .venv/bin/python bench/bench_path.py               # 1000 participants, 100 teams
-    .venv/bin/python bench/bench_path.py --participants 5000 --teams 500 --join-rate 250
-        --injects 5 --gap 3 --seconds 0 --engine-seconds 0 --sweep 1000,2000,3000   # one line
+    .venv/bin/python bench/bench_path.py     # all of issue 19: ~14 min on 2 cores
+    .venv/bin/python bench/bench_path.py --participants 200 --teams 20 --seconds 3 \
+        --start-players 0 --scale 0        # a quick look at phases 1-2
 """
 
 from __future__ import annotations
@@ -88,6 +97,7 @@ TARGET_POST_P99_MS = 300
 TARGET_FANOUT_RATIO = 1.1
 TARGET_FANOUT_P99_MS = 1000
 TARGET_PAGE_P95_MS = 1000
+DEFAULT_SWEEP = (1000, 2000, 3000)
 
 
 def parse_args() -> argparse.Namespace:
@@ -113,11 +123,31 @@ def parse_args() -> argparse.Namespace:
         help="each Cascade socket says hello this many events back (its connect replays them)",
     )
     parser.add_argument(
+        "--scale",
+        type=int,
+        default=5000,
+        help="the scale phase: this many sockets in --scale-teams teams, an exercise of"
+        " their own (0, or not above --participants: none)",
+    )
+    parser.add_argument("--scale-teams", type=int, default=500)
+    parser.add_argument("--scale-join-rate", type=float, default=250, help="sockets per second")
+    parser.add_argument("--scale-injects", type=int, default=5, help="injects per scale step")
+    parser.add_argument(
+        "--scale-gap", type=float, default=3.0, help="seconds between the scale phase's injects"
+    )
+    parser.add_argument(
+        "--scale-servers",
+        type=int,
+        default=3,
+        help="the scale step again on this many fresh Daphne processes (0: not)",
+    )
+    parser.add_argument(
         "--sweep",
         type=lambda v: [int(n) for n in v.split(",") if n],
-        default=[],
-        help="after the main phase, sockets and releases again with each of these counts"
-        " of sockets (the first N players), e.g. 1000,2000,3000; --injects every --gap s",
+        default=None,
+        help="sockets and releases again with each of these counts of sockets (the first N"
+        " players): of the scale phase (default 1000,2000,3000, at its rhythm) or, without"
+        " one, of the main phase (default none, --injects every --gap s)",
     )
     parser.add_argument(
         "--start-players",
@@ -133,6 +163,9 @@ def parse_args() -> argparse.Namespace:
         "--start-clients", type=int, default=64, help="HTTP client threads for the page GETs"
     )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--database-prefix", default="cascade_bench", help="the run's database: <prefix>_<run>"
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument(
@@ -146,16 +179,54 @@ def parse_args() -> argparse.Namespace:
         "--http-threads", type=int, default=4, help="threads per gunicorn worker (1: sync)"
     )
     args = parser.parse_args()
-    if max(args.sweep, default=0) > args.participants or args.start_players > args.participants:
-        parser.error("--sweep counts and --start-players need as many --participants")
+    if args.sweep is None:
+        args.sweep = [n for n in DEFAULT_SWEEP if n < args.scale] if scaled(args) else []
+    problem = layout_problem(args)
+    if problem:
+        parser.error(problem)
     return args
+
+
+def scaled(args) -> bool:
+    """Whether the run has a scale phase (pure): more sockets than the main phase's."""
+    return args.scale > args.participants
+
+
+def seeded(args) -> tuple[int, int]:
+    """How many players in how many teams the run seeds, round-robin (pure): the main
+    phase's or, with a scale phase, the scale phase's (or its largest sweep step's); the
+    main phase then takes the players of the first ``--teams`` teams."""
+    if scaled(args):
+        return max([args.scale, *args.sweep]), args.scale_teams
+    return args.participants, args.teams
+
+
+def in_first_teams(players: int, teams: int, first: int) -> int:
+    """How many of ``players`` seeded round-robin into ``teams`` teams are in the first
+    ``first`` teams (pure)."""
+    return sum(players // teams + (t < players % teams) for t in range(min(first, teams)))
+
+
+def layout_problem(args) -> str | None:
+    """Why the phases' players cannot all be seeded (pure); None when they can."""
+    players, teams = seeded(args)
+    if max(args.sweep, default=0) > players:
+        return f"--sweep counts need as many players ({players} seeded)"
+    if scaled(args) and in_first_teams(players, teams, args.teams) < args.participants:
+        return (
+            f"--participants {args.participants} in the first --teams {args.teams} of"
+            f" --scale-teams {teams}: only {in_first_teams(players, teams, args.teams)} there"
+        )
+    if in_first_teams(players, teams, args.start_teams) < args.start_players:
+        return f"--start-players {args.start_players}: {players} players in {teams} teams"
+    return None
 
 
 def configure(args: argparse.Namespace) -> dict[str, str]:
     """This run's database and channel prefix: two runs, or a run and a test suite on
     the same Redis, never see each other's groups."""
     run = f"{os.getpid()}{secrets.token_hex(2)}"
-    args.database = f"{args.postgres}/cascade_bench_{run}"
+    args.database = f"{args.postgres}/{args.database_prefix}_{run}"
     env = {
         "DATABASE_URL": args.database,
         "REDIS_URL": args.redis,
@@ -192,9 +263,14 @@ def ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}x" if floor else "n/a"
 
 
+STARTED = time.monotonic()
+
+
 def report(title: str, rows: list[tuple[str, str]]) -> None:
-    """Print one phase's figures at once, so a later failure never loses them."""
-    print(f"\n== {title}", flush=True)
+    """Print one phase's figures at once, so a later failure never loses them; the header
+    says when, in minutes since the bench started."""
+    minutes, seconds = divmod(round(time.monotonic() - STARTED), 60)
+    print(f"\n== {title}  [+{minutes}:{seconds:02d}]", flush=True)
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}", flush=True)
@@ -274,6 +350,25 @@ def gather(hands: list[list]) -> list:
     return out
 
 
+QUIET_S = 3.0  # no frame for this long: every frame sent has arrived
+SETTLE_LIMIT_S = 120.0
+
+
+def wait_quiet(count: Callable[[], int], sleep: Callable[[float], None] = time.sleep) -> float:
+    """Sleep ``QUIET_S`` at a time until ``count()`` (frames received so far) stops
+    growing, or ``SETTLE_LIMIT_S`` have passed; returns the seconds slept. A quiet machine
+    sleeps ``QUIET_S`` once, as the bench's fixed wait did."""
+    slept, seen = 0.0, count()
+    while slept < SETTLE_LIMIT_S:
+        sleep(QUIET_S)
+        slept += QUIET_S
+        now = count()
+        if now == seen:
+            break
+        seen = now
+    return slept
+
+
 class Swarm:
     """Sockets opened by ``processes`` client processes, ``join_rate`` per second in all.
 
@@ -309,6 +404,11 @@ class Swarm:
                 f"{len(specs) - failures.total()} of {len(specs)} sockets connected;"
                 f" failed: {dict(failures)}; handshake {spread_s(self.join['handshakes'])}"
             )
+
+    def settle(self) -> float:
+        """Until no socket has received a frame for ``QUIET_S``: under load a frame still
+        on its way is late (its fan-out counted), not lost. Returns the seconds waited."""
+        return wait_quiet(lambda: sum(len(received) for _, received, _ in self.frames()))
 
     def frames(self):
         for _, _, snap, _, _ in self.children:
@@ -470,7 +570,7 @@ def floor_phases(mp, args, specs, floors: dict[str, list[int]], frame_bytes: int
             args.gap,
             lambda n: ("/floor/release/", {"bytes": frame_bytes}, ""),
         )
-        time.sleep(3)
+        swarm.settle()
         started = {int(body): t0 for t0, _, body in posts}
         seqs += sorted(started)
         floor_fanout = fanout(swarm.frames(), started)
@@ -572,7 +672,7 @@ def cascade_round(mp, args, ports, exercise, specs, cookie: str, injects: list[i
         args.gap,
         lambda n: (f"/exercises/{exercise.code}/injects/i{injects[n]}/release/", {}, cookie),
     )
-    time.sleep(3)
+    swarm.settle()
     released = list(
         Event.objects.filter(exercise=exercise, kind=events.INJECT_RELEASED, seq__gt=before)
         .order_by("seq")
@@ -594,7 +694,7 @@ def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
     posts = releases(
         ports, count, args.gap, lambda n: ("/floor/release/", {"bytes": frame_bytes}, "")
     )
-    time.sleep(3)
+    swarm.settle()
     started = {int(body): t0 for t0, _, body in posts}
     return Round(swarm, 0, started, [ms for _, ms, _ in posts], fanout(swarm.frames(), started))
 
@@ -625,12 +725,12 @@ def broken(delivery: Counter) -> bool:
     return any(delivery[k] for k in BROKEN)
 
 
-def rss_mb(servers) -> str:
-    """Each server's resident memory now, its workers included (gunicorn)."""
-    return ", ".join(
-        f"{sum(p.memory_info().rss for p in process_tree(process.pid)) / 2**20:.0f}"
+def rss_of(servers) -> list[float]:
+    """Each server's resident memory now in MB, its workers included (gunicorn)."""
+    return [
+        sum(p.memory_info().rss for p in process_tree(process.pid)) / 2**20
         for _, process in servers
-    )
+    ]
 
 
 def run(args, env) -> list[str]:
@@ -641,32 +741,46 @@ def run(args, env) -> list[str]:
     from django.db import connection
 
     from bench.live_servers import daphne_servers
+    from exercises import engine
     from exercises.models import DecisionRevision
 
     missed: list[str] = []
+    summary: list[tuple[str, str]] = []
     print(f"Preparing {args.database} (load average {os.getloadavg()[0]:.1f}) …", flush=True)
     recreate_database(args.database)
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text)")
-    # Inject 0 warms up; then the main phase's, then each sweep step's.
-    sweep_injects = [
-        list(range(args.injects + 1 + k * args.injects, args.injects + 1 + (k + 1) * args.injects))
-        for k in range(len(args.sweep))
-    ]
-    exercise, facilitator, players, cookies, prompt, options = seed(
-        args.participants, args.teams, args.injects * (1 + len(args.sweep))
-    )
+    # Each exercise's inject 0 warms up; then each round's, in turn.
+    main_injects = itertools.count(1)
+    scale_injects = itertools.count(1) if scaled(args) else main_injects
+    if scaled(args):
+        injects = max(args.injects, 1 + args.scale_injects * (2 + len(args.sweep)))
+    else:
+        injects = args.injects * (1 + len(args.sweep))
+    big, facilitator, players, cookies, prompt, options = seed(*seeded(args), injects)
+    if scaled(args):  # the main phase: the players of the first --teams teams, on their own
+        # The engine-only deciders (bench_live) take the exercise named "Bench": the main one.
+        big.name = "Bench scale"
+        big.save(update_fields=["name"])
+        chosen, main_cookies = first_teams(players, cookies, args.participants, args.teams)
+        exercise, main_players = seed_exercise(big, facilitator, chosen, "Bench")
+        engine.exercise_start(exercise=exercise, actor=facilitator)
+        exercise.refresh_from_db()
+    else:
+        exercise, main_players, main_cookies = big, players, cookies
     facilitator_cookie = session_for(facilitator)
-    starters, start_cookies = start_players(players, cookies, args.start_players, args.start_teams)
-    start_code = seed_start(exercise, facilitator, starters) if starters else None
+    starters, start_cookies = first_teams(players, cookies, args.start_players, args.start_teams)
+    start_code = (
+        seed_exercise(big, facilitator, starters, "Bench start")[0].code if starters else None
+    )
     connection.close()
     gc.collect()
     gc.freeze()  # the seeded objects: no full collection of them inside a timed phase
     mp = multiprocessing.get_context("spawn")
     code, key = exercise.code, prompt.key
     teams: dict[int, list[str]] = {}
-    for (_, team), cookie in zip(players, cookies, strict=True):
+    for (_, team), cookie in zip(main_players, main_cookies, strict=True):
         teams.setdefault(team.pk, []).append(cookie)
     # Every player of every team in turn: team t's k-th player at n = t + teams * k.
     seats = list(teams.values())
@@ -696,11 +810,21 @@ def run(args, env) -> list[str]:
         http_ports = [web[0]] if web else ports
         every_server = servers + ([web] if web else [])
         # Warm-up, untimed: a release (inject 0), a decision and an insert on each server.
+        # The scale exercise releases one more, so that every scale step's sockets replay
+        # two inject releases when they connect, the first step's too (not the start's
+        # panels, several times heavier to render: that step would not compare).
+        warm = [(code, 0)]
+        if big != exercise:
+            warm += [(big.code, 0), (big.code, next(scale_injects))]
         releases(
             http_ports,
-            1,
+            len(warm),
             0,
-            lambda n: (f"/exercises/{code}/injects/i0/release/", {}, facilitator_cookie),
+            lambda n: (
+                f"/exercises/{warm[n][0]}/injects/i{warm[n][1]}/release/",
+                {},
+                facilitator_cookie,
+            ),
         )
         for port in sorted({*ports, *http_ports}):
             post_loop([port], 0.5, 1, decide)
@@ -710,10 +834,7 @@ def run(args, env) -> list[str]:
         sampler.start()
 
         # ---- Cascade: sockets, releases from the facilitator's POST, decide POSTs
-        specs = [
-            (ports[i % len(ports)], f"/ws/exercises/{code}/", cookie, team.pk)
-            for i, ((_, team), cookie) in enumerate(zip(players, cookies, strict=True))
-        ]
+        specs = socket_specs(ports, code, main_players, main_cookies)
         cpu = cpu_seconds(every_server, [])
         cascade = cascade_round(
             mp,
@@ -722,7 +843,7 @@ def run(args, env) -> list[str]:
             exercise,
             specs,
             facilitator_cookie,
-            list(range(1, args.injects + 1)),
+            [next(main_injects) for _ in range(args.injects)],
         )
         swarm = cascade.swarm
         frames = swarm.frames()
@@ -746,7 +867,7 @@ def run(args, env) -> list[str]:
                 ),
                 ("fan-out from the POST p50 / p95 / p99", spread(cascade.fanout_ms)),
                 ("CPU s, servers | clients (join + injects)", _cpu_row(cpu, cpu_injects)),
-                ("server RSS now (MB)", rss_mb(every_server)),
+                ("server RSS now (MB)", ", ".join(f"{r:.0f}" for r in rss_of(every_server))),
             ],
         )
         decide_ms: list[float] = []
@@ -772,7 +893,7 @@ def run(args, env) -> list[str]:
                     ("CPU s, servers | clients", _cpu_row(cpu_injects, cpu_decisions)),
                 ],
             )
-        time.sleep(3)
+        swarm.settle()
         frames = swarm.frames()
         swarm.close()
         delivery = cascade_delivery(exercise, frames, cascade.hello_seq)
@@ -785,7 +906,8 @@ def run(args, env) -> list[str]:
         floors = {"Daphne": ports, **({"gunicorn": http_ports} if web else {})}
         floor = floor_phases(mp, args, floor_specs, floors, frame_bytes, insert)
 
-        fan99 = percentile(cascade.fanout_ms, 99) / percentile(floor["Daphne"].fanout, 99)
+        p99 = percentile(cascade.fanout_ms, 99)
+        fan99 = p99 / percentile(floor["Daphne"].fanout, 99)
         decide99 = percentile(decide_ms, 99) if decide_ms else 0.0
         report(
             "Cascade / floor",
@@ -797,33 +919,66 @@ def run(args, env) -> list[str]:
                 )
             ],
         )
+        summary.append(
+            (
+                f"fan-out p99 from the release POST, {len(specs)} sockets",
+                f"{p99:.0f} ms, {fan99:.2f}x the floor on Daphne"
+                f" (targets <= {TARGET_FANOUT_RATIO}x, < {TARGET_FANOUT_P99_MS} ms)",
+            )
+        )
         if args.seconds:
+            insert = floor["Daphne"]
+            summary += [
+                (
+                    "decisions over HTTP",
+                    f"{cascade_rate:.0f}/s, {ratio(cascade_rate, insert.rate)} the INSERT view"
+                    f" on Daphne (target >= {TARGET_DECISIONS_PER_S}/s)",
+                ),
+                (
+                    "decide POST p99",
+                    f"{decide99:.0f} ms, {ratio(decide99, percentile(insert.insert_ms, 99))}"
+                    f" the INSERT view's (target < {TARGET_POST_P99_MS} ms)",
+                ),
+            ]
             if cascade_rate < TARGET_DECISIONS_PER_S:
                 missed.append(f"{cascade_rate:.0f} decisions/s over HTTP")
             if decide99 >= TARGET_POST_P99_MS:
                 missed.append(f"decide POST p99 {decide99:.0f} ms")
         if fan99 > TARGET_FANOUT_RATIO:
             missed.append(f"fan-out p99 {fan99:.2f}x the floor's")
-        missed += fanout_misses(len(specs), percentile(cascade.fanout_ms, 99))
-
-        for sockets, injects in zip(args.sweep, sweep_injects, strict=True):
-            problem = sweep_step(
-                mp,
-                args,
-                servers,
-                http_ports,
-                exercise,
-                specs[:sockets],
-                facilitator_cookie,
-                injects,
-                frame_bytes,
-            )
-            missed += problem
-            if problem and "connected" in problem[0]:
-                break  # more sockets will not connect either
+        missed += fanout_misses(len(specs), p99)
 
         if start_code:
-            missed += start_phase(args, http_ports, start_code, facilitator_cookie, start_cookies)
+            start = guarded(
+                missed,
+                "the exercise start",
+                lambda: start_phase(
+                    args, http_ports, start_code, facilitator_cookie, start_cookies
+                ),
+            )
+            if start:
+                missed += start[0]
+                summary.append(start[1])
+
+        scale = guarded(
+            missed,
+            "the scale phase",
+            lambda: scale_phases(
+                mp,
+                args,
+                env,
+                servers,
+                http_ports,
+                big,
+                lambda on, count: socket_specs(on, big.code, players[:count], cookies[:count]),
+                facilitator_cookie,
+                lambda count: [next(scale_injects) for _ in range(count)],
+                log_dir,
+            ),
+        )
+        if scale:
+            missed += scale[0]
+            summary += scale[1]
 
         # With one PROMETHEUS_MULTIPROC_DIR (gunicorn runs) any server answers for all.
         scraped = http_ports if web else ports
@@ -833,14 +988,145 @@ def run(args, env) -> list[str]:
         report("Servers", [("RSS peak (MB)", ", ".join(f"{p / 2**20:.0f}" for p in sampler.peak))])
 
     if args.engine_seconds:
-        engine = argparse.Namespace(seconds=args.engine_seconds, workers=2, decision_processes=2)
-        accepted, rejected, elapsed, cpu_s, _ = run_deciders(engine, mp)
-        each = cpu_s / max(accepted, 1) * 1000
-        report(
-            "Engine only (decision_submit from 2 processes x 2 threads, no HTTP, no sockets)",
-            [("decisions", f"{accepted / elapsed:.0f}/s ({rejected} rejected), {each:.1f} ms CPU")],
-        )
+        rate = guarded(missed, "the engine-only phase", lambda: engine_only(args, mp))
+        if rate:
+            summary.append(("engine alone (no HTTP)", rate))
+    report("Summary", summary)
     return missed
+
+
+def guarded(missed: list[str], name: str, call: Callable):
+    """``call()``'s answer, or None when it raised: the error is printed and counted as a
+    missed target, so the phases after it still run and the verdict still prints."""
+    try:
+        return call()
+    except Exception as error:
+        report(name, [("failed", repr(error))])
+        missed.append(f"{name} failed: {error!r}")
+        return None
+
+
+def engine_only(args, mp) -> str:
+    """bench_live's engine-only rate on the exercise named "Bench": printed, and returned."""
+    deciders = argparse.Namespace(seconds=args.engine_seconds, workers=2, decision_processes=2)
+    accepted, rejected, elapsed, cpu_s, _ = run_deciders(deciders, mp)
+    each = cpu_s / max(accepted, 1) * 1000
+    rate = f"{accepted / elapsed:.0f}/s ({rejected} rejected), {each:.1f} ms CPU"
+    report(
+        "Engine only (decision_submit from 2 processes x 2 threads, no HTTP, no sockets)",
+        [("decisions", rate)],
+    )
+    return rate
+
+
+def socket_specs(ports: list[int], code: str, players, cookies) -> list[tuple]:
+    """Each player's socket spec (port, path, cookie, team id), round-robin over ``ports``."""
+    return [
+        (ports[i % len(ports)], f"/ws/exercises/{code}/", cookie, team.pk)
+        for i, ((_, team), cookie) in enumerate(zip(players, cookies, strict=True))
+    ]
+
+
+def scale_rhythm(args) -> argparse.Namespace:
+    """``args`` with the scale phase's join rate and inject rhythm in the main phase's
+    places (pure), for the rounds that read them there."""
+    return argparse.Namespace(
+        **{
+            **vars(args),
+            "join_rate": args.scale_join_rate,
+            "injects": args.scale_injects,
+            "gap": args.scale_gap,
+        }
+    )
+
+
+def scale_phases(
+    mp, args, env, servers, http_ports, exercise, specs_of, cookie, injects, log_dir
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """With a scale phase: the sweep's steps below ``--scale`` sockets, ``--scale`` sockets,
+    the same again on ``--scale-servers`` fresh Daphne processes (right after, so the
+    machine's load is alike), the steps above, and where fan-out p99 passes 1 s on
+    ``--servers`` processes. Without: the sweep of the main phase's players.
+    ``specs_of(ports, n)``: the first n players' sockets on ``ports``; ``injects(n)``: the
+    next n injects to release. Returns the targets missed and the summary's rows."""
+    from bench.live_servers import daphne_servers
+
+    rhythm = scale_rhythm(args) if scaled(args) else args
+    rounds = f"{rhythm.injects} injects every {rhythm.gap} s"
+    missed: list[str] = []
+    summary: list[tuple[str, str]] = []
+    p99s: dict[int, float | None] = {}
+
+    def step(count: int, on, title: str) -> Step | None:
+        ports = [port for port, _ in on]
+        result, problems = sweep_step(
+            mp,
+            rhythm,
+            on,
+            http_ports,
+            exercise,
+            specs_of(ports, count),
+            cookie,
+            injects(rhythm.injects),
+            title,
+        )
+        missed.extend(problems)
+        if on is servers:
+            p99s[count] = percentile(result.fanout_ms, 99) if result else None
+        return result
+
+    def sweep(counts: list[int]) -> bool:
+        """The sweep's steps at ``counts``, up to the first that did not connect (more
+        sockets would not connect either); False then."""
+        return all(step(count, servers, f"Sweep: {count} sockets, {rounds}") for count in counts)
+
+    connected = sweep(sorted(n for n in args.sweep if not scaled(args) or n < args.scale))
+    if connected and scaled(args):
+        title = f"Scale: {args.scale} sockets in {args.scale_teams} teams on {len(servers)} servers"
+        scale = step(args.scale, servers, f"{title}, {rounds}")
+        connected = scale is not None
+        if scale:
+            summary.append(
+                (
+                    f"{args.scale} sockets in {args.scale_teams} teams, joining at"
+                    f" {args.scale_join_rate:.0f}/s",
+                    f"all in {scale.connect_s:.1f} s; fan-out p99"
+                    f" {percentile(scale.fanout_ms, 99):.0f} ms,"
+                    f" {ratio(p99s[args.scale], percentile(scale.floor_fanout_ms, 99))} the"
+                    f" floor's (target < {TARGET_FANOUT_P99_MS} ms); RSS"
+                    f" {', '.join(f'{r:.0f}' for r in scale.rss_mb)} MB ({rounds})",
+                )
+            )
+        if scale and args.scale_servers:
+            with daphne_servers(
+                args.scale_servers,
+                env,
+                log_dir=log_dir,
+                application="bench.floor_app:application",
+                name="daphne-scale",
+            ) as more:
+                title = f"Scale on {len(more)} fresh servers: {args.scale} sockets, {rounds}"
+                bigger = step(args.scale, more, title)
+            if bigger:
+                rows = more_servers_rows(scale, bigger)
+                report(f"{len(servers)} → {len(more)} Daphne processes, {args.scale} sockets", rows)
+                summary += [(f"{len(servers)} → {len(more)} processes: {k}", v) for k, v in rows]
+        if connected:
+            sweep(sorted(n for n in args.sweep if n > args.scale))
+    if p99s:
+        where = breaks_at(p99s)
+        report(
+            f"Where fan-out p99 passes 1 s on {len(servers)} servers",
+            [
+                *(
+                    (f"{n} sockets", "not all connected" if p is None else f"{p:.0f} ms")
+                    for n, p in sorted(p99s.items())
+                ),
+                ("passes 1 s", where),
+            ],
+        )
+        summary.append(("fan-out p99 passes 1 s", where))
+    return missed, summary
 
 
 def fanout_misses(sockets: int, p99_ms: float) -> list[str]:
@@ -850,34 +1136,43 @@ def fanout_misses(sockets: int, p99_ms: float) -> list[str]:
     return [f"fan-out p99 {p99_ms:.0f} ms at {sockets} sockets (target < {TARGET_FANOUT_P99_MS})"]
 
 
+@dataclass
+class Step:
+    """One socket count's figures (``sweep_step``): Cascade's join and fan-out, the floor's
+    fan-out, each server's RSS with Cascade's sockets open."""
+
+    sockets: int
+    servers: int
+    connect_s: float
+    handshake_p99_ms: float
+    fanout_ms: list[float]
+    floor_fanout_ms: list[float]
+    rss_mb: list[float]
+
+
 def sweep_step(
-    mp,
-    args,
-    servers,
-    http_ports: list[int],
-    exercise,
-    specs,
-    cookie: str,
-    injects: list[int],
-    frame_bytes: int,
-) -> list[str]:
-    """One step of ``--sweep``: ``specs``' Cascade sockets and releases (POSTed to
-    ``http_ports``), then as many raw sockets and raw releases on Daphne (the issue's
-    floor); printed at once. Returns the targets missed."""
+    mp, args, servers, http_ports: list[int], exercise, specs, cookie: str, injects, title: str
+) -> tuple[Step | None, list[str]]:
+    """``specs``' Cascade sockets and releases (POSTed to ``http_ports``), then as many raw
+    sockets and raw releases on Daphne (the issue's floor); printed at once under
+    ``title``. Returns the figures (None: not every socket connected) and the targets
+    missed."""
     ports = [port for port, _ in servers]
-    title = f"Sweep: {len(specs)} sockets, {len(injects)} injects every {args.gap} s"
     try:
         cascade = cascade_round(mp, args, http_ports, exercise, specs, cookie, injects)
     except RuntimeError as error:
         report(title, [("Cascade", str(error))])
-        return [f"{len(specs)} sockets: not all connected"]
-    rss = rss_mb(servers)
+        return None, [f"{len(specs)} sockets: not all connected"]
+    rss = rss_of(servers)
     frames = cascade.swarm.frames()
     cascade.swarm.close()
+    sizes = frames[0][2]
+    frame_bytes = max((sizes[s] for s in cascade.started if s in sizes), default=0)
     delivery = cascade_delivery(exercise, frames, cascade.hello_seq)
     floor = floor_round(mp, args, ports, specs, frame_bytes, len(injects))
     frames = floor.swarm.frames()
     floor.swarm.close()
+    p50 = (percentile(cascade.fanout_ms, 50), percentile(floor.fanout_ms, 50))
     p99 = (percentile(cascade.fanout_ms, 99), percentile(floor.fanout_ms, 99))
     report(
         title,
@@ -886,6 +1181,7 @@ def sweep_step(
         + [
             ("Cascade fan-out p50 / p95 / p99", spread(cascade.fanout_ms)),
             ("floor fan-out p50 / p95 / p99", spread(floor.fanout_ms)),
+            ("fan-out p50, Cascade / floor", ratio(*p50)),
             ("fan-out p99, Cascade / floor", f"{ratio(*p99)} (target < {TARGET_FANOUT_P99_MS} ms)"),
             (
                 "release POST p50, Cascade / floor",
@@ -893,13 +1189,59 @@ def sweep_step(
             ),
             ("Cascade frames", _delivery_row(delivery)[1]),
             ("floor frames", _delivery_row(floor_delivery(frames, floor.started))[1]),
-            ("server RSS with the sockets open (MB)", rss),
+            ("server RSS with the sockets open (MB)", ", ".join(f"{r:.0f}" for r in rss)),
         ],
     )
     missed = fanout_misses(len(specs), p99[0])
     if broken(delivery):
         missed.append(f"{len(specs)} sockets: frames lost, duplicated, out of order or leaked")
-    return missed
+    step = Step(
+        len(specs),
+        len(servers),
+        cascade.swarm.connect_seconds,
+        percentile(cascade.swarm.join["handshakes"], 99) * 1000,
+        cascade.fanout_ms,
+        floor.fanout_ms,
+        rss,
+    )
+    return step, missed
+
+
+def breaks_at(p99s: dict[int, float | None]) -> str:
+    """Where fan-out p99 passes 1 s, from each socket count's p99 in ms (None: not every
+    socket connected) (pure)."""
+    counts = sorted(p99s)
+
+    def at(n: int) -> str:
+        return "not all connected" if p99s[n] is None else f"{p99s[n]:.0f} ms"
+
+    over = [n for n in counts if p99s[n] is None or p99s[n] >= TARGET_FANOUT_P99_MS]
+    if not over:
+        return f"not up to {counts[-1]} sockets, the most tried ({at(counts[-1])})"
+    first = counts.index(over[0])
+    if first == 0:
+        return f"at {counts[0]} sockets already, the fewest tried ({at(counts[0])})"
+    below = counts[first - 1]
+    return f"between {below} ({at(below)}) and {over[0]} sockets ({at(over[0])})"
+
+
+def more_servers_rows(fewer: Step, more: Step) -> list[tuple[str, str]]:
+    """What ``more``'s extra Daphne processes buy against ``fewer`` at the same sockets
+    (pure): each figure before → after, and the ratio."""
+
+    def row(label: str, before: float, after: float, unit: str) -> tuple[str, str]:
+        digits = 1 if unit == "s" else 0
+        return label, f"{before:.{digits}f} → {after:.{digits}f} {unit} ({ratio(after, before)})"
+
+    return [
+        row("Cascade fan-out p50", *(percentile(s.fanout_ms, 50) for s in (fewer, more)), "ms"),
+        row("Cascade fan-out p99", *(percentile(s.fanout_ms, 99) for s in (fewer, more)), "ms"),
+        row("floor fan-out p99", *(percentile(s.floor_fanout_ms, 99) for s in (fewer, more)), "ms"),
+        row("Cascade connect + hello, all", fewer.connect_s, more.connect_s, "s"),
+        row("Cascade handshake p99", fewer.handshake_p99_ms, more.handshake_p99_ms, "ms"),
+        row("RSS per process, largest", max(fewer.rss_mb), max(more.rss_mb), "MB"),
+        row("RSS, all processes", sum(fewer.rss_mb), sum(more.rss_mb), "MB"),
+    ]
 
 
 def _join_rows(swarm: Swarm, args) -> list[tuple[str, str]]:
@@ -916,33 +1258,33 @@ def _join_rows(swarm: Swarm, args) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- the exercise start
 
 
-def start_players(players, cookies, count: int, teams: int) -> tuple[list, list[str]]:
+def first_teams(players, cookies, count: int, teams: int) -> tuple[list, list[str]]:
     """The first ``count`` players (and their cookies) of the first ``teams`` teams (pure):
-    the start's exercise has as many teams as the issue's, whatever the main phase's."""
+    a phase's exercise has as many teams as the issue's, whatever the seeding's."""
     first = {team.pk for _, team in players[: max(teams, 1)]}
     chosen = [(p, c) for p, c in zip(players, cookies, strict=True) if p[1].pk in first][:count]
     return [p for p, _ in chosen], [c for _, c in chosen]
 
 
-def seed_start(exercise, facilitator, players) -> str:
-    """A second exercise of the same scenario, still in the lobby, with ``players`` (their
-    teams' roles and organizations); returns its code."""
+def seed_exercise(exercise, facilitator, players, name: str):
+    """A second exercise of the same scenario, in the lobby, with ``players`` (their teams'
+    roles and organizations); returns it and its players, each with their team in it."""
     from exercises.models import Exercise, Participant, Team
 
-    lobby = Exercise.objects.create(name="Bench start", scenario=exercise.scenario, status="lobby")
-    Participant.objects.create(exercise=lobby, user=facilitator, kind="facilitator")
+    other = Exercise.objects.create(name=name, scenario=exercise.scenario, status="lobby")
+    Participant.objects.create(exercise=other, user=facilitator, kind="facilitator")
     teams: dict[int, Team] = {}
     for _, team in players:
         teams.setdefault(
             team.pk,
-            Team(exercise=lobby, role_id=team.role_id, organization_id=team.organization_id),
+            Team(exercise=other, role_id=team.role_id, organization_id=team.organization_id),
         )
     Team.objects.bulk_create(teams.values())
     Participant.objects.bulk_create(
-        Participant(exercise=lobby, user=user, kind="player", team=teams[team.pk])
+        Participant(exercise=other, user=user, kind="player", team=teams[team.pk])
         for user, team in players
     )
-    return lobby.code
+    return other, [(user, teams[team.pk]) for user, team in players]
 
 
 def arrivals(count: int, seconds: float) -> list[float]:
@@ -1004,12 +1346,12 @@ def open_loop(
 
 def start_phase(
     args, http_ports: list[int], code: str, cookie: str, cookies: list[str]
-) -> list[str]:
+) -> tuple[list[str], tuple[str, str]]:
     """The exercise start: ``cookies``' players open their team room within
     ``--start-seconds`` while the facilitator starts the exercise (after 1 s) and releases
     the first inject (after 3 s); then the floor: as many GETs of a raw Django view
     rendering a page of the room page's median size, on the same schedule. Page GETs go to
-    ``http_ports``. Returns the targets missed."""
+    ``http_ports``. Returns the targets missed and the summary's row."""
     room = f"/exercises/{code}/room/"
     for port in http_ports:  # warm-up, untimed: the room's templates and queries
         get_page(port, room, cookies[0])
@@ -1079,7 +1421,11 @@ def start_phase(
         missed.append(f"room page GET p95 {p95[0]:.0f} ms at the start")
     if any(status != 200 for status, _, _ in pages):
         missed.append("room page GETs not all 200")
-    return missed
+    row = (
+        f"the start: room GET p95, {len(cookies)} players over {args.start_seconds:.0f} s",
+        f"{p95[0]:.0f} ms, {ratio(*p95)} the raw page's (target < {TARGET_PAGE_P95_MS} ms)",
+    )
+    return missed, row
 
 
 def session_for(user) -> str:

@@ -50,14 +50,16 @@ def daphne_servers(
     *,
     log_dir: Path | None = None,
     application: str = "config.asgi:application",
+    name: str = "daphne",
 ) -> Iterator[list[tuple[int, subprocess.Popen]]]:
-    """``count`` Daphne processes serving ``application``; yields (port, process)."""
+    """``count`` Daphne processes serving ``application``; yields (port, process). Each
+    logs to ``log_dir/<name>-<index>.log``."""
     servers: list[tuple[int, subprocess.Popen]] = []
     full_env = {**os.environ, **env}
     try:
         for index in range(count):
             port = free_port()
-            log = open(log_dir / f"daphne-{index}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+            log = open(log_dir / f"{name}-{index}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
             process = subprocess.Popen(
                 [
                     sys.executable,
