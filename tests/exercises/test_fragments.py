@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from exercises import broadcast, engine
+from exercises.events import payload_errors
 from exercises.fragments import render_event, render_frames
 from exercises.models import Event, Exercise, Team
 from tests import factories
@@ -69,6 +70,106 @@ def test_it_renders_a_decisions_team_and_control_frames_from_its_event_alone(
     assert f'id="decision-first-move-{cloud.code}" hx-swap-oob="true"' in control
     assert "revised" in control
     assert 'id="control-panel"' not in control
+
+
+# The markup a decision's frames carry, byte for byte: decisions are the busiest event, so
+# their rendering is tuned (one feed item for every look, cached icons, the kind's branch
+# first); tuning must not change what the browser swaps in. Escaping, the line breaks of
+# the text and the revision badge are all in it.
+ICON = (
+    '<svg class="icon" aria-hidden="true" focusable="false">'
+    '<use href="/static/vendor/lucide/cascade-icons-1.62.0.svg#{}"></use></svg>'
+)
+DECIDED_ITEM = (
+    '<div hx-swap-oob="afterbegin:#feed"><li class="feed-item kind-decisionsubmitted"'
+    ' data-seq="42" id="event-42">\n'
+    '  <span class="feed-time" title="Exercise clock">1:02:05</span>\n  \n  \n'
+    f'    <span class="channel" role="img" aria-label="Decision">{ICON.format("vote")}</span>\n'
+    '    <strong class="feed-title">Cloud &amp; Co &lt;A&gt; decided:'
+    " Isolate &quot;now&quot; &amp; wait</strong>\n"
+    '    <span class="badge">revised</span>\n'
+    '    <div class="feed-body">Cut &lt;b&gt;links&lt;/b&gt;<br>then call</div>\n  \n  \n'
+    "</li></div>"
+)
+DECIDED_STATUS = (
+    '<div id="prompt-first-move-status" hx-swap-oob="innerHTML">\n'
+    f'<p class="decided">{ICON.format("circle-check")} Your team decided:'
+    ' <strong>Isolate &quot;now&quot; &amp; wait</strong> <span class="badge">revised</span>\n'
+    '  <small class="muted">(revision 2, by Bob O&#x27;Neil)</small></p>\n'
+    "<p><small>“Cut &lt;b&gt;links&lt;/b&gt;\nthen call”</small></p>\n\n</div>"
+)
+DECIDED_CELL = (
+    f'<span id="decision-first-move-k3x9" hx-swap-oob="true">{ICON.format("circle-check")}'
+    " Isolate &quot;now&quot; &amp; wait <small>“Cut &lt;b&gt;links&lt;/b&gt;\nthen call”</small>"
+    ' <span class="badge">revised</span>\n</span>'
+)
+BARE_ITEM = (
+    '<div hx-swap-oob="afterbegin:#feed"><li class="feed-item kind-decisionsubmitted"'
+    ' data-seq="42" id="event-42">\n'
+    '  <span class="feed-time" title="Exercise clock">1:02:05</span>\n  \n  \n'
+    f'    <span class="channel" role="img" aria-label="Decision">{ICON.format("vote")}</span>\n'
+    '    <strong class="feed-title">Cloud &amp; Co &lt;A&gt; decided</strong>\n'
+    "    \n    \n  \n  \n</li></div>"
+)
+BARE_STATUS = (
+    '<div id="prompt-first-move-status" hx-swap-oob="innerHTML">\n'
+    f'<p class="decided">{ICON.format("circle-check")} Your team decided\n'
+    '  <small class="muted">(revision 1)</small></p>\n\n\n</div>'
+)
+BARE_CELL = (
+    f'<span id="decision-first-move-k3x9" hx-swap-oob="true">{ICON.format("circle-check")}'
+    " \n</span>"
+)
+
+
+def decision_event(**changes) -> Event:
+    """An unsaved decision event (its frames read nothing else), its payload of the kind's
+    type."""
+    payload = {
+        "prompt": "first-move",
+        "question": "What now?",
+        "team_id": 7,
+        "team_code": "k3x9",
+        "team_label": "Cloud & Co <A>",
+        "option": "isolate",
+        "option_label": 'Isolate "now" & wait',
+        "text": "Cut <b>links</b>\nthen call",
+        "revision": 2,
+        "author_label": "Bob O'Neil",
+        "latency_seconds": 1.5,
+    } | changes
+    assert payload_errors("decision.submitted", payload) == []
+    return Event(
+        exercise_id=1,
+        seq=42,
+        kind="decision.submitted",
+        payload=payload,
+        visibility=Event.Visibility.SOME,
+        team_ids=[7],
+        clock_seconds=3725.4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "item", "status", "cell"),
+    [
+        ({}, DECIDED_ITEM, DECIDED_STATUS, DECIDED_CELL),
+        (
+            {"option": "", "option_label": "", "text": "", "revision": 1, "author_label": ""},
+            BARE_ITEM,
+            BARE_STATUS,
+            BARE_CELL,
+        ),
+    ],
+)
+def test_it_renders_a_decisions_frames_to_the_same_markup(changes, item, status, cell):
+    event = decision_event(**changes)
+    frames = render_frames(event, ["team-7", "evaluator", "control"])
+    assert frames == [
+        "<!--seq:42-->" + item + status,
+        "<!--seq:42-->" + item,
+        "<!--seq:42-->" + item + cell,
+    ]
 
 
 def test_it_renders_the_same_frames_together_as_one_by_one(running, bob, alice):
