@@ -18,6 +18,7 @@ from exercises import broadcast, engine
 from exercises.events import payload_errors
 from exercises.fragments import render_event, render_frames
 from exercises.models import Event, Exercise, Team
+from exercises.templatetags.live_tags import icon
 from tests import factories
 
 
@@ -287,3 +288,9 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_three_statements(
     assert running.decisions.get(team=cloud).revision == 2
     with pytest.raises(engine.EngineError, match="Only the team's players"):
         submit(carol, "t3")
+
+
+def test_it_draws_its_cached_icons_under_the_static_url_of_the_moment(settings):
+    assert 'href="/static/vendor/lucide/cascade-icons-1.62.0.svg#vote"' in icon("vote")
+    settings.STATIC_URL = "/assets/"
+    assert 'href="/assets/vendor/lucide/cascade-icons-1.62.0.svg#vote"' in icon("vote")
