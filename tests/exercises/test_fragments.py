@@ -12,11 +12,18 @@ import asyncio
 import pytest
 from channels.layers import BaseChannelLayer
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from exercises import broadcast, engine
-from exercises.events import payload_errors
-from exercises.fragments import render_event, render_frames
+from exercises import events as kinds
+from exercises.fragments import (
+    CONTROL_LOOK_KINDS,
+    FEED_ITEM,
+    PREVIEW_LOOK_KINDS,
+    render_event,
+    render_frames,
+)
 from exercises.models import Event, Exercise, Team
 from exercises.templatetags.live_tags import icon
 from tests import factories
@@ -139,7 +146,7 @@ def decision_event(**changes) -> Event:
         "author_label": "Bob O'Neil",
         "latency_seconds": 1.5,
     } | changes
-    assert payload_errors("decision.submitted", payload) == []
+    assert kinds.payload_errors(kinds.DECISION_SUBMITTED, payload) == []
     return Event(
         exercise_id=1,
         seq=42,
@@ -294,3 +301,55 @@ def test_it_draws_its_cached_icons_under_the_static_url_of_the_moment(settings):
     assert 'href="/static/vendor/lucide/cascade-icons-1.62.0.svg#vote"' in icon("vote")
     settings.STATIC_URL = "/assets/"
     assert 'href="/assets/vendor/lucide/cascade-icons-1.62.0.svg#vote"' in icon("vote")
+
+
+# Every key a feed item reads, of any kind; a long body, so a share's preview is cut.
+EVERY_KEY = {
+    "title": "Title",
+    "body": "Body " * 80,
+    "channel": "news",
+    "channel_label": "News",
+    "tlp": "AMBER",
+    "severity": "high",
+    "sender": "Sender",
+    "cascade": True,
+    "expected_action": "Act",
+    "stage": "s1",
+    "from_team_label": "Cloud",
+    "chain_labels": ["Cloud", "Bank"],
+    "report_count": 2,
+    "team_label": "Hospital",
+    "to_team_label": "Cloud",
+    "share_title": "Share",
+    "reason": "Reason",
+    "to_label": "the control cell",
+    "question": "Question?",
+    "seconds_to_answer": 75,
+    "answer": "Answer",
+    "option_label": "Isolate",
+    "revision": 2,
+    "text": "Text",
+    "rating": "P",
+    "criterion_title": "Criterion",
+    "note": "Note",
+    "message": "Message",
+}
+
+
+@pytest.mark.parametrize("kind", [*kinds.KINDS, "some.future-kind"])
+def test_it_renders_a_feed_item_once_for_the_looks_its_kind_ignores(kind):
+    """A frame's feed item is rendered once per look its kind reads (``CONTROL_LOOK_KINDS``,
+    ``PREVIEW_LOOK_KINDS``) and shared by the others: so every other look must be the same
+    markup, and a kind in those tables must read its flag."""
+    event = Event(exercise_id=1, seq=5, kind=kind, payload=EVERY_KEY, clock_seconds=61)
+
+    def item(is_control: bool, preview_shares: bool) -> str:
+        context = {"event": event, "is_control": is_control, "preview_shares": preview_shares}
+        return render_to_string(FEED_ITEM, context)
+
+    for preview in (False, True):
+        reads_control = item(True, preview) != item(False, preview)
+        assert reads_control == (kind in CONTROL_LOOK_KINDS)
+    for control in (False, True):
+        reads_preview = item(control, True) != item(control, False)
+        assert reads_preview == (kind in PREVIEW_LOOK_KINDS)
