@@ -119,9 +119,7 @@ def test_it_publishes_each_event_to_its_audience_groups_after_commit(
     live, alice, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(
-        "exercises.broadcast.async_to_sync", lambda fn: lambda group, msg: sent.append((group, msg))
-    )
+    monkeypatch.setattr("exercises.broadcast._deliver", sent.extend)
     exercise, cloud = live[0], live[1]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         engine.exercise_start(exercise=exercise, actor=alice)

@@ -236,6 +236,14 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
 ):
     layer = RecordingLayer()
     monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    hops = []
+    hop = asyncio.run_coroutine_threadsafe
+
+    def counted(coroutine, loop):
+        hops.append(loop)
+        return hop(coroutine, loop)
+
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", counted)
     cloud = team(running, "cloud")
     with django_capture_on_commit_callbacks(execute=True):
         decided = decide(running, bob, "cloud", "pay", "t1")
@@ -254,6 +262,33 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     loops = {loop for _, _, loop in layer.sent}
     assert len(loops) == 1  # one loop, so one set of Redis connections, reused
     assert loops.pop().is_running()
+    assert len(hops) == len({seq for _, seq, _ in layer.sent})  # one hop per event
+
+
+class FailingLayer(RecordingLayer):
+    """A Redis layer whose sends to the evaluators' group fail."""
+
+    async def group_send(self, group, message):
+        if group.endswith("-evaluators"):
+            raise ConnectionError("Redis went away")
+        await super().group_send(group, message)
+
+
+def test_it_logs_a_failed_send_and_keeps_the_decision(
+    running, bob, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    layer = FailingLayer()
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    cloud = team(running, "cloud")
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = decide(running, bob, "cloud", "isolate", "t1")
+    # The groups before the failure got the frame, the ones after it did not.
+    assert [(group, seq) for group, seq, _ in layer.sent] == [
+        (f"exercise-{running.pk}-team-{cloud.pk}", decided.seq)
+    ]
+    assert f"Could not publish event {decided.seq} of exercise {running.pk}" in caplog.text
+    assert "Redis went away" in caplog.text
+    assert running.decisions.get(team=cloud).revision == 1
 
 
 def test_it_takes_a_decision_holding_the_exercise_lock_for_three_statements(
