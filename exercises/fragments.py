@@ -71,6 +71,11 @@ PROMPT_KINDS = frozenset({kinds.PROMPT_OPENED, kinds.PROMPT_CLOSED})
 # Kinds shown in their own panel only, not in the feed: a busy team thread would bury
 # the injects.
 PANEL_ONLY_KINDS = frozenset({kinds.DISCUSSION_POSTED})
+# The kinds whose feed item reads a look's flag (feed_item.html): ``is_control`` shows an
+# inject's expected action, ``preview_shares`` cuts a share's body. The item of any other
+# kind is the same markup for every look (test_fragments renders every kind to prove it).
+CONTROL_LOOK_KINDS = frozenset({kinds.INJECT_RELEASED})
+PREVIEW_LOOK_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_SUMMARIZED})
 SHARE_KINDS = frozenset({kinds.SHARE_CREATED, kinds.SHARE_RELAYED, kinds.SHARE_SUMMARIZED})
 RFI_KINDS = frozenset({kinds.RFI_ASKED, kinds.RFI_ANSWERED})
 
@@ -110,14 +115,15 @@ class _Sources:
 
     def feed_item(self, *, is_control: bool, preview_shares: bool) -> str:
         """The event's feed item, rendered once per distinct look: the control and
-        evaluator consoles' items are the same markup, and so are every team's."""
-        key = (is_control, preview_shares)
+        evaluator consoles' items are the same markup, and so are every team's; and a kind
+        whose item ignores a flag has one look less (a decision's item is the same for its
+        team and the consoles, so it is rendered once, not twice)."""
+        key = (
+            is_control and self.event.kind in CONTROL_LOOK_KINDS,
+            preview_shares and self.event.kind in PREVIEW_LOOK_KINDS,
+        )
         if key not in self._feed_items:
-            context = {
-                "event": self.event,
-                "is_control": is_control,
-                "preview_shares": preview_shares,
-            }
+            context = {"event": self.event, "is_control": key[0], "preview_shares": key[1]}
             item = render_to_string(FEED_ITEM, context).strip()
             self._feed_items[key] = f'<div hx-swap-oob="afterbegin:#feed">{item}</div>'
         return self._feed_items[key]

@@ -12,11 +12,20 @@ import asyncio
 import pytest
 from channels.layers import BaseChannelLayer
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from exercises import broadcast, engine
-from exercises.fragments import render_event, render_frames
+from exercises import events as kinds
+from exercises.fragments import (
+    CONTROL_LOOK_KINDS,
+    FEED_ITEM,
+    PREVIEW_LOOK_KINDS,
+    render_event,
+    render_frames,
+)
 from exercises.models import Event, Exercise, Team
+from exercises.templatetags.live_tags import icon
 from tests import factories
 
 
@@ -69,6 +78,106 @@ def test_it_renders_a_decisions_team_and_control_frames_from_its_event_alone(
     assert f'id="decision-first-move-{cloud.code}" hx-swap-oob="true"' in control
     assert "revised" in control
     assert 'id="control-panel"' not in control
+
+
+# The markup a decision's frames carry, byte for byte: decisions are the busiest event, so
+# their rendering is tuned (one feed item for every look, cached icons, the kind's branch
+# first); tuning must not change what the browser swaps in. Escaping, the line breaks of
+# the text and the revision badge are all in it.
+ICON = (
+    '<svg class="icon" aria-hidden="true" focusable="false">'
+    '<use href="/static/vendor/lucide/cascade-icons-1.62.0.svg#{}"></use></svg>'
+)
+DECIDED_ITEM = (
+    '<div hx-swap-oob="afterbegin:#feed"><li class="feed-item kind-decisionsubmitted"'
+    ' data-seq="42" id="event-42">\n'
+    '  <span class="feed-time" title="Exercise clock">1:02:05</span>\n  \n  \n'
+    f'    <span class="channel" role="img" aria-label="Decision">{ICON.format("vote")}</span>\n'
+    '    <strong class="feed-title">Cloud &amp; Co &lt;A&gt; decided:'
+    " Isolate &quot;now&quot; &amp; wait</strong>\n"
+    '    <span class="badge">revised</span>\n'
+    '    <div class="feed-body">Cut &lt;b&gt;links&lt;/b&gt;<br>then call</div>\n  \n  \n'
+    "</li></div>"
+)
+DECIDED_STATUS = (
+    '<div id="prompt-first-move-status" hx-swap-oob="innerHTML">\n'
+    f'<p class="decided">{ICON.format("circle-check")} Your team decided:'
+    ' <strong>Isolate &quot;now&quot; &amp; wait</strong> <span class="badge">revised</span>\n'
+    '  <small class="muted">(revision 2, by Bob O&#x27;Neil)</small></p>\n'
+    "<p><small>“Cut &lt;b&gt;links&lt;/b&gt;\nthen call”</small></p>\n\n</div>"
+)
+DECIDED_CELL = (
+    f'<span id="decision-first-move-k3x9" hx-swap-oob="true">{ICON.format("circle-check")}'
+    " Isolate &quot;now&quot; &amp; wait <small>“Cut &lt;b&gt;links&lt;/b&gt;\nthen call”</small>"
+    ' <span class="badge">revised</span>\n</span>'
+)
+BARE_ITEM = (
+    '<div hx-swap-oob="afterbegin:#feed"><li class="feed-item kind-decisionsubmitted"'
+    ' data-seq="42" id="event-42">\n'
+    '  <span class="feed-time" title="Exercise clock">1:02:05</span>\n  \n  \n'
+    f'    <span class="channel" role="img" aria-label="Decision">{ICON.format("vote")}</span>\n'
+    '    <strong class="feed-title">Cloud &amp; Co &lt;A&gt; decided</strong>\n'
+    "    \n    \n  \n  \n</li></div>"
+)
+BARE_STATUS = (
+    '<div id="prompt-first-move-status" hx-swap-oob="innerHTML">\n'
+    f'<p class="decided">{ICON.format("circle-check")} Your team decided\n'
+    '  <small class="muted">(revision 1)</small></p>\n\n\n</div>'
+)
+BARE_CELL = (
+    f'<span id="decision-first-move-k3x9" hx-swap-oob="true">{ICON.format("circle-check")}'
+    " \n</span>"
+)
+
+
+def decision_event(**changes) -> Event:
+    """An unsaved decision event (its frames read nothing else), its payload of the kind's
+    type."""
+    payload = {
+        "prompt": "first-move",
+        "question": "What now?",
+        "team_id": 7,
+        "team_code": "k3x9",
+        "team_label": "Cloud & Co <A>",
+        "option": "isolate",
+        "option_label": 'Isolate "now" & wait',
+        "text": "Cut <b>links</b>\nthen call",
+        "revision": 2,
+        "author_label": "Bob O'Neil",
+        "latency_seconds": 1.5,
+    } | changes
+    assert kinds.payload_errors(kinds.DECISION_SUBMITTED, payload) == []
+    return Event(
+        exercise_id=1,
+        seq=42,
+        kind="decision.submitted",
+        payload=payload,
+        visibility=Event.Visibility.SOME,
+        team_ids=[7],
+        clock_seconds=3725.4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "item", "status", "cell"),
+    [
+        ({}, DECIDED_ITEM, DECIDED_STATUS, DECIDED_CELL),
+        (
+            {"option": "", "option_label": "", "text": "", "revision": 1, "author_label": ""},
+            BARE_ITEM,
+            BARE_STATUS,
+            BARE_CELL,
+        ),
+    ],
+)
+def test_it_renders_a_decisions_frames_to_the_same_markup(changes, item, status, cell):
+    event = decision_event(**changes)
+    frames = render_frames(event, ["team-7", "evaluator", "control"])
+    assert frames == [
+        "<!--seq:42-->" + item + status,
+        "<!--seq:42-->" + item,
+        "<!--seq:42-->" + item + cell,
+    ]
 
 
 def test_it_renders_the_same_frames_together_as_one_by_one(running, bob, alice):
@@ -127,6 +236,14 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
 ):
     layer = RecordingLayer()
     monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    hops = []
+    hop = asyncio.run_coroutine_threadsafe
+
+    def counted(coroutine, loop):
+        hops.append(loop)
+        return hop(coroutine, loop)
+
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", counted)
     cloud = team(running, "cloud")
     with django_capture_on_commit_callbacks(execute=True):
         decided = decide(running, bob, "cloud", "pay", "t1")
@@ -145,6 +262,33 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     loops = {loop for _, _, loop in layer.sent}
     assert len(loops) == 1  # one loop, so one set of Redis connections, reused
     assert loops.pop().is_running()
+    assert len(hops) == len({seq for _, seq, _ in layer.sent})  # one hop per event
+
+
+class FailingLayer(RecordingLayer):
+    """A Redis layer whose sends to the evaluators' group fail."""
+
+    async def group_send(self, group, message):
+        if group.endswith("-evaluators"):
+            raise ConnectionError("Redis went away")
+        await super().group_send(group, message)
+
+
+def test_it_logs_a_failed_send_and_keeps_the_decision(
+    running, bob, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    layer = FailingLayer()
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    cloud = team(running, "cloud")
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = decide(running, bob, "cloud", "isolate", "t1")
+    # The groups before the failure got the frame, the ones after it did not.
+    assert [(group, seq) for group, seq, _ in layer.sent] == [
+        (f"exercise-{running.pk}-team-{cloud.pk}", decided.seq)
+    ]
+    assert f"Could not publish event {decided.seq} of exercise {running.pk}" in caplog.text
+    assert "Redis went away" in caplog.text
+    assert running.decisions.get(team=cloud).revision == 1
 
 
 def test_it_takes_a_decision_holding_the_exercise_lock_for_three_statements(
@@ -186,3 +330,61 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_three_statements(
     assert running.decisions.get(team=cloud).revision == 2
     with pytest.raises(engine.EngineError, match="Only the team's players"):
         submit(carol, "t3")
+
+
+def test_it_draws_its_cached_icons_under_the_static_url_of_the_moment(settings):
+    assert 'href="/static/vendor/lucide/cascade-icons-1.62.0.svg#vote"' in icon("vote")
+    settings.STATIC_URL = "/assets/"
+    assert 'href="/assets/vendor/lucide/cascade-icons-1.62.0.svg#vote"' in icon("vote")
+
+
+# Every key a feed item reads, of any kind; a long body, so a share's preview is cut.
+EVERY_KEY = {
+    "title": "Title",
+    "body": "Body " * 80,
+    "channel": "news",
+    "channel_label": "News",
+    "tlp": "AMBER",
+    "severity": "high",
+    "sender": "Sender",
+    "cascade": True,
+    "expected_action": "Act",
+    "stage": "s1",
+    "from_team_label": "Cloud",
+    "chain_labels": ["Cloud", "Bank"],
+    "report_count": 2,
+    "team_label": "Hospital",
+    "to_team_label": "Cloud",
+    "share_title": "Share",
+    "reason": "Reason",
+    "to_label": "the control cell",
+    "question": "Question?",
+    "seconds_to_answer": 75,
+    "answer": "Answer",
+    "option_label": "Isolate",
+    "revision": 2,
+    "text": "Text",
+    "rating": "P",
+    "criterion_title": "Criterion",
+    "note": "Note",
+    "message": "Message",
+}
+
+
+@pytest.mark.parametrize("kind", [*kinds.KINDS, "some.future-kind"])
+def test_it_renders_a_feed_item_once_for_the_looks_its_kind_ignores(kind):
+    """A frame's feed item is rendered once per look its kind reads (``CONTROL_LOOK_KINDS``,
+    ``PREVIEW_LOOK_KINDS``) and shared by the others: so every other look must be the same
+    markup, and a kind in those tables must read its flag."""
+    event = Event(exercise_id=1, seq=5, kind=kind, payload=EVERY_KEY, clock_seconds=61)
+
+    def item(is_control: bool, preview_shares: bool) -> str:
+        context = {"event": event, "is_control": is_control, "preview_shares": preview_shares}
+        return render_to_string(FEED_ITEM, context)
+
+    for preview in (False, True):
+        reads_control = item(True, preview) != item(False, preview)
+        assert reads_control == (kind in CONTROL_LOOK_KINDS)
+    for control in (False, True):
+        reads_preview = item(control, True) != item(control, False)
+        assert reads_preview == (kind in PREVIEW_LOOK_KINDS)
