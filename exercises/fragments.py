@@ -33,7 +33,7 @@ renders the event whole over a normal GET.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -142,8 +142,52 @@ Panel = Callable[[_Sources], str]
 
 
 def render_event(event: Event, *, perspective: str) -> str:
-    """The frame for ``event`` seen from ``perspective``: feed item plus out-of-band panels."""
+    """The frame for ``event`` seen from ``perspective``: feed item plus out-of-band panels.
+
+    The replay path (a socket's catch-up, ``exercises.consumers``): a thousand sockets
+    joining replay the same few events from a handful of perspectives, so a frame drawn
+    from the event alone (``_replayable``) is rendered once per process and shared.
+    Frames with a panel showing current state are rendered each time."""
+    if _replayable(event, perspective):
+        return _replay_frame(_ReplayKey(event), perspective)
     return render_frames(event, [perspective])[0]
+
+
+class _ReplayKey:
+    """An event as a cache key: its row and what it was written with (a test database
+    rolled back reuses ids, never with the same exercise, seq and time)."""
+
+    __slots__ = ("event", "key")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.key = (event.pk, event.exercise_id, event.seq, event.created_at)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ReplayKey) and other.key == self.key
+
+
+REPLAY_CACHE = 1024  # frames per process: ~1 KB each
+
+
+@lru_cache(maxsize=REPLAY_CACHE)
+def _replay_frame(key: _ReplayKey, perspective: str) -> str:
+    return render_frames(key.event, [perspective])[0]
+
+
+def _replayable(event: Event, perspective: str) -> bool:
+    """Whether the frame is drawn from the event alone (its feed item and payload-only
+    panels), so it is the same whenever it is rendered: an event is never changed."""
+    return all(getattr(panel, "from_payload", False) for panel in _panels(event, perspective))
+
+
+def _from_payload(panel: Panel) -> Panel:
+    """Marks a panel drawn from the event's payload alone (``_replayable``)."""
+    panel.from_payload = True  # type: ignore[attr-defined]
+    return panel
 
 
 def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
@@ -195,7 +239,7 @@ def _panels(event: Event, perspective: str) -> list[Panel]:
         panels = [_status_bar] if event.kind in STATUS_KINDS else []
         return [*panels, _ratings] if event.kind == kinds.OBSERVATION_RECORDED else panels
     if event.kind == kinds.DISCUSSION_POSTED:
-        return [lambda src: _message_item(src, show_author=perspective == CONTROL)]
+        return [_from_payload(lambda src: _message_item(src, show_author=perspective == CONTROL))]
     if event.kind in RFI_KINDS:
         return [lambda src: _rfi_item(src, team_id=perspective_team_id(perspective))]
     if event.kind == kinds.SHARE_REPLIED:
@@ -237,6 +281,7 @@ def _prompt_list(exercise: Exercise, team_id: int | None) -> str:
     return render_to_string("exercises/partials/prompt_list.html", context)
 
 
+@_from_payload
 def _decision_status(sources: _Sources) -> str:
     """Only the status line, so a teammate's half-written answer is not wiped."""
     context = {"decision": sources.decision}
@@ -277,6 +322,7 @@ def _share_item(
     return f'<ul hx-swap-oob="afterbegin:{target}">{html}</ul>'
 
 
+@_from_payload
 def _reply_item(sources: _Sources) -> str:
     """The reply appended under its share, drawn from the event alone (the same frame for
     both teams and the control cell: each page holds the share it replies to)."""
@@ -366,6 +412,7 @@ def _inject_list(sources: _Sources) -> str:
     return render_to_string("exercises/partials/inject_list.html", context)
 
 
+@_from_payload
 def _decision_cell(sources: _Sources) -> str:
     payload = sources.event.payload
     if sources.decision is None or "team_code" not in payload:

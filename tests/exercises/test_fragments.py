@@ -15,7 +15,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
-from exercises import broadcast, engine
+from exercises import broadcast, engine, fragments
 from exercises import events as kinds
 from exercises.fragments import (
     CONTROL_LOOK_KINDS,
@@ -388,3 +388,22 @@ def test_it_renders_a_feed_item_once_for_the_looks_its_kind_ignores(kind):
     for control in (False, True):
         reads_preview = item(control, True) != item(control, False)
         assert reads_preview == (kind in PREVIEW_LOOK_KINDS)
+
+
+def test_a_replayed_frame_drawn_from_its_event_is_rendered_once_per_process(
+    running, alice, monkeypatch
+):
+    """A thousand sockets joining replay the same events: a frame drawn from the event
+    alone is rendered once; one showing current state (the console's inject list) is
+    rendered each time, so a replay shows the list as it is then."""
+    event = release_news(running, alice)
+    expected = render_frames(event, ["teams"])[0]
+    calls = []
+    real = fragments.render_frames
+    monkeypatch.setattr(fragments, "render_frames", lambda *a: calls.append(a) or real(*a))
+    copies = [Event.objects.get(pk=event.pk) for _ in range(3)]  # as each socket reads it
+    assert {render_event(e, perspective="teams") for e in copies} == {expected}
+    assert len(calls) == 1
+    for _ in range(2):  # the inject list is read and drawn again on each replay
+        assert "control-injects" in render_event(event, perspective="control")
+    assert len(calls) == 3
