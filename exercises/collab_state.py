@@ -82,6 +82,8 @@ def attach_replies(shares: list[Share], *, team: Team | None, last_seq: int) -> 
     on its own shares, its own on the others'; every reply for the control cell,
     ``team`` None), oldest first, up to event ``last_seq`` (later ones arrive over the
     socket). Returns the same list."""
+    if not shares:  # the start of an exercise: not even a query to build
+        return shares
     rows = ShareReply.objects.filter(share__in=shares, event_seq__lte=last_seq)
     by_share: dict[int, list[ShareReply]] = {}
     for reply in rows.select_related("team__organization", "team__role", "author"):
@@ -188,11 +190,15 @@ def _rfis(exercise: Exercise):
 
 
 def room_rfis(
-    exercise: Exercise, team: Team, *, last_seq: int, others: list[Team] | None = None
+    exercise: Exercise,
+    team: Team,
+    *,
+    last_seq: int,
+    choices: list[tuple[str, str]] | None = None,
 ) -> dict:
     """The team's RFIs (asked by it or put to it, up to the page's ``last_seq``: later
-    ones arrive over the socket), newest first, and the forms (``others``: the other
-    teams, ``forms.other_teams``, when the caller already read them)."""
+    ones arrive over the socket), newest first, and the forms (``choices``: the other
+    teams, ``room_queries.other_team_choices``, when the caller already read them)."""
     now_clock = exercise_clock(exercise)
     rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
     reader = Viewer(kind=Participant.Kind.PLAYER, team_id=team.pk)
@@ -201,7 +207,7 @@ def room_rfis(
         "rfi_form": RfiForm(
             exercise=exercise,
             team=team,
-            others=others,
+            choices=choices,
             initial={"client_token": new_client_token()},
         ),
         "answer_form": RfiAnswerForm(exercise=exercise),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.forms import BoundField
 from django.templatetags.static import static
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from config import limits
@@ -74,3 +75,42 @@ def get_item(mapping: dict, key: str):
 def markdown(text: str) -> str:
     """Scenario markdown (briefings, inject bodies) as sanitized HTML."""
     return mark_safe(render_markdown(text))  # nh3 has cleaned it
+
+
+# A choice field with one choice per team is drawn in Python, not per choice by Django's
+# widget templates (nor by a template loop over its subwidgets): with 100 teams, the
+# room's recipients and RFI addressees were a tenth of its CPU. The markup is the
+# widgets' own (ids as ``ChoiceWidget.id_for_label`` makes them).
+
+
+def _chosen(field: BoundField) -> set[str]:
+    return set(field.field.widget.format_value(field.value()))
+
+
+@register.filter
+def choice_inputs(field: BoundField, input_type: str) -> SafeString:
+    """One ``<label><input type="checkbox|radio"> choice</label>`` per choice of ``field``."""
+    chosen, name = _chosen(field), field.html_name
+    return format_html_join(
+        "",
+        '<label for="{0}"><input type="{1}" name="{2}" value="{3}" id="{0}"{4}> {5}</label>',
+        (
+            (f"{field.auto_id}_{i}", input_type, name, value, _on(value, chosen, "checked"), label)
+            for i, (value, label) in enumerate(field.field.choices)
+        ),
+    )
+
+
+@register.filter
+def select_options(field: BoundField) -> SafeString:
+    """The ``<option>``s of ``field`` (a one-level choice list), each on its own line."""
+    chosen = _chosen(field)
+    return format_html_join(
+        "",
+        '\n  <option value="{}"{}>{}</option>',
+        ((value, _on(value, chosen, "selected"), label) for value, label in field.field.choices),
+    )
+
+
+def _on(value, chosen: set[str], attribute: str) -> str:
+    return f" {attribute}" if str(value) in chosen else ""
