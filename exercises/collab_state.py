@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-
-from exercises import access, queries, visibility
+from exercises import access, queries, room_queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
 from exercises.models import Exercise, Message, Participant, Rfi, Share, ShareReply, Team
@@ -200,7 +198,7 @@ def room_rfis(
     ones arrive over the socket), newest first, and the forms (``choices``: the other
     teams, ``room_queries.other_team_choices``, when the caller already read them)."""
     now_clock = exercise_clock(exercise)
-    rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
+    rows = room_queries.team_rfis(exercise, team.pk, upto=last_seq)
     reader = Viewer(kind=Participant.Kind.PLAYER, team_id=team.pk)
     return {
         "rfi_items": [rfi_item(r, reader=reader, now_clock=now_clock) for r in rows],

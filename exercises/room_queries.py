@@ -6,11 +6,15 @@ PostgreSQL; tests/exercises/test_room_queries.py holds them to the ORM's answers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db import connection
 
-from accounts.models import Organization
-from exercises.models import Team
-from scenarios.models import Role
+from accounts.models import Organization, User
+from exercises.models import Exercise, Rfi, Team
+from exercises.queries import _Rows  # the written-out reads' row builder
+from scenarios.models import Inject, Role
 
 _q = connection.ops.quote_name
 
@@ -33,3 +37,57 @@ def other_team_choices(*, exercise_id: int, team_id: int) -> list[tuple[str, str
     with connection.cursor() as cursor:
         cursor.execute(_OTHER_TEAMS, [exercise_id, team_id])
         return [(code, f"{name} ({label})") for code, name, label in cursor.fetchall()]
+
+
+_RFI_ROWS = (
+    _Rows(Rfi, "x"),
+    _Rows(Team, "ft"),
+    _Rows(Organization, "fo"),
+    _Rows(Role, "fr"),
+    _Rows(Team, "tt"),
+    _Rows(Organization, "tto"),
+    _Rows(Role, "ttr"),
+    _Rows(User, "ua"),
+    _Rows(User, "ub"),
+    _Rows(Inject, "ai"),
+)
+_TEAM_RFIS = f"""
+SELECT {", ".join(rows.columns for rows in _RFI_ROWS)}
+FROM {Rfi._meta.db_table} x
+JOIN {Team._meta.db_table} ft ON ft.id = x.from_team_id
+JOIN {Organization._meta.db_table} fo ON fo.id = ft.organization_id
+JOIN {Role._meta.db_table} fr ON fr.id = ft.role_id
+LEFT JOIN {Team._meta.db_table} tt ON tt.id = x.to_team_id
+LEFT JOIN {Organization._meta.db_table} tto ON tto.id = tt.organization_id
+LEFT JOIN {Role._meta.db_table} ttr ON ttr.id = tt.role_id
+LEFT JOIN {User._meta.db_table} ua ON ua.id = x.asked_by_id
+LEFT JOIN {User._meta.db_table} ub ON ub.id = x.answered_by_id
+LEFT JOIN {Inject._meta.db_table} ai ON ai.id = x.answer_inject_id
+WHERE x.exercise_id = %s AND (x.from_team_id = %s OR x.to_team_id = %s) AND x.asked_seq <= %s
+ORDER BY x.asked_at DESC, x.id DESC
+"""
+
+
+def team_rfis(exercise: Exercise, team_id: int, *, upto: int) -> list[Rfi]:
+    """The RFIs the team asked or was asked, up to event ``upto``, newest first, with what
+    their item shows loaded (both teams with organization and role, who asked, who
+    answered, the answer's inject; ``exercise`` as their exercise). The ORM's read, with
+    ten tables in its ``select_related``, cost more to compile than to run."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TEAM_RFIS, [exercise.pk, team_id, team_id, upto])
+        rows = cursor.fetchall()
+    return [_rfi(exercise, row) for row in rows]
+
+
+def _rfi(exercise: Exercise, row: Sequence[Any]) -> Rfi:
+    built, start = [], 0
+    for part in _RFI_ROWS:
+        built.append(part.build(row[start : start + len(part.attnames)]))
+        start += len(part.attnames)
+    rfi, from_team, from_org, from_role, to_team, to_org, to_role, asked, answered, inject = built
+    from_team.organization, from_team.role = from_org, from_role
+    if to_team is not None:
+        to_team.organization, to_team.role = to_org, to_role
+    rfi.exercise, rfi.from_team, rfi.to_team = exercise, from_team, to_team
+    rfi.asked_by, rfi.answered_by, rfi.answer_inject = asked, answered, inject
+    return rfi

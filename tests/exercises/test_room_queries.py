@@ -4,12 +4,14 @@ Django's widget markup, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.template import Context, Template
 from django.utils.html import escape
 
+from exercises import engine
 from exercises.forms import RfiForm, ShareForm
-from exercises.models import Team
-from exercises.room_queries import other_team_choices
+from exercises.models import Exercise, Rfi, Team
+from exercises.room_queries import other_team_choices, team_rfis
 from tests import factories
 
 
@@ -62,3 +64,65 @@ def test_the_addressee_options_are_djangos_selected_as_posted(running):
         assert options == expected
         assert ("selected" in options) == (selected is not None)
     assert f'<option value="{hospital.code}" selected>' in options
+
+
+def ask(exercise, team: Team, author, to: Team | None, token: str) -> Rfi:
+    return engine.rfi_ask(
+        exercise=exercise,
+        team=team,
+        author=author,
+        question=f"Question {token}?",
+        tlp="AMBER",
+        to_team=to,
+        client_token=token,
+    )
+
+
+def test_a_teams_rfis_are_the_orms_with_what_their_items_show(running, alice, bob, carol):
+    cloud, hospital = team(running, "cloud"), team(running, "hospital")
+    to_control = ask(running, cloud, bob, None, "1")
+    ask(running, cloud, bob, hospital, "2")
+    ask(running, hospital, carol, cloud, "3")
+    ask(running, hospital, carol, None, "4")  # neither asked by nor put to the cloud
+    inject = running.scenario.injects.first()
+    engine.rfi_answer(exercise=running, rfi=to_control, author=alice, answer="Yes", inject=inject)
+    last_seq = Exercise.objects.get(pk=running.pk).last_seq
+    expected = list(
+        Rfi.objects.filter(Q(from_team=cloud) | Q(to_team=cloud), exercise=running)
+        .select_related(*RELATED)
+        .order_by("-asked_at", "-id")
+    )
+    rfis = team_rfis(running, cloud.pk, upto=last_seq)
+    assert [r.code for r in rfis] == [r.code for r in expected]
+    assert len(rfis) == 3
+    for rfi, orm in zip(rfis, expected, strict=True):
+        assert same_row(rfi, orm)
+        for path in RELATED:
+            mine, theirs = rfi, orm
+            for name in path.split("__"):
+                mine, theirs = getattr(mine, name, None), getattr(theirs, name, None)
+            assert (mine is None) == (theirs is None), path
+            assert mine is None or same_row(mine, theirs), path
+        assert rfi.exercise is running
+        assert rfi.addressee_label == orm.addressee_label
+        assert str(rfi.from_team) == str(orm.from_team)
+    assert rfis[-1].answer_inject == inject
+    assert rfis[-1].answered_by == alice
+    first_only = team_rfis(running, cloud.pk, upto=to_control.asked_seq)
+    assert [r.code for r in first_only] == [to_control.code]
+
+
+RELATED = (
+    "from_team__organization",
+    "from_team__role",
+    "to_team__organization",
+    "to_team__role",
+    "asked_by",
+    "answered_by",
+    "answer_inject",
+)
+
+
+def same_row(mine, theirs) -> bool:
+    fields = type(theirs)._meta.concrete_fields
+    return all(getattr(mine, f.attname) == getattr(theirs, f.attname) for f in fields)
