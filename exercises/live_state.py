@@ -320,7 +320,9 @@ def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[
         "prompt"
     )
     items = [
-        prompt_item(exercise, team, w.prompt, token=token) for w in windows if team.id in w.team_ids
+        prompt_item(exercise, team, w.prompt, token=token, window=w)
+        for w in windows
+        if team.id in w.team_ids
     ]
     return sorted((i for i in items if i), key=lambda i: (not i.window.is_open, i.prompt.order))
 
