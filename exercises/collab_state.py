@@ -20,19 +20,10 @@ class Thread:
     messages: list[Message]
 
 
-def thread_messages(team: Team, *, upto: int | None = None) -> list[Message]:
-    """The team's thread, oldest first, up to event ``upto`` (the page's ``last_seq``:
-    later messages arrive over the socket, so none is shown twice)."""
-    messages = Message.objects.filter(team=team).select_related("author")
-    if upto is not None:
-        messages = messages.filter(event_seq__lte=upto)
-    return list(messages)
-
-
 def room_collab(team: Team, *, last_seq: int) -> dict:
     """What the team room shows of the team's own thread."""
     return {
-        "thread": Thread(team, thread_messages(team, upto=last_seq)),
+        "thread": Thread(team, room_queries.thread_messages(team.pk, upto=last_seq)),
         "message_form": MessageForm(),
     }
 

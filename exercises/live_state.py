@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from config.limits import TEXT_NOTE
-from exercises import presence, queries, visibility
+from exercises import presence, queries, room_queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
 from exercises.models import (
@@ -329,12 +329,7 @@ def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[
 
 def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
     """Shares (its own included) that the TLP rules let this team read, newest first."""
-    shares = list(
-        exercise.shares.all()
-        .select_related("from_team__organization", "from_team__role")
-        .prefetch_related("recipients", "summarizes")
-        .order_by("-created_at")
-    )
+    shares = room_queries.exercise_shares(exercise)
     if not shares:  # the start of an exercise: no team to read
         return []
     infos = queries.team_infos(exercise)

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models import prefetch_related_objects
 
 from accounts.models import Organization, User
-from exercises.models import Exercise, Rfi, Team
+from exercises.models import Exercise, Message, Rfi, Share, Team
 from exercises.queries import _Rows  # the written-out reads' row builder
 from scenarios.models import Inject, Role
 
@@ -73,17 +74,11 @@ def team_rfis(exercise: Exercise, team_id: int, *, upto: int) -> list[Rfi]:
     their item shows loaded (both teams with organization and role, who asked, who
     answered, the answer's inject; ``exercise`` as their exercise). The ORM's read, with
     ten tables in its ``select_related``, cost more to compile than to run."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TEAM_RFIS, [exercise.pk, team_id, team_id, upto])
-        rows = cursor.fetchall()
-    return [_rfi(exercise, row) for row in rows]
+    rows = _fetch_all(_TEAM_RFIS, [exercise.pk, team_id, team_id, upto], _RFI_ROWS)
+    return [_rfi(exercise, built) for built in rows]
 
 
-def _rfi(exercise: Exercise, row: Sequence[Any]) -> Rfi:
-    built, start = [], 0
-    for part in _RFI_ROWS:
-        built.append(part.build(row[start : start + len(part.attnames)]))
-        start += len(part.attnames)
+def _rfi(exercise: Exercise, built: list[Any]) -> Rfi:
     rfi, from_team, from_org, from_role, to_team, to_org, to_role, asked, answered, inject = built
     from_team.organization, from_team.role = from_org, from_role
     if to_team is not None:
@@ -91,3 +86,64 @@ def _rfi(exercise: Exercise, row: Sequence[Any]) -> Rfi:
     rfi.exercise, rfi.from_team, rfi.to_team = exercise, from_team, to_team
     rfi.asked_by, rfi.answered_by, rfi.answer_inject = asked, answered, inject
     return rfi
+
+
+def _split(row: Sequence[Any], parts: Sequence[_Rows]) -> list[Any]:
+    """``row`` as one instance per ``parts`` (None for a LEFT JOIN's missing row)."""
+    built, start = [], 0
+    for part in parts:
+        built.append(part.build(row[start : start + len(part.attnames)]))
+        start += len(part.attnames)
+    return built
+
+
+def _fetch_all(sql: str, params: list[Any], parts: Sequence[_Rows]) -> list[list[Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_split(row, parts) for row in cursor.fetchall()]
+
+
+_MESSAGE_ROWS = (_Rows(Message, "m"), _Rows(User, "u"))
+_THREAD = f"""
+SELECT {", ".join(rows.columns for rows in _MESSAGE_ROWS)}
+FROM {Message._meta.db_table} m
+LEFT JOIN {User._meta.db_table} u ON u.id = m.author_id
+WHERE m.team_id = %s AND m.event_seq <= %s
+ORDER BY m.created_at, m.id
+"""
+
+
+def thread_messages(team_id: int, *, upto: int) -> list[Message]:
+    """The team's thread, oldest first (``Message.Meta.ordering``), up to event ``upto``
+    (the page's ``last_seq``: later messages arrive over the socket, so none is shown
+    twice), with their authors."""
+    messages = []
+    for message, author in _fetch_all(_THREAD, [team_id, upto], _MESSAGE_ROWS):
+        message.author = author
+        messages.append(message)
+    return messages
+
+
+_SHARE_ROWS = (_Rows(Share, "s"), _Rows(Team, "t"), _Rows(Organization, "o"), _Rows(Role, "r"))
+_SHARES = f"""
+SELECT {", ".join(rows.columns for rows in _SHARE_ROWS)}
+FROM {Share._meta.db_table} s
+JOIN {Team._meta.db_table} t ON t.id = s.from_team_id
+JOIN {Organization._meta.db_table} o ON o.id = t.organization_id
+JOIN {Role._meta.db_table} r ON r.id = t.role_id
+WHERE s.exercise_id = %s
+ORDER BY s.created_at DESC
+"""
+
+
+def exercise_shares(exercise: Exercise) -> list[Share]:
+    """Every share of the exercise, newest first, with its sending team (organization
+    and role), its recipients and the reports it summarizes: what the TLP rules and the
+    share list read."""
+    shares = []
+    for share, team, organization, role in _fetch_all(_SHARES, [exercise.pk], _SHARE_ROWS):
+        team.organization, team.role = organization, role
+        share.from_team = team
+        shares.append(share)
+    prefetch_related_objects(shares, "recipients", "summarizes")
+    return shares

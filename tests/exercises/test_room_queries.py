@@ -10,8 +10,13 @@ from django.utils.html import escape
 
 from exercises import engine
 from exercises.forms import RfiForm, ShareForm
-from exercises.models import Exercise, Rfi, Team
-from exercises.room_queries import other_team_choices, team_rfis
+from exercises.models import Exercise, Message, Rfi, Team
+from exercises.room_queries import (
+    exercise_shares,
+    other_team_choices,
+    team_rfis,
+    thread_messages,
+)
 from tests import factories
 
 
@@ -126,3 +131,47 @@ RELATED = (
 def same_row(mine, theirs) -> bool:
     fields = type(theirs)._meta.concrete_fields
     return all(getattr(mine, f.attname) == getattr(theirs, f.attname) for f in fields)
+
+
+def test_a_teams_thread_is_the_orms_up_to_the_pages_event(running, alice, bob):
+    cloud, hospital = team(running, "cloud"), team(running, "hospital")
+    first = engine.message_post(exercise=running, team=cloud, author=bob, body="@bob hi")
+    engine.message_post(exercise=running, team=cloud, author=alice, body="From control")
+    engine.message_post(exercise=running, team=hospital, author=alice, body="Not cloud's")
+    expected = list(Message.objects.filter(team=cloud).select_related("author"))
+    messages = thread_messages(cloud.pk, upto=Exercise.objects.get(pk=running.pk).last_seq)
+    assert len(messages) == 2
+    for message, orm in zip(messages, expected, strict=True):
+        assert same_row(message, orm)
+        assert same_row(message.author, orm.author)
+    assert [m.pk for m in thread_messages(cloud.pk, upto=first.event_seq)] == [first.pk]
+
+
+def test_the_exercises_shares_are_the_orms_with_their_recipients(running, bob, carol):
+    cloud, hospital = team(running, "cloud"), team(running, "hospital")
+    for n, (sender, author, tlp, recipients) in enumerate(
+        [(cloud, bob, "RED", [hospital]), (hospital, carol, "GREEN", []), (cloud, bob, "CLEAR", [])]
+    ):
+        engine.share_create(
+            exercise=running,
+            from_team=sender,
+            author=author,
+            tlp=tlp,
+            title=f"Share {n}",
+            body="Body",
+            recipients=recipients,
+            client_token=f"s{n}",
+        )
+    expected = list(
+        running.shares.select_related("from_team__organization", "from_team__role")
+        .prefetch_related("recipients", "summarizes")
+        .order_by("-created_at")
+    )
+    shares = exercise_shares(running)
+    assert [s.pk for s in shares] == [s.pk for s in expected]
+    for share, orm in zip(shares, expected, strict=True):
+        assert same_row(share, orm)
+        assert str(share.from_team) == str(orm.from_team)
+        assert list(share.recipients.all()) == list(orm.recipients.all())
+        assert list(share.summarizes.all()) == list(orm.summarizes.all())
+    assert exercise_shares(factories.make_exercise(facilitator=carol)) == []
