@@ -299,6 +299,18 @@ def prompt_item(
         decision = (
             Decision.objects.filter(team=team, prompt=prompt).select_related("option").first()
         )
+    return _prompt_item(exercise, prompt, window, decision, form=form, token=token)
+
+
+def _prompt_item(
+    exercise: Exercise,
+    prompt: Prompt,
+    window: PromptWindow,
+    decision: Decision | None,
+    *,
+    form: DecisionForm | None,
+    token: bool,
+) -> PromptItem:
     if form is None:
         initial = {"client_token": new_client_token() if token else ""}
         if decision:
@@ -316,15 +328,12 @@ def prompt_item(
 
 def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[PromptItem]:
     """Prompts put to this team in the current stage: open ones first."""
-    windows = exercise.prompt_windows.filter(prompt__stage=exercise.current_stage).select_related(
-        "prompt"
-    )
     items = [
-        prompt_item(exercise, team, w.prompt, token=token, window=w)
-        for w in windows
-        if team.id in w.team_ids
+        _prompt_item(exercise, window.prompt, window, decision, form=None, token=token)
+        for window, decision in room_queries.stage_windows(exercise, team.pk)
+        if team.id in window.team_ids
     ]
-    return sorted((i for i in items if i), key=lambda i: (not i.window.is_open, i.prompt.order))
+    return sorted(items, key=lambda i: (not i.window.is_open, i.prompt.order))
 
 
 def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:

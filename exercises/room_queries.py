@@ -13,9 +13,9 @@ from django.db import connection
 from django.db.models import prefetch_related_objects
 
 from accounts.models import Organization, User
-from exercises.models import Exercise, Message, Rfi, Share, Team
+from exercises.models import Decision, Exercise, Message, PromptWindow, Rfi, Share, Team
 from exercises.queries import _Rows  # the written-out reads' row builder
-from scenarios.models import Inject, Role
+from scenarios.models import Inject, Option, Prompt, Role
 
 _q = connection.ops.quote_name
 
@@ -147,3 +147,37 @@ def exercise_shares(exercise: Exercise) -> list[Share]:
         shares.append(share)
     prefetch_related_objects(shares, "recipients", "summarizes")
     return shares
+
+
+_WINDOW_ROWS = (
+    _Rows(PromptWindow, "w"),
+    _Rows(Prompt, "q"),
+    _Rows(Decision, "d"),
+    _Rows(Option, "o"),
+    _Rows(User, "u"),
+)
+_STAGE_WINDOWS = f"""
+SELECT {", ".join(rows.columns for rows in _WINDOW_ROWS)}
+FROM {PromptWindow._meta.db_table} w
+JOIN {Prompt._meta.db_table} q ON q.id = w.prompt_id
+LEFT JOIN {Decision._meta.db_table} d ON d.prompt_id = w.prompt_id AND d.team_id = %s
+LEFT JOIN {Option._meta.db_table} o ON o.id = d.option_id
+LEFT JOIN {User._meta.db_table} u ON u.id = d.author_id
+WHERE w.exercise_id = %s AND q.stage_id = %s
+"""
+
+
+def stage_windows(exercise: Exercise, team_id: int) -> list[tuple[PromptWindow, Decision | None]]:
+    """The windows opened in the exercise's current stage (with their prompts), each with
+    the team's decision on it (with its option and author) or None: the room's decision
+    cards. Every window, the team's or not (``team_ids`` says whose it is)."""
+    params = [team_id, exercise.pk, exercise.current_stage_id]
+    pairs = []
+    for window, prompt, decision, option, author in _fetch_all(
+        _STAGE_WINDOWS, params, _WINDOW_ROWS
+    ):
+        window.prompt = prompt
+        if decision is not None:
+            decision.prompt, decision.option, decision.author = prompt, option, author
+        pairs.append((window, decision))
+    return pairs

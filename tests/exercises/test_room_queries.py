@@ -10,10 +10,11 @@ from django.utils.html import escape
 
 from exercises import engine
 from exercises.forms import RfiForm, ShareForm
-from exercises.models import Exercise, Message, Rfi, Team
+from exercises.models import Decision, Exercise, Message, Rfi, Team
 from exercises.room_queries import (
     exercise_shares,
     other_team_choices,
+    stage_windows,
     team_rfis,
     thread_messages,
 )
@@ -175,3 +176,27 @@ def test_the_exercises_shares_are_the_orms_with_their_recipients(running, bob, c
         assert list(share.recipients.all()) == list(orm.recipients.all())
         assert list(share.summarizes.all()) == list(orm.summarizes.all())
     assert exercise_shares(factories.make_exercise(facilitator=carol)) == []
+
+
+def test_the_stages_windows_come_with_the_teams_decision(running, bob):
+    cloud, hospital = team(running, "cloud"), team(running, "hospital")
+    prompt = running.scenario.prompts.get(key="first-move")
+    option = prompt.options.get(key="isolate")
+    engine.decision_submit(
+        exercise=running, team=cloud, prompt=prompt, author=bob, client_token="t", option=option
+    )
+    windows = running.prompt_windows.filter(prompt__stage=running.current_stage)
+    assert windows.exists()
+    for member in (cloud, hospital):
+        pairs = {w.pk: (w, d) for w, d in stage_windows(running, member.pk)}
+        assert sorted(pairs) == sorted(w.pk for w in windows)
+        for orm in windows.select_related("prompt"):
+            window, decision = pairs[orm.pk]
+            assert same_row(window, orm)
+            assert same_row(window.prompt, orm.prompt)
+            expected = Decision.objects.filter(team=member, prompt=orm.prompt).first()
+            assert (decision is None) == (expected is None)
+            if expected is not None:
+                assert same_row(decision, expected)
+                assert (decision.option, decision.author) == (option, bob)
+    assert pairs[windows.get(prompt=prompt).pk][1] is None  # the hospital has not decided
