@@ -144,13 +144,6 @@ class DecisionForm(forms.Form):
         return self.cleaned_data["client_token"] or new_client_token()
 
 
-def other_teams_by_code(exercise: Exercise, team: Team, codes: list[str]) -> dict[str, Team]:
-    """The exercise's teams but ``team`` whose codes are in ``codes``, by code (a form's
-    choice, once it has validated)."""
-    teams = exercise.teams.exclude(id=team.id).filter(code__in=codes)
-    return {t.code: t for t in teams.select_related("organization", "role")}
-
-
 class OtherTeamChoices(forms.Form):
     """A form whose ``team_field`` offers the exercise's other teams: their codes and
     labels, read written out (``room_queries.other_team_choices``) unless the caller
@@ -174,8 +167,10 @@ class OtherTeamChoices(forms.Form):
         self.fields[self.team_field].choices = self.extra_choices + choices
 
     def chosen_teams(self, codes: list[str]) -> list[Team]:
-        """The teams of ``codes`` (valid choices), in that order."""
-        teams = other_teams_by_code(self.exercise, self.team, codes)
+        """The teams of ``codes`` (valid choices), in that order, with their organizations
+        and roles."""
+        rows = self.exercise.teams.exclude(id=self.team.pk).filter(code__in=codes)
+        teams = {t.code: t for t in rows.select_related("organization", "role")}
         if len(teams) < len(set(codes)):  # one left the exercise since the form was drawn
             raise forms.ValidationError("Pick the teams again: one has left the exercise.")
         return [teams[code] for code in codes]
