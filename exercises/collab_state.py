@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-
-from exercises import access, queries, visibility
+from exercises import access, queries, room_queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import MessageForm, RfiAnswerForm, RfiForm, new_client_token
 from exercises.models import Exercise, Message, Participant, Rfi, Share, ShareReply, Team
@@ -22,19 +20,10 @@ class Thread:
     messages: list[Message]
 
 
-def thread_messages(team: Team, *, upto: int | None = None) -> list[Message]:
-    """The team's thread, oldest first, up to event ``upto`` (the page's ``last_seq``:
-    later messages arrive over the socket, so none is shown twice)."""
-    messages = Message.objects.filter(team=team).select_related("author")
-    if upto is not None:
-        messages = messages.filter(event_seq__lte=upto)
-    return list(messages)
-
-
 def room_collab(team: Team, *, last_seq: int) -> dict:
     """What the team room shows of the team's own thread."""
     return {
-        "thread": Thread(team, thread_messages(team, upto=last_seq)),
+        "thread": Thread(team, room_queries.thread_messages(team.pk, upto=last_seq)),
         "message_form": MessageForm(),
     }
 
@@ -82,6 +71,8 @@ def attach_replies(shares: list[Share], *, team: Team | None, last_seq: int) -> 
     on its own shares, its own on the others'; every reply for the control cell,
     ``team`` None), oldest first, up to event ``last_seq`` (later ones arrive over the
     socket). Returns the same list."""
+    if not shares:  # the start of an exercise: not even a query to build
+        return shares
     rows = ShareReply.objects.filter(share__in=shares, event_seq__lte=last_seq)
     by_share: dict[int, list[ShareReply]] = {}
     for reply in rows.select_related("team__organization", "team__role", "author"):
@@ -188,20 +179,24 @@ def _rfis(exercise: Exercise):
 
 
 def room_rfis(
-    exercise: Exercise, team: Team, *, last_seq: int, others: list[Team] | None = None
+    exercise: Exercise,
+    team: Team,
+    *,
+    last_seq: int,
+    choices: list[tuple[str, str]] | None = None,
 ) -> dict:
     """The team's RFIs (asked by it or put to it, up to the page's ``last_seq``: later
-    ones arrive over the socket), newest first, and the forms (``others``: the other
-    teams, ``forms.other_teams``, when the caller already read them)."""
+    ones arrive over the socket), newest first, and the forms (``choices``: the other
+    teams, ``room_queries.other_team_choices``, when the caller already read them)."""
     now_clock = exercise_clock(exercise)
-    rows = _rfis(exercise).filter(Q(from_team=team) | Q(to_team=team), asked_seq__lte=last_seq)
+    rows = room_queries.team_rfis(exercise, team.pk, upto=last_seq)
     reader = Viewer(kind=Participant.Kind.PLAYER, team_id=team.pk)
     return {
         "rfi_items": [rfi_item(r, reader=reader, now_clock=now_clock) for r in rows],
         "rfi_form": RfiForm(
             exercise=exercise,
             team=team,
-            others=others,
+            choices=choices,
             initial={"client_token": new_client_token()},
         ),
         "answer_form": RfiAnswerForm(exercise=exercise),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.utils.functional import cached_property
 
 from accounts.models import Organization, User
 from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE, TEXT_TITLE
 from exercises import queries
 from exercises.models import Exercise, Observation, Participant, Team
+from exercises.room_queries import other_team_choices
 from scenarios.models import Criterion, Inject, Prompt, Scenario, Tlp
 
 # What each TLP 2.0 marking means *in this app* (the engine enforces it).
@@ -142,12 +144,39 @@ class DecisionForm(forms.Form):
         return self.cleaned_data["client_token"] or new_client_token()
 
 
-def other_teams(exercise: Exercise, team: Team) -> list[Team]:
-    """The exercise's teams but ``team``, as the share and RFI forms list them."""
-    return list(exercise.teams.exclude(id=team.id).select_related("organization", "role"))
+class OtherTeamChoices(forms.Form):
+    """A form whose ``team_field`` offers the exercise's other teams: their codes and
+    labels, read written out (``room_queries.other_team_choices``) unless the caller
+    already has them (the room page reads them once for its two forms)."""
+
+    team_field: str
+    extra_choices: list[tuple[str, str]] = []
+
+    def __init__(
+        self,
+        *args,
+        exercise: Exercise,
+        team: Team,
+        choices: list[tuple[str, str]] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.exercise, self.team = exercise, team
+        if choices is None:
+            choices = other_team_choices(exercise_id=exercise.pk, team_id=team.pk)
+        self.fields[self.team_field].choices = self.extra_choices + choices
+
+    def chosen_teams(self, codes: list[str]) -> list[Team]:
+        """The teams of ``codes`` (valid choices), in that order, with their organizations
+        and roles."""
+        rows = self.exercise.teams.exclude(id=self.team.pk).filter(code__in=codes)
+        teams = {t.code: t for t in rows.select_related("organization", "role")}
+        if len(teams) < len(set(codes)):  # one left the exercise since the form was drawn
+            raise forms.ValidationError("Pick the teams again: one has left the exercise.")
+        return [teams[code] for code in codes]
 
 
-class ShareForm(forms.Form):
+class ShareForm(OtherTeamChoices):
     tlp = forms.ChoiceField(
         choices=Tlp.choices,
         initial=Tlp.AMBER,
@@ -163,18 +192,10 @@ class ShareForm(forms.Form):
     )
     client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
-    def __init__(
-        self, *args, exercise: Exercise, team: Team, others: list[Team] | None = None, **kwargs
-    ) -> None:
-        """``others``: ``other_teams(exercise, team)`` when the caller already read them."""
-        super().__init__(*args, **kwargs)
-        self.teams = {
-            t.code: t for t in (other_teams(exercise, team) if others is None else others)
-        }
-        self.fields["recipients"].choices = [(c, str(t)) for c, t in self.teams.items()]
+    team_field = "recipients"
 
     def clean_recipients(self) -> list[Team]:
-        return [self.teams[code] for code in self.cleaned_data["recipients"]]
+        return self.chosen_teams(self.cleaned_data["recipients"])
 
     def clean_client_token(self) -> str:
         return self.cleaned_data["client_token"] or new_client_token()
@@ -248,7 +269,7 @@ class MessageForm(forms.Form):
 TO_CONTROL = "control"
 
 
-class RfiForm(forms.Form):
+class RfiForm(OtherTeamChoices):
     """A request for information to the control cell or another team."""
 
     to = forms.ChoiceField(label="Ask")
@@ -260,20 +281,12 @@ class RfiForm(forms.Form):
     )
     client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
-    def __init__(
-        self, *args, exercise: Exercise, team: Team, others: list[Team] | None = None, **kwargs
-    ) -> None:
-        """``others``: ``other_teams(exercise, team)`` when the caller already read them."""
-        super().__init__(*args, **kwargs)
-        self.teams = {
-            t.code: t for t in (other_teams(exercise, team) if others is None else others)
-        }
-        choices = [(TO_CONTROL, "The control cell")] + [(c, str(t)) for c, t in self.teams.items()]
-        self.fields["to"].choices = choices
+    team_field = "to"
+    extra_choices = [(TO_CONTROL, "The control cell")]
 
     def clean_to(self) -> Team | None:
         code = self.cleaned_data["to"]
-        return None if code == TO_CONTROL else self.teams[code]
+        return None if code == TO_CONTROL else self.chosen_teams([code])[0]
 
     def clean_client_token(self) -> str:
         return self.cleaned_data["client_token"] or new_client_token()
@@ -289,10 +302,17 @@ class RfiAnswerForm(forms.Form):
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.injects = {i.key: i for i in exercise.scenario.injects.all()}
-        self.fields["inject"].choices = [("", "No inject")] + [
-            (key, inject.title) for key, inject in self.injects.items()
-        ]
+        self.exercise = exercise
+        # Read when drawn or validated, not before: every team room carries this form
+        # for the RFIs put to its team, and a team answers with no inject.
+        self.fields["inject"].choices = self._inject_choices
+
+    @cached_property
+    def injects(self) -> dict[str, Inject]:
+        return {i.key: i for i in self.exercise.scenario.injects.all()}
+
+    def _inject_choices(self) -> list[tuple[str, str]]:
+        return [("", "No inject")] + [(key, inject.title) for key, inject in self.injects.items()]
 
     def clean_inject(self) -> Inject | None:
         key = self.cleaned_data["inject"]

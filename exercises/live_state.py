@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from config.limits import TEXT_NOTE
-from exercises import presence, queries, visibility
+from exercises import presence, queries, room_queries, visibility
 from exercises.clock import exercise_clock
 from exercises.forms import TLP_HELP, DecisionForm, exercise_criteria, new_client_token
 from exercises.models import (
@@ -299,6 +299,18 @@ def prompt_item(
         decision = (
             Decision.objects.filter(team=team, prompt=prompt).select_related("option").first()
         )
+    return _prompt_item(exercise, prompt, window, decision, form=form, token=token)
+
+
+def _prompt_item(
+    exercise: Exercise,
+    prompt: Prompt,
+    window: PromptWindow,
+    decision: Decision | None,
+    *,
+    form: DecisionForm | None,
+    token: bool,
+) -> PromptItem:
     if form is None:
         initial = {"client_token": new_client_token() if token else ""}
         if decision:
@@ -316,23 +328,17 @@ def prompt_item(
 
 def prompt_items(exercise: Exercise, team: Team, *, token: bool = True) -> list[PromptItem]:
     """Prompts put to this team in the current stage: open ones first."""
-    windows = exercise.prompt_windows.filter(prompt__stage=exercise.current_stage).select_related(
-        "prompt"
-    )
     items = [
-        prompt_item(exercise, team, w.prompt, token=token) for w in windows if team.id in w.team_ids
+        _prompt_item(exercise, window.prompt, window, decision, form=None, token=token)
+        for window, decision in room_queries.stage_windows(exercise, team.pk)
+        if team.id in window.team_ids
     ]
-    return sorted((i for i in items if i), key=lambda i: (not i.window.is_open, i.prompt.order))
+    return sorted(items, key=lambda i: (not i.window.is_open, i.prompt.order))
 
 
 def shares_for_team(exercise: Exercise, team: Team) -> list[Share]:
     """Shares (its own included) that the TLP rules let this team read, newest first."""
-    shares = list(
-        exercise.shares.all()
-        .select_related("from_team__organization", "from_team__role")
-        .prefetch_related("recipients", "summarizes")
-        .order_by("-created_at")
-    )
+    shares = room_queries.exercise_shares(exercise)
     if not shares:  # the start of an exercise: no team to read
         return []
     infos = queries.team_infos(exercise)

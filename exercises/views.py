@@ -31,9 +31,9 @@ from exercises.forms import (
     ShareForm,
     TeamAddForm,
     new_client_token,
-    other_teams,
 )
 from exercises.models import Exercise, Participant, Team
+from exercises.room_queries import other_team_choices
 from exercises.visibility import CONTROL, EVALUATOR, Viewer, page_perspective
 
 # ---------------------------------------------------------------- list, new, entry
@@ -358,15 +358,16 @@ def hotwash(request: HttpRequest, code: str) -> HttpResponse:
 def room(request: HttpRequest, code: str) -> HttpResponse:
     exercise, team = access.require_player(request.user, code)
     context = live_state.room_context(exercise, team)
-    others = other_teams(exercise, team)  # read once for the share and RFI forms
+    # Read once for the share and RFI forms.
+    others = other_team_choices(exercise_id=exercise.pk, team_id=team.pk)
     context["share_form"] = ShareForm(
-        exercise=exercise, team=team, others=others, initial={"client_token": new_client_token()}
+        exercise=exercise, team=team, choices=others, initial={"client_token": new_client_token()}
     )
     context.update(collab_state.room_collab(team, last_seq=context["last_seq"]))
     collab_state.mark_known_recipients(context["shares_received"], team)
     collab_state.attach_replies(context["shares_received"], team=team, last_seq=context["last_seq"])
     context.update(
-        collab_state.room_rfis(exercise, team, last_seq=context["last_seq"], others=others)
+        collab_state.room_rfis(exercise, team, last_seq=context["last_seq"], choices=others)
     )
     return render(request, "exercises/live/room.html", context)
 

@@ -718,6 +718,10 @@ def stage_duplicate(*, stage: Stage) -> Stage:
     return copy
 
 
+# Every player's room renders the same briefing and inject bodies: at the start of an
+# exercise a thousand pages render the same few texts, and Markdown (a new parser per call)
+# was a tenth of a room page's CPU. The result depends on the text alone.
+@functools.lru_cache(maxsize=512)
 def render_markdown(text: str) -> str:
     """Author markdown as safe HTML: Markdown renders, nh3 strips anything unsafe."""
     html = markdown.markdown(text or "", extensions=["tables", "sane_lists"])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import html
 
 from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.forms import BoundField
 from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -92,13 +94,45 @@ def get_item(mapping: dict, key: str):
 @register.filter
 def markdown(text: str) -> str:
     """Scenario markdown (briefings, inject bodies) as sanitized HTML."""
-    return _markdown(text)
+    return mark_safe(render_markdown(text))  # nh3 has cleaned it; cached by its text
 
 
-# Cached: rendering costs 0.2-0.5 ms a body, and the same few texts (the scenario's
-# injects and briefings) are rendered again for every look of an inject's frames and for
-# every feed on every page load. The HTML depends on the text alone; bodies are at most
-# ``limits.TEXT_DOCUMENT`` characters, so the cache holds a few MB at worst.
-@functools.lru_cache(maxsize=128)
-def _markdown(text: str) -> SafeString:
-    return mark_safe(render_markdown(text))  # nh3 has cleaned it
+# A choice field with one choice per team is drawn in Python, not per choice by Django's
+# widget templates (nor by a template loop over its subwidgets): with 100 teams, the
+# room's recipients and RFI addressees were a tenth of its CPU. The markup is the
+# widgets' own (ids as ``ChoiceWidget.id_for_label`` makes them); escaped with the
+# standard library's ``html.escape``, which Django's ``escape`` wraps (format_html per
+# choice cost 3 times as much).
+
+
+def _choices(field: BoundField, attribute: str) -> list[tuple[str, str, str]]:
+    """(value, label, `` checked``/`` selected`` or "") of each choice, escaped."""
+    chosen = set(field.field.widget.format_value(field.value()))
+    return [
+        (html.escape(str(value)), html.escape(str(label)), f" {attribute}" * (str(value) in chosen))
+        for value, label in field.field.choices
+    ]
+
+
+@register.filter
+def choice_inputs(field: BoundField, input_type: str) -> SafeString:
+    """One ``<label><input type="checkbox|radio"> choice</label>`` per choice of ``field``."""
+    name, prefix = html.escape(field.html_name), html.escape(field.auto_id)
+    return mark_safe(  # every part escaped above
+        "".join(
+            f'<label for="{prefix}_{i}"><input type="{input_type}" name="{name}" value="{value}"'
+            f' id="{prefix}_{i}"{on}> {label}</label>'
+            for i, (value, label, on) in enumerate(_choices(field, "checked"))
+        )
+    )
+
+
+@register.filter
+def select_options(field: BoundField) -> SafeString:
+    """The ``<option>``s of ``field`` (a one-level choice list), each on its own line."""
+    return mark_safe(  # every part escaped
+        "".join(
+            f'\n  <option value="{value}"{on}>{label}</option>'
+            for value, label, on in _choices(field, "selected")
+        )
+    )

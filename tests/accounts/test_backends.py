@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from accounts.backends import UserBackend
@@ -39,3 +41,20 @@ def test_a_password_login_is_read_back_through_it(client):
     page = client.get(reverse("accounts:invitations"))
     assert page.status_code == 200
     assert page.wsgi_request.user.username == "erin"
+
+
+def test_it_reads_the_same_permissions_as_the_orm_in_one_query(django_assert_num_queries):
+    made = factories.make_user("fay")
+    group = Group.objects.create(name="authors")
+    group.permissions.add(Permission.objects.get(codename="author_scenario"))
+    made.groups.add(group)
+    made.user_permissions.add(Permission.objects.get(codename="add_organization"))
+    made.user_permissions.add(Permission.objects.get(codename="author_scenario"))  # both ways
+    expected = ModelBackend().get_all_permissions(User.objects.get(pk=made.pk))
+    assert expected == {"scenarios.author_scenario", "accounts.add_organization"}
+    user = User.objects.get(pk=made.pk)
+    with django_assert_num_queries(1):
+        assert UserBackend().get_all_permissions(user) == expected
+        assert user.has_perm("scenarios.author_scenario")
+        assert not user.has_perm("exercises.run_exercise")
+    assert UserBackend().get_all_permissions(factories.make_user("gus")) == set()

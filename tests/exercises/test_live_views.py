@@ -255,13 +255,15 @@ def test_a_room_page_costs_the_same_queries_whatever_the_number_of_teams(
     client, running, bob, django_assert_max_num_queries
 ):
     """The start of an exercise is every player opening the room at once: the page reads
-    the seat, the status and feed, the prompts, shares, thread and RFIs, and the other
-    teams once for both forms (bench/README.md: 20 queries before, 17 now on SQLite).
-    A query per team would fail here: the scenario's third role joins before the GET."""
+    the seat, the status and feed, the prompts with the team's decisions, shares, thread
+    and RFIs, and the other teams once for both forms (bench/README.md: 20 queries before,
+    17, now 13 on SQLite: the windows with the decisions, and the menu's permissions, in
+    one query each). A query per team would fail here: the scenario's third role joins
+    before the GET."""
     client.force_login(bob)
     client.get(url("room", running))  # the session's first read and write
     factories.make_team(running, "bank")
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(13):
         response = client.get(url("room", running))
     assert response.status_code == 200
 
