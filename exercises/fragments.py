@@ -1,7 +1,8 @@
 """HTML fragments pushed over the exercise socket (htmx ws extension, out-of-band swaps).
 
-``render_frames(event, perspectives)`` is called once per event by
-``exercises.broadcast`` (one frame per group); ``render_event`` renders one perspective,
+``iter_frames(event, perspectives)`` is drawn once per event by ``exercises.broadcast``
+(one frame per group, the players' sent before the consoles' are drawn);
+``render_frames`` is the same as a list; ``render_event`` renders one perspective,
 e.g. per replayed event in the consumer. Perspectives (``exercises.visibility``):
 ``CONTROL`` (the control console), ``EVALUATOR`` (the evaluator console), ``OBSERVER``,
 ``TEAMS`` (every team alike: ``ALL``/``TEAMS`` events) and one team's (``SOME`` events).
@@ -32,7 +33,7 @@ renders the event whole over a normal GET.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -192,8 +193,15 @@ def _from_payload(panel: Panel) -> Panel:
 
 def render_frames(event: Event, perspectives: Sequence[str]) -> list[str]:
     """One frame per perspective, in order, reading the shared rows once."""
+    return list(iter_frames(event, perspectives))
+
+
+def iter_frames(event: Event, perspectives: Sequence[str]) -> Iterator[str]:
+    """``render_frames`` one at a time: the publisher sends the players' frames before
+    the consoles' (the richest) are drawn."""
     sources = _Sources(event)
-    return [_frame(sources, perspective) for perspective in perspectives]
+    for perspective in perspectives:
+        yield _frame(sources, perspective)
 
 
 def _frame(sources: _Sources, perspective: str) -> str:

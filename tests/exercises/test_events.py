@@ -67,7 +67,7 @@ def test_appending_keeps_the_marks_and_publishing_reads_nothing(
     exercise = factories.make_exercise()
     sent = []
     monkeypatch.setattr(broadcast, "_deliver", sent.extend)
-    monkeypatch.setattr(fragments, "render_frames", lambda event, views: [""] * len(views))
+    monkeypatch.setattr(fragments, "iter_frames", lambda event, views: iter([""] * len(views)))
     timeline = [("all", []), ("some", [11]), ("some", [12]), ("some", [11])]
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         for visibility, team_ids in timeline:

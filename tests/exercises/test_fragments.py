@@ -262,7 +262,32 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     loops = {loop for _, _, loop in layer.sent}
     assert len(loops) == 1  # one loop, so one set of Redis connections, reused
     assert loops.pop().is_running()
-    assert len(hops) == len({seq for _, seq, _ in layer.sent})  # one hop per event
+    # Two hops per event: the players' frames, sent before the consoles' are drawn.
+    assert len(hops) == 2 * len({seq for _, seq, _ in layer.sent})
+
+
+def test_it_sends_the_players_frames_before_it_draws_the_consoles(
+    running, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    layer = RecordingLayer()
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    drawn = []
+    real = fragments._frame
+
+    def frame(sources, perspective):
+        drawn.append((perspective, [group for group, _, _ in layer.sent]))
+        return real(sources, perspective)
+
+    monkeypatch.setattr(fragments, "_frame", frame)
+    with django_capture_on_commit_callbacks(execute=True):
+        release_news(running, alice)
+    teams, observers = f"exercise-{running.pk}", f"exercise-{running.pk}-observers"
+    assert drawn == [
+        ("teams", []),
+        ("observer", []),
+        ("evaluator", [teams, observers]),  # drawn once the players' frames were sent
+        ("control", [teams, observers]),
+    ]
 
 
 class FailingLayer(RecordingLayer):
