@@ -139,6 +139,11 @@ def _entry(number: int, row: list[str], columns: dict[str, int]) -> Entry:
         kind=cell("exercise role").lower() or Kind.PLAYER,
         team=cell("team"),
     )
+    for name in ("name", "email", "organization", "sector", "kind", "team"):
+        # PostgreSQL text cannot hold NUL: looked up as it is, the cell was a 500.
+        if "\x00" in getattr(entry, name):
+            entry.errors.append(f"{name} contains a NUL character")
+            setattr(entry, name, getattr(entry, name).replace("\x00", ""))
     for name, limit in _LENGTHS.items():
         if len(getattr(entry, name)) > limit:
             entry.errors.append(f"{name} is longer than {limit} characters")

@@ -97,6 +97,21 @@ def test_the_preview_says_what_is_wrong_on_each_line(exercise, alice, org_b):
     assert errors["G"].startswith("team must name a role of the scenario")
 
 
+def test_a_nul_character_in_any_cell_is_an_error_on_its_line_not_a_crash(exercise, alice):
+    """PostgreSQL text cannot hold NUL: the organization's lookup with one was a 500
+    (found by tests/security/test_fuzz_inputs.py against PostgreSQL)."""
+    roster = HEADER + "H\x00,h@x.org,\x00,,player,cloud\nI,i@x.org,Nimbus\x00 Cloud,,player,t\x00\n"
+    entries = plan_roster(
+        exercise=exercise, entries=read_roster(roster.encode(), "csv"), actor=alice
+    )
+    first, second = entries
+    assert "name contains a NUL character" in first.errors
+    assert "organization contains a NUL character" in first.errors
+    assert "organization contains a NUL character" in second.errors
+    assert "team contains a NUL character" in second.errors
+    assert not any("\x00" in value for e in entries for value in (e.name, e.organization, e.team))
+
+
 def test_two_new_organizations_cannot_claim_one_role(exercise, alice):
     roster = HEADER + "A,a@x.org,One,energy,player,bank\nB,b@x.org,Two,energy,player,bank\n"
     entries = plan_roster(
