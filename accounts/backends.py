@@ -8,8 +8,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from accounts.models import User
+from config.rows import Rows, fetch_one
 
-_USER = f"SELECT * FROM {User._meta.db_table} WHERE id = %s"
+_USER_ROWS = (Rows(User, "u"),)
+_USER = f"SELECT {_USER_ROWS[0].columns} FROM {User._meta.db_table} u WHERE u.id = %s"
 
 # ModelBackend's two reads (the user's own permissions, then their groups') in one.
 _PERMISSIONS = f"""
@@ -29,12 +31,14 @@ WHERE p.id IN (
 
 class UserBackend(ModelBackend):
     """Django's ``ModelBackend`` (passwords, permissions), whose ``get_user`` reads the
-    session's user with a written-out SELECT: every request of a signed-in person reads
-    it, and the ORM's ``get`` costs twice the CPU of ``raw`` (0.67 against 0.32 ms on the
-    development machine), on the decide POST, the busiest request."""
+    session's user with a written-out SELECT (``config.rows``): every request of a
+    signed-in person reads it, the decide POST (the busiest request) included. The ORM's
+    ``get`` cost 0.67 ms of CPU, ``raw`` 0.32 ms on the development machine, and
+    ``raw`` 0.19 against 0.10 ms for ``config.rows`` on a later one."""
 
     def get_user(self, user_id: int) -> User | None:
-        user = next(iter(User.objects.raw(_USER, [user_id])), None)
+        built = fetch_one(_USER, [user_id], _USER_ROWS)
+        user = built[0] if built else None
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:

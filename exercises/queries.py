@@ -5,20 +5,16 @@ engine call starts with (a user's seat, a prompt's window by key, the exercise l
 Decisions are the hottest write of a live exercise. Built with the ORM, the decision
 path's reads (each with EXISTS subqueries) cost 1.0-1.4 ms of CPU per call, nearly all
 of it compiling the query, about a third of a decision's CPU; written out, 0.2 ms
-(bench/README.md, "Third pass"). Their rows are built as ``seat``'s are (``_Rows``), not by
-``Model.objects.raw``, which resolved every column's converters again on each call. They
-run as they are on SQLite and PostgreSQL, and every decision test goes through them.
+(bench/README.md, "Third pass"). Their rows are built by ``config.rows``. They run as
+they are on SQLite and PostgreSQL, and every decision test goes through them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
-from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import Model
+from django.db import connection
 
 from accounts.models import Organization
+from config.rows import Rows, fetch_one, fetch_row
 from exercises.models import Decision, DecisionRevision, Exercise, Participant, PromptWindow, Team
 from exercises.visibility import TeamInfo
 from scenarios.models import Consequence, Option, Prompt, Role, Scenario
@@ -46,65 +42,10 @@ def team_infos(exercise: Exercise) -> list[TeamInfo]:
 # ---------------------------------------------------------------- rows, written out
 
 
-class _Rows:
-    """Whole rows of one model in a written-out SELECT: its columns under ``alias`` and how
-    to turn their values into an instance, with the converters the ORM would apply (SQLite
-    returns datetimes as text and booleans as 0/1; JSON arrives as text)."""
-
-    def __init__(self, model: type[Model], alias: str) -> None:
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
-        self.attnames = [f.attname for f in fields]
-        self._cols = [f.get_col(alias) for f in fields]
-        self._converters: dict[str, list[tuple[int, list[Callable]]]] = {}
-
-    def build(self, values: Sequence[Any]) -> Model | None:
-        """The instance from ``values`` (its columns, in order); None for a LEFT JOIN's
-        missing row."""
-        if values[0] is None:
-            return None
-        converted = list(values)
-        for i, chain in self._converters_for(connection.vendor):
-            for convert in chain:
-                converted[i] = convert(converted[i], self._cols[i], connection)
-        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, converted)
-
-    def _converters_for(self, vendor: str) -> list[tuple[int, list[Callable]]]:
-        # Per database vendor: they depend on the backend, not on the connection.
-        if vendor not in self._converters:
-            chains = [
-                connection.ops.get_db_converters(c) + c.get_db_converters(connection)
-                for c in self._cols
-            ]
-            self._converters[vendor] = [(i, chain) for i, chain in enumerate(chains) if chain]
-        return self._converters[vendor]
-
-
-def _fetch_row(sql: str, params: list[Any]) -> tuple | None:
-    """The first row of ``sql`` (None: no row)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
-def _fetch_one(sql: str, params: list[Any], rows: Sequence[_Rows]) -> list[Model | None] | None:
-    """The first row of ``sql`` split into one instance per ``rows`` (None: no row)."""
-    row = _fetch_row(sql, params)
-    if row is None:
-        return None
-    built, start = [], 0
-    for part in rows:
-        width = len(part.attnames)
-        built.append(part.build(row[start : start + width]))
-        start += width
-    return built
-
-
 # ---------------------------------------------------------------- the decision path
 
 # Table names come from the models, so a renamed app or table cannot leave the SQL behind.
-_WINDOWS = _Rows(PromptWindow, "w")
+_WINDOWS = Rows(PromptWindow, "w")
 _WINDOW = f"""
 SELECT {_WINDOWS.columns},
        EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
@@ -115,7 +56,7 @@ FROM {PromptWindow._meta.db_table} w
 WHERE w.exercise_id = %s AND w.prompt_id = %s
 """
 
-_DECISIONS = _Rows(Decision, "d")
+_DECISIONS = Rows(Decision, "d")
 _TEAM_DECISION = f"""
 SELECT {_DECISIONS.columns},
        EXISTS (SELECT 1 FROM {DecisionRevision._meta.db_table} r
@@ -132,7 +73,7 @@ def prompt_window(
 ) -> PromptWindow | None:
     """The prompt's window in the exercise, with ``seated`` (the user is a player of the
     team) and ``cascades`` (the option has consequences; False without an option)."""
-    row = _fetch_row(_WINDOW, [user_id, team_id, option_id, exercise_id, prompt_id])
+    row = fetch_row(_WINDOW, [user_id, team_id, option_id, exercise_id, prompt_id])
     if row is None:
         return None
     window = _WINDOWS.build(row[:-2])
@@ -149,7 +90,7 @@ def team_decision(
     sql = _TEAM_DECISION
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    row = _fetch_row(sql, [client_token, team_id, prompt_id])
+    row = fetch_row(sql, [client_token, team_id, prompt_id])
     if row is None:
         return None
     decision = _DECISIONS.build(row[:-1])
@@ -160,18 +101,18 @@ def team_decision(
 def window_still_open(window_id: int) -> bool:
     """Whether the prompt window is still open (call holding the exercise lock: a close
     takes it too)."""
-    return _fetch_row(_WINDOW_OPEN, [window_id]) is not None
+    return fetch_row(_WINDOW_OPEN, [window_id]) is not None
 
 
 # ------------------------------------------------- what every live request starts with
 
 _SEAT_ROWS = (
-    _Rows(Participant, "p"),
-    _Rows(Exercise, "e"),
-    _Rows(Scenario, "s"),
-    _Rows(Team, "t"),
-    _Rows(Organization, "o"),
-    _Rows(Role, "r"),
+    Rows(Participant, "p"),
+    Rows(Exercise, "e"),
+    Rows(Scenario, "s"),
+    Rows(Team, "t"),
+    Rows(Organization, "o"),
+    Rows(Role, "r"),
 )
 _SEAT = f"""
 SELECT {", ".join(rows.columns for rows in _SEAT_ROWS)}
@@ -191,7 +132,7 @@ def seat(*, code: str, user_id: int) -> Participant | None:
     live request starts here. Written out, like the decision path's reads: the same read
     built with the ORM's ``select_related`` spent more CPU compiling its six-table SQL than
     running it."""
-    built = _fetch_one(_SEAT, [code, user_id], _SEAT_ROWS)
+    built = fetch_one(_SEAT, [code, user_id], _SEAT_ROWS)
     if built is None:
         return None
     participant, exercise, scenario, team, organization, role = built
@@ -203,7 +144,7 @@ def seat(*, code: str, user_id: int) -> Participant | None:
     return participant
 
 
-_WINDOW_ROWS = (_WINDOWS, _Rows(Prompt, "q"))
+_WINDOW_ROWS = (_WINDOWS, Rows(Prompt, "q"))
 _WINDOW_BY_KEY = f"""
 SELECT {", ".join(rows.columns for rows in _WINDOW_ROWS)}
 FROM {PromptWindow._meta.db_table} w
@@ -215,7 +156,7 @@ WHERE w.exercise_id = %s AND q.scenario_id = %s AND q.key = %s
 def window_by_key(exercise: Exercise, key: str) -> PromptWindow | None:
     """The exercise's window (one per prompt) of its scenario's prompt ``key``, with the
     prompt loaded. Written out: it starts every decide POST."""
-    built = _fetch_one(_WINDOW_BY_KEY, [exercise.pk, exercise.scenario_id, key], _WINDOW_ROWS)
+    built = fetch_one(_WINDOW_BY_KEY, [exercise.pk, exercise.scenario_id, key], _WINDOW_ROWS)
     if built is None:
         return None
     window, prompt = built
@@ -223,7 +164,7 @@ def window_by_key(exercise: Exercise, key: str) -> PromptWindow | None:
     return window
 
 
-_OPTION_ROWS = _Rows(Option, "o")
+_OPTION_ROWS = Rows(Option, "o")
 _OPTIONS = f"""
 SELECT {_OPTION_ROWS.columns} FROM {Option._meta.db_table} o
 WHERE o.prompt_id = %s ORDER BY o.{connection.ops.quote_name("order")}, o.key
@@ -238,7 +179,7 @@ def prompt_options(prompt_id: int) -> list[Option]:
         return [_OPTION_ROWS.build(row) for row in cursor.fetchall()]
 
 
-_EXERCISE_ROWS = (_Rows(Exercise, "e"),)
+_EXERCISE_ROWS = (Rows(Exercise, "e"),)
 _EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
 
 
@@ -247,7 +188,7 @@ def exercise_for_update(exercise_id: int) -> Exercise:
     IMMEDIATE transaction already holds the database's write lock). Written out: every
     engine call takes it."""
     sql = _EXERCISE + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    built = _fetch_one(sql, [exercise_id], _EXERCISE_ROWS)
+    built = fetch_one(sql, [exercise_id], _EXERCISE_ROWS)
     if built is None:
         raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
     return built[0]

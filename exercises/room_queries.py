@@ -3,21 +3,20 @@ exercise (a thousand GETs in half a minute, issue 19). Built with the ORM, its r
 (``select_related`` over up to ten tables) spent more CPU compiling their SQL than the
 database spent running it; the other teams, offered by two forms, were 99 teams built
 with their organizations and roles for a code and a label each. Like
-``exercises.queries``, whose row builder they use, they run as they are on SQLite and
+``exercises.queries`` (rows built by ``config.rows``), they run as they are on SQLite and
 PostgreSQL; tests/exercises/test_room_queries.py holds them to the ORM's answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
 from django.db.models import prefetch_related_objects
 
 from accounts.models import Organization, User
+from config.rows import Rows, fetch_all
 from exercises.models import Decision, Exercise, Message, PromptWindow, Rfi, Share, Team
-from exercises.queries import _Rows  # the written-out reads' row builder
 from scenarios.models import Inject, Option, Prompt, Role
 
 _q = connection.ops.quote_name
@@ -44,16 +43,16 @@ def other_team_choices(*, exercise_id: int, team_id: int) -> list[tuple[str, str
 
 
 _RFI_ROWS = (
-    _Rows(Rfi, "x"),
-    _Rows(Team, "ft"),
-    _Rows(Organization, "fo"),
-    _Rows(Role, "fr"),
-    _Rows(Team, "tt"),
-    _Rows(Organization, "tto"),
-    _Rows(Role, "ttr"),
-    _Rows(User, "ua"),
-    _Rows(User, "ub"),
-    _Rows(Inject, "ai"),
+    Rows(Rfi, "x"),
+    Rows(Team, "ft"),
+    Rows(Organization, "fo"),
+    Rows(Role, "fr"),
+    Rows(Team, "tt"),
+    Rows(Organization, "tto"),
+    Rows(Role, "ttr"),
+    Rows(User, "ua"),
+    Rows(User, "ub"),
+    Rows(Inject, "ai"),
 )
 _TEAM_RFIS = f"""
 SELECT {", ".join(rows.columns for rows in _RFI_ROWS)}
@@ -77,7 +76,7 @@ def team_rfis(exercise: Exercise, team_id: int, *, upto: int) -> list[Rfi]:
     their item shows loaded (both teams with organization and role, who asked, who
     answered, the answer's inject; ``exercise`` as their exercise). The ORM's read, with
     ten tables in its ``select_related``, cost more to compile than to run."""
-    rows = _fetch_all(_TEAM_RFIS, [exercise.pk, team_id, team_id, upto], _RFI_ROWS)
+    rows = fetch_all(_TEAM_RFIS, [exercise.pk, team_id, team_id, upto], _RFI_ROWS)
     return [_rfi(exercise, built) for built in rows]
 
 
@@ -91,22 +90,7 @@ def _rfi(exercise: Exercise, built: list[Any]) -> Rfi:
     return rfi
 
 
-def _split(row: Sequence[Any], parts: Sequence[_Rows]) -> list[Any]:
-    """``row`` as one instance per ``parts`` (None for a LEFT JOIN's missing row)."""
-    built, start = [], 0
-    for part in parts:
-        built.append(part.build(row[start : start + len(part.attnames)]))
-        start += len(part.attnames)
-    return built
-
-
-def _fetch_all(sql: str, params: list[Any], parts: Sequence[_Rows]) -> list[list[Any]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [_split(row, parts) for row in cursor.fetchall()]
-
-
-_MESSAGE_ROWS = (_Rows(Message, "m"), _Rows(User, "u"))
+_MESSAGE_ROWS = (Rows(Message, "m"), Rows(User, "u"))
 _THREAD = f"""
 SELECT {", ".join(rows.columns for rows in _MESSAGE_ROWS)}
 FROM {Message._meta.db_table} m
@@ -121,13 +105,13 @@ def thread_messages(team_id: int, *, upto: int) -> list[Message]:
     (the page's ``last_seq``: later messages arrive over the socket, so none is shown
     twice), with their authors."""
     messages = []
-    for message, author in _fetch_all(_THREAD, [team_id, upto], _MESSAGE_ROWS):
+    for message, author in fetch_all(_THREAD, [team_id, upto], _MESSAGE_ROWS):
         message.author = author
         messages.append(message)
     return messages
 
 
-_SHARE_ROWS = (_Rows(Share, "s"), _Rows(Team, "t"), _Rows(Organization, "o"), _Rows(Role, "r"))
+_SHARE_ROWS = (Rows(Share, "s"), Rows(Team, "t"), Rows(Organization, "o"), Rows(Role, "r"))
 _SHARES = f"""
 SELECT {", ".join(rows.columns for rows in _SHARE_ROWS)}
 FROM {Share._meta.db_table} s
@@ -144,7 +128,7 @@ def exercise_shares(exercise: Exercise) -> list[Share]:
     and role), its recipients and the reports it summarizes: what the TLP rules and the
     share list read."""
     shares = []
-    for share, team, organization, role in _fetch_all(_SHARES, [exercise.pk], _SHARE_ROWS):
+    for share, team, organization, role in fetch_all(_SHARES, [exercise.pk], _SHARE_ROWS):
         team.organization, team.role = organization, role
         share.from_team = team
         shares.append(share)
@@ -153,11 +137,11 @@ def exercise_shares(exercise: Exercise) -> list[Share]:
 
 
 _WINDOW_ROWS = (
-    _Rows(PromptWindow, "w"),
-    _Rows(Prompt, "q"),
-    _Rows(Decision, "d"),
-    _Rows(Option, "o"),
-    _Rows(User, "u"),
+    Rows(PromptWindow, "w"),
+    Rows(Prompt, "q"),
+    Rows(Decision, "d"),
+    Rows(Option, "o"),
+    Rows(User, "u"),
 )
 _STAGE_WINDOWS = f"""
 SELECT {", ".join(rows.columns for rows in _WINDOW_ROWS)}
@@ -176,9 +160,7 @@ def stage_windows(exercise: Exercise, team_id: int) -> list[tuple[PromptWindow, 
     cards. Every window, the team's or not (``team_ids`` says whose it is)."""
     params = [team_id, exercise.pk, exercise.current_stage_id]
     pairs = []
-    for window, prompt, decision, option, author in _fetch_all(
-        _STAGE_WINDOWS, params, _WINDOW_ROWS
-    ):
+    for window, prompt, decision, option, author in fetch_all(_STAGE_WINDOWS, params, _WINDOW_ROWS):
         window.prompt = prompt
         if decision is not None:
             decision.prompt, decision.option, decision.author = prompt, option, author
