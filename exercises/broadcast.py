@@ -188,11 +188,15 @@ def _send(event: Event, marks_before: dict[str, Any]) -> None:
                 for (group, p), html in zip(batch, frames, strict=False)
             ]
 
-        # The players' frames go first, before the consoles' are drawn (``routes`` puts
-        # the consoles last): an inject's console frame redraws its inject list, several
-        # ms that a thousand sockets need not wait for. Two hops to the sending loop.
-        consoles = sum(1 for _, p in pairs if p in CONTROL_PERSPECTIVES)
-        for batch in (pairs[: len(pairs) - consoles], pairs[len(pairs) - consoles :]):
+        # An event for every team: the players' frames go first, before the consoles' are
+        # drawn (``routes`` puts the consoles last): an inject's console frame redraws its
+        # inject list, several ms that a thousand sockets need not wait for. An event for
+        # some teams (a decision) reaches a few sockets: one hop to the sending loop, not
+        # two (~0.1 ms of CPU each, on the busiest write).
+        players = len(pairs)
+        if event.visibility in (Vis.ALL, Vis.TEAMS):
+            players -= sum(1 for _, p in pairs if p in CONTROL_PERSPECTIVES)
+        for batch in (pairs[:players], pairs[players:]):
             if batch:
                 _deliver(pushes(batch))
         metrics.event_published(event.kind)

@@ -262,8 +262,12 @@ def test_it_sends_every_frame_of_redis_layers_from_one_long_lived_loop(
     loops = {loop for _, _, loop in layer.sent}
     assert len(loops) == 1  # one loop, so one set of Redis connections, reused
     assert loops.pop().is_running()
-    # Two hops per event: the players' frames, sent before the consoles' are drawn.
-    assert len(hops) == 2 * len({seq for _, seq, _ in layer.sent})
+    # Two hops for an event to every team (the players' frames, sent before the consoles'
+    # are drawn), one for an event to some teams (the decision).
+    seqs = {seq for _, seq, _ in layer.sent}
+    to_every_team = {seq for group, seq, _ in layer.sent if group == f"exercise-{running.pk}"}
+    assert decided.seq not in to_every_team and released.seq in to_every_team
+    assert len(hops) == len(seqs) + len(to_every_team)
 
 
 def test_it_sends_the_players_frames_before_it_draws_the_consoles(
