@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=["decide", "room"], help="cProfile one kind")
     parser.add_argument("--only", choices=["decide", "room"], help="time one kind only")
     parser.add_argument("--top", type=int, default=40, help="rows of the profile")
+    parser.add_argument("--sort", default="cumulative", help="of the profile: tottime, ...")
+    parser.add_argument("--profile-out", help="also write the profile there (pstats)")
     parser.add_argument("--queries", action="store_true", help="print the SQL of one request")
     args = parser.parse_args()
 
@@ -139,7 +141,9 @@ def main() -> None:
         database_ms = (process_cpu(database) - database_before) * 1000 / max(args.requests, 1)
         if args.profile == name:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+            if args.profile_out:
+                profiler.dump_stats(args.profile_out)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         if times:
             print(
                 f"{name:<8} {statistics.median(times):6.2f} ms CPU (median of {len(times)}),"
