@@ -10,8 +10,9 @@ visibility, kept under the exercise lock as events are written, so a push can na
 latest earlier event its sockets may see without reading the timeline back (with 100
 teams deciding in turn, a team's previous event is ~100 events back). Shape:
 ``{"teams": seq of the latest ALL/TEAMS event, "all": of the latest ALL event,
-"team": {team id as text: seq of its latest SOME event, only if later than "teams"}}``.
-``exercises.broadcast.previous_visible`` reads them.
+"team": {team id as text: seq of its latest SOME event, only if later than "teams"},
+"closed": seq of the latest prompt.closed event}``. ``exercises.broadcast.previous_visible``
+reads the first three; a decision reads "closed" (``window_closed_since``).
 """
 
 from __future__ import annotations
@@ -497,7 +498,9 @@ def write_event(
     seq = exercise.last_seq + 1
     marks_before = exercise.visibility_marks
     exercise.last_seq = seq
-    exercise.visibility_marks = advance_marks(marks_before, seq, visibility, team_ids)
+    exercise.visibility_marks = advance_marks(
+        marks_before, seq, visibility, team_ids, closes_window=kind == PROMPT_CLOSED
+    )
     _EXERCISES.update(exercise, ["last_seq", "visibility_marks"])
     event = Event(
         exercise=exercise,
@@ -514,10 +517,16 @@ def write_event(
 
 
 def advance_marks(
-    marks: dict[str, Any], seq: int, visibility: str, team_ids: list[int]
+    marks: dict[str, Any],
+    seq: int,
+    visibility: str,
+    team_ids: list[int],
+    *,
+    closes_window: bool = False,
 ) -> dict[str, Any]:
-    """The marks after event ``seq`` (pure)."""
+    """The marks after event ``seq`` (pure); ``closes_window``: it is a prompt.closed event."""
     teams, latest_all = marks.get("teams", 0), marks.get("all", 0)
+    closed = seq if closes_window else marks.get("closed", 0)
     team = dict(marks.get("team", {}))
     if visibility in (Event.Visibility.ALL, Event.Visibility.TEAMS):
         teams, team = seq, {}  # every team saw this one: earlier team entries are moot
@@ -525,4 +534,12 @@ def advance_marks(
             latest_all = seq
     elif visibility == Event.Visibility.SOME:
         team.update({str(tid): seq for tid in team_ids})
-    return {"teams": teams, "all": latest_all, "team": team}
+    return {"teams": teams, "all": latest_all, "team": team, "closed": closed}
+
+
+def window_closed_since(marks: dict[str, Any], seq: int) -> bool:
+    """Whether a prompt window may have closed after event ``seq``, by the marks of the
+    locked exercise (pure). Every close writes its prompt.closed event under that lock
+    (``engine.injects.close_window``), so a window read after event ``seq`` is still as
+    read when this says no."""
+    return marks.get("closed", 0) > seq

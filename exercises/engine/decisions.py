@@ -98,6 +98,7 @@ def _decide(
     rationale: str,
 ) -> Decision:
     mine = {"team_id": team.pk, "prompt_id": prompt.pk, "client_token": client_token}
+    seen_seq = exercise.last_seq  # before the window is read (``_recheck_window``)
     try:
         opened = _open_window_for(exercise, team=team, prompt=prompt, author=author, option=option)
         _check_answer(prompt, option=option, text=text)
@@ -129,7 +130,7 @@ def _decide(
             client_token=client_token,
         )
         ex = lock(exercise)
-        _recheck_window(ex, opened, running=running, copy=exercise)
+        _recheck_window(ex, opened, running=running, copy=exercise, seen_seq=seen_seq)
         payload = events.DecisionSubmitted(
             prompt=prompt.key,
             question=prompt.question,
@@ -199,17 +200,27 @@ def _check_answer(prompt: Prompt, *, option: Option | None, text: str) -> None:
 
 
 def _recheck_window(
-    ex: Exercise, window: PromptWindow, *, running: tuple[float, datetime | None], copy: Exercise
+    ex: Exercise,
+    window: PromptWindow,
+    *,
+    running: tuple[float, datetime | None],
+    copy: Exercise,
+    seen_seq: int,
 ) -> None:
     """Under the exercise lock (``ex``): it still runs on the clock (``running``) the latency was
     measured with (else the caller's ``copy`` is brought up to date and ``_Retry``), and
     the window was not closed meanwhile (a close takes this lock too, so the answer holds
-    until the commit)."""
+    until the commit). The window is read again only if a prompt closed after event
+    ``seen_seq``, the caller's last before the window was read: each statement under this
+    lock is a wait that every other team's decision shares, and under load these waits,
+    not the CPU, set how many decisions a second go through (bench/README.md, "The
+    exercise lock")."""
     require_status(ex, "decide")
     if (ex.clock_offset_seconds, ex.running_since) != running:
         take_state(copy, ex)
         raise _Retry
-    if not queries.window_still_open(window.pk):
+    closed_since = events.window_closed_since(ex.visibility_marks, seen_seq)
+    if closed_since and not queries.window_still_open(window.pk):
         raise EngineError("This prompt is not open for decisions.")
 
 

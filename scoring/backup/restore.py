@@ -559,10 +559,11 @@ class _Restore:
         raise BackupError(f"{where}: {key!r} is not a release key")
 
     def _marks(self, exercise: Exercise, source: Record) -> None:
-        """``{"teams": seq, "all": seq, "team": {team id: seq}}`` (``events.advance_marks``)."""
+        """``{"teams": seq, "all": seq, "team": {team id: seq}, "closed": seq}``
+        (``events.advance_marks``)."""
         marks = source.json("visibility_marks", dict)
         team = marks.get("team", {})
-        seqs = [marks.get("teams", 0), marks.get("all", 0)]
+        seqs = [marks.get("teams", 0), marks.get("all", 0), marks.get("closed", 0)]
         if not isinstance(team, dict) or not all(k.isdigit() for k in team):
             raise BackupError(f"{source.path}.visibility_marks.team: expected team ids")
         if not all(type(seq) is int for seq in [*seqs, *team.values()]):

@@ -265,6 +265,43 @@ def test_it_refuses_decisions_after_the_prompt_closes(
         )
 
 
+def test_a_decision_reads_its_window_again_only_if_a_prompt_closed_since(
+    live, alice, bob, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Under the exercise lock, the window is read again only if a prompt.closed event
+    came after the caller's copy of the exercise (``events.window_closed_since``)."""
+    from exercises import queries
+
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    prompt, cloud = prompt_of(exercise), live[1]
+    reads = []
+    real_still_open = queries.window_still_open
+    monkeypatch.setattr(
+        queries, "window_still_open", lambda pk: reads.append(pk) or real_still_open(pk)
+    )
+    decide = {"team": cloud, "prompt": prompt, "author": bob, "option": option(exercise, "pay")}
+    engine.decision_submit(exercise=exercise, client_token="t1", **decide)
+    assert reads == []  # nothing closed since the exercise was read
+    # A copy read before the prompt closed, and the window as it was then: the close
+    # came between the window read and the lock.
+    stale = Exercise.objects.get(pk=exercise.pk)
+    open_window = queries.prompt_window(
+        exercise_id=exercise.pk,
+        prompt_id=prompt.pk,
+        user_id=bob.pk,
+        team_id=cloud.pk,
+        option_id=decide["option"].pk,
+    )
+    engine.prompt_close(exercise=exercise, prompt=prompt, actor=alice)
+    monkeypatch.setattr(queries, "prompt_window", lambda **_: open_window)
+    with pytest.raises(EngineError, match="not open"):
+        engine.decision_submit(exercise=stale, client_token="t2", **decide)
+    assert reads == [open_window.pk]
+    assert Decision.objects.get(team=cloud).revision == 1
+    marks = Exercise.objects.get(pk=exercise.pk).visibility_marks
+    assert marks["closed"] == Event.objects.get(exercise=exercise, kind="prompt.closed").seq
+
+
 def test_it_cascades_a_consequence_to_the_choosers_dependents(
     live, alice, bob, django_capture_on_commit_callbacks
 ):

@@ -81,7 +81,8 @@ def test_appending_keeps_the_marks_and_publishing_reads_nothing(
             )
             broadcast.publish(event, marks_before)
     exercise.refresh_from_db()
-    assert exercise.visibility_marks == {"teams": 1, "all": 1, "team": {"11": 4, "12": 3}}
+    marks = {"teams": 1, "all": 1, "team": {"11": 4, "12": 3}, "closed": 0}
+    assert exercise.visibility_marks == marks
     with CaptureQueriesContext(connection) as queries:
         callbacks[-1]()
     assert len(queries) == 0
