@@ -24,7 +24,7 @@ from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints
 
 from accounts.models import User
 from exercises.models import Event, Exercise
-from exercises.writes import Table
+from exercises.writes import Table, Update
 
 EXERCISE_STARTED = "exercise.started"
 EXERCISE_PAUSED = "exercise.paused"
@@ -501,7 +501,6 @@ def write_event(
     exercise.visibility_marks = advance_marks(
         marks_before, seq, visibility, team_ids, closes_window=kind == PROMPT_CLOSED
     )
-    _EXERCISES.update(exercise, ["last_seq", "visibility_marks"])
     event = Event(
         exercise=exercise,
         seq=seq,
@@ -512,7 +511,7 @@ def write_event(
         clock_seconds=round(clock_seconds, 3),
         actor=actor,
     )
-    _EVENTS.insert(event)
+    _EVENTS.insert(event, after=Update(_EXERCISES, exercise, ["last_seq", "visibility_marks"]))
     return event, marks_before
 
 

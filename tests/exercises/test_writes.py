@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from exercises import engine, events
 from exercises.models import Decision, DecisionRevision, Event, Exercise, Team
-from exercises.writes import Table
+from exercises.writes import Table, Update
 from scenarios.models import Prompt
 
 pytestmark = pytest.mark.usefixtures("scheduled_sweeps")
@@ -179,3 +180,35 @@ def test_without_returning_the_id_is_the_cursors_lastrowid(running, monkeypatch)
     event = Event(exercise=running, seq=999, kind="exercise.paused", visibility="all")
     table.insert(event)
     assert Event.objects.get(exercise=running, seq=999).pk == event.pk
+
+
+def test_an_update_sent_before_an_insert_writes_both_rows_in_one_statement_on_postgresql(
+    decided, alice
+):
+    """``events.write_event``'s write: the exercise's ``last_seq`` and marks, then its
+    event, as two ``save()`` calls would; one round trip on PostgreSQL."""
+    exercise = decided[0]
+    marks = {"teams": 4, "all": 2, "team": {"7": 5}, "closed": 3}
+
+    def event(seq: int) -> Event:
+        return Event(
+            exercise=exercise, seq=seq, kind="exercise.paused", visibility="all", created_at=WHEN
+        )
+
+    exercise.last_seq, exercise.visibility_marks = 900, marks
+    exercise.save(update_fields=["last_seq", "visibility_marks"])
+    by_orm = event(900)
+    by_orm.save()
+    expected_exercise, expected_event = stored(exercise), stored(by_orm)
+    by_orm.delete()
+    Exercise.objects.filter(pk=exercise.pk).update(last_seq=0, visibility_marks={})
+
+    written = event(900)
+    with CaptureQueriesContext(connection) as captured:
+        Table(Event).insert(
+            written, after=Update(Table(Exercise), exercise, ["last_seq", "visibility_marks"])
+        )
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 2)
+    assert state(written) == (False, "default", True)
+    assert stored(written) == expected_event
+    assert stored(exercise) == expected_exercise
