@@ -131,4 +131,11 @@ def live_figures(samples: Mapping[str, float], *, since: Mapping[str, float] | N
         "fanout_p50_s": quantile(samples, "cascade_fanout_seconds", 0.5, since=since),
         "fanout_p95_s": quantile(samples, "cascade_fanout_seconds", 0.95, since=since),
         "timed_lag_p95_s": quantile(samples, "cascade_timed_work_lag_seconds", 0.95, since=since),
+        "lock_wait_p50_s": quantile(samples, LOCK_WAIT, 0.5, since=since),
+        "lock_wait_p95_s": quantile(samples, LOCK_WAIT, 0.95, since=since),
+        "lock_held_p50_s": quantile(samples, LOCK_HELD, 0.5, since=since),
+        "lock_held_p95_s": quantile(samples, LOCK_HELD, 0.95, since=since),
     }
+
+
+LOCK_WAIT, LOCK_HELD = "cascade_exercise_lock_wait_seconds", "cascade_exercise_lock_held_seconds"

@@ -12,7 +12,12 @@ broadcast, timing) records with one call each:
 - ``cascade_timed_work_lag_seconds``: how late timed work (injects, prompt openings and
   deadlines, delayed consequences) ran after it fell due, on the exercise clock;
 - ``cascade_events_published_total{kind}`` and ``cascade_decisions_total``: decisions per
-  minute is ``rate(cascade_decisions_total[1m]) * 60``.
+  minute is ``rate(cascade_decisions_total[1m]) * 60``;
+- ``cascade_exercise_lock_wait_seconds`` and ``cascade_exercise_lock_held_seconds``: how
+  long a write waited for its exercise's row lock, and held it until its commit. Every
+  write of an exercise (each decision, share, release) takes that lock, so when writers
+  queue for it the held time, not the CPU, caps the exercise's writes per second
+  (PostgreSQL; on SQLite the write transaction itself is the lock).
 
 With several processes on a host (Daphne processes, gunicorn's workers, a Celery worker),
 set ``PROMETHEUS_MULTIPROC_DIR`` to one empty directory for all of them: each writes its
@@ -56,6 +61,17 @@ TIMED_LAG = Histogram(
     "How late timed work ran after it fell due (exercise clock).",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
+LOCK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+LOCK_WAIT = Histogram(
+    "cascade_exercise_lock_wait_seconds",
+    "Waiting for an exercise's row lock.",
+    buckets=LOCK_BUCKETS,
+)
+LOCK_HELD = Histogram(
+    "cascade_exercise_lock_held_seconds",
+    "From taking an exercise's row lock to the commit that released it.",
+    buckets=LOCK_BUCKETS,
+)
 EVENTS = Counter("cascade_events_published", "Events published to sockets, by kind.", ["kind"])
 DECISIONS = Counter("cascade_decisions", "Decisions submitted and published.")
 
@@ -97,6 +113,14 @@ def event_published(kind: str) -> None:
     EVENTS.labels(kind).inc()
     if kind == "decision.submitted":
         DECISIONS.inc()
+
+
+def exercise_lock_taken(waited: float) -> None:
+    LOCK_WAIT.observe(waited)
+
+
+def exercise_lock_released(held: float) -> None:
+    LOCK_HELD.observe(held)
 
 
 def timed_work_done(clock_now: float, due: Iterable[float]) -> None:

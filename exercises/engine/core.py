@@ -8,6 +8,7 @@ called without an actor fails loudly instead of skipping the facilitator check.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
@@ -16,6 +17,7 @@ from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.models import User
+from config import metrics
 from exercises import broadcast, clock, events, queries, states
 from exercises.models import Event, Exercise, Participant
 
@@ -56,8 +58,15 @@ def locked(exercise: Exercise) -> Iterator[Exercise]:
 
 def lock(exercise: Exercise) -> Exercise:
     """The exercise row, locked until the surrounding transaction ends (on SQLite the
-    IMMEDIATE transaction already holds the database's write lock)."""
-    return queries.exercise_for_update(exercise.pk)
+    IMMEDIATE transaction already holds the database's write lock). How long it waited
+    for the lock and held it go to ``config.metrics``: the first after-commit callback
+    (none is registered before the lock) marks the release."""
+    asked = time.perf_counter()
+    row = queries.exercise_for_update(exercise.pk)
+    taken = time.perf_counter()
+    metrics.exercise_lock_taken(taken - asked)
+    transaction.on_commit(lambda: metrics.exercise_lock_released(time.perf_counter() - taken))
+    return row
 
 
 def take_state(exercise: Exercise, row: Exercise) -> None:

@@ -25,6 +25,8 @@ def test_it_reads_what_the_live_runtime_recorded_since_the_last_scrape(metrics_u
     metrics.event_published("inject.released")
     metrics.frame_pushed({"published_at": metrics.time.time() - 0.003})
     metrics.frames_caught_up(4)
+    metrics.exercise_lock_taken(0.0015)
+    metrics.exercise_lock_released(0.004)
     after = scrape(metrics_url, TOKEN)
     figures = live_figures(after, since=before)
     assert figures["decisions"] == 1
@@ -35,6 +37,8 @@ def test_it_reads_what_the_live_runtime_recorded_since_the_last_scrape(metrics_u
     # One observation of ~3 ms lands in the (2.5 ms, 5 ms] bucket.
     assert 0.0025 <= figures["fanout_p50_s"] <= 0.005
     assert figures["timed_lag_p95_s"] is None  # nothing timed ran since ``before``
+    assert 0.001 <= figures["lock_wait_p50_s"] <= 0.002
+    assert 0.002 <= figures["lock_held_p95_s"] <= 0.005
 
 
 def test_it_raises_on_a_refused_scrape(metrics_url):

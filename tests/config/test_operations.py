@@ -136,8 +136,13 @@ async def test_sockets_frames_fanout_and_decisions_are_counted(settings):
             option=prompt.options.first(),
         )
 
+    waits = sample("cascade_exercise_lock_wait_seconds_count")
+    held = sample("cascade_exercise_lock_held_seconds_count")
     await db(decide)
     assert sample("cascade_decisions_total") == decisions + 1
+    # the exercise's row lock: taken once, and released by the commit
+    assert sample("cascade_exercise_lock_wait_seconds_count") == waits + 1
+    assert sample("cascade_exercise_lock_held_seconds_count") == held + 1
     await bob.disconnect()
     await carol.disconnect()
     assert sample("cascade_open_sockets") == sockets
