@@ -555,10 +555,15 @@ class FloorFigures:
     insert_ms: list[float]
 
 
-def floor_phases(mp, args, specs, floors: dict[str, list[int]], frame_bytes: int, insert):
+def floor_phases(
+    mp, args, specs, floors: dict[str, list[int]], frame_bytes: int, insert, every_server
+):
     """The floor on each HTTP server (name → its ports), one raw socket per Cascade socket
     (on Daphne): raw release POSTs timed to every frame, then raw INSERT POSTs; the frame
-    accounting over all of them. Returns each server's ``FloorFigures``."""
+    accounting over all of them, and the servers' CPU as Cascade's phases print it (the
+    first release phase with the sockets' joins, as Cascade's). Returns each server's
+    ``FloorFigures``."""
+    cpu = cpu_seconds(every_server, [])
     swarm = Swarm(mp, specs, args.join_rate, processes=client_processes(args, len(specs)))
     time.sleep(2)
     figures: dict[str, FloorFigures] = {}
@@ -575,6 +580,8 @@ def floor_phases(mp, args, specs, floors: dict[str, list[int]], frame_bytes: int
         seqs += sorted(started)
         floor_fanout = fanout(swarm.frames(), started)
         floor_release = [ms for _, ms, _ in posts]
+        released = cpu_seconds(every_server, swarm.pids)
+        what = "join + injects" if not figures else "injects"
         report(
             f"Floor on {name}: {len(specs)} raw sockets, raw release view",
             [
@@ -582,20 +589,27 @@ def floor_phases(mp, args, specs, floors: dict[str, list[int]], frame_bytes: int
                 ("release POST p50 / p95 / p99", spread(floor_release)),
                 ("frames received", f"{len(floor_fanout)} of {len(posts) * len(specs)}"),
                 ("fan-out from the POST p50 / p95 / p99", spread(floor_fanout)),
+                (f"CPU s, servers | clients ({what})", _cpu_row(cpu, released)),
             ],
         )
+        cpu = released
         insert_ms: list[float] = []
         rate = 0.0
         if args.seconds:
             statuses, insert_ms, elapsed = post_loop(ports, args.seconds, args.clients, insert)
             rate = statuses[200] / elapsed
+            inserted = cpu_seconds(every_server, swarm.pids)
+            per_post = (sum(inserted[:-1]) - sum(cpu[:-1])) / max(statuses[200], 1) * 1000
             report(
                 f"Floor on {name}: raw view, one INSERT per POST",
                 [
                     ("POSTs answered", f"{dict(statuses)} in {elapsed:.1f} s = {rate:.1f}/s"),
                     ("POST p50 / p95 / p99", spread(insert_ms)),
+                    ("servers' CPU per POST", f"{per_post:.1f} ms"),
+                    ("CPU s, servers | clients", _cpu_row(cpu, inserted)),
                 ],
             )
+            cpu = inserted
         figures[name] = FloorFigures(floor_fanout, floor_release, rate, insert_ms)
     frames = swarm.frames()
     swarm.close()
@@ -904,7 +918,7 @@ def run(args, env) -> list[str]:
         # ---- the floor: raw sockets; raw release and INSERT POSTs on each HTTP server
         floor_specs = [(port, f"/floor/ws/?team={team}", "", team) for port, _, _, team in specs]
         floors = {"Daphne": ports, **({"gunicorn": http_ports} if web else {})}
-        floor = floor_phases(mp, args, floor_specs, floors, frame_bytes, insert)
+        floor = floor_phases(mp, args, floor_specs, floors, frame_bytes, insert, every_server)
 
         p99 = percentile(cascade.fanout_ms, 99)
         fan99 = p99 / percentile(floor["Daphne"].fanout, 99)
