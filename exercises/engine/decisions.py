@@ -33,7 +33,7 @@ from exercises.models import (
     PromptWindow,
     Team,
 )
-from exercises.writes import Table
+from exercises.writes import Table, Update
 from scenarios.models import Option, Prompt
 
 Vis = Event.Visibility
@@ -243,10 +243,11 @@ def _store_decision(
     decision.option, decision.text, decision.rationale = option, text, rationale
     decision.author, decision.latency_seconds, decision.submitted_at = author, latency, now
     decision.revision += 1
+    revised = None
     if decision.pk is None:
         _DECISIONS.insert(decision)
     else:  # the columns a revision changes (the rest name the team, prompt and exercise)
-        _DECISIONS.update(decision, _REVISED)
+        revised = Update(_DECISIONS, decision, _REVISED)  # with the revision's INSERT
     revision = DecisionRevision(
         decision=decision,
         revision=decision.revision,
@@ -258,7 +259,7 @@ def _store_decision(
         latency_seconds=latency,
         submitted_at=now,
     )
-    _REVISIONS.insert(revision)
+    _REVISIONS.insert(revision, after=revised)
     return decision
 
 
