@@ -1,4 +1,5 @@
-"""CPU and queries of one decide POST and one room GET, in-process, through the whole stack.
+"""CPU and queries of one decide POST, one room GET and one inject release POST, in-process,
+through the whole stack.
 
 No server and no socket: Django's test client drives the project's middleware (session,
 CSRF with its cookie and header, auth, messages, CSP, axes, htmx), the views and the
@@ -8,6 +9,13 @@ median CPU time of the process per request and the queries of one request:
 
     .venv/bin/python bench/bench_requests.py                 # 1000 players, 100 teams
     .venv/bin/python bench/bench_requests.py --profile decide  # cProfile, top 40
+    SORT=tottime .venv/bin/python bench/bench_requests.py --only release --profile release
+
+``release`` is the facilitator's htmx POST releasing an inject (to every team), with all
+it does in the request: the players' and the consoles' frames rendered and sent to
+Redis, and the console's inject list it answers with. Each timed POST releases an inject
+not released yet, in a stage of ``--scripted`` injects (``--injects`` of them released):
+after each, untimed, its release row is deleted, so the list is the same every time.
 
 ``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
 can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import itertools
+import os
 import pstats
 import statistics
 import sys
@@ -30,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CSRF = "b" * 32  # any 32-character secret: the header must match the cookie
 FORM = "application/x-www-form-urlencoded"
+KINDS = ["decide", "room", "release"]
 
 
 def main() -> None:
@@ -37,12 +47,15 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--teams", type=int, default=100)
     parser.add_argument("--injects", type=int, default=5, help="released before timing")
+    parser.add_argument(
+        "--scripted", type=int, default=20, help="injects in the stage (bench_path's default)"
+    )
     parser.add_argument("--requests", type=int, default=200, help="of each kind")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/cascade_cpu")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
-    parser.add_argument("--profile", choices=["decide", "room"], help="cProfile one kind")
-    parser.add_argument("--only", choices=["decide", "room"], help="time one kind only")
+    parser.add_argument("--profile", choices=KINDS, help="cProfile one kind")
+    parser.add_argument("--only", choices=KINDS, help="time one kind only")
     parser.add_argument("--top", type=int, default=40, help="rows of the profile")
     parser.add_argument("--queries", action="store_true", help="print the SQL of one request")
     args = parser.parse_args()
@@ -62,14 +75,15 @@ def main() -> None:
     from django.test import Client
 
     from exercises import engine
-    from exercises.models import Exercise, Participant
+    from exercises.models import Exercise, InjectRelease, Participant
     from scenarios.models import Prompt
 
     bench_live.lift_decision_limit()
     if not args.reuse:
         bench_live.recreate_database(args.database)
         call_command("migrate", verbosity=0)
-        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, args.injects)
+        scripted = max(args.scripted, args.injects + 1)
+        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, scripted)
         for n in range(1, args.injects + 1):
             inject = exercise.scenario.injects.get(key=f"i{n}")
             engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
@@ -89,12 +103,17 @@ def main() -> None:
             client.cookies["csrftoken"] = CSRF
             clients[seat.team_id] = client
     browsers = list(clients.values())
-    for browser in browsers[1:]:  # one handler, as a server process has: middleware loaded once
+    facilitator = Client(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF)
+    facilitator.force_login(Participant.objects.get(exercise=exercise, kind="facilitator").user)
+    facilitator.cookies["csrftoken"] = CSRF
+    for browser in [*browsers[1:], facilitator]:  # one handler, as a server process has
         browser.handler = browsers[0].handler
     tokens = itertools.count()
     run = f"{time.time_ns():x}"
     decide_path = f"/exercises/{exercise.code}/room/prompts/{prompt.key}/"
     room_path = f"/exercises/{exercise.code}/room/"
+    fresh = exercise.scenario.injects.get(key=f"i{args.injects + 1}")
+    release_path = f"/exercises/{exercise.code}/injects/{fresh.key}/release/"
 
     def decide(n: int) -> None:
         form = {
@@ -112,12 +131,24 @@ def main() -> None:
         response = browsers[n % len(browsers)].get(room_path)
         assert response.status_code == 200, response
 
-    kinds = {"decide": decide, "room": room}
+    def release(n: int) -> None:
+        response = facilitator.post(release_path, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200, response
+        assert b'id="control-injects"' in response.content, response.content[:500]
+        assert b"field-error" not in response.content, response.content[:500]
+
+    def unrelease() -> None:
+        InjectRelease.objects.filter(exercise=exercise, inject=fresh).delete()
+
+    kinds = {"decide": decide, "room": room, "release": release}
+    resets = {"release": unrelease}
     if args.only:
         kinds = {args.only: kinds[args.only]}
     for name, call in kinds.items():
+        reset = resets.get(name, lambda: None)
         for n in range(3):  # warm: templates compiled, connections open
             call(n)
+            reset()
         queries: list[str] = []
 
         def count(run, sql, *rest, queries=queries):
@@ -126,20 +157,26 @@ def main() -> None:
 
         with connection.execute_wrapper(count):
             call(3)
-        if args.profile == name:
-            profiler = cProfile.Profile(time.process_time)
-            profiler.enable()
+        reset()
+        profiler = cProfile.Profile(time.process_time) if args.profile == name else None
         times = []
         database = database_process(connection)
-        database_before = process_cpu(database)
+        database_ms = 0.0
         for n in range(args.requests):
+            database_before = process_cpu(database)
+            if profiler:
+                profiler.enable()
             started = time.process_time()
             call(n)
             times.append((time.process_time() - started) * 1000)
-        database_ms = (process_cpu(database) - database_before) * 1000 / max(args.requests, 1)
-        if args.profile == name:
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+            if profiler:
+                profiler.disable()
+            database_ms += process_cpu(database) - database_before
+            reset()  # untimed
+        database_ms *= 1000 / max(args.requests, 1)
+        if profiler:
+            sort = os.environ.get("SORT", "cumulative")
+            pstats.Stats(profiler).sort_stats(sort).print_stats(args.top)
         if times:
             print(
                 f"{name:<8} {statistics.median(times):6.2f} ms CPU (median of {len(times)}),"
