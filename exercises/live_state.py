@@ -208,7 +208,7 @@ def control_context(exercise: Exercise) -> dict:
     teams = list(exercise.teams.select_related("organization", "role"))
     context.update(
         teams=teams,
-        injects=_inject_rows(exercise, stage) if stage else [],
+        injects=inject_rows(exercise, stage_injects(exercise)),
         prompts=_prompt_rows(exercise, stage, teams, context["clock"]) if stage else [],
         transitions=list(stage.transitions.select_related("to_stage")) if stage else [],
         shares=list(
@@ -220,25 +220,25 @@ def control_context(exercise: Exercise) -> dict:
     return context
 
 
-def inject_list_context(exercise: Exercise) -> dict:
-    """The console's inject list alone: what an ``inject.released`` event changes there."""
-    stage = exercise.current_stage
-    return {"exercise": exercise, "injects": _inject_rows(exercise, stage) if stage else []}
+def stage_injects(exercise: Exercise) -> list[tuple]:
+    """The rows of the console's inject list (``queries.stage_injects``): none without a
+    stage."""
+    stage_id = exercise.current_stage_id
+    if stage_id is None:
+        return []
+    return queries.stage_injects(exercise_id=exercise.pk, stage_id=stage_id)
 
 
-def _inject_rows(exercise: Exercise, stage: Stage) -> list[InjectRow]:
-    released = set(
-        InjectRelease.objects.filter(exercise=exercise, inject__stage=stage).values_list(
-            "inject_id", flat=True
-        )
-    )
-    rows = []
-    for inject in stage.injects.exclude(release=Inject.Release.CONSEQUENCE):
+def inject_rows(exercise: Exercise, rows: list[tuple]) -> list[InjectRow]:
+    """The console's inject list, from its rows (``stage_injects``)."""
+    result = []
+    for row in rows:
+        inject, released = queries.stage_inject(row)
         due = None
         if inject.release == Inject.Release.TIMED:
             due = exercise.stage_started_at_clock + (inject.offset_seconds or 0)
-        rows.append(InjectRow(inject, inject.id in released, due))
-    return rows
+        result.append(InjectRow(inject, released, due))
+    return result
 
 
 def _prompt_rows(

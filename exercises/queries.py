@@ -19,9 +19,17 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model
 
 from accounts.models import Organization
-from exercises.models import Decision, DecisionRevision, Exercise, Participant, PromptWindow, Team
+from exercises.models import (
+    Decision,
+    DecisionRevision,
+    Exercise,
+    InjectRelease,
+    Participant,
+    PromptWindow,
+    Team,
+)
 from exercises.visibility import TeamInfo
-from scenarios.models import Consequence, Option, Prompt, Role, Scenario
+from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario
 
 
 def team_infos(exercise: Exercise) -> list[TeamInfo]:
@@ -51,9 +59,10 @@ class _Rows:
     to turn their values into an instance, with the converters the ORM would apply (SQLite
     returns datetimes as text and booleans as 0/1; JSON arrives as text)."""
 
-    def __init__(self, model: type[Model], alias: str) -> None:
+    def __init__(self, model: type[Model], alias: str, names: Sequence[str] = ()) -> None:
+        """``names``: only these fields (the instance defers the others), else all."""
         self.model = model
-        fields = model._meta.concrete_fields
+        fields = [model._meta.get_field(n) for n in names] or model._meta.concrete_fields
         self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
         self.attnames = [f.attname for f in fields]
         self._cols = [f.get_col(alias) for f in fields]
@@ -251,3 +260,38 @@ def exercise_for_update(exercise_id: int) -> Exercise:
     if built is None:
         raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
     return built[0]
+
+
+# ---------------------------------------------------------------- the console's inject list
+
+# What the list shows of an inject (``partials/inject_rows.html``): a field it shows must
+# be read here, or the instance loads it with a query of its own.
+_STAGE_INJECT_ROWS = _Rows(
+    Inject,
+    "i",
+    ["id", "key", "title", "channel", "channel_label", "tlp", "release", "offset_seconds"],
+)
+_STAGE_INJECTS = f"""
+SELECT {_STAGE_INJECT_ROWS.columns},
+       EXISTS (SELECT 1 FROM {InjectRelease._meta.db_table} r
+               WHERE r.exercise_id = %s AND r.inject_id = i.id) AS released
+FROM {Inject._meta.db_table} i
+WHERE i.stage_id = %s AND i.{connection.ops.quote_name("release")} <> %s
+ORDER BY {", ".join(f"i.{connection.ops.quote_name(f)}" for f in Inject._meta.ordering)}
+"""
+
+
+def stage_injects(*, exercise_id: int, stage_id: int) -> list[tuple]:
+    """The stage's scripted injects (consequences are not scripted) in their order
+    (``Inject.Meta.ordering``), each the values of its shown fields and ``released``
+    (released in this exercise), as the database returns them: hashable, so the list
+    drawn from them is rendered once (``fragments.inject_list``). ``stage_inject`` makes
+    the instance. Written out: every inject release reads it, for the console's frame."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_INJECTS, [exercise_id, stage_id, Inject.Release.CONSEQUENCE])
+        return cursor.fetchall()
+
+
+def stage_inject(row: tuple) -> tuple[Inject, bool]:
+    """The inject of a ``stage_injects`` row (its other fields deferred) and ``released``."""
+    return _STAGE_INJECT_ROWS.build(row[:-1]), bool(row[-1])  # SQLite: EXISTS is 0/1

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from exercises import access, collab_state, engine, live_state
+from exercises import access, collab_state, engine, fragments, live_state
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -214,15 +214,15 @@ def _control_action(
         action(exercise)
     except EngineError as exc:
         error = str(exc)
-    exercise.refresh_from_db()
+    if error:  # else the engine's lock left the committed state on it (engine.core.locked)
+        exercise.refresh_from_db()
     if not request.htmx:
         if error:
             messages.error(request, error)
         target = "lobby" if exercise.can("start") else "control"
         return redirect(f"exercises:{target}", code=exercise.code)
     if injects_only:  # the panel's team x prompt table is a dozen queries a release never changes
-        context = live_state.inject_list_context(exercise) | {"error": error}
-        return render(request, "exercises/partials/inject_list.html", context)
+        return HttpResponse(fragments.inject_list(exercise, error=error))
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
     return render(request, "exercises/live/control.html#control-panel", context)
