@@ -29,7 +29,7 @@ from exercises.models import (
     Team,
 )
 from exercises.visibility import TeamInfo
-from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario
+from scenarios.models import Consequence, Inject, Option, Prompt, Role, Scenario, Stage
 
 
 def team_infos(exercise: Exercise) -> list[TeamInfo]:
@@ -249,6 +249,28 @@ def prompt_options(prompt_id: int) -> list[Option]:
 
 _EXERCISE_ROWS = (_Rows(Exercise, "e"),)
 _EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
+
+
+_STAGED_ROWS = (_EXERCISE_ROWS[0], _Rows(Scenario, "s"), _Rows(Stage, "g"))
+_STAGED = f"""
+SELECT {", ".join(rows.columns for rows in _STAGED_ROWS)}
+FROM {Exercise._meta.db_table} e
+JOIN {Scenario._meta.db_table} s ON s.id = e.scenario_id
+LEFT JOIN {Stage._meta.db_table} g ON g.id = e.current_stage_id
+WHERE e.id = %s
+"""
+
+
+def exercise_with_stage(exercise_id: int) -> Exercise:
+    """The exercise with its scenario and its current stage (None before the start)
+    loaded: what an event's frames read (``fragments``), once per event. Written out: the
+    same read built with the ORM's ``select_related`` cost ~1 ms of CPU per event."""
+    built = _fetch_one(_STAGED, [exercise_id], _STAGED_ROWS)
+    if built is None:
+        raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
+    exercise, scenario, stage = built
+    exercise.scenario, exercise.current_stage = scenario, stage
+    return exercise
 
 
 def exercise_for_update(exercise_id: int) -> Exercise:

@@ -146,3 +146,16 @@ def test_a_stages_scripted_injects_are_the_orms_in_its_order_with_released(runni
     assert not any(
         row[-1] for row in queries.stage_injects(exercise_id=other.pk, stage_id=stage.pk)
     )
+
+
+def test_an_exercise_with_its_stage_is_the_orms(running, alice):
+    expected = Exercise.objects.select_related("scenario", "current_stage").get(pk=running.pk)
+    built = queries.exercise_with_stage(running.pk)
+    same_columns(built, expected)
+    same_columns(built.scenario, expected.scenario)
+    same_columns(built.current_stage, expected.current_stage)
+    assert isinstance(built.visibility_marks, dict)  # JSON decoded
+    lobby = factories.make_exercise(facilitator=alice)
+    assert queries.exercise_with_stage(lobby.pk).current_stage is None
+    with pytest.raises(Exercise.DoesNotExist):
+        queries.exercise_with_stage(0)
