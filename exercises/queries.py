@@ -317,3 +317,28 @@ def stage_injects(*, exercise_id: int, stage_id: int) -> list[tuple]:
 def stage_inject(row: tuple) -> tuple[Inject, bool]:
     """The inject of a ``stage_injects`` row (its other fields deferred) and ``released``."""
     return _STAGE_INJECT_ROWS.build(row[:-1]), bool(row[-1])  # SQLite: EXISTS is 0/1
+
+
+# ---------------------------------------------------------------- an inject's release
+
+_INJECT_ROWS = _Rows(Inject, "i")
+_INJECT_BY_KEY = f"""
+SELECT {_INJECT_ROWS.columns} FROM {Inject._meta.db_table} i
+WHERE i.scenario_id = %s AND i.key = %s
+"""
+_RELEASED = f"""
+SELECT 1 FROM {InjectRelease._meta.db_table} WHERE exercise_id = %s AND release_key = %s
+"""
+
+
+def inject_by_key(*, scenario_id: int, key: str) -> Inject | None:
+    """The scenario's inject ``key`` (unique per scenario). Written out: it starts every
+    release POST."""
+    built = _fetch_one(_INJECT_BY_KEY, [scenario_id, key], [_INJECT_ROWS])
+    return None if built is None else built[0]
+
+
+def released(*, exercise_id: int, release_key: str) -> bool:
+    """Whether ``release_key`` was released in the exercise (``engine.injects.release``
+    asks it holding the lock, before writing the release's event)."""
+    return _fetch_row(_RELEASED, [exercise_id, release_key]) is not None

@@ -159,3 +159,15 @@ def test_an_exercise_with_its_stage_is_the_orms(running, alice):
     assert queries.exercise_with_stage(lobby.pk).current_stage is None
     with pytest.raises(Exercise.DoesNotExist):
         queries.exercise_with_stage(0)
+
+
+def test_an_inject_by_key_and_whether_a_release_key_was_released(running, alice):
+    news = running.scenario.injects.get(key="news")
+    same_columns(queries.inject_by_key(scenario_id=running.scenario_id, key="news"), news)
+    assert queries.inject_by_key(scenario_id=running.scenario_id, key="nope") is None
+    other = factories.make_exercise(facilitator=alice)  # another scenario, the same keys
+    assert queries.inject_by_key(scenario_id=other.scenario_id, key="news").pk != news.pk
+    done = engine.inject_release(exercise=running, inject=news, actor=alice)
+    assert queries.released(exercise_id=running.pk, release_key=done.release_key)
+    assert not queries.released(exercise_id=other.pk, release_key=done.release_key)
+    assert not queries.released(exercise_id=running.pk, release_key="never")

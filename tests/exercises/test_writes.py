@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from exercises import engine, events
-from exercises.models import Decision, DecisionRevision, Event, Exercise, Team
+from exercises.models import Decision, DecisionRevision, Event, Exercise, InjectRelease, Team
 from exercises.writes import Table
 from scenarios.models import Prompt
 
@@ -179,3 +179,25 @@ def test_without_returning_the_id_is_the_cursors_lastrowid(running, monkeypatch)
     event = Event(exercise=running, seq=999, kind="exercise.paused", visibility="all")
     table.insert(event)
     assert Event.objects.get(exercise=running, seq=999).pk == event.pk
+
+
+def test_an_inject_release_is_the_row_save_writes(running, alice):
+    event = running.events.latest("seq")
+    news = running.scenario.injects.get(key="news")
+    keys = iter(["orm", "written"])
+
+    def release() -> InjectRelease:
+        return InjectRelease(
+            exercise=running,
+            inject=news,
+            release_key=f"k-{next(keys)}",
+            team_ids=[4, 2],
+            event=event,
+            released_at=WHEN,
+            clock_seconds=12.5,
+        )
+
+    row, expected, _ = inserted_both_ways(release)
+    assert row.pop("release_key") == "k-written"
+    assert expected.pop("release_key") == "k-orm"
+    assert row == expected
