@@ -15,7 +15,8 @@ median CPU time of the process per request and the queries of one request:
 it does in the request: the players' and the consoles' frames rendered and sent to
 Redis, and the console's inject list it answers with. Each timed POST releases an inject
 not released yet, in a stage of ``--scripted`` injects (``--injects`` of them released):
-after each, untimed, its release row is deleted, so the list is the same every time.
+after each, untimed, its release row is deleted (and the rendered list forgotten), so
+the list is the same every time.
 
 ``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
 can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
@@ -74,7 +75,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from exercises import engine
+    from exercises import engine, fragments
     from exercises.models import Exercise, InjectRelease, Participant
     from scenarios.models import Prompt
 
@@ -139,6 +140,9 @@ def main() -> None:
 
     def unrelease() -> None:
         InjectRelease.objects.filter(exercise=exercise, inject=fresh).delete()
+        # Each release of a live exercise draws an inject list never drawn before: the
+        # next POST must too, not find this one's in the memo (its answer still does).
+        fragments._inject_rows_html.cache_clear()
 
     kinds = {"decide": decide, "room": room, "release": release}
     resets = {"release": unrelease}
