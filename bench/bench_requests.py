@@ -15,8 +15,8 @@ median CPU time of the process per request and the queries of one request:
 it does in the request: the players' and the consoles' frames rendered and sent to
 Redis, and the console's inject list it answers with. Each timed POST releases an inject
 not released yet, in a stage of ``--scripted`` injects (``--injects`` of them released):
-after each, untimed, its release row is deleted (and the rendered list forgotten), so
-the list is the same every time.
+after each, untimed, its release row is deleted and its title changed, so the list is
+the same every time but for that row, new each time as a release's is.
 
 ``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
 can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
@@ -75,9 +75,9 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from exercises import engine, fragments
+    from exercises import engine
     from exercises.models import Exercise, InjectRelease, Participant
-    from scenarios.models import Prompt
+    from scenarios.models import Inject, Prompt
 
     bench_live.lift_decision_limit()
     if not args.reuse:
@@ -138,11 +138,13 @@ def main() -> None:
         assert b'id="control-injects"' in response.content, response.content[:500]
         assert b"field-error" not in response.content, response.content[:500]
 
+    retitled = itertools.count()
+
     def unrelease() -> None:
         InjectRelease.objects.filter(exercise=exercise, inject=fresh).delete()
-        # Each release of a live exercise draws an inject list never drawn before: the
-        # next POST must too, not find this one's in the memo (its answer still does).
-        fragments._inject_rows_html.cache_clear()
+        # A new title: each release of a live exercise draws a row of the console's list
+        # never drawn before (``live_tags.inject_row``), so the next POST must too.
+        Inject.objects.filter(pk=fresh.pk).update(title=f"Fresh inject {next(retitled)}")
 
     kinds = {"decide": decide, "room": room, "release": release}
     resets = {"release": unrelease}

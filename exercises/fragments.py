@@ -415,43 +415,8 @@ def _control_panel(sources: _Sources) -> str:
 
 
 def _inject_list(sources: _Sources) -> str:
-    return inject_list(sources.exercise, oob=True)
-
-
-def inject_list(exercise: Exercise, *, oob: bool = False, error: str = "") -> str:
-    """The console's inject list: the ``inject.released`` frame's panel (``oob``) and the
-    release POST's answer (with its ``error``), which the same request draws one after
-    the other. So its rows are rendered once per content (``_inject_rows_html``): the
-    answer reads them again (one query), then finds them drawn."""
-    rows = _InjectListKey(exercise, live_state.stage_injects(exercise))
-    context = {"exercise": exercise, "injects_html": _inject_rows_html(rows)}
-    return render_to_string(INJECT_LIST, context | {"oob": oob, "error": error})
-
-
-class _InjectListKey:
-    """What the inject list's rows show, as a cache key: the exercise's code (the release
-    URLs), whether it may release now and its stage's start (the due times), and the rows
-    as read (``queries.stage_injects``: every field the template shows)."""
-
-    __slots__ = ("exercise", "key", "rows")
-
-    def __init__(self, exercise: Exercise, rows: list[tuple]) -> None:
-        self.exercise, self.rows = exercise, rows
-        can_release = exercise.can("release")
-        self.key = (exercise.code, can_release, exercise.stage_started_at_clock, tuple(rows))
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _InjectListKey) and other.key == self.key
-
-
-@lru_cache(maxsize=64)
-def _inject_rows_html(rows: _InjectListKey) -> str:
-    injects = live_state.inject_rows(rows.exercise, rows.rows)
-    context = {"exercise": rows.exercise, "injects": injects}
-    return render_to_string("exercises/partials/inject_rows.html", context)
+    context = live_state.inject_list_context(sources.exercise) | {"oob": True}
+    return render_to_string(INJECT_LIST, context)
 
 
 @_from_payload

@@ -192,6 +192,7 @@ class InjectRow:
     inject: Inject
     released: bool
     due_clock: float | None
+    values: tuple  # as read: every field the row shows (``live_tags.inject_row``)
 
 
 @dataclass
@@ -208,7 +209,7 @@ def control_context(exercise: Exercise) -> dict:
     teams = list(exercise.teams.select_related("organization", "role"))
     context.update(
         teams=teams,
-        injects=inject_rows(exercise, stage_injects(exercise)),
+        injects=inject_rows(exercise),
         prompts=_prompt_rows(exercise, stage, teams, context["clock"]) if stage else [],
         transitions=list(stage.transitions.select_related("to_stage")) if stage else [],
         shares=list(
@@ -220,25 +221,25 @@ def control_context(exercise: Exercise) -> dict:
     return context
 
 
-def stage_injects(exercise: Exercise) -> list[tuple]:
-    """The rows of the console's inject list (``queries.stage_injects``): none without a
-    stage."""
-    stage_id = exercise.current_stage_id
-    if stage_id is None:
+def inject_list_context(exercise: Exercise) -> dict:
+    """The console's inject list alone: what an ``inject.released`` event changes there."""
+    return {"exercise": exercise, "injects": inject_rows(exercise)}
+
+
+def inject_rows(exercise: Exercise) -> list[InjectRow]:
+    """The current stage's scripted injects, in one query (``queries.stage_injects``)."""
+    if exercise.current_stage_id is None:
         return []
-    return queries.stage_injects(exercise_id=exercise.pk, stage_id=stage_id)
-
-
-def inject_rows(exercise: Exercise, rows: list[tuple]) -> list[InjectRow]:
-    """The console's inject list, from its rows (``stage_injects``)."""
-    result = []
-    for row in rows:
-        inject, released = queries.stage_inject(row)
+    rows = []
+    for values in queries.stage_injects(
+        exercise_id=exercise.pk, stage_id=exercise.current_stage_id
+    ):
+        inject, released = queries.stage_inject(values)
         due = None
         if inject.release == Inject.Release.TIMED:
             due = exercise.stage_started_at_clock + (inject.offset_seconds or 0)
-        result.append(InjectRow(inject, released, due))
-    return result
+        rows.append(InjectRow(inject, released, due, values))
+    return rows
 
 
 def _prompt_rows(

@@ -222,7 +222,8 @@ def _control_action(
         target = "lobby" if exercise.can("start") else "control"
         return redirect(f"exercises:{target}", code=exercise.code)
     if injects_only:  # the panel's team x prompt table is a dozen queries a release never changes
-        return HttpResponse(fragments.inject_list(exercise, error=error))
+        context = live_state.inject_list_context(exercise) | {"error": error}
+        return render(request, fragments.INJECT_LIST, context)
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
     return render(request, "exercises/live/control.html#control-panel", context)

@@ -9,12 +9,15 @@ from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.forms import BoundField
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from config import limits
 from exercises import events
+from exercises.live_state import InjectRow
+from exercises.models import Exercise
 from scenarios.services import render_markdown
 
 register = template.Library()
@@ -61,10 +64,45 @@ def _icon(name: str) -> SafeString:
     )
 
 
+@register.simple_tag
+def inject_row(exercise: Exercise, row: InjectRow) -> SafeString:
+    """A row of the console's inject list (``partials/inject_row.html``), rendered once
+    per content: a release changes one row of the list, and the request releasing it
+    draws the list twice (the console's frame, then the POST's answer)."""
+    return _inject_row(_RowKey(exercise, row))
+
+
+class _RowKey:
+    """What a row shows, as a cache key: the exercise's code (the release URL), whether it
+    may release now, the row's values as read (``queries.stage_injects`` reads every field
+    the row shows) and its due time."""
+
+    __slots__ = ("exercise", "key", "row")
+
+    def __init__(self, exercise: Exercise, row: InjectRow) -> None:
+        self.exercise, self.row = exercise, row
+        self.key = (exercise.code, exercise.can("release"), row.values, row.due_clock)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RowKey) and other.key == self.key
+
+
+@functools.lru_cache(maxsize=1024)  # ~500 bytes each
+def _inject_row(key: _RowKey) -> SafeString:
+    context = {"exercise": key.exercise, "row": key.row}
+    return mark_safe(render_to_string("exercises/partials/inject_row.html", context).strip())
+
+
 @receiver(setting_changed)
-def _forget_icons(*, setting: str, **kwargs: object) -> None:
+def _forget_markup(*, setting: str, **kwargs: object) -> None:
     if setting in ("STATIC_URL", "STORAGES"):
         _icon.cache_clear()
+        _inject_row.cache_clear()
+    elif setting == "ROOT_URLCONF":
+        _inject_row.cache_clear()
 
 
 @register.filter

@@ -449,12 +449,12 @@ class FrameLayer(BaseChannelLayer):
         self.frames[group] = message["html"]
 
 
-def test_a_release_posts_answer_is_its_console_frames_list_drawn_once(
+def test_a_release_posts_answer_is_its_console_frames_list_each_row_drawn_once(
     client, running, alice, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The console's frame and the POST's answer show the same list (the answer without
-    the out-of-band swap), its rows rendered once, whether the inject goes to every team
-    or to some; and once the exercise ended, its list offers no release."""
+    the out-of-band swap), each row rendered once per content, whether the inject goes to
+    every team or to some; and once the exercise ended, its list offers no release."""
     stage = running.current_stage
     hospital = running.teams.get(role__key="hospital")
     Inject.objects.create(
@@ -477,7 +477,10 @@ def test_a_release_posts_answer_is_its_console_frames_list_drawn_once(
     )
     client.force_login(alice)
     try:
-        for key, players in (("news", ""), ("to-hospital", f"-team-{hospital.pk}")):
+        for key, players, rows_drawn in (
+            ("news", "", 4),
+            ("to-hospital", f"-team-{hospital.pk}", 1),
+        ):
             layer.frames.clear()
             drawn.clear()
             with django_capture_on_commit_callbacks(execute=True):
@@ -493,7 +496,8 @@ def test_a_release_posts_answer_is_its_console_frames_list_drawn_once(
                 escape(Inject.objects.get(key=key, scenario=running.scenario).title)
             )[1]
             assert '<span class="badge">released</span>' in row.split("</li>")[0]
-            assert drawn.count("exercises/partials/inject_rows.html") == 1
+            # Each row is drawn once: all four by the first frame, then only the one released.
+            assert drawn.count("exercises/partials/inject_row.html") == rows_drawn
         engine.exercise_end(exercise=running, actor=alice)
         ended = client.post(
             reverse("exercises:inject_release", args=[running.code, "spare"]),
