@@ -59,7 +59,6 @@ from exercises.visibility import (
 from scenarios.models import Tlp
 
 FEED_ITEM = "exercises/partials/feed_item.html"
-INJECT_LIST = "exercises/partials/inject_list.html"
 STATUS_KINDS = frozenset(
     {
         kinds.EXERCISE_STARTED,
@@ -416,7 +415,7 @@ def _control_panel(sources: _Sources) -> str:
 
 def _inject_list(sources: _Sources) -> str:
     context = live_state.inject_list_context(sources.exercise) | {"oob": True}
-    return render_to_string(INJECT_LIST, context)
+    return render_to_string("exercises/partials/inject_list.html", context)
 
 
 @_from_payload

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from exercises import access, collab_state, engine, fragments, live_state, queries
+from exercises import access, collab_state, engine, live_state, queries
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -223,7 +223,7 @@ def _control_action(
         return redirect(f"exercises:{target}", code=exercise.code)
     if injects_only:  # the panel's team x prompt table is a dozen queries a release never changes
         context = live_state.inject_list_context(exercise) | {"error": error}
-        return render(request, fragments.INJECT_LIST, context)
+        return render(request, "exercises/partials/inject_list.html", context)
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
     return render(request, "exercises/live/control.html#control-panel", context)
