@@ -247,6 +247,18 @@ def prompt_options(prompt_id: int) -> list[Option]:
         return [_OPTION_ROWS.build(row) for row in cursor.fetchall()]
 
 
+_FACILITATES = f"""
+SELECT 1 FROM {Participant._meta.db_table} WHERE exercise_id = %s AND user_id = %s AND kind = %s
+"""
+
+
+def facilitates(*, exercise_id: int, user_id: int) -> bool:
+    """Whether the user is a facilitator of the exercise. Written out: every engine verb
+    a facilitator calls asks it (``engine.core.require_facilitator``)."""
+    params = [exercise_id, user_id, Participant.Kind.FACILITATOR]
+    return _fetch_row(_FACILITATES, params) is not None
+
+
 _EXERCISE_ROWS = (_Rows(Exercise, "e"),)
 _EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
 
@@ -314,9 +326,14 @@ def stage_injects(*, exercise_id: int, stage_id: int) -> list[tuple]:
         return cursor.fetchall()
 
 
-def stage_inject(row: tuple) -> tuple[Inject, bool]:
-    """The inject of a ``stage_injects`` row (its other fields deferred) and ``released``."""
-    return _STAGE_INJECT_ROWS.build(row[:-1]), bool(row[-1])  # SQLite: EXISTS is 0/1
+def stage_inject(row: tuple) -> Inject:
+    """The inject of a ``stage_injects`` row (its other fields deferred)."""
+    return _STAGE_INJECT_ROWS.build(row[:-1])
+
+
+def stage_inject_released(row: tuple) -> bool:
+    """Whether the inject of a ``stage_injects`` row was released in the exercise."""
+    return bool(row[-1])  # SQLite: EXISTS is 0/1
 
 
 # ---------------------------------------------------------------- an inject's release

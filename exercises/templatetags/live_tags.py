@@ -75,13 +75,14 @@ def inject_row(exercise: Exercise, row: InjectRow) -> SafeString:
 class _RowKey:
     """What a row shows, as a cache key: the exercise's code (the release URL), whether it
     may release now, the row's values as read (``queries.stage_injects`` reads every field
-    the row shows) and its due time."""
+    the row shows) and its stage's start (its due time)."""
 
     __slots__ = ("exercise", "key", "row")
 
     def __init__(self, exercise: Exercise, row: InjectRow) -> None:
         self.exercise, self.row = exercise, row
-        self.key = (exercise.code, exercise.can("release"), row.values, row.due_clock)
+        can_release = exercise.can("release")
+        self.key = (exercise.code, can_release, row.values, row.stage_started_at_clock)
 
     def __hash__(self) -> int:
         return hash(self.key)

@@ -133,7 +133,7 @@ def test_a_stages_scripted_injects_are_the_orms_in_its_order_with_released(runni
     rows = queries.stage_injects(exercise_id=running.pk, stage_id=stage.pk)
     assert rows == queries.stage_injects(exercise_id=running.pk, stage_id=stage.pk)
     hash(tuple(rows))  # the rows are a cache key (fragments.inject_list)
-    built = [queries.stage_inject(row) for row in rows]
+    built = [(queries.stage_inject(row), queries.stage_inject_released(row)) for row in rows]
     assert [inject.key for inject, _ in built] == [inject.key for inject in expected]
     assert "leak" not in [inject.key for inject, _ in built]  # a consequence: not scripted
     for (inject, is_released), want in zip(built, expected, strict=True):
@@ -171,3 +171,12 @@ def test_an_inject_by_key_and_whether_a_release_key_was_released(running, alice)
     assert queries.released(exercise_id=running.pk, release_key=done.release_key)
     assert not queries.released(exercise_id=other.pk, release_key=done.release_key)
     assert not queries.released(exercise_id=running.pk, release_key="never")
+
+
+def test_who_facilitates_an_exercise(running, alice, bob, mallory):
+    assert queries.facilitates(exercise_id=running.pk, user_id=alice.pk)
+    assert not queries.facilitates(exercise_id=running.pk, user_id=bob.pk)  # a player
+    assert not queries.facilitates(exercise_id=running.pk, user_id=mallory.pk)  # no seat
+    other = factories.make_exercise(facilitator=bob)
+    assert not queries.facilitates(exercise_id=other.pk, user_id=alice.pk)
+    assert queries.facilitates(exercise_id=other.pk, user_id=bob.pk)
