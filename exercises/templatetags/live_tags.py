@@ -69,31 +69,19 @@ def inject_row(exercise: Exercise, row: InjectRow) -> SafeString:
     """A row of the console's inject list (``partials/inject_row.html``), rendered once
     per content: a release changes one row of the list, and the request releasing it
     draws the list twice (the console's frame, then the POST's answer)."""
-    return _inject_row(_RowKey(exercise, row))
+    can_release = exercise.can("release")
+    return _inject_row(exercise.code, can_release, row.values, row.stage_started_at_clock)
 
 
-class _RowKey:
-    """What a row shows, as a cache key: the exercise's code (the release URL), whether it
-    may release now, the row's values as read (``queries.stage_injects`` reads every field
-    the row shows) and its stage's start (its due time)."""
-
-    __slots__ = ("exercise", "key", "row")
-
-    def __init__(self, exercise: Exercise, row: InjectRow) -> None:
-        self.exercise, self.row = exercise, row
-        can_release = exercise.can("release")
-        self.key = (exercise.code, can_release, row.values, row.stage_started_at_clock)
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _RowKey) and other.key == self.key
-
-
-@functools.lru_cache(maxsize=1024)  # ~500 bytes each
-def _inject_row(key: _RowKey) -> SafeString:
-    context = {"exercise": key.exercise, "row": key.row}
+# Keyed by all the row shows: the exercise's code (the release URL), whether it may
+# release now, the row's values as read (``queries.stage_injects`` reads every field the
+# template shows) and its stage's start (the due time). ~600 bytes an entry.
+@functools.lru_cache(maxsize=1024)
+def _inject_row(
+    code: str, can_release: bool, values: tuple, stage_started_at_clock: float
+) -> SafeString:
+    row = InjectRow(values, stage_started_at_clock=stage_started_at_clock)
+    context = {"code": code, "can_release": can_release, "row": row}
     return mark_safe(render_to_string("exercises/partials/inject_row.html", context).strip())
 
 
