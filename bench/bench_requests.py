@@ -1,4 +1,5 @@
-"""CPU and queries of one decide POST and one room GET, in-process, through the whole stack.
+"""CPU and queries of one decide POST, one room GET and one inject release POST, in-process,
+through the whole stack.
 
 No server and no socket: Django's test client drives the project's middleware (session,
 CSRF with its cookie and header, auth, messages, CSP, axes, htmx), the views and the
@@ -8,6 +9,14 @@ median CPU time of the process per request and the queries of one request:
 
     .venv/bin/python bench/bench_requests.py                 # 1000 players, 100 teams
     .venv/bin/python bench/bench_requests.py --profile decide  # cProfile, top 40
+    SORT=tottime .venv/bin/python bench/bench_requests.py --only release --profile release
+
+``release`` is the facilitator's htmx POST releasing an inject (to every team), with all
+it does in the request: the players' and the consoles' frames rendered and sent to
+Redis, and the console's inject list it answers with. Each timed POST releases an inject
+not released yet, in a stage of ``--scripted`` injects (``--injects`` of them released):
+after each, untimed, its release row is deleted and its title changed, so the list is
+the same every time but for that row, new each time as a release's is.
 
 ``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
 can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
@@ -30,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CSRF = "b" * 32  # any 32-character secret: the header must match the cookie
 FORM = "application/x-www-form-urlencoded"
+KINDS = ["decide", "room", "release"]
 
 
 def main() -> None:
@@ -37,12 +47,15 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--teams", type=int, default=100)
     parser.add_argument("--injects", type=int, default=5, help="released before timing")
+    parser.add_argument(
+        "--scripted", type=int, default=20, help="injects in the stage (bench_path's default)"
+    )
     parser.add_argument("--requests", type=int, default=200, help="of each kind")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/cascade_cpu")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
-    parser.add_argument("--profile", choices=["decide", "room"], help="cProfile one kind")
-    parser.add_argument("--only", choices=["decide", "room"], help="time one kind only")
+    parser.add_argument("--profile", choices=KINDS, help="cProfile one kind")
+    parser.add_argument("--only", choices=KINDS, help="time one kind only")
     parser.add_argument("--top", type=int, default=40, help="rows of the profile")
     parser.add_argument("--sort", default="cumulative", help="of the profile: tottime, ...")
     parser.add_argument("--profile-out", help="also write the profile there (pstats)")
@@ -64,14 +77,15 @@ def main() -> None:
     from django.test import Client
 
     from exercises import engine
-    from exercises.models import Exercise, Participant
-    from scenarios.models import Prompt
+    from exercises.models import Exercise, InjectRelease, Participant
+    from scenarios.models import Inject, Prompt
 
     bench_live.lift_decision_limit()
     if not args.reuse:
         bench_live.recreate_database(args.database)
         call_command("migrate", verbosity=0)
-        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, args.injects)
+        scripted = max(args.scripted, args.injects + 1)
+        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, scripted)
         for n in range(1, args.injects + 1):
             inject = exercise.scenario.injects.get(key=f"i{n}")
             engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
@@ -91,12 +105,17 @@ def main() -> None:
             client.cookies["csrftoken"] = CSRF
             clients[seat.team_id] = client
     browsers = list(clients.values())
-    for browser in browsers[1:]:  # one handler, as a server process has: middleware loaded once
+    facilitator = Client(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF)
+    facilitator.force_login(Participant.objects.get(exercise=exercise, kind="facilitator").user)
+    facilitator.cookies["csrftoken"] = CSRF
+    for browser in [*browsers[1:], facilitator]:  # one handler, as a server process has
         browser.handler = browsers[0].handler
     tokens = itertools.count()
     run = f"{time.time_ns():x}"
     decide_path = f"/exercises/{exercise.code}/room/prompts/{prompt.key}/"
     room_path = f"/exercises/{exercise.code}/room/"
+    fresh = exercise.scenario.injects.get(key=f"i{args.injects + 1}")
+    release_path = f"/exercises/{exercise.code}/injects/{fresh.key}/release/"
 
     def decide(n: int) -> None:
         form = {
@@ -114,12 +133,29 @@ def main() -> None:
         response = browsers[n % len(browsers)].get(room_path)
         assert response.status_code == 200, response
 
-    kinds = {"decide": decide, "room": room}
+    def release(n: int) -> None:
+        response = facilitator.post(release_path, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200, response
+        assert b'id="control-injects"' in response.content, response.content[:500]
+        assert b"field-error" not in response.content, response.content[:500]
+
+    retitled = itertools.count()
+
+    def unrelease() -> None:
+        InjectRelease.objects.filter(exercise=exercise, inject=fresh).delete()
+        # A new title: each release of a live exercise draws a row of the console's list
+        # never drawn before (``live_tags.inject_row``), so the next POST must too.
+        Inject.objects.filter(pk=fresh.pk).update(title=f"Fresh inject {next(retitled)}")
+
+    kinds = {"decide": decide, "room": room, "release": release}
+    resets = {"release": unrelease}
     if args.only:
         kinds = {args.only: kinds[args.only]}
     for name, call in kinds.items():
+        reset = resets.get(name, lambda: None)
         for n in range(3):  # warm: templates compiled, connections open
             call(n)
+            reset()
         queries: list[str] = []
 
         def count(run, sql, *rest, queries=queries):
@@ -128,19 +164,24 @@ def main() -> None:
 
         with connection.execute_wrapper(count):
             call(3)
-        if args.profile == name:
-            profiler = cProfile.Profile(time.process_time)
-            profiler.enable()
+        reset()
+        profiler = cProfile.Profile(time.process_time) if args.profile == name else None
         times = []
         database = database_process(connection)
-        database_before = process_cpu(database)
+        database_ms = 0.0
         for n in range(args.requests):
+            database_before = process_cpu(database)
+            if profiler:
+                profiler.enable()
             started = time.process_time()
             call(n)
             times.append((time.process_time() - started) * 1000)
-        database_ms = (process_cpu(database) - database_before) * 1000 / max(args.requests, 1)
-        if args.profile == name:
-            profiler.disable()
+            if profiler:
+                profiler.disable()
+            database_ms += process_cpu(database) - database_before
+            reset()  # untimed
+        database_ms *= 1000 / max(args.requests, 1)
+        if profiler:
             if args.profile_out:
                 profiler.dump_stats(args.profile_out)
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)

@@ -22,9 +22,10 @@ class Rows:
     """Whole rows of one model in a written-out SELECT: its columns under ``alias`` and how
     to turn their values into an instance."""
 
-    def __init__(self, model: type[Model], alias: str) -> None:
+    def __init__(self, model: type[Model], alias: str, names: Sequence[str] = ()) -> None:
+        """``names``: only these fields (the instance defers the others), else all."""
         self.model = model
-        fields = model._meta.concrete_fields
+        fields = [model._meta.get_field(n) for n in names] or model._meta.concrete_fields
         self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
         self.attnames = [f.attname for f in fields]
         self._cols = [f.get_col(alias) for f in fields]

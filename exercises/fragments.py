@@ -42,7 +42,7 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from config.limits import SOCKET_PUSH_BYTES
-from exercises import collab_state, live_state, visibility
+from exercises import collab_state, live_state, queries, visibility
 from exercises import events as kinds
 from exercises.clock import exercise_clock
 from exercises.forms import RfiAnswerForm
@@ -90,9 +90,7 @@ class _Sources:
 
     @cached_property
     def exercise(self) -> Exercise:
-        return Exercise.objects.select_related("scenario", "current_stage").get(
-            pk=self.event.exercise_id
-        )
+        return queries.exercise_with_stage(self.event.exercise_id)
 
     @cached_property
     def prompt_key(self) -> str:

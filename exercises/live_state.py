@@ -9,6 +9,7 @@ and its live updates can never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.urls import reverse
 
@@ -187,11 +188,27 @@ def _presence_row(
 # ---------------------------------------------------------------- control console
 
 
-@dataclass
 class InjectRow:
-    inject: Inject
-    released: bool
-    due_clock: float | None
+    """A row of the console's inject list, from its values as read
+    (``queries.stage_injects``: every field the row shows). The inject is built only when
+    the row is drawn, which is once per content (``live_tags.inject_row``)."""
+
+    def __init__(self, values: tuple, *, stage_started_at_clock: float) -> None:
+        self.values, self.stage_started_at_clock = values, stage_started_at_clock
+
+    @cached_property
+    def inject(self) -> Inject:
+        return queries.stage_inject(self.values)
+
+    @property
+    def released(self) -> bool:
+        return queries.stage_inject_released(self.values)
+
+    @property
+    def due_clock(self) -> float | None:
+        if self.inject.release != Inject.Release.TIMED:
+            return None
+        return self.stage_started_at_clock + (self.inject.offset_seconds or 0)
 
 
 @dataclass
@@ -208,7 +225,7 @@ def control_context(exercise: Exercise) -> dict:
     teams = list(exercise.teams.select_related("organization", "role"))
     context.update(
         teams=teams,
-        injects=_inject_rows(exercise, stage) if stage else [],
+        injects=inject_rows(exercise),
         prompts=_prompt_rows(exercise, stage, teams, context["clock"]) if stage else [],
         transitions=list(stage.transitions.select_related("to_stage")) if stage else [],
         shares=list(
@@ -222,23 +239,16 @@ def control_context(exercise: Exercise) -> dict:
 
 def inject_list_context(exercise: Exercise) -> dict:
     """The console's inject list alone: what an ``inject.released`` event changes there."""
-    stage = exercise.current_stage
-    return {"exercise": exercise, "injects": _inject_rows(exercise, stage) if stage else []}
+    return {"exercise": exercise, "injects": inject_rows(exercise)}
 
 
-def _inject_rows(exercise: Exercise, stage: Stage) -> list[InjectRow]:
-    released = set(
-        InjectRelease.objects.filter(exercise=exercise, inject__stage=stage).values_list(
-            "inject_id", flat=True
-        )
-    )
-    rows = []
-    for inject in stage.injects.exclude(release=Inject.Release.CONSEQUENCE):
-        due = None
-        if inject.release == Inject.Release.TIMED:
-            due = exercise.stage_started_at_clock + (inject.offset_seconds or 0)
-        rows.append(InjectRow(inject, inject.id in released, due))
-    return rows
+def inject_rows(exercise: Exercise) -> list[InjectRow]:
+    """The current stage's scripted injects, in one query (``queries.stage_injects``)."""
+    if exercise.current_stage_id is None:
+        return []
+    rows = queries.stage_injects(exercise_id=exercise.pk, stage_id=exercise.current_stage_id)
+    started = exercise.stage_started_at_clock
+    return [InjectRow(values, stage_started_at_clock=started) for values in rows]
 
 
 def _prompt_rows(

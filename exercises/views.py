@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from exercises import access, collab_state, engine, live_state
+from exercises import access, collab_state, engine, live_state, queries
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -214,7 +214,8 @@ def _control_action(
         action(exercise)
     except EngineError as exc:
         error = str(exc)
-    exercise.refresh_from_db()
+    if error:  # else the engine's lock left the committed state on it (engine.core.locked)
+        exercise.refresh_from_db()
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -310,7 +311,9 @@ def end(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def inject_release(request: HttpRequest, code: str, inject_key: str) -> HttpResponse:
     def act(exercise: Exercise) -> None:
-        inject = get_object_or_404(exercise.scenario.injects, key=inject_key)
+        inject = queries.inject_by_key(scenario_id=exercise.scenario_id, key=inject_key)
+        if inject is None:
+            raise Http404("No such inject.")
         if engine.inject_release(exercise=exercise, inject=inject, actor=request.user) is None:
             raise EngineError(f"“{inject.title}” was already released.")
 

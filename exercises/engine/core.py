@@ -19,7 +19,7 @@ from accounts.audit import audit_record
 from accounts.models import User
 from config import metrics
 from exercises import broadcast, clock, events, queries, states
-from exercises.models import Event, Exercise, Participant
+from exercises.models import Event, Exercise
 
 
 class EngineError(Exception):
@@ -83,10 +83,7 @@ def require_facilitator(exercise: Exercise, actor: Actor) -> None:
     actor passes (it only does what the scenario scheduled)."""
     if isinstance(actor, SystemActor):
         return
-    is_facilitator = Participant.objects.filter(
-        exercise=exercise, user=actor, kind=Participant.Kind.FACILITATOR
-    ).exists()
-    if not is_facilitator:
+    if not queries.facilitates(exercise_id=exercise.pk, user_id=actor.pk):
         raise EngineError("Only a facilitator of this exercise can do that.")
 
 

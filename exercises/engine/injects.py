@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from exercises import clock, events
+from exercises import clock, events, queries
 from exercises.engine.core import (
     Actor,
     EngineError,
@@ -23,6 +23,7 @@ from exercises.engine.core import (
 )
 from exercises.engine.rules import inject_key
 from exercises.models import Event, Exercise, InjectRelease, PromptWindow, Team
+from exercises.writes import Table
 from scenarios.models import Audience, Inject, Prompt, Tlp
 
 Vis = Event.Visibility
@@ -61,7 +62,7 @@ def release(
     """Release ``inject`` unless ``release_key`` was released already (then None).
     ``cascade``: a consequence of a team's decision. Call holding the exercise lock."""
     key = release_key or inject_key(inject.pk)
-    if InjectRelease.objects.filter(exercise=ex, release_key=key).exists():
+    if queries.released(exercise_id=ex.pk, release_key=key):
         return None
     visibility, targets = _inject_visibility(ex, inject, team_ids)
     payload = events.InjectReleased(
@@ -79,7 +80,7 @@ def release(
     event = emit(
         ex, events.INJECT_RELEASED, payload, visibility=visibility, team_ids=targets, actor=actor
     )
-    return InjectRelease.objects.create(
+    done = InjectRelease(
         exercise=ex,
         inject=inject,
         release_key=key,
@@ -87,6 +88,11 @@ def release(
         event=event,
         clock_seconds=event.clock_seconds,
     )
+    _RELEASES.insert(done)
+    return done
+
+
+_RELEASES = Table(InjectRelease)
 
 
 def _inject_visibility(

@@ -9,12 +9,15 @@ from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.forms import BoundField
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from config import limits
 from exercises import events
+from exercises.live_state import InjectRow
+from exercises.models import Exercise
 from scenarios.services import render_markdown
 
 register = template.Library()
@@ -61,10 +64,34 @@ def _icon(name: str) -> SafeString:
     )
 
 
+@register.simple_tag
+def inject_row(exercise: Exercise, row: InjectRow) -> SafeString:
+    """A row of the console's inject list (``partials/inject_row.html``), rendered once
+    per content: a release changes one row of the list, and the request releasing it
+    draws the list twice (the console's frame, then the POST's answer)."""
+    can_release = exercise.can("release")
+    return _inject_row(exercise.code, can_release, row.values, row.stage_started_at_clock)
+
+
+# Keyed by all the row shows: the exercise's code (the release URL), whether it may
+# release now, the row's values as read (``queries.stage_injects`` reads every field the
+# template shows) and its stage's start (the due time). ~600 bytes an entry.
+@functools.lru_cache(maxsize=1024)
+def _inject_row(
+    code: str, can_release: bool, values: tuple, stage_started_at_clock: float
+) -> SafeString:
+    row = InjectRow(values, stage_started_at_clock=stage_started_at_clock)
+    context = {"code": code, "can_release": can_release, "row": row}
+    return mark_safe(render_to_string("exercises/partials/inject_row.html", context).strip())
+
+
 @receiver(setting_changed)
-def _forget_icons(*, setting: str, **kwargs: object) -> None:
+def _forget_markup(*, setting: str, **kwargs: object) -> None:
     if setting in ("STATIC_URL", "STORAGES"):
         _icon.cache_clear()
+        _inject_row.cache_clear()
+    elif setting == "ROOT_URLCONF":
+        _inject_row.cache_clear()
 
 
 @register.filter

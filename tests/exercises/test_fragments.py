@@ -13,7 +13,10 @@ import pytest
 from channels.layers import BaseChannelLayer
 from django.db import connection
 from django.template.loader import render_to_string
+from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.html import escape
 
 from exercises import broadcast, engine, fragments
 from exercises import events as kinds
@@ -26,6 +29,7 @@ from exercises.fragments import (
 )
 from exercises.models import Event, Exercise, Team
 from exercises.templatetags.live_tags import icon
+from scenarios.models import Inject
 from tests import factories
 
 
@@ -193,13 +197,13 @@ def test_it_renders_the_same_frames_together_as_one_by_one(running, bob, alice):
 
 
 def test_it_pushes_only_the_inject_list_to_control_when_an_inject_is_released(
-    running, alice, django_assert_num_queries, django_assert_max_num_queries
+    running, alice, django_assert_num_queries
 ):
     event = release_news(running, alice)
     with django_assert_num_queries(0):  # the feed item is the event's payload alone
         teams = render_event(event, perspective="teams")
     assert "News: outage" in teams
-    with django_assert_max_num_queries(4):  # exercise, releases, the stage's injects
+    with django_assert_num_queries(2):  # the exercise, the stage's injects with their releases
         control = render_event(event, perspective="control")
     assert 'id="control-panel"' not in control  # no team × prompt table redrawn
     injects = control.split('<div id="control-injects" hx-swap-oob="true">')[1]
@@ -443,3 +447,75 @@ def test_a_replayed_frame_drawn_from_its_event_is_rendered_once_per_process(
     for _ in range(2):  # the inject list is read and drawn again on each replay
         assert "control-injects" in render_event(event, perspective="control")
     assert len(calls) == 3
+
+
+class FrameLayer(BaseChannelLayer):
+    """Records each group's frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: dict[str, str] = {}
+
+    async def group_send(self, group, message):
+        self.frames[group] = message["html"]
+
+
+def test_a_release_posts_answer_is_its_console_frames_list_each_row_drawn_once(
+    client, running, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The console's frame and the POST's answer show the same list (the answer without
+    the out-of-band swap), each row rendered once per content, whether the inject goes to
+    every team or to some; and once the exercise ended, its list offers no release."""
+    stage = running.current_stage
+    hospital = running.teams.get(role__key="hospital")
+    Inject.objects.create(
+        scenario=running.scenario,
+        stage=stage,
+        key="to-hospital",
+        title="To the <hospital>",
+        body="x",
+        audience="roles",
+        order=5,
+    ).audience_roles.add(hospital.role)
+    Inject.objects.create(
+        scenario=running.scenario, stage=stage, key="spare", title="Spare", order=6
+    )
+    layer = FrameLayer()
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    drawn = []
+    template_rendered.connect(
+        receiver := lambda sender, template, **kw: drawn.append(template.name)
+    )
+    client.force_login(alice)
+    try:
+        for key, players, rows_drawn in (
+            ("news", "", 4),
+            ("to-hospital", f"-team-{hospital.pk}", 1),
+        ):
+            layer.frames.clear()
+            drawn.clear()
+            with django_capture_on_commit_callbacks(execute=True):
+                answer = client.post(
+                    reverse("exercises:inject_release", args=[running.code, key]),
+                    HTTP_HX_REQUEST="true",
+                ).content.decode()
+            assert f"exercise-{running.pk}{players}" in layer.frames
+            console = layer.frames[f"exercise-{running.pk}-control"]
+            listed = console[console.index('<div id="control-injects" hx-swap-oob="true">') :]
+            assert answer.strip() == listed.replace(' hx-swap-oob="true"', "", 1)
+            row = listed.split(
+                escape(Inject.objects.get(key=key, scenario=running.scenario).title)
+            )[1]
+            assert '<span class="badge">released</span>' in row.split("</li>")[0]
+            # Each row is drawn once: all four by the first frame, then only the one released.
+            assert drawn.count("exercises/partials/inject_row.html") == rows_drawn
+        engine.exercise_end(exercise=running, actor=alice)
+        ended = client.post(
+            reverse("exercises:inject_release", args=[running.code, "spare"]),
+            HTTP_HX_REQUEST="true",
+        ).content.decode()
+    finally:
+        template_rendered.disconnect(receiver)
+    assert 'class="field-error"' in ended
+    assert "Release Spare" in answer
+    assert "Release Spare" not in ended  # the same rows, but nothing may be released now

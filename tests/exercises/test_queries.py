@@ -11,7 +11,8 @@ from django.db import transaction
 from exercises import engine, queries
 from exercises.engine.core import lock
 from exercises.models import Decision, Exercise, Participant, PromptWindow, Team
-from scenarios.models import Option, Prompt
+from scenarios.models import Inject, Option, Prompt
+from tests import factories
 
 
 def test_a_seat_comes_with_its_exercise_team_organization_and_role(running, bob, org_a):
@@ -107,3 +108,75 @@ def test_the_decision_paths_reads_are_the_orms_rows_with_their_flags(running, bo
     assert decision.replayed is True
     with transaction.atomic():
         assert queries.team_decision(**token, client_token="t2", lock=True).replayed is False
+
+
+def test_a_stages_scripted_injects_are_the_orms_in_its_order_with_released(running, alice):
+    stage = running.current_stage
+    # Placed between the scripted ones by their order: the written-out ORDER BY is the
+    # ORM's (manual injects have no offset: NULLs sort as the ORM sorts them, per database).
+    Inject.objects.create(
+        scenario=running.scenario, stage=stage, key="a-late", title="Late", order=1, body="x"
+    )
+    Inject.objects.create(
+        scenario=running.scenario,
+        stage=stage,
+        key="pigeon",
+        title="Pigeon",
+        body="y",
+        channel="other",
+        channel_label="Carrier pigeon",
+        order=0,
+    )
+    engine.inject_release(exercise=running, inject=stage.injects.get(key="news"), actor=alice)
+    expected = list(stage.injects.exclude(release=Inject.Release.CONSEQUENCE))
+    released = set(running.releases.values_list("inject_id", flat=True))
+    rows = queries.stage_injects(exercise_id=running.pk, stage_id=stage.pk)
+    assert rows == queries.stage_injects(exercise_id=running.pk, stage_id=stage.pk)
+    hash(tuple(rows))  # the rows are a cache key (fragments.inject_list)
+    built = [(queries.stage_inject(row), queries.stage_inject_released(row)) for row in rows]
+    assert [inject.key for inject, _ in built] == [inject.key for inject in expected]
+    assert "leak" not in [inject.key for inject, _ in built]  # a consequence: not scripted
+    for (inject, is_released), want in zip(built, expected, strict=True):
+        assert is_released is (want.pk in released)
+        for name in ("id", "key", "title", "channel", "tlp", "release", "offset_seconds"):
+            assert getattr(inject, name) == getattr(want, name), name
+        assert inject.channel_text == want.channel_text
+    assert [inject.key for inject, is_released in built if is_released] == ["siem-alert", "news"]
+    other = factories.make_exercise(facilitator=alice)  # nothing released there
+    assert not any(
+        row[-1] for row in queries.stage_injects(exercise_id=other.pk, stage_id=stage.pk)
+    )
+
+
+def test_an_exercise_with_its_stage_is_the_orms(running, alice):
+    expected = Exercise.objects.select_related("scenario", "current_stage").get(pk=running.pk)
+    built = queries.exercise_with_stage(running.pk)
+    same_columns(built, expected)
+    same_columns(built.scenario, expected.scenario)
+    same_columns(built.current_stage, expected.current_stage)
+    assert isinstance(built.visibility_marks, dict)  # JSON decoded
+    lobby = factories.make_exercise(facilitator=alice)
+    assert queries.exercise_with_stage(lobby.pk).current_stage is None
+    with pytest.raises(Exercise.DoesNotExist):
+        queries.exercise_with_stage(0)
+
+
+def test_an_inject_by_key_and_whether_a_release_key_was_released(running, alice):
+    news = running.scenario.injects.get(key="news")
+    same_columns(queries.inject_by_key(scenario_id=running.scenario_id, key="news"), news)
+    assert queries.inject_by_key(scenario_id=running.scenario_id, key="nope") is None
+    other = factories.make_exercise(facilitator=alice)  # another scenario, the same keys
+    assert queries.inject_by_key(scenario_id=other.scenario_id, key="news").pk != news.pk
+    done = engine.inject_release(exercise=running, inject=news, actor=alice)
+    assert queries.released(exercise_id=running.pk, release_key=done.release_key)
+    assert not queries.released(exercise_id=other.pk, release_key=done.release_key)
+    assert not queries.released(exercise_id=running.pk, release_key="never")
+
+
+def test_who_facilitates_an_exercise(running, alice, bob, mallory):
+    assert queries.facilitates(exercise_id=running.pk, user_id=alice.pk)
+    assert not queries.facilitates(exercise_id=running.pk, user_id=bob.pk)  # a player
+    assert not queries.facilitates(exercise_id=running.pk, user_id=mallory.pk)  # no seat
+    other = factories.make_exercise(facilitator=bob)
+    assert not queries.facilitates(exercise_id=other.pk, user_id=alice.pk)
+    assert queries.facilitates(exercise_id=other.pk, user_id=bob.pk)

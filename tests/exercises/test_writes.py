@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from exercises import engine, events
-from exercises.models import Decision, DecisionRevision, Event, Exercise, Team
+from exercises.models import Decision, DecisionRevision, Event, Exercise, InjectRelease, Team
 from exercises.writes import Table, Update
 from scenarios.models import Prompt
 
@@ -212,3 +212,25 @@ def test_an_update_sent_before_an_insert_writes_both_rows_in_one_statement_on_po
     assert state(written) == (False, "default", True)
     assert stored(written) == expected_event
     assert stored(exercise) == expected_exercise
+
+
+def test_an_inject_release_is_the_row_save_writes(running, alice):
+    event = running.events.latest("seq")
+    news = running.scenario.injects.get(key="news")
+    keys = iter(["orm", "written"])
+
+    def release() -> InjectRelease:
+        return InjectRelease(
+            exercise=running,
+            inject=news,
+            release_key=f"k-{next(keys)}",
+            team_ids=[4, 2],
+            event=event,
+            released_at=WHEN,
+            clock_seconds=12.5,
+        )
+
+    row, expected, _ = inserted_both_ways(release)
+    assert row.pop("release_key") == "k-written"
+    assert expected.pop("release_key") == "k-orm"
+    assert row == expected
