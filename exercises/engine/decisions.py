@@ -212,9 +212,8 @@ def _recheck_window(
     the window was not closed meanwhile (a close takes this lock too, so the answer holds
     until the commit). The window is read again only if a prompt closed after event
     ``seen_seq``, the caller's last before the window was read: each statement under this
-    lock is a wait that every other team's decision shares, and under load these waits,
-    not the CPU, set how many decisions a second go through (bench/README.md, "The
-    exercise lock")."""
+    lock is a wait that every other team's decision shares, and under load these waits
+    capped an exercise's decisions per second (bench/README.md, "Ninth pass")."""
     require_status(ex, "decide")
     if (ex.clock_offset_seconds, ex.running_since) != running:
         take_state(copy, ex)
