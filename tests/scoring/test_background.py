@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.core.signals import request_finished, request_started
 from django.urls import reverse
 
 from scoring import background
@@ -21,15 +22,44 @@ WAIT = 30  # seconds: an upper bound for a blocked thread to be reached, never a
 @pytest.fixture
 def worker(monkeypatch, settings, tmp_path):
     """A real worker thread with room for one waiting job; stopped (thread joined, its
-    connection closed) after the test."""
+    connection closed) after the test.
+
+    Each job starts once the request that queued it has finished. The embedded suite's
+    database is SQLite's shared-cache memory database, where a write that meets another
+    connection's read of the same table fails at once ("database table is locked", seen
+    in CI: the worker's first UPDATE against the request still drawing its answer)
+    instead of waiting, as the embedded default's file database does."""
     from config.celery import app
 
     settings.MEDIA_ROOT = tmp_path
     monkeypatch.setitem(app.conf, "task_always_eager", True)  # the embedded default
     real = background.Worker(size=1)
+    idle = threading.Event()
+    idle.set()
+
+    def request_started_(**kwargs) -> None:
+        idle.clear()
+
+    def request_finished_(**kwargs) -> None:
+        idle.set()
+
+    request_started.connect(request_started_)
+    request_finished.connect(request_finished_)
+    submit = real.submit
+
+    def after_the_request(job, key=None) -> None:
+        def gated():
+            assert idle.wait(WAIT), "the request that queued the job never finished"
+            return job()
+
+        submit(gated, key)
+
+    monkeypatch.setattr(real, "submit", after_the_request)
     monkeypatch.setattr("scoring.background.worker", real)
     yield real
     real.stop()
+    request_started.disconnect(request_started_)
+    request_finished.disconnect(request_finished_)
 
 
 @pytest.fixture
