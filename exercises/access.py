@@ -92,12 +92,13 @@ def own_observation(user: User, code: str, observation_code: str) -> tuple[Exerc
     return exercise, observation
 
 
-def window_for_team(exercise: Exercise, team: Team, key: str) -> PromptWindow:
-    """The window (its ``prompt`` loaded) of prompt ``key`` if it was put to ``team`` in
-    this exercise (opened for it, open or closed since). Otherwise 404, the same answer
-    whether the key is unknown, names a prompt not opened yet, or one put only to other
-    teams: keys reveal nothing."""
-    window = queries.window_by_key(exercise, key)
+def window_for_team(exercise: Exercise, team: Team, key: str, *, user: User) -> PromptWindow:
+    """The window of prompt ``key`` if it was put to ``team`` in this exercise (opened for
+    it, open or closed since), as ``user`` answers it (``queries.answer_window``: its
+    prompt, options and ``seated``). Otherwise 404, the same answer whether the key is
+    unknown, names a prompt not opened yet, or one put only to other teams: keys reveal
+    nothing."""
+    window = queries.answer_window(exercise, key, user_id=user.pk, team_id=team.pk)
     if window is None or team.pk not in window.team_ids:
         raise Http404("No such decision.")
     return window

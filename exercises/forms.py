@@ -12,7 +12,7 @@ from config.limits import TEXT_DOCUMENT, TEXT_MESSAGE, TEXT_NOTE, TEXT_SHARE, TE
 from exercises import queries
 from exercises.models import Exercise, Observation, Participant, Team
 from exercises.room_queries import other_team_choices
-from scenarios.models import Criterion, Inject, Prompt, Scenario, Tlp
+from scenarios.models import Criterion, Inject, Option, Prompt, Scenario, Tlp
 
 # What each TLP 2.0 marking means *in this app* (the engine enforces it).
 TLP_HELP: dict[str, str] = {
@@ -119,12 +119,18 @@ class DecisionForm(forms.Form):
     )
     client_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, prompt: Prompt, **kwargs) -> None:
+    def __init__(
+        self, *args, prompt: Prompt, options: list[Option] | None = None, **kwargs
+    ) -> None:
+        """``options``: the prompt's, in order, if the caller read them (a decide POST's
+        window has them); else read here."""
         # Prefixed by the prompt key: several prompt forms share one page.
         kwargs.setdefault("prefix", prompt.key)
         super().__init__(*args, **kwargs)
         self.prompt = prompt
-        self.options = {o.key: o for o in queries.prompt_options(prompt.pk)}
+        if options is None:
+            options = queries.prompt_options(prompt.pk)
+        self.options = {o.key: o for o in options}
         self.fields["option"].choices = [(k, o.label) for k, o in self.options.items()]
         if prompt.kind == Prompt.Kind.CHOICE:
             del self.fields["text"]

@@ -379,9 +379,9 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
     exercise, team = access.require_player(request.user, code)
-    window = access.window_for_team(exercise, team, prompt_key)
+    window = access.window_for_team(exercise, team, prompt_key, user=request.user)
     prompt = window.prompt
-    form = DecisionForm(request.POST, prompt=prompt)
+    form = DecisionForm(request.POST, prompt=prompt, options=window.options)
     error, decision = "", None
     if form.is_valid():
         try:
@@ -390,6 +390,7 @@ def decide(request: HttpRequest, code: str, prompt_key: str) -> HttpResponse:
                 team=team,
                 prompt=prompt,
                 author=request.user,
+                window=window,
                 **form.cleaned_data,
             )
         except EngineError as exc:

@@ -55,8 +55,13 @@ def decision_submit(
     option: Option | None = None,
     text: str = "",
     rationale: str = "",
+    window: PromptWindow | None = None,
 ) -> Decision:
     """Record ``team``'s answer to an open prompt, or a new revision of it.
+
+    ``window``: the prompt's window as ``queries.answer_window`` read it for ``author``
+    and ``team``, after ``exercise`` was read, with ``option`` one of its ``options`` (a
+    decide POST has read it to check the key and the form); read here when not given.
 
     The same ``client_token`` twice returns the decision unchanged and writes no event.
     Consequences of the chosen option are released (at once or after their delay).
@@ -76,9 +81,20 @@ def decision_submit(
     require_length(fields["rationale"], limit=TEXT_NOTE, what="The rationale")
     for attempt in range(DECISION_ATTEMPTS):
         try:
-            # One request takes one token of the team's allowance, however many attempts.
-            limited = attempt == 0
-            return _decide(exercise, team, prompt, author, client_token, option, limited, **fields)
+            # One request takes one token of the team's allowance, however many attempts;
+            # a retry's exercise is newer than the caller's window (``_recheck_window``).
+            first = attempt == 0
+            return _decide(
+                exercise,
+                team,
+                prompt,
+                author,
+                client_token,
+                option,
+                limited=first,
+                window=window if first else None,
+                **fields,
+            )
         except (IntegrityError, _Retry):
             if attempt == DECISION_ATTEMPTS - 1:
                 raise EngineError("Others were deciding at the same moment; try again.") from None
@@ -92,15 +108,18 @@ def _decide(
     author: User,
     client_token: str,
     option: Option | None,
-    limited: bool,
     *,
+    limited: bool,
+    window: PromptWindow | None,
     text: str,
     rationale: str,
 ) -> Decision:
     mine = {"team_id": team.pk, "prompt_id": prompt.pk, "client_token": client_token}
     seen_seq = exercise.last_seq  # before the window is read (``_recheck_window``)
     try:
-        opened = _open_window_for(exercise, team=team, prompt=prompt, author=author, option=option)
+        opened = _open_window_for(
+            exercise, team=team, prompt=prompt, author=author, option=option, window=window
+        )
         _check_answer(prompt, option=option, text=text)
         if limited:
             take(DECISIONS, exercise_id=exercise.pk, subject=f"team-{team.pk}")
@@ -159,21 +178,33 @@ def _decide(
 
 
 def _open_window_for(
-    exercise: Exercise, *, team: Team, prompt: Prompt, author: User, option: Option | None
+    exercise: Exercise,
+    *,
+    team: Team,
+    prompt: Prompt,
+    author: User,
+    option: Option | None,
+    window: PromptWindow | None,
 ) -> PromptWindow:
-    """The prompt's window with ``seated`` and ``cascades`` (``queries.prompt_window``), read
-    before any lock. Raises unless the team may decide now, as far as this and the
-    caller's copy of the exercise tell; ``_recheck_window`` confirms it under the lock."""
+    """The prompt's window with ``seated`` and ``cascades``, read before any lock (or the
+    caller's ``window``, ``queries.answer_window``'s). Raises unless the team may decide
+    now, as far as this and the caller's copy of the exercise tell; ``_recheck_window``
+    confirms it under the lock."""
     if team.exercise_id != exercise.pk:
         raise EngineError("That team is not part of this exercise.")
     require_status(exercise, "decide")
-    window = queries.prompt_window(
-        exercise_id=exercise.pk,
-        prompt_id=prompt.pk,
-        user_id=author.pk,
-        team_id=team.pk,
-        option_id=option.pk if option else None,
-    )
+    if window is None:
+        window = queries.prompt_window(
+            exercise_id=exercise.pk,
+            prompt_id=prompt.pk,
+            user_id=author.pk,
+            team_id=team.pk,
+            option_id=option.pk if option else None,
+        )
+    elif (window.exercise_id, window.prompt_id) != (exercise.pk, prompt.pk):
+        raise EngineError("That window is not this prompt's.")
+    else:
+        window.cascades = _chosen_cascades(window, option)
     if window is None:
         if not Participant.objects.filter(exercise=exercise, user=author, team=team).exists():
             raise EngineError("Only the team's players can decide for it.")
@@ -185,6 +216,17 @@ def _open_window_for(
     if team.pk not in window.team_ids:
         raise EngineError("This prompt was not put to your team.")
     return window
+
+
+def _chosen_cascades(window: PromptWindow, option: Option | None) -> bool:
+    """Whether ``option`` has consequences, as the caller's ``window`` read it (its
+    ``options``)."""
+    if option is None:
+        return False
+    chosen = [o.cascades for o in window.options if o.pk == option.pk]
+    if not chosen:
+        raise EngineError("That option does not belong to this prompt.")
+    return chosen[0]
 
 
 def _check_answer(prompt: Prompt, *, option: Option | None, text: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 from django.template import Context, Template
 
 from accounts.models import AuditEntry
-from exercises import engine, events, states
+from exercises import engine, events, queries, states
 from exercises.engine import EngineError
 from exercises.models import (
     Decision,
@@ -270,8 +270,6 @@ def test_a_decision_reads_its_window_again_only_if_a_prompt_closed_since(
 ):
     """Under the exercise lock, the window is read again only if a prompt.closed event
     came after the caller's copy of the exercise (``events.window_closed_since``)."""
-    from exercises import queries
-
     exercise = started(live, alice, django_capture_on_commit_callbacks)
     prompt, cloud = prompt_of(exercise), live[1]
     reads = []
@@ -300,6 +298,86 @@ def test_a_decision_reads_its_window_again_only_if_a_prompt_closed_since(
     assert Decision.objects.get(team=cloud).revision == 1
     marks = Exercise.objects.get(pk=exercise.pk).visibility_marks
     assert marks["closed"] == Event.objects.get(exercise=exercise, kind="prompt.closed").seq
+
+
+def answer_window(exercise, team, user):
+    return queries.answer_window(exercise, "first-move", user_id=user.pk, team_id=team.pk)
+
+
+def test_a_decision_takes_the_callers_window_and_cascades_by_its_options(
+    live, alice, bob, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A decide POST's window (``queries.answer_window``) spares the engine its own read:
+    the option's consequences come from the window's options."""
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    cloud, hospital, bank = live[1], live[2], live[3]
+    window = answer_window(exercise, cloud, bob)
+    monkeypatch.setattr(queries, "prompt_window", lambda **_: pytest.fail("read again"))
+    pay = next(o for o in window.options if o.key == "pay")
+    engine.decision_submit(
+        exercise=exercise,
+        team=cloud,
+        prompt=window.prompt,
+        author=bob,
+        client_token="t",
+        option=pay,
+        window=window,
+    )
+    assert Decision.objects.get(team=cloud).option == pay
+    release = InjectRelease.objects.get(exercise=exercise, inject__key="leak")
+    assert release.team_ids == sorted([hospital.pk, bank.pk])
+
+
+def test_a_callers_window_is_held_to_the_same_rules(
+    live, alice, bob, carol, django_capture_on_commit_callbacks
+):
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    cloud = live[1]
+    decide = {"exercise": exercise, "team": cloud, "author": bob, "client_token": "t"}
+    window = answer_window(exercise, cloud, bob)
+    other = factories.make_scenario().prompts.first()
+    with pytest.raises(EngineError, match="not this prompt's"):
+        engine.decision_submit(**decide, prompt=other, option=None, window=window)
+    foreign = Prompt.objects.exclude(pk=window.prompt_id).exclude(options=None).first()
+    with pytest.raises(EngineError, match="does not belong"):
+        engine.decision_submit(
+            **decide, prompt=window.prompt, option=foreign.options.first(), window=window
+        )
+    not_seated = answer_window(exercise, cloud, carol)  # carol plays for the hospital
+    with pytest.raises(EngineError, match="team's players"):
+        engine.decision_submit(
+            **{**decide, "author": carol},
+            prompt=window.prompt,
+            option=window.options[0],
+            window=not_seated,
+        )
+    assert not Decision.objects.exists()
+
+
+def test_a_retried_decision_reads_the_window_again(
+    live, alice, bob, django_capture_on_commit_callbacks
+):
+    """The exercise moved (paused, resumed) after the caller read it, and the prompt closed
+    meanwhile: the retry brings the exercise up to date, so the caller's window (read
+    before the close) no longer stands for it and is read again."""
+    exercise = started(live, alice, django_capture_on_commit_callbacks)
+    cloud = live[1]
+    stale = Exercise.objects.get(pk=exercise.pk)
+    window = answer_window(stale, cloud, bob)
+    engine.exercise_pause(exercise=exercise, actor=alice)
+    engine.prompt_close(exercise=exercise, prompt=window.prompt, actor=alice)
+    engine.exercise_resume(exercise=exercise, actor=alice)
+    with pytest.raises(EngineError, match="not open"):
+        engine.decision_submit(
+            exercise=stale,
+            team=cloud,
+            prompt=window.prompt,
+            author=bob,
+            client_token="t",
+            option=window.options[0],
+            window=window,
+        )
+    assert not Decision.objects.exists()
 
 
 def test_it_cascades_a_consequence_to_the_choosers_dependents(

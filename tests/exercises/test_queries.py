@@ -43,14 +43,44 @@ def test_a_seat_without_a_team_and_no_seat(running, alice, mallory):
     assert queries.seat(code="no-such-code", user_id=alice.pk) is None
 
 
-def test_a_window_by_key_comes_with_its_prompt(running):
-    window = queries.window_by_key(running, "first-move")
-    expected = PromptWindow.objects.get(exercise=running, prompt__key="first-move")
-    assert window.pk == expected.pk
-    assert window.team_ids == expected.team_ids  # a list, decoded
+def test_an_answer_window_comes_with_its_prompt_options_and_flags(running, bob, carol):
+    cloud = Team.objects.get(exercise=running, role__key="cloud")
+    prompt = running.scenario.prompts.get(key="first-move")
+    # A later option placed first by its order: the written-out ORDER BY must follow it.
+    Option.objects.create(prompt=prompt, key="call", label="Call the regulator", order=0)
+    window = queries.answer_window(running, "first-move", user_id=bob.pk, team_id=cloud.pk)
+    same_columns(window, PromptWindow.objects.get(exercise=running, prompt=prompt))
+    assert isinstance(window.team_ids, list)  # decoded
     assert window.is_open
+    same_columns(window.prompt, prompt)
+    assert window.seated is True
+    expected = list(prompt.options.all())
+    assert [o.key for o in window.options] == [o.key for o in expected]
+    assert window.options[0].key == "call"
+    for got, want in zip(window.options, expected, strict=True):
+        same_columns(got, want)
+    assert isinstance(window.options[1].effects, dict)  # JSON decoded
+    # "pay" has a consequence in the fixture scenario, the others none.
+    assert {o.key: o.cascades for o in window.options} == {
+        o.key: o.consequences.exists() for o in expected
+    }
+    assert any(o.cascades for o in window.options)
+    assert not all(o.cascades for o in window.options)
+
+    elsewhere = queries.answer_window(running, "first-move", user_id=carol.pk, team_id=cloud.pk)
+    assert elsewhere.seated is False
+    assert (
+        queries.answer_window(running, "no-such-prompt", user_id=bob.pk, team_id=cloud.pk) is None
+    )
+
+
+def test_an_answer_window_of_a_prompt_without_options(running, bob):
+    cloud = Team.objects.get(exercise=running, role__key="cloud")
+    prompt = running.scenario.prompts.get(key="first-move")
+    prompt.options.all().delete()
+    window = queries.answer_window(running, "first-move", user_id=bob.pk, team_id=cloud.pk)
     assert window.prompt.key == "first-move"
-    assert queries.window_by_key(running, "no-such-prompt") is None
+    assert window.options == []
 
 
 def test_the_engine_lock_reads_the_whole_row(running, alice):
