@@ -17,7 +17,9 @@ figure is printed as a ratio to it:
 
 Loading this module also raises the decision rate limit (the bench asks 100 teams for
 200 decisions/s, 4x their sustained allowance: it measures the path, not the limiter)
-and freezes the start-up objects out of the garbage collector's generations.
+and freezes the start-up objects out of the garbage collector's generations: the floor's
+views and consumer too, beside Cascade's, which ``config.asgi`` and ``config.wsgi`` freeze
+as every server process does (``config/startup.py``).
 
 Daphne serves ``bench.floor_app:application``; gunicorn (``bench_path.py --http gunicorn``)
 serves ``bench.floor_app:wsgi_application``, the WSGI twin: the same views, URLs and

@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.startup import load_settings_or_exit
+from config.startup import freeze_startup_objects, load_settings_or_exit
 
 load_settings_or_exit()
 
@@ -30,3 +30,6 @@ application = ProtocolTypeRouter(
         "websocket": SameOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Last: everything above lives as long as the process (config/startup.py).
+freeze_startup_objects()

@@ -14,7 +14,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.startup import load_settings_or_exit
+from config.startup import freeze_startup_objects, load_settings_or_exit
 
 load_settings_or_exit()
 
@@ -31,3 +31,6 @@ if problem := wsgi_server_problem():
     raise ImproperlyConfigured(f"cascade: cannot serve HTTP from a WSGI server: {problem}")
 
 application = WsgiBodyLimit(get_wsgi_application(), limit=settings.MAX_REQUEST_BYTES)
+
+# Last: everything above lives as long as the process (config/startup.py).
+freeze_startup_objects()
