@@ -1,5 +1,6 @@
 """What a server process does as it starts: a configuration error as one clear line
-instead of a traceback wall; the start-up objects frozen out of the garbage collector."""
+instead of a traceback wall; the garbage collector settled (the start-up objects frozen,
+the young ones collected less often)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,25 @@ def load_settings_or_exit() -> None:
         raise SystemExit(2) from None
 
 
-def freeze_startup_objects() -> None:
+# Objects allocated and not yet freed before a young collection runs (CPython's default:
+# 700). A request or a socket frame allocates thousands and frees nearly all of them by
+# reference counting; every 700, the few alive at that moment (a message in a queue, a
+# request in flight) were promoted, and a full collection followed every 8-15 s of load in
+# each Daphne process: 40-130 ms with its sockets waiting. At 50,000 none ran in a bench
+# run; the cyclic garbage a collection finds waits longer, a few MB at most.
+YOUNG_OBJECTS = 50_000
+
+
+def settle_garbage_collector() -> None:
     """Move every object alive once the application is built (modules, settings, URL
     patterns, models' metadata: ~130,000 in a server process) out of the garbage
-    collector's generations, for good: a full collection then walks only what the server
-    created since. Unfrozen, each full collection of a gunicorn worker or a Daphne
-    process took ~100 ms of CPU (~10 ms frozen), the whole process stopped meanwhile,
-    about once per thousand decide POSTs: a pause that lands on the requests and the
-    sockets' frames of that moment (bench/README.md, "Tenth pass"). They are never
-    freed, as they live as long as the process anyway."""
+    collector's generations for good, and collect young objects less often
+    (``YOUNG_OBJECTS``). A full collection then walks only what the server created since:
+    unfrozen, each one of a gunicorn worker or a Daphne process took ~100 ms of CPU (~10 ms
+    frozen), the whole process stopped meanwhile, a pause that lands on the requests and
+    the frames of that moment (bench/README.md, "Tenth pass"). The frozen objects are never
+    freed; they live as long as the process anyway."""
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS, older, oldest)

@@ -14,7 +14,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.startup import freeze_startup_objects, load_settings_or_exit
+from config.startup import load_settings_or_exit, settle_garbage_collector
 
 load_settings_or_exit()
 
@@ -33,4 +33,4 @@ if problem := wsgi_server_problem():
 application = WsgiBodyLimit(get_wsgi_application(), limit=settings.MAX_REQUEST_BYTES)
 
 # Last: everything above lives as long as the process (config/startup.py).
-freeze_startup_objects()
+settle_garbage_collector()
