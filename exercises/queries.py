@@ -54,12 +54,22 @@ def team_infos(exercise: Exercise) -> list[TeamInfo]:
 
 # Table names come from the models, so a renamed app or table cannot leave the SQL behind.
 _WINDOWS = Rows(PromptWindow, "w")
+# The two flags a decision's window carries: the user (the first %s) is a player of the
+# team (the second); an option (given) has consequences.
+_SEATED_FLAG = f"""EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
+               WHERE p.exercise_id = w.exercise_id AND p.user_id = %s AND p.team_id = %s)
+         AS seated"""
+
+
+def _cascades_flag(option_id: str) -> str:
+    table = Consequence._meta.db_table
+    return f"EXISTS (SELECT 1 FROM {table} c WHERE c.option_id = {option_id}) AS cascades"
+
+
 _WINDOW = f"""
 SELECT {_WINDOWS.columns},
-       EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
-               WHERE p.exercise_id = w.exercise_id AND p.user_id = %s AND p.team_id = %s)
-         AS seated,
-       EXISTS (SELECT 1 FROM {Consequence._meta.db_table} c WHERE c.option_id = %s) AS cascades
+       {_SEATED_FLAG},
+       {_cascades_flag("%s")}
 FROM {PromptWindow._meta.db_table} w
 WHERE w.exercise_id = %s AND w.prompt_id = %s
 """
@@ -157,11 +167,9 @@ _ANSWER_ROWS = (_WINDOWS, Rows(Prompt, "q"))
 _SEATED = sum(len(rows.attnames) for rows in _ANSWER_ROWS)  # the column after the prompt's
 _ANSWER = f"""
 SELECT {", ".join(rows.columns for rows in _ANSWER_ROWS)},
-       EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
-               WHERE p.exercise_id = w.exercise_id AND p.user_id = %s AND p.team_id = %s)
-         AS seated,
+       {_SEATED_FLAG},
        {_OPTION_ROWS.columns},
-       EXISTS (SELECT 1 FROM {Consequence._meta.db_table} c WHERE c.option_id = o.id) AS cascades
+       {_cascades_flag("o.id")}
 FROM {PromptWindow._meta.db_table} w
 JOIN {Prompt._meta.db_table} q ON q.id = w.prompt_id
 LEFT JOIN {Option._meta.db_table} o ON o.prompt_id = q.id
