@@ -1,5 +1,5 @@
-"""CPU and queries of one decide POST, one room GET and one inject release POST, in-process,
-through the whole stack.
+"""CPU and queries of one decide POST, one room GET, one inject release POST and one socket
+handshake, in-process, through the whole stack.
 
 No server and no socket: Django's test client drives the project's middleware (session,
 CSRF with its cookie and header, auth, messages, CSP, axes, htmx), the views and the
@@ -18,6 +18,10 @@ not released yet, in a stage of ``--scripted`` injects (``--injects`` of them re
 after each, untimed, its release row is deleted and its title changed, so the list is
 the same every time but for that row, new each time as a release's is.
 
+``connect`` is a player's socket as the browser opens it: the handshake through
+``config.asgi`` (origin check, session and user, seat, group joins, presence), the hello
+``--catch-up`` events back and the frames it replays, then the close.
+
 ``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
 can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
 ``--requests 0`` and divide the difference of the instruction counts by N.
@@ -26,11 +30,13 @@ can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` an
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import itertools
 import pstats
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -39,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CSRF = "b" * 32  # any 32-character secret: the header must match the cookie
 FORM = "application/x-www-form-urlencoded"
-KINDS = ["decide", "room", "release"]
+KINDS = ["decide", "room", "release", "connect"]
 
 
 def main() -> None:
@@ -51,6 +57,9 @@ def main() -> None:
         "--scripted", type=int, default=20, help="injects in the stage (bench_path's default)"
     )
     parser.add_argument("--requests", type=int, default=200, help="of each kind")
+    parser.add_argument(
+        "--catch-up", type=int, default=2, help="events each socket replays (bench_path's)"
+    )
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/cascade_cpu")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
@@ -72,11 +81,14 @@ def main() -> None:
 
     settings.ALLOWED_HOSTS = ["*"]
 
+    from channels.testing import WebsocketCommunicator
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
+    from config.asgi import application
     from exercises import engine
+    from exercises.events import INJECT_RELEASED
     from exercises.models import Exercise, InjectRelease, Participant
     from scenarios.models import Inject, Prompt
 
@@ -139,6 +151,39 @@ def main() -> None:
         assert b'id="control-injects"' in response.content, response.content[:500]
         assert b"field-error" not in response.content, response.content[:500]
 
+    socket_path = f"/ws/exercises/{exercise.code}/"
+    hello: list[int] = []  # the seq to say hello with, read when the kind first runs
+    socket_headers = [
+        [(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)]
+        for cookie in (
+            f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+            for browser in browsers
+        )
+    ]
+
+    def connect(n: int) -> None:
+        if not hello:  # before the last --catch-up releases (every team sees those)
+            releases = exercise.events.filter(kind=INJECT_RELEASED).order_by("-seq")
+            hello.append(releases.values_list("seq", flat=True)[args.catch_up - 1] - 1)
+        handshake(n, hello[0])
+
+    # One event loop for every socket, as a server process has (the channel layer keeps
+    # its Redis connections per loop).
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    def handshake(n: int, hello_seq: int) -> None:
+        asyncio.run_coroutine_threadsafe(open_socket(n, hello_seq), loop).result()
+
+    async def open_socket(n: int, hello_seq: int) -> None:
+        socket = WebsocketCommunicator(application, socket_path, socket_headers[n % len(browsers)])
+        connected, code = await socket.connect(timeout=10)
+        assert connected, code
+        await socket.send_json_to({"type": "hello", "last_seq": hello_seq})
+        for _ in range(args.catch_up):
+            assert "<!--seq:" in await socket.receive_from(timeout=10)
+        await socket.disconnect()
+
     retitled = itertools.count()
 
     def unrelease() -> None:
@@ -147,7 +192,7 @@ def main() -> None:
         # never drawn before (``live_tags.inject_row``), so the next POST must too.
         Inject.objects.filter(pk=fresh.pk).update(title=f"Fresh inject {next(retitled)}")
 
-    kinds = {"decide": decide, "room": room, "release": release}
+    kinds = {"decide": decide, "room": room, "release": release, "connect": connect}
     resets = {"release": unrelease}
     if args.only:
         kinds = {args.only: kinds[args.only]}
@@ -186,9 +231,15 @@ def main() -> None:
                 profiler.dump_stats(args.profile_out)
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         if times:
+            # A socket's reads run in the worker threads, on their own connections.
+            database = (
+                "its queries in worker threads (not counted)"
+                if name == "connect"
+                else f"{len(queries)} queries, {database_ms:.2f} ms of PostgreSQL CPU (mean)"
+            )
             print(
                 f"{name:<8} {statistics.median(times):6.2f} ms CPU (median of {len(times)}),"
-                f" {len(queries)} queries, {database_ms:.2f} ms of PostgreSQL CPU (mean)"
+                f" {database}"
             )
         if args.queries:
             for sql in queries:

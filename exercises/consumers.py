@@ -70,7 +70,9 @@ def visible_frames(
     rows = Event.objects.filter(exercise_id=exercise_id, seq__gt=after)
     if upto is not None:
         rows = rows.filter(seq__lte=upto)
-    stubs = rows.values_list("seq", "visibility", "team_ids")
+    # Unordered (the payload read below orders): Event's default ordering starts with its
+    # exercise, which joins the exercise table to sort by the exercise's own ordering.
+    stubs = rows.order_by().values_list("seq", "visibility", "team_ids")
     wanted = [
         seq
         for seq, visibility, team_ids in stubs

@@ -14,13 +14,15 @@ from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.asgi import application as asgi_application
 from exercises import broadcast, clock, consumers, engine, events, scheduler, tasks
 from exercises.routing import websocket_urlpatterns
-from exercises.visibility import CONTROL, team_perspective
+from exercises.visibility import CONTROL, Viewer, team_perspective
 from scenarios.models import Inject, Prompt
 from tests import factories
 from tests.sockets import until_answered
@@ -164,6 +166,23 @@ async def test_it_replays_only_what_each_viewer_may_see(world):
     assert seqs(await frames(observer)) == [1, 2]
     for communicator in (bob, carol, observer, alice):
         await communicator.disconnect()
+
+
+async def test_the_replay_reads_the_events_table_alone(world):
+    """A connect's first read (seq and audience of every later event) touches only the
+    events: Event's default ordering, by exercise first, would join the exercise table to
+    sort by the exercise's own ordering, on every socket's connect."""
+
+    def replay():
+        viewer = Viewer(kind="player", team_id=world["cloud"].pk)
+        with CaptureQueriesContext(connection) as queries:
+            frames = consumers.visible_frames(world["exercise"].pk, viewer, after=0)
+        return frames, [query["sql"] for query in queries]
+
+    frames, sql = await db(replay)
+    assert [seq for seq, _ in frames] == [1, 2, 3, 4]
+    assert '"visibility"' in sql[0]
+    assert "JOIN" not in sql[0], sql[0]
 
 
 async def test_it_never_pushes_a_teams_red_or_strict_share_to_other_teams(world):
