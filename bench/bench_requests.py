@@ -20,7 +20,9 @@ the same every time but for that row, new each time as a release's is.
 
 ``connect`` is a player's socket as the browser opens it: the handshake through
 ``config.asgi`` (origin check, session and user, seat, group joins, presence), the hello
-``--catch-up`` events back and the frames it replays, then the close.
+``--catch-up`` events back and the frames it replays, then the close. Time it on a fresh
+seeding (``--only connect``, no ``--reuse`` after decide runs): an earlier run's decisions
+come after its hello, and each socket would replay its team's too.
 
 ``--reuse`` skips the seeding (the database of an earlier run), so the requests alone
 can be counted under ``valgrind --tool=callgrind``: run with ``--requests N`` and with
@@ -152,37 +154,35 @@ def main() -> None:
         assert b"field-error" not in response.content, response.content[:500]
 
     socket_path = f"/ws/exercises/{exercise.code}/"
-    hello: list[int] = []  # the seq to say hello with, read when the kind first runs
+    cookie_name = settings.SESSION_COOKIE_NAME
     socket_headers = [
-        [(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)]
-        for cookie in (
-            f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
-            for browser in browsers
-        )
+        [
+            (b"host", b"testserver"),
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"{cookie_name}={browser.cookies[cookie_name].value}".encode()),
+        ]
+        for browser in browsers
     ]
-
-    def connect(n: int) -> None:
-        if not hello:  # before the last --catch-up releases (every team sees those)
-            releases = exercise.events.filter(kind=INJECT_RELEASED).order_by("-seq")
-            hello.append(releases.values_list("seq", flat=True)[args.catch_up - 1] - 1)
-        handshake(n, hello[0])
-
+    hello: list[int] = []  # the seq to say hello with, read when the kind first runs
     # One event loop for every socket, as a server process has (the channel layer keeps
     # its Redis connections per loop).
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
 
-    def handshake(n: int, hello_seq: int) -> None:
-        asyncio.run_coroutine_threadsafe(open_socket(n, hello_seq), loop).result()
-
-    async def open_socket(n: int, hello_seq: int) -> None:
+    async def open_socket(n: int) -> None:
         socket = WebsocketCommunicator(application, socket_path, socket_headers[n % len(browsers)])
         connected, code = await socket.connect(timeout=10)
         assert connected, code
-        await socket.send_json_to({"type": "hello", "last_seq": hello_seq})
+        await socket.send_json_to({"type": "hello", "last_seq": hello[0]})
         for _ in range(args.catch_up):
             assert "<!--seq:" in await socket.receive_from(timeout=10)
         await socket.disconnect()
+
+    def connect(n: int) -> None:
+        if not hello:  # before the last --catch-up releases (every team sees those)
+            releases = exercise.events.filter(kind=INJECT_RELEASED).order_by("-seq")
+            hello.append(releases.values_list("seq", flat=True)[args.catch_up - 1] - 1)
+        asyncio.run_coroutine_threadsafe(open_socket(n), loop).result()
 
     retitled = itertools.count()
 
