@@ -15,6 +15,7 @@ in the embedded default, a dict in Django's cache (one process). Time comes from
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 
 import redis
@@ -26,6 +27,7 @@ from exercises import clock
 TTL = 60.0  # seconds without a heartbeat before an entry counts as gone (3 pings missed)
 _KEY = "cascade:presence:{}"
 _client: tuple[int, redis.Redis] | None = None
+_client_lock = threading.Lock()
 
 
 def member(participant_id: int, channel: str) -> str:
@@ -42,11 +44,18 @@ def _now() -> float:
 
 
 def _redis() -> redis.Redis:
-    """This process's Redis client (made again in a forked child)."""
+    """This process's Redis client (made again in a forked child).
+
+    Made under a lock: a client made from a URL owns its pool and closes it when it is
+    garbage-collected. Two sockets opening together on a fresh server both made one, the
+    second replaced the first, and the first's pool closed the connection the other
+    thread was still opening: that socket's handshake failed and it was closed
+    (bench/README.md, "Where it stands, session 8")."""
     global _client
-    if _client is None or _client[0] != os.getpid():
-        _client = (os.getpid(), redis.Redis.from_url(settings.REDIS_URL))
-    return _client[1]
+    with _client_lock:
+        if _client is None or _client[0] != os.getpid():
+            _client = (os.getpid(), redis.Redis.from_url(settings.REDIS_URL))
+        return _client[1]
 
 
 def touch(exercise_id: int, participant_id: int, channel: str) -> None:
