@@ -195,6 +195,7 @@ class Client:
         self.measure = False
         self.hello_seq = 0
         self.handshake: float | None = None  # seconds from the TCP connect to the 101
+        self.closed_by_server: int | None = None  # the close code, if it closed before stop
 
     async def run(self, hello_seq: int, ready: asyncio.Event, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
@@ -222,6 +223,8 @@ class Client:
                     self.received.append((int(match.group(1)), time.monotonic()))
                     if self.measure:
                         self.sizes[int(match.group(1))] = len(frame)
+            if not stop.is_set():
+                self.closed_by_server = ws.close_code
             await closer
 
     @staticmethod

@@ -282,7 +282,8 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
 def swarm_main(specs, hello_seq, join_rate, ready, snapshot, stop, results) -> None:
     """Child process: open its share of the sockets (paced at ``join_rate``), wait until
     each is open or has failed, put on ``results`` a summary (``joined``), then on each
-    ``snapshot`` every client's ``(team id, frames, sizes)`` so far; until ``stop``.
+    ``snapshot`` every client's ``(team id, frames, sizes, close code)`` so far (the code
+    if the server closed it, else None); until ``stop``.
 
     ``specs``: (port, path, cookie, team id). The first client measures frame sizes."""
 
@@ -313,7 +314,12 @@ def swarm_main(specs, hello_seq, join_rate, ready, snapshot, stop, results) -> N
         while not stop.is_set():
             if snapshot.is_set():
                 snapshot.clear()
-                results.put([(c.team_id, list(c.received), dict(c.sizes)) for c in clients])
+                results.put(
+                    [
+                        (c.team_id, list(c.received), dict(c.sizes), c.closed_by_server)
+                        for c in clients
+                    ]
+                )
             await asyncio.sleep(0.1)
         done.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -408,7 +414,7 @@ class Swarm:
     def settle(self) -> float:
         """Until no socket has received a frame for ``QUIET_S``: under load a frame still
         on its way is late (its fan-out counted), not lost. Returns the seconds waited."""
-        return wait_quiet(lambda: sum(len(received) for _, received, _ in self.frames()))
+        return wait_quiet(lambda: sum(len(received) for _, received, *_ in self.frames()))
 
     def frames(self):
         for _, _, snap, _, _ in self.children:
@@ -507,7 +513,7 @@ def fanout(frames, started: dict[int, float]) -> list[float]:
     """Milliseconds from each timed POST's start to each socket's frame of its seq."""
     return [
         (at - started[seq]) * 1000
-        for _, received, _ in frames
+        for _, received, *_ in frames
         for seq, at in received
         if seq in started
     ]
@@ -614,7 +620,7 @@ def floor_phases(
     frames = swarm.frames()
     swarm.close()
     delivery = Counter()
-    for _, received, _ in frames:
+    for _, received, *_ in frames:
         delivery.update(account(seqs, [seq for seq, _ in received]))
     report("Floor: frames", [_delivery_row(delivery)])
     return figures
@@ -716,21 +722,25 @@ def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
 def cascade_delivery(exercise, frames, hello_seq: int) -> Counter:
     """Every socket's frames against what it may see; the first sockets that went wrong
     are printed, with the seqs they lost."""
-    clients = []
-    for team_id, received, _ in frames:
+    clients, closed = [], []
+    for team_id, received, _, closed_by_server in frames:
         client = Client(0, exercise.code, "", team_id)
         client.hello_seq, client.received = hello_seq, received
         clients.append(client)
+        closed.append(closed_by_server)
     wrong: list = []
     delivery = check_delivery(exercise, clients, wrong)
     for index, team_id, counts, lost in wrong[:5]:
-        print(f"  socket {index} (team {team_id}): {counts}; lost seqs {lost[:12]}")
+        why = f"; closed by the server ({closed[index]})" if closed[index] is not None else ""
+        print(f"  socket {index} (team {team_id}): {counts}; lost seqs {lost[:12]}{why}")
+    if server_closed := sum(code is not None for code in closed):
+        print(f"  sockets the server closed                 {server_closed}")
     return delivery
 
 
 def floor_delivery(frames, started: dict[int, float]) -> Counter:
     delivery = Counter()
-    for _, received, _ in frames:
+    for _, received, *_ in frames:
         delivery.update(account(sorted(started), [seq for seq, _ in received]))
     return delivery
 
