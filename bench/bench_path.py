@@ -60,6 +60,7 @@ import gc
 import http.client
 import itertools
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -770,6 +771,7 @@ def run(args, env) -> list[str]:
 
     missed: list[str] = []
     summary: list[tuple[str, str]] = []
+    began = time.time()
     print(f"Preparing {args.database} (load average {os.getloadavg()[0]:.1f}) …", flush=True)
     recreate_database(args.database)
     call_command("migrate", verbosity=0)
@@ -1009,7 +1011,15 @@ def run(args, env) -> list[str]:
         server_figures(scraped, env["METRICS_TOKEN"])
         sampler.stop.set()
         sampler.join()
-        report("Servers", [("RSS peak (MB)", ", ".join(f"{p / 2**20:.0f}" for p in sampler.peak))])
+        rss = ", ".join(f"{p / 2**20:.0f}" for p in sampler.peak)
+    errors = logged_errors(log_dir, began)  # the servers stopped: their logs are whole
+    report(
+        "Servers",
+        [("RSS peak (MB)", rss), ("error lines in their logs", str(len(errors)))]
+        + [("", line[:160]) for line in errors[:5]],
+    )
+    if errors:
+        missed.append(f"{len(errors)} error lines in the servers' logs ({log_dir})")
 
     if args.engine_seconds:
         rate = guarded(missed, "the engine-only phase", lambda: engine_only(args, mp))
@@ -1485,6 +1495,25 @@ def _delivery_row(delivery: Counter) -> tuple[str, str]:
         f"{delivery['expected']} / {delivery['received']}; "
         + " / ".join(str(delivery[k]) for k in ("lost", "duplicated", "out_of_order", "leaked")),
     )
+
+
+# Daphne's "Exception inside application", Django's and gunicorn's error lines.
+ERROR_LINE = re.compile(r"\bERROR\b|\[CRITICAL\]")
+
+
+def logged_errors(log_dir: Path, since: float) -> list[str]:
+    """The error lines in the logs of the servers this run started: ``log_dir``'s Daphne
+    and gunicorn logs written since ``since`` (epoch seconds). An exception inside the
+    application closes that socket or answers that request with a 500, which the
+    figures alone may not show."""
+    lines: list[str] = []
+    for path in sorted(log_dir.glob("*.log")):
+        if path.name.startswith(("daphne", "gunicorn")) and path.stat().st_mtime >= since:
+            text = path.read_text(errors="replace")
+            lines += [
+                f"{path.name}: {line}" for line in text.splitlines() if ERROR_LINE.search(line)
+            ]
+    return lines
 
 
 def drop_database(url: str) -> None:

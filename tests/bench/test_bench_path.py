@@ -1,9 +1,11 @@
 """bench/bench_path.py's pure parts: how sockets are spread over client processes and
 put back, how their joins add up, when players open their pages, the fan-out target, who
-is seeded for which phase, where fan-out passes 1 s, what more processes buy."""
+is seeded for which phase, where fan-out passes 1 s, what more processes buy, which
+server log lines are errors."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from types import SimpleNamespace
 
@@ -24,6 +26,7 @@ from bench.bench_path import (
     joined,
     joined_together,
     layout_problem,
+    logged_errors,
     more_servers_rows,
     scale_rhythm,
     seeded,
@@ -182,3 +185,25 @@ def test_the_frames_are_awaited_until_none_arrives_for_a_while():
 def test_the_wait_for_frames_has_an_end():
     counts = iter(range(10**6))  # a frame every time: never quiet
     assert wait_quiet(lambda: next(counts), sleep=lambda s: None) == SETTLE_LIMIT_S
+
+
+def test_the_error_lines_of_this_runs_server_logs_are_found(tmp_path):
+    daphne = tmp_path / "daphne-scale-2.log"
+    daphne.write_text(
+        '127.0.0.1:41382 - - [30/Nov/2026:20:29:55] "WSCONNECTING /ws/exercises/x/" - -\n'
+        "2026-11-30 20:29:56,633 ERROR daphne.server: Exception inside application: boom\n"
+        "Traceback (most recent call last):\n"
+    )
+    gunicorn = tmp_path / "gunicorn.log"
+    gunicorn.write_text("[2026-11-30 20:49:11 +0000] [2676] [CRITICAL] WORKER TIMEOUT (pid:2676)\n")
+    (tmp_path / "daphne-0.log").write_text("[INFO] Booting\n2026 WARNING Not Found: /x\n")
+    earlier = tmp_path / "daphne-scale-0.log"  # an earlier run's, left in the same folder
+    earlier.write_text("2026-11-29 ERROR daphne.server: Exception inside application\n")
+    os.utime(earlier, (1_000_000, 1_000_000))
+    (tmp_path / "bench.log").write_text("ERROR of some other program\n")
+
+    assert logged_errors(tmp_path, since=2_000_000) == [
+        "daphne-scale-2.log: 2026-11-30 20:29:56,633 ERROR daphne.server:"
+        " Exception inside application: boom",
+        "gunicorn.log: [2026-11-30 20:49:11 +0000] [2676] [CRITICAL] WORKER TIMEOUT (pid:2676)",
+    ]
