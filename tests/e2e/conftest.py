@@ -167,5 +167,11 @@ HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
 
 
 def htmx_idle(page) -> None:
-    """Wait until htmx has no request in flight and has settled every swap."""
-    page.wait_for_function(f"() => window.htmx && !document.querySelector({HTMX_BUSY!r})")
+    """Wait until the page has loaded, htmx has no request in flight and has settled every
+    swap. ``window.htmx`` exists as soon as its script runs, but htmx attaches its handlers
+    to the page only at DOMContentLoaded: a click in between (a scenario's closed "add"
+    form, loaded on its first toggle) was lost, and the form never came."""
+    page.wait_for_function(
+        "() => document.readyState === 'complete' && window.htmx"
+        f" && !document.querySelector({HTMX_BUSY!r})"
+    )
