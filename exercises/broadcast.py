@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NotRequired, TypedDict
@@ -41,6 +40,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.db import transaction
 
 from config import metrics
+from config.per_process import PerProcess
 from exercises import fragments
 from exercises.models import Event
 from exercises.visibility import (
@@ -219,8 +219,6 @@ def end_sessions(user_id: int) -> None:
 
 
 SEND_TIMEOUT = 10.0  # seconds; a hung Redis must not hold the request forever
-_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
-_sender_lock = threading.Lock()
 
 
 def _deliver(messages: list[tuple[str, EventPush | SessionEnd]]) -> None:
@@ -258,7 +256,7 @@ def async_to_sync(
         return _asgiref_async_to_sync(send)
 
     def call(*args: Any) -> None:
-        future = asyncio.run_coroutine_threadsafe(send(*args), _sender_loop())
+        future = asyncio.run_coroutine_threadsafe(send(*args), _sender.get())
         try:
             future.result(timeout=SEND_TIMEOUT)
         except TimeoutError:
@@ -268,13 +266,12 @@ def async_to_sync(
     return call
 
 
-def _sender_loop() -> asyncio.AbstractEventLoop:
-    """This process's sending loop, started on first use (and again in a forked child)."""
-    global _sender
-    with _sender_lock:
-        if _sender is None or _sender[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="cascade-publish", daemon=True)
-            thread.start()
-            _sender = (os.getpid(), loop)
-        return _sender[1]
+def _start_sender_loop() -> asyncio.AbstractEventLoop:
+    """A sending loop running in a thread of its own."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="cascade-publish", daemon=True).start()
+    return loop
+
+
+# This process's sending loop, started on first use (config.per_process).
+_sender = PerProcess(_start_sender_loop)

@@ -14,20 +14,19 @@ in the embedded default, a dict in Django's cache (one process). Time comes from
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from config.per_process import PerProcess
 from exercises import clock
 
 TTL = 60.0  # seconds without a heartbeat before an entry counts as gone (3 pings missed)
 _KEY = "cascade:presence:{}"
-_client: tuple[int, redis.Redis] | None = None
-_client_lock = threading.Lock()
+# This process's Redis client (config.per_process: made once, under a lock).
+_client: PerProcess[redis.Redis] = PerProcess(lambda: redis.Redis.from_url(settings.REDIS_URL))
 
 
 def member(participant_id: int, channel: str) -> str:
@@ -43,27 +42,12 @@ def _now() -> float:
     return clock.now().timestamp()
 
 
-def _redis() -> redis.Redis:
-    """This process's Redis client (made again in a forked child).
-
-    Made under a lock: a client made from a URL owns its pool and closes it when it is
-    garbage-collected. Two sockets opening together on a fresh server both made one, the
-    second replaced the first, and the first's pool closed the connection the other
-    thread was still opening: that socket's handshake failed and it was closed
-    (bench/README.md, "Where it stands, session 8")."""
-    global _client
-    with _client_lock:
-        if _client is None or _client[0] != os.getpid():
-            _client = (os.getpid(), redis.Redis.from_url(settings.REDIS_URL))
-        return _client[1]
-
-
 def touch(exercise_id: int, participant_id: int, channel: str) -> None:
     """The socket ``channel`` of ``participant_id`` is open (connect, heartbeat)."""
     name, expires = member(participant_id, channel), _now() + TTL
     key = _KEY.format(exercise_id)
     if settings.REDIS_URL:
-        pipe = _redis().pipeline()
+        pipe = _client.get().pipeline()
         pipe.zadd(key, {name: expires})
         pipe.expire(key, int(TTL * 2))  # the whole set goes when every socket is gone
         pipe.execute()
@@ -77,7 +61,7 @@ def leave(exercise_id: int, participant_id: int, channel: str) -> None:
     """The socket closed."""
     name, key = member(participant_id, channel), _KEY.format(exercise_id)
     if settings.REDIS_URL:
-        _redis().zrem(key, name)
+        _client.get().zrem(key, name)
         return
     entries = cache.get(key, {})
     entries.pop(name, None)
@@ -88,7 +72,7 @@ def present(exercise_id: int) -> set[int]:
     """Ids of the participants with a live socket on the exercise now; drops what expired."""
     key, now = _KEY.format(exercise_id), _now()
     if settings.REDIS_URL:
-        client = _redis()
+        client = _client.get()
         client.zremrangebyscore(key, "-inf", now)
         entries = {m.decode(): score for m, score in client.zrange(key, 0, -1, withscores=True)}
         return alive(entries, now)

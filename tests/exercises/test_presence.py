@@ -3,11 +3,9 @@ the socket writing and removing its entry, the lobby's "Joined" column and the c
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.urls import reverse
@@ -33,36 +31,6 @@ def test_alive_keeps_entries_that_have_not_expired():
     assert presence.alive(entries, 60.0) == {1, 3}
     assert presence.alive(entries, 100.0) == {3}
     assert presence.alive({}, 0.0) == set()
-
-
-def test_sockets_opening_together_share_the_processs_one_redis_client(monkeypatch):
-    """A client made from a URL closes its pool when it is garbage-collected: had a second
-    thread made one while the first was still making its own, one would replace the
-    other and close the pool of a connection still being opened (a socket's handshake
-    failed on a fresh server, bench/README.md "Where it stands, session 8")."""
-    monkeypatch.setattr(presence, "_client", None)
-    first_made, release, made = threading.Event(), threading.Event(), []
-
-    def from_url(url):
-        made.append(object())
-        if len(made) == 1:
-            first_made.set()
-            release.wait(timeout=10)  # the second thread arrives meanwhile
-        return made[-1]
-
-    monkeypatch.setattr(redis.Redis, "from_url", from_url)
-    got = []
-    first = threading.Thread(target=lambda: got.append(presence._redis()))
-    second = threading.Thread(target=lambda: got.append(presence._redis()))
-    first.start()
-    assert first_made.wait(timeout=10)
-    second.start()
-    second.join(timeout=0.5)  # unlocked, it makes a second client here and returns it
-    release.set()
-    first.join(timeout=10)
-    second.join(timeout=10)
-    assert len(made) == 1
-    assert got == [made[0], made[0]]
 
 
 def test_an_entry_expires_without_a_heartbeat_and_lives_on_with_one():

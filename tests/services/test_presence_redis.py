@@ -25,7 +25,7 @@ def fresh_key():
 
 def other_process() -> None:
     """Forget this process's client, as another server process would not share it."""
-    presence._client = None
+    presence._client.forget()
 
 
 def test_entries_are_shared_between_processes_and_expire(fresh_key):
