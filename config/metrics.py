@@ -28,9 +28,11 @@ worker that exits as dead there).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -96,12 +98,54 @@ def stamped(push: dict[str, Any]) -> dict[str, Any]:
     return {**push, "published_at": time.time()}
 
 
+# Fan-out latencies of frames sent but not yet recorded. A published event wakes every
+# socket of a process in one turn of its event loop, and Daphne (Twisted) writes what
+# they send at the loop's next turn: a frame recorded as it was sent (a locked write to a
+# shared file with PROMETHEUS_MULTIPROC_DIR) delayed every frame of the burst. So frames
+# are recorded a little later, once written (bench/README.md, session 9). A deque, as
+# sockets of other threads' loops (tests, ``async_to_sync``) may add to it.
+_unrecorded: deque[float | None] = deque()
+_recording_due: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+RECORD_FRAMES_AFTER = 0.05  # seconds: longer than a burst's writes, short for a scrape
+
+
 def frame_pushed(push: dict[str, Any]) -> None:
-    """A socket sent a live push; its fan-out latency if the publisher stamped it."""
-    FRAMES.labels("live").inc()
+    """A socket sent a live push; its fan-out latency if the publisher stamped it.
+
+    Timed now, recorded ``RECORD_FRAMES_AFTER`` later (at once outside an event loop)."""
     published_at = push.get("published_at")
-    if isinstance(published_at, float):
-        FANOUT.observe(max(time.time() - published_at, 0.0))
+    fanout = max(time.time() - published_at, 0.0) if isinstance(published_at, float) else None
+    _unrecorded.append(fanout)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        record_frames()
+        return
+    # Each loop its own recording: one that closes first (a test's) leaves none undone.
+    if loop not in _recording_due:
+        _recording_due.add(loop)
+        loop.call_later(RECORD_FRAMES_AFTER, _record_due, loop)
+
+
+def _record_due(loop: asyncio.AbstractEventLoop) -> None:
+    _recording_due.discard(loop)  # first: a frame timed from here on gets a recording
+    record_frames()
+
+
+def record_frames() -> None:
+    """Records the frames ``frame_pushed`` timed; ``exposition`` calls it too, so a
+    process's own ``/metrics`` counts every frame it sent."""
+    sent = 0
+    while True:
+        try:
+            fanout = _unrecorded.popleft()
+        except IndexError:
+            break
+        sent += 1
+        if fanout is not None:
+            FANOUT.observe(fanout)
+    if sent:
+        FRAMES.labels("live").inc(sent)
 
 
 def frames_caught_up(count: int) -> None:
@@ -132,6 +176,7 @@ def timed_work_done(clock_now: float, due: Iterable[float]) -> None:
 def exposition() -> tuple[bytes, str]:
     """The text format of every figure: this process's, or with
     ``PROMETHEUS_MULTIPROC_DIR`` those of every process sharing that directory."""
+    record_frames()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import os
+import time
 
 import pytest
 from django.conf import settings
@@ -38,6 +39,18 @@ def release_post(port: int, code: str, inject: str, cookie: str, origin: str = "
         return connection.getresponse().status
     finally:
         connection.close()
+
+
+def scrape_once_frames_recorded(url: str, frames: int) -> dict[str, float]:
+    """The metrics once Daphne has recorded ``frames`` live frames: it records a frame
+    just after sending it (``config.metrics.frame_pushed``), so a scrape can come first."""
+    deadline = time.monotonic() + 10
+    while True:
+        samples = metrics_scrape.scrape(url, TOKEN)
+        recorded = metrics_scrape.total(samples, "cascade_frames_pushed_total", source="live")
+        if recorded >= frames or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.05)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,7 +93,7 @@ def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne(tmp_path):
         gunicorn_server(env, workers=2, **logs) as (web_port, _),
     ):
         statuses, seqs = asyncio.run(scenario(servers[0][0], web_port))
-        samples = metrics_scrape.scrape(f"http://127.0.0.1:{web_port}/metrics", TOKEN)
+        samples = scrape_once_frames_recorded(f"http://127.0.0.1:{web_port}/metrics", 2)
     assert statuses == [200, 403, 200]  # CSRF's origin check holds under gunicorn
     assert seqs == [start + 1, start + 2]
     # Published by gunicorn's workers, pushed by Daphne's socket: one scrape sees both.
