@@ -311,6 +311,13 @@ def swarm_main(specs, hello_seq, join_rate, ready, snapshot, stop, results) -> N
         )
         handshakes = [c.handshake for c in clients if c.handshake is not None]
         results.put(joined(time.monotonic() - started, handshakes, failures))
+        # The instrument must not pause while it times: a full collection of its clients'
+        # objects took 20-50 ms, and landed on one inject a run, every one of its frames
+        # late by that much, Cascade's and the floor's alike (bench/README.md, session 9).
+        # From here its clients' allocations are freed by reference counting; the process
+        # ends with its phase.
+        gc.collect()
+        gc.disable()
         ready.set()
         while not stop.is_set():
             if snapshot.is_set():
@@ -510,14 +517,34 @@ def releases(ports, count: int, gap: float, request: Callable[[int], tuple[str, 
     return out
 
 
-def fanout(frames, started: dict[int, float]) -> list[float]:
-    """Milliseconds from each timed POST's start to each socket's frame of its seq."""
-    return [
-        (at - started[seq]) * 1000
-        for _, received, *_ in frames
-        for seq, at in received
-        if seq in started
-    ]
+def fanout_by_inject(frames, started: dict[int, float]) -> dict[int, list[float]]:
+    """Milliseconds from each timed POST's start to each socket's frame of its seq, by
+    the POST's seq (or id)."""
+    out: dict[int, list[float]] = {seq: [] for seq in started}
+    for _, received, *_ in frames:
+        for seq, at in received:
+            if seq in started:
+                out[seq].append((at - started[seq]) * 1000)
+    return out
+
+
+def every_frame(by_inject: dict[int, list[float]]) -> list[float]:
+    return [ms for each in by_inject.values() for ms in each]
+
+
+def inject_spans(by_inject: dict[int, list[float]]) -> str:
+    """When an inject's first and last frames came, the median over the injects and the
+    slowest inject's: whether a p99 is every inject's tail or one inject's stall."""
+    spans = [(min(each), max(each), n) for n, each in enumerate(by_inject.values(), 1) if each]
+    if not spans:
+        return "none received"
+    first = percentile([span[0] for span in spans], 50)
+    last = percentile([span[1] for span in spans], 50)
+    slowest = max(spans, key=lambda span: span[1])
+    return (
+        f"{first:.0f} / {last:.0f} ms (slowest: inject {slowest[2]} of {len(by_inject)},"
+        f" {slowest[0]:.0f} / {slowest[1]:.0f})"
+    )
 
 
 # ---------------------------------------------------------------- gunicorn beside Daphne
@@ -585,7 +612,8 @@ def floor_phases(
         swarm.settle()
         started = {int(body): t0 for t0, _, body in posts}
         seqs += sorted(started)
-        floor_fanout = fanout(swarm.frames(), started)
+        by_inject = fanout_by_inject(swarm.frames(), started)
+        floor_fanout = every_frame(by_inject)
         floor_release = [ms for _, ms, _ in posts]
         released = cpu_seconds(every_server, swarm.pids)
         what = "join + injects" if not figures else "injects"
@@ -596,6 +624,7 @@ def floor_phases(
                 ("release POST p50 / p95 / p99", spread(floor_release)),
                 ("frames received", f"{len(floor_fanout)} of {len(posts) * len(specs)}"),
                 ("fan-out from the POST p50 / p95 / p99", spread(floor_fanout)),
+                ("an inject's first / last frame, median", inject_spans(by_inject)),
                 (f"CPU s, servers | clients ({what})", _cpu_row(cpu, released)),
             ],
         )
@@ -661,13 +690,17 @@ def ratio_rows(name: str, floor: FloorFigures, fan, release, rate: float, decide
 
 class Round(NamedTuple):
     """One round of sockets and releases: the swarm (still open), each socket's hello
-    seq, {seq or id: the release POST's start}, release POST ms, fan-out ms."""
+    seq, {seq or id: the release POST's start}, release POST ms, fan-out ms by seq."""
 
     swarm: Swarm
     hello_seq: int
     started: dict[int, float]
     release_ms: list[float]
-    fanout_ms: list[float]
+    by_inject: dict[int, list[float]]
+
+    @property
+    def fanout_ms(self) -> list[float]:
+        return every_frame(self.by_inject)
 
 
 def client_processes(args, sockets: int) -> int:
@@ -702,7 +735,8 @@ def cascade_round(mp, args, ports, exercise, specs, cookie: str, injects: list[i
     if len(released) != len(posts):
         raise RuntimeError(f"{len(posts)} release POSTs made {len(released)} events")
     started = {seq: t0 for seq, (t0, _, _) in zip(released, posts, strict=True)}
-    return Round(swarm, hello, started, [ms for _, ms, _ in posts], fanout(swarm.frames(), started))
+    release_ms = [ms for _, ms, _ in posts]
+    return Round(swarm, hello, started, release_ms, fanout_by_inject(swarm.frames(), started))
 
 
 def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
@@ -717,7 +751,8 @@ def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
     )
     swarm.settle()
     started = {int(body): t0 for t0, _, body in posts}
-    return Round(swarm, 0, started, [ms for _, ms, _ in posts], fanout(swarm.frames(), started))
+    release_ms = [ms for _, ms, _ in posts]
+    return Round(swarm, 0, started, release_ms, fanout_by_inject(swarm.frames(), started))
 
 
 def cascade_delivery(exercise, frames, hello_seq: int) -> Counter:
@@ -892,6 +927,7 @@ def run(args, env) -> list[str]:
                     f"{len(cascade.fanout_ms)} of {len(cascade.started) * len(specs)}",
                 ),
                 ("fan-out from the POST p50 / p95 / p99", spread(cascade.fanout_ms)),
+                ("an inject's first / last frame, median", inject_spans(cascade.by_inject)),
                 ("CPU s, servers | clients (join + injects)", _cpu_row(cpu, cpu_injects)),
                 ("server RSS now (MB)", ", ".join(f"{r:.0f}" for r in rss_of(every_server))),
             ],

@@ -1,7 +1,7 @@
 """bench/bench_path.py's pure parts: how sockets are spread over client processes and
 put back, how their joins add up, when players open their pages, the fan-out target, who
 is seeded for which phase, where fan-out passes 1 s, what more processes buy, which
-server log lines are errors."""
+server log lines are errors, when each inject's frames came."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from bench.bench_path import (
     arrivals,
     breaks_at,
     deal,
+    fanout_by_inject,
     fanout_misses,
     first_teams,
     gather,
     in_first_teams,
+    inject_spans,
     joined,
     joined_together,
     layout_problem,
@@ -207,3 +209,20 @@ def test_the_error_lines_of_this_runs_server_logs_are_found(tmp_path):
         " Exception inside application: boom",
         "gunicorn.log: [2026-11-30 20:49:11 +0000] [2676] [CRITICAL] WORKER TIMEOUT (pid:2676)",
     ]
+
+
+def test_each_injects_frames_are_timed_from_its_own_post():
+    started = {7: 10.0, 8: 10.5, 9: 11.0}
+    frames = [  # (socket, [(seq, arrival)]) as the swarm's snapshot gives them
+        ("a", [(6, 9.0), (7, 10.030), (8, 10.540), (9, 11.060)]),  # 6 was no timed POST's
+        ("b", [(7, 10.050), (8, 10.600), (9, 11.020)]),
+    ]
+    by_inject = fanout_by_inject(frames, started)
+    assert {seq: [round(ms) for ms in each] for seq, each in by_inject.items()} == {
+        7: [30, 50],
+        8: [40, 100],
+        9: [60, 20],
+    }
+    # Medians of the first (30, 40, 20) and last (50, 100, 60) frames; 8 is the slowest.
+    assert inject_spans(by_inject) == "30 / 60 ms (slowest: inject 2 of 3, 40 / 100)"
+    assert inject_spans({7: []}) == "none received"
