@@ -8,7 +8,8 @@ broadcast, timing) records with one call each:
 - ``cascade_frames_pushed_total{source}``: event frames sent to browsers, ``live`` pushes
   and ``catch_up`` frames read from the database;
 - ``cascade_fanout_seconds``: from handing an event's push to the channel layer to a
-  socket sending it (wall clock of two processes: keep hosts NTP-synced);
+  socket sending it (wall clock of two processes: keep hosts NTP-synced); live frames
+  are timed as they are sent and recorded ``RECORD_FRAMES_AFTER`` later;
 - ``cascade_timed_work_lag_seconds``: how late timed work (injects, prompt openings and
   deadlines, delayed consequences) ran after it fell due, on the exercise clock;
 - ``cascade_events_published_total{kind}`` and ``cascade_decisions_total``: decisions per
