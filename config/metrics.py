@@ -33,7 +33,6 @@ import asyncio
 import os
 import time
 import weakref
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,14 +98,16 @@ def stamped(push: dict[str, Any]) -> dict[str, Any]:
     return {**push, "published_at": time.time()}
 
 
-# Fan-out latencies of frames sent but not yet recorded. A published event wakes every
-# socket of a process in one turn of its event loop, and Daphne (Twisted) writes what
+# Fan-out latencies of frames sent and not yet recorded, by event loop. A published event
+# wakes every socket of a process in one turn of its loop, and Daphne (Twisted) writes what
 # they send at the loop's next turn: a frame recorded as it was sent (a locked write to a
-# shared file with PROMETHEUS_MULTIPROC_DIR) delayed every frame of the burst. So frames
-# are recorded a little later, once written (bench/README.md, session 9). A deque, as
-# sockets of other threads' loops (tests, ``async_to_sync``) may add to it.
-_unrecorded: deque[float | None] = deque()
-_recording_due: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+# shared file with PROMETHEUS_MULTIPROC_DIR) delayed every frame of the burst. So a loop's
+# frames are recorded together a little later, once written (bench/README.md, session 9).
+# Each loop's list is touched by its own thread only; a loop closed before its recording
+# (at shutdown, or a test's) takes its last frames' figures with it.
+_unrecorded: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[float | None]] = (
+    weakref.WeakKeyDictionary()
+)
 RECORD_FRAMES_AFTER = 0.05  # seconds: longer than a burst's writes, short for a scrape
 
 
@@ -116,37 +117,28 @@ def frame_pushed(push: dict[str, Any]) -> None:
     Timed now, recorded ``RECORD_FRAMES_AFTER`` later (at once outside an event loop)."""
     published_at = push.get("published_at")
     fanout = max(time.time() - published_at, 0.0) if isinstance(published_at, float) else None
-    _unrecorded.append(fanout)
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        record_frames()
+        _record([fanout])
         return
-    # Each loop its own recording: one that closes first (a test's) leaves none undone.
-    if loop not in _recording_due:
-        _recording_due.add(loop)
-        loop.call_later(RECORD_FRAMES_AFTER, _record_due, loop)
+    pending = _unrecorded.get(loop)
+    if pending is None:
+        pending = _unrecorded[loop] = []
+        loop.call_later(RECORD_FRAMES_AFTER, _record_pending, loop)
+    pending.append(fanout)
 
 
-def _record_due(loop: asyncio.AbstractEventLoop) -> None:
-    _recording_due.discard(loop)  # first: a frame timed from here on gets a recording
-    record_frames()
+def _record_pending(loop: asyncio.AbstractEventLoop) -> None:
+    _record(_unrecorded.pop(loop, []))
 
 
-def record_frames() -> None:
-    """Records the frames ``frame_pushed`` timed; ``exposition`` calls it too, so a
-    process's own ``/metrics`` counts every frame it sent."""
-    sent = 0
-    while True:
-        try:
-            fanout = _unrecorded.popleft()
-        except IndexError:
-            break
-        sent += 1
+def _record(fanouts: list[float | None]) -> None:
+    for fanout in fanouts:
         if fanout is not None:
             FANOUT.observe(fanout)
-    if sent:
-        FRAMES.labels("live").inc(sent)
+    if fanouts:
+        FRAMES.labels("live").inc(len(fanouts))
 
 
 def frames_caught_up(count: int) -> None:
@@ -177,7 +169,6 @@ def timed_work_done(clock_now: float, due: Iterable[float]) -> None:
 def exposition() -> tuple[bytes, str]:
     """The text format of every figure: this process's, or with
     ``PROMETHEUS_MULTIPROC_DIR`` those of every process sharing that directory."""
-    record_frames()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
