@@ -7,23 +7,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from prometheus_client import REGISTRY
 
 from config import metrics
+from tests.config.test_operations import sample
 
 LATER = metrics.RECORD_FRAMES_AFTER * 2  # the recording falls due before this
 
 
 def recorded() -> tuple[float, float, float]:
     """Live frames, fan-out observations and their sum, as ``/metrics`` reads them."""
-
-    def value(name: str, **labels: str) -> float:
-        return REGISTRY.get_sample_value(name, labels) or 0.0
-
     return (
-        value("cascade_frames_pushed_total", source="live"),
-        value("cascade_fanout_seconds_count"),
-        value("cascade_fanout_seconds_sum"),
+        sample("cascade_frames_pushed_total", source="live"),
+        sample("cascade_fanout_seconds_count"),
+        sample("cascade_fanout_seconds_sum"),
     )
 
 
