@@ -532,9 +532,11 @@ def every_frame(by_inject: dict[int, list[float]]) -> list[float]:
     return [ms for each in by_inject.values() for ms in each]
 
 
-def inject_spans(by_inject: dict[int, list[float]]) -> str:
+def inject_spans(by_inject: dict[int, list[float]], release_ms: list[float]) -> str:
     """When an inject's first and last frames came, the median over the injects and the
-    slowest inject's: whether a p99 is every inject's tail or one inject's stall."""
+    slowest inject's, with its release POST's time (``release_ms``, in the injects'
+    order): whether a p99 is every inject's tail or one inject's stall, and whether the
+    stall was the POST's."""
     spans = [(min(each), max(each), n) for n, each in enumerate(by_inject.values(), 1) if each]
     if not spans:
         return "none received"
@@ -543,7 +545,7 @@ def inject_spans(by_inject: dict[int, list[float]]) -> str:
     slowest = max(spans, key=lambda span: span[1])
     return (
         f"{first:.0f} / {last:.0f} ms (slowest: inject {slowest[2]} of {len(by_inject)},"
-        f" {slowest[0]:.0f} / {slowest[1]:.0f})"
+        f" {slowest[0]:.0f} / {slowest[1]:.0f}, its POST {release_ms[slowest[2] - 1]:.0f})"
     )
 
 
@@ -624,7 +626,10 @@ def floor_phases(
                 ("release POST p50 / p95 / p99", spread(floor_release)),
                 ("frames received", f"{len(floor_fanout)} of {len(posts) * len(specs)}"),
                 ("fan-out from the POST p50 / p95 / p99", spread(floor_fanout)),
-                ("an inject's first / last frame, median", inject_spans(by_inject)),
+                (
+                    "an inject's first / last frame, median",
+                    inject_spans(by_inject, floor_release),
+                ),
                 (f"CPU s, servers | clients ({what})", _cpu_row(cpu, released)),
             ],
         )
@@ -927,7 +932,10 @@ def run(args, env) -> list[str]:
                     f"{len(cascade.fanout_ms)} of {len(cascade.started) * len(specs)}",
                 ),
                 ("fan-out from the POST p50 / p95 / p99", spread(cascade.fanout_ms)),
-                ("an inject's first / last frame, median", inject_spans(cascade.by_inject)),
+                (
+                    "an inject's first / last frame, median",
+                    inject_spans(cascade.by_inject, cascade.release_ms),
+                ),
                 ("CPU s, servers | clients (join + injects)", _cpu_row(cpu, cpu_injects)),
                 ("server RSS now (MB)", ", ".join(f"{r:.0f}" for r in rss_of(every_server))),
             ],

@@ -224,5 +224,8 @@ def test_each_injects_frames_are_timed_from_its_own_post():
         9: [60, 20],
     }
     # Medians of the first (30, 40, 20) and last (50, 100, 60) frames; 8 is the slowest.
-    assert inject_spans(by_inject) == "30 / 60 ms (slowest: inject 2 of 3, 40 / 100)"
-    assert inject_spans({7: []}) == "none received"
+    release_ms = [5, 25, 6]
+    assert inject_spans(by_inject, release_ms) == (
+        "30 / 60 ms (slowest: inject 2 of 3, 40 / 100, its POST 25)"
+    )
+    assert inject_spans({7: []}, [5]) == "none received"
