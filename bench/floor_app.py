@@ -44,7 +44,6 @@ from django.views.decorators.http import require_POST
 
 from bench.bench_live import lift_decision_limit
 from config.asgi import application as cascade  # sets Django up
-from config.idle_gc import collect_while_idle
 from config.wsgi import application as wsgi_application  # noqa: F401 - gunicorn serves it
 from exercises import broadcast
 
@@ -122,15 +121,10 @@ settings.ROOT_URLCONF = __name__
 floor_socket = FloorConsumer.as_asgi()
 
 
-async def route(scope, receive, send):
+async def application(scope, receive, send):
     if scope["type"] == "websocket" and scope["path"].startswith("/floor/ws/"):
         return await floor_socket(scope, receive, send)
     return await cascade(scope, receive, send)
-
-
-# The processes' garbage collection as Cascade's (config/idle_gc.py), whichever side's
-# sockets come first.
-application = collect_while_idle(route)
 
 
 gc.collect()

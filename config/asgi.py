@@ -20,14 +20,15 @@ django_asgi_app = BodyLimit(get_asgi_application(), limit=settings.MAX_REQUEST_B
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from config.idle_gc import collect_while_idle  # noqa: E402
 from config.origin import SameOriginValidator  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.socket_auth import SocketAuthStack  # noqa: E402
 
-websocket_app = SameOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns)))
-application = collect_while_idle(
-    ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": SameOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns))),
+    }
 )
 
 # Last: everything above lives as long as the process (config/startup.py).

@@ -16,9 +16,6 @@ Each worker's database pool holds one connection per thread unless ``DATABASE_PO
 says otherwise: a worker never runs more requests at once. With several workers, give
 every process of the host one ``PROMETHEUS_MULTIPROC_DIR``, or ``/metrics`` answers for
 whichever worker took the scrape; a worker that exits is marked dead there.
-
-Each worker collects its garbage between requests (``config/idle_gc.py``): its hooks
-below count the requests in flight.
 """
 
 from __future__ import annotations
@@ -49,18 +46,3 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
-
-
-def post_worker_init(worker) -> None:
-    from config import idle_gc
-
-    worker.request_gaps = idle_gc.request_gaps()
-    worker.request_gaps.start()
-
-
-def pre_request(worker, req) -> None:
-    worker.request_gaps.started()
-
-
-def post_request(worker, req, environ, resp) -> None:
-    worker.request_gaps.finished()

@@ -23,16 +23,13 @@ def _application():
     from channels.routing import ProtocolTypeRouter
 
     from config import asgi
-    from config.idle_gc import collect_while_idle
 
     # Same routing as production; static files served like runserver does.
-    return collect_while_idle(
-        ProtocolTypeRouter(
-            {
-                "http": ASGIStaticFilesHandler(asgi.django_asgi_app),
-                "websocket": asgi.websocket_app,
-            }
-        )
+    return ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(asgi.django_asgi_app),
+            "websocket": asgi.application.application_mapping["websocket"],
+        }
     )
 
 

@@ -100,6 +100,3 @@ def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne(tmp_path):
     total = metrics_scrape.total
     assert total(samples, "cascade_events_published_total", kind="inject.released") == 2
     assert total(samples, "cascade_frames_pushed_total", source="live") == 2
-    # The workers' hooks (config/gunicorn.py: requests in flight, for config/idle_gc.py) ran
-    # without an error; gunicorn would log one and serve on.
-    assert "Exception in" not in (tmp_path / "gunicorn.log").read_text()
