@@ -29,9 +29,9 @@ def load_settings_or_exit() -> None:
 # run; the cyclic garbage a collection finds waits longer, a few MB at most. The price: a
 # joined socket leaves ~200 objects (Twisted's, Channels', Cascade's), so the young
 # collection after players join walks many (~23 ms, on the first inject's frames in some
-# runs: config/idle_gc.py now runs it at a quiet moment). 10,000 shortened it to 2-5 ms but
-# promoted the sockets' objects sooner: a Daphne process holding 2,500 sockets then ran
-# full collections of 570-770 ms (bench/README.md, session 9).
+# runs). 10,000 shortened that to 2-5 ms but promoted the sockets' objects sooner: a
+# Daphne process holding 2,500 sockets then ran full collections of 570-770 ms
+# (bench/README.md, session 9).
 YOUNG_OBJECTS = 50_000
 
 
