@@ -125,6 +125,22 @@ def new_context(browser, live_server):
     _close(contexts, troubles)
 
 
+def _read_uncommitted(connection, on: bool) -> None:
+    """The embedded suite's database is SQLite's shared-cache memory database, where a
+    write that meets another connection's read of the same table fails at once ("database
+    table is locked") instead of waiting, as the embedded default's file database does.
+    Seen in CI: a login's UPDATE of ``accounts_user`` against the previous person's page
+    reading its user in one of Daphne's threads. A connection reading uncommitted takes no
+    table read locks, so it blocks no writer."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA read_uncommitted = {int(on)}")
+
+
+def _reads_uncommitted(sender, connection, **kwargs) -> None:
+    _read_uncommitted(connection, True)
+
+
 @pytest.fixture(scope="session")
 def asgi_live_server() -> Iterator[str]:
     """The ASGI application (HTTP *and* WebSockets) served by Daphne in a thread; its URL.
@@ -133,20 +149,32 @@ def asgi_live_server() -> Iterator[str]:
     a subprocess, so it shares the in-memory test database and the in-memory channel
     layer with the test. The Twisted reactor cannot restart, so it lives for the session
     (tests using it must be ``django_db(transaction=True)``: their data is committed).
+    Its threads' connections read uncommitted (``_read_uncommitted``).
     """
+    from django.db.backends.signals import connection_created
+
     from tests.e2e.asgi_server import serve_in_thread
 
+    connection_created.connect(_reads_uncommitted)
     url, stop = serve_in_thread()
     yield url
     stop()
+    connection_created.disconnect(_reads_uncommitted)
 
 
 @pytest.fixture
 def new_live_context(browser, asgi_live_server):
-    """Like ``new_context``, against the ASGI server (for pages with a live socket)."""
+    """Like ``new_context``, against the ASGI server (for pages with a live socket). The
+    test's own connection reads uncommitted meanwhile, as the server's do."""
+    from django.db import connection
+
+    _read_uncommitted(connection, True)
     make, contexts, troubles = _context_factory(browser, asgi_live_server)
     yield make
-    _close(contexts, troubles)
+    try:
+        _close(contexts, troubles)
+    finally:
+        _read_uncommitted(connection, False)
 
 
 def login(context, username: str, password: str):
