@@ -605,18 +605,9 @@ def floor_phases(
     figures: dict[str, FloorFigures] = {}
     seqs: list[int] = []
     for name, ports in floors.items():
-        posts = releases(
-            ports,
-            args.injects,
-            args.gap,
-            lambda n: ("/floor/release/", {"bytes": frame_bytes}, ""),
-        )
-        swarm.settle()
-        started = {int(body): t0 for t0, _, body in posts}
-        seqs += sorted(started)
-        by_inject = fanout_by_inject(swarm.frames(), started)
-        floor_fanout = every_frame(by_inject)
-        floor_release = [ms for _, ms, _ in posts]
+        timed = floor_releases(swarm, ports, args.injects, args.gap, frame_bytes)
+        seqs += sorted(timed.started)
+        floor_fanout, floor_release = timed.fanout_ms, timed.release_ms
         released = cpu_seconds(every_server, swarm.pids)
         what = "join + injects" if not figures else "injects"
         report(
@@ -624,11 +615,11 @@ def floor_phases(
             [
                 *_join_rows(swarm, args),
                 ("release POST p50 / p95 / p99", spread(floor_release)),
-                ("frames received", f"{len(floor_fanout)} of {len(posts) * len(specs)}"),
+                ("frames received", f"{len(floor_fanout)} of {len(timed.started) * len(specs)}"),
                 ("fan-out from the POST p50 / p95 / p99", spread(floor_fanout)),
                 (
                     "an inject's first / last frame, median",
-                    inject_spans(by_inject, floor_release),
+                    inject_spans(timed.by_inject, floor_release),
                 ),
                 (f"CPU s, servers | clients ({what})", _cpu_row(cpu, released)),
             ],
@@ -751,9 +742,13 @@ def floor_round(mp, args, ports, specs, frame_bytes: int, count: int) -> Round:
         mp, floor_specs, args.join_rate, processes=client_processes(args, len(floor_specs))
     )
     time.sleep(2)
-    posts = releases(
-        ports, count, args.gap, lambda n: ("/floor/release/", {"bytes": frame_bytes}, "")
-    )
+    return floor_releases(swarm, ports, count, args.gap, frame_bytes)
+
+
+def floor_releases(swarm: Swarm, ports, count: int, gap: float, frame_bytes: int) -> Round:
+    """``count`` raw release POSTs of ``frame_bytes`` frames to ``swarm``'s open sockets,
+    every ``gap`` s, each timed to every frame of its id once the sockets have settled."""
+    posts = releases(ports, count, gap, lambda n: ("/floor/release/", {"bytes": frame_bytes}, ""))
     swarm.settle()
     started = {int(body): t0 for t0, _, body in posts}
     release_ms = [ms for _, ms, _ in posts]
