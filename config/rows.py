@@ -36,11 +36,16 @@ class Rows:
         missing row."""
         if values[0] is None:
             return None
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, self.convert(values))
+
+    def convert(self, values: Sequence[Any]) -> list[Any]:
+        """``values`` (its columns, in order) as the instance's fields would hold them, for
+        reads that need a few fields of many rows and no instance."""
         converted = list(values)
         for i, chain in self._converters_for(connection.vendor):
             for convert in chain:
                 converted[i] = convert(converted[i], self._cols[i], connection)
-        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, converted)
+        return converted
 
     def _converters_for(self, vendor: str) -> list[tuple[int, list[Callable]]]:
         # Per database vendor: they depend on the backend, not on the connection.

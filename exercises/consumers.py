@@ -34,10 +34,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config import metrics
 from config.limits import SOCKET_MESSAGE_BYTES, SOCKET_MESSAGE_DEPTH
-from exercises import access, broadcast, clock, engine, presence, scheduler
+from exercises import access, broadcast, clock, engine, presence, queries, scheduler
 from exercises.broadcast import EventPush
 from exercises.fragments import render_event
-from exercises.models import Event
 from exercises.visibility import EventStub, Viewer, can_see_event, perspective_for
 from scenarios.formats.parse import json_shape_problem
 
@@ -67,20 +66,12 @@ def visible_frames(
     Reads only ``seq`` and audience first: a player's catch-up usually finds nothing to
     send (the skipped events were other teams'), so no payload is loaded for them.
     """
-    rows = Event.objects.filter(exercise_id=exercise_id, seq__gt=after)
-    if upto is not None:
-        rows = rows.filter(seq__lte=upto)
-    # Unordered (the payload read below orders): Event's default ordering starts with its
-    # exercise, which joins the exercise table to sort by the exercise's own ordering.
-    stubs = rows.order_by().values_list("seq", "visibility", "team_ids")
     wanted = [
         seq
-        for seq, visibility, team_ids in stubs
+        for seq, visibility, team_ids in queries.event_stubs(exercise_id, after=after, upto=upto)
         if can_see_event(EventStub(visibility, team_ids), viewer=viewer)
     ]
-    if not wanted:
-        return []
-    events = Event.objects.filter(exercise_id=exercise_id, seq__in=wanted).order_by("seq")
+    events = queries.events_by_seq(exercise_id, wanted)
     return [(e.seq, render_event(e, perspective=perspective_for(e, viewer=viewer))) for e in events]
 
 

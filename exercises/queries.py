@@ -14,10 +14,11 @@ from __future__ import annotations
 from django.db import connection
 
 from accounts.models import Organization
-from config.rows import Rows, fetch_one, fetch_row, split
+from config.rows import Rows, fetch_all, fetch_one, fetch_row, split
 from exercises.models import (
     Decision,
     DecisionRevision,
+    Event,
     Exercise,
     InjectRelease,
     Participant,
@@ -331,3 +332,36 @@ def released(*, exercise_id: int, release_key: str) -> bool:
     """Whether ``release_key`` was released in the exercise (``engine.injects.release``
     asks it holding the lock, before writing the release's event)."""
     return fetch_row(_RELEASED, [exercise_id, release_key]) is not None
+
+
+# A socket's catch-up (``exercises.consumers.visible_frames``): every connect replays the
+# events after its page's last, and a push that finds a gap reads it. Built with the ORM,
+# its two reads cost a third of a handshake's CPU, most of it building the queries and the
+# instances (bench/README.md, "Session 11").
+_EVENT_ROWS = Rows(Event, "ev")
+_STUB_ROWS = Rows(Event, "ev", ["seq", "visibility", "team_ids"])
+_EVENTS_AFTER = f"""
+SELECT {_STUB_ROWS.columns} FROM {Event._meta.db_table} ev
+WHERE ev.exercise_id = %s AND ev.seq > %s"""
+
+
+def event_stubs(exercise_id: int, *, after: int, upto: int | None = None) -> list[list]:
+    """``[seq, visibility, team_ids]`` of the exercise's events after seq ``after`` (up to
+    ``upto``), in no order: who may see each, without its payload."""
+    sql, params = _EVENTS_AFTER, [exercise_id, after]
+    if upto is not None:
+        sql, params = f"{sql} AND ev.seq <= %s", [*params, upto]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_STUB_ROWS.convert(row) for row in cursor.fetchall()]
+
+
+def events_by_seq(exercise_id: int, seqs: list[int]) -> list[Event]:
+    """The exercise's events of ``seqs``, whole, in seq order."""
+    if not seqs:
+        return []
+    marks = ", ".join(["%s"] * len(seqs))
+    sql = f"""
+SELECT {_EVENT_ROWS.columns} FROM {Event._meta.db_table} ev
+WHERE ev.exercise_id = %s AND ev.seq IN ({marks}) ORDER BY ev.seq"""
+    return [built[0] for built in fetch_all(sql, [exercise_id, *seqs], [_EVENT_ROWS])]

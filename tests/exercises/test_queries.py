@@ -10,7 +10,7 @@ from django.db import transaction
 
 from exercises import engine, queries
 from exercises.engine.core import lock
-from exercises.models import Decision, Exercise, Participant, PromptWindow, Team
+from exercises.models import Decision, Event, Exercise, Participant, PromptWindow, Team
 from scenarios.models import Inject, Option, Prompt
 from tests import factories
 
@@ -210,3 +210,29 @@ def test_who_facilitates_an_exercise(running, alice, bob, mallory):
     other = factories.make_exercise(facilitator=bob)
     assert not queries.facilitates(exercise_id=other.pk, user_id=alice.pk)
     assert queries.facilitates(exercise_id=other.pk, user_id=bob.pk)
+
+
+def test_a_catch_ups_stubs_and_events_are_the_orms(running, alice):
+    cloud = running.teams.get(role__key="cloud")
+    inject = running.scenario.injects.order_by("pk").last()
+    engine.inject_release(exercise=running, inject=inject, actor=alice, team_ids=[cloud.pk])
+    events = Event.objects.filter(exercise=running).order_by("seq")
+    assert events.filter(visibility=Event.Visibility.SOME).exists()  # team_ids decoded below
+    expected = [[e.seq, e.visibility, e.team_ids] for e in events]
+
+    stubs = sorted(queries.event_stubs(running.pk, after=0))
+    assert stubs == expected
+    first, last = expected[1][0], expected[-2][0]
+    assert sorted(queries.event_stubs(running.pk, after=first, upto=last)) == [
+        stub for stub in expected if first < stub[0] <= last
+    ]
+    assert queries.event_stubs(running.pk, after=expected[-1][0]) == []
+
+    wanted = [expected[-1][0], expected[0][0]]  # any order in, seq order out
+    built = queries.events_by_seq(running.pk, wanted)
+    assert [e.seq for e in built] == sorted(wanted)
+    for event, orm in zip(built, events.filter(seq__in=wanted), strict=True):
+        for field in Event._meta.concrete_fields:
+            assert getattr(event, field.attname) == getattr(orm, field.attname), field.name
+    assert isinstance(built[0].created_at, datetime)  # SQLite: converted from text
+    assert queries.events_by_seq(running.pk, []) == []
