@@ -220,18 +220,6 @@ def prompt_options(prompt_id: int) -> list[Option]:
         return [_OPTION_ROWS.build(row) for row in cursor.fetchall()]
 
 
-_FACILITATES = f"""
-SELECT 1 FROM {Participant._meta.db_table} WHERE exercise_id = %s AND user_id = %s AND kind = %s
-"""
-
-
-def facilitates(*, exercise_id: int, user_id: int) -> bool:
-    """Whether the user is a facilitator of the exercise. Written out: every engine verb
-    a facilitator calls asks it (``engine.core.require_facilitator``)."""
-    params = [exercise_id, user_id, Participant.Kind.FACILITATOR]
-    return fetch_row(_FACILITATES, params) is not None
-
-
 _EXERCISE_ROWS = (Rows(Exercise, "e"),)
 _EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
 
@@ -258,15 +246,28 @@ def exercise_with_stage(exercise_id: int) -> Exercise:
     return exercise
 
 
-def exercise_for_update(exercise_id: int) -> Exercise:
+# Whether a user facilitates the exercise ``e``: every engine verb a facilitator calls
+# checks it under the lock (``engine.core.lock``).
+_FACILITATES = f"""
+EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
+        WHERE p.exercise_id = e.id AND p.user_id = %s AND p.kind = %s)"""
+_FOR_UPDATE = f"""
+SELECT {_EXERCISE_ROWS[0].columns}, {_FACILITATES}
+FROM {Exercise._meta.db_table} e WHERE e.id = %s"""
+
+
+def exercise_for_update(exercise_id: int, *, user_id: int | None = None) -> tuple[Exercise, bool]:
     """The exercise row, locked until the surrounding transaction ends (on SQLite the
-    IMMEDIATE transaction already holds the database's write lock). Written out: every
-    engine call takes it."""
-    sql = _EXERCISE + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    built = fetch_one(sql, [exercise_id], _EXERCISE_ROWS)
-    if built is None:
+    IMMEDIATE transaction already holds the database's write lock), and whether the user
+    ``user_id`` facilitates it (False without one). Written out, and in one statement:
+    every engine call takes the lock, and a facilitator's verb asked the second in a round
+    trip of its own, under the lock, a wait every writer of the exercise shares."""
+    sql = _FOR_UPDATE + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    params = [user_id, Participant.Kind.FACILITATOR, exercise_id]
+    row = fetch_row(sql, params)
+    if row is None:
         raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
-    return built[0]
+    return _EXERCISE_ROWS[0].build(row[:-1]), bool(row[-1])  # SQLite: EXISTS is 0/1
 
 
 # ---------------------------------------------------------------- the console's inject list
@@ -337,7 +338,7 @@ def released(*, exercise_id: int, release_key: str) -> bool:
 # A socket's catch-up (``exercises.consumers.visible_frames``): every connect replays the
 # events after its page's last, and a push that finds a gap reads it. Built with the ORM,
 # its two reads cost a third of a handshake's CPU, most of it building the queries and the
-# instances (bench/README.md, "Session 11").
+# instances (bench/README.md, "Where it stands, session 11").
 _EVENT_ROWS = Rows(Event, "ev")
 _STUB_ROWS = Rows(Event, "ev", ["seq", "visibility", "team_ids"])
 _EVENTS_AFTER = f"""

@@ -46,25 +46,33 @@ def user_of(actor: Actor) -> User | None:
 
 
 @contextmanager
-def locked(exercise: Exercise) -> Iterator[Exercise]:
+def locked(exercise: Exercise, *, facilitator: Actor | None = None) -> Iterator[Exercise]:
     """Yield the exercise row locked for this transaction; after it commits, the caller's
     copy takes the committed state from the locked one (every change is saved through
-    it), which spares a read per engine call."""
+    it), which spares a read per engine call. ``facilitator``: the actor must facilitate
+    the exercise (``lock``)."""
     with transaction.atomic():
-        row = lock(exercise)
+        row = lock(exercise, facilitator=facilitator)
         yield row
     take_state(exercise, row)
 
 
-def lock(exercise: Exercise) -> Exercise:
+def lock(exercise: Exercise, *, facilitator: Actor | None = None) -> Exercise:
     """The exercise row, locked until the surrounding transaction ends (on SQLite the
     IMMEDIATE transaction already holds the database's write lock). How long it waited
     for the lock and held it go to ``config.metrics``: the first after-commit callback
-    (none is registered before the lock) marks the release."""
+    (none is registered before the lock) marks the release.
+
+    ``facilitator``: refuse unless this actor facilitates the exercise, read in the lock's
+    own statement. Defence in depth: views check access first, the engine checks again,
+    under the lock. The system actor passes (it only does what the scenario scheduled)."""
+    user = user_of(facilitator) if facilitator is not None else None
     asked = time.perf_counter()
-    row = queries.exercise_for_update(exercise.pk)
+    row, facilitates = queries.exercise_for_update(exercise.pk, user_id=user.pk if user else None)
     taken = time.perf_counter()
     metrics.exercise_lock_taken(taken - asked)
+    if user is not None and not facilitates:
+        raise EngineError("Only a facilitator of this exercise can do that.")
     transaction.on_commit(lambda: metrics.exercise_lock_released(time.perf_counter() - taken))
     return row
 
@@ -76,15 +84,6 @@ def take_state(exercise: Exercise, row: Exercise) -> None:
 
 
 # ---------------------------------------------------------------- checks
-
-
-def require_facilitator(exercise: Exercise, actor: Actor) -> None:
-    """Defence in depth: views check access first, the engine checks again. The system
-    actor passes (it only does what the scenario scheduled)."""
-    if isinstance(actor, SystemActor):
-        return
-    if not queries.facilitates(exercise_id=exercise.pk, user_id=actor.pk):
-        raise EngineError("Only a facilitator of this exercise can do that.")
 
 
 def require_length(text: str, *, limit: int, what: str, plural: bool = False) -> None:

@@ -18,7 +18,6 @@ from exercises.engine.core import (
     audit,
     emit,
     locked,
-    require_facilitator,
     require_status,
 )
 from exercises.engine.rules import inject_key
@@ -39,8 +38,7 @@ def inject_release(
 ) -> InjectRelease | None:
     """Release ``inject`` to its audience (or to ``team_ids``). Idempotent by
     ``release_key`` (default: once per inject); returns None when already released."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "release")
         if inject.scenario_id != ex.scenario_id:
             raise EngineError("That inject is not part of this scenario.")
@@ -127,8 +125,7 @@ def addressed_team_ids(ex: Exercise, item: Inject | Prompt) -> list[int]:
 
 def prompt_open(*, exercise: Exercise, prompt: Prompt, actor: Actor) -> PromptWindow:
     """Open ``prompt`` for decisions by its audience (once; reopening returns the window)."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "open_prompt")
         if prompt.scenario_id != ex.scenario_id:
             raise EngineError("That prompt is not part of this scenario.")
@@ -139,8 +136,7 @@ def prompt_open(*, exercise: Exercise, prompt: Prompt, actor: Actor) -> PromptWi
 
 def prompt_close(*, exercise: Exercise, prompt: Prompt, actor: Actor) -> PromptWindow:
     """Close ``prompt``: no more decisions or revisions."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         window = PromptWindow.objects.filter(exercise=ex, prompt=prompt).first()
         if window is None:
             raise EngineError("That prompt was never opened.")

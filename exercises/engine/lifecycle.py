@@ -20,7 +20,6 @@ from exercises.engine.core import (
     audit,
     emit,
     locked,
-    require_facilitator,
     require_length,
     require_status,
 )
@@ -60,8 +59,7 @@ def exercise_create(*, scenario: Scenario, name: str, created_by: User) -> Exerc
 
 def team_add(*, exercise: Exercise, role: Role, organization: Organization, actor: User) -> Team:
     """Seat ``organization`` in ``role`` (one team per role) before the exercise ends."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "add_team")
         if role.scenario_id != ex.scenario_id:
             raise EngineError("That role is not part of this scenario.")
@@ -85,8 +83,7 @@ def participant_add(
         raise EngineError("Unknown participant role.")
     if (kind == Participant.Kind.PLAYER) != (team is not None):
         raise EngineError("Players, and only players, belong to a team.")
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "add_participant")
         if team is not None and team.exercise_id != ex.pk:
             raise EngineError("That team is not part of this exercise.")
@@ -123,8 +120,7 @@ def team_join(*, join_code: str, user: User) -> Participant:
 
 def exercise_start(*, exercise: Exercise, actor: User) -> None:
     """Lobby → running; the clock starts and the scenario's start stage is entered."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "start")
         if not ex.teams.exists():
             raise EngineError("Add at least one team before starting.")
@@ -139,8 +135,7 @@ def exercise_start(*, exercise: Exercise, actor: User) -> None:
 
 def exercise_pause(*, exercise: Exercise, actor: User) -> None:
     """Running → paused: the clock stops and pending timed work goes stale."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "pause")
         _stop_clock(ex)
         ex.status = Status.PAUSED
@@ -153,8 +148,7 @@ def exercise_pause(*, exercise: Exercise, actor: User) -> None:
 
 def exercise_resume(*, exercise: Exercise, actor: User) -> None:
     """Paused → running: the clock restarts and the remaining timed work is rescheduled."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "resume")
         ex.status, ex.running_since = Status.RUNNING, clock.now()
         ex.epoch += 1
@@ -181,8 +175,7 @@ def exercise_advance(
     stages after."""
     if release_skipped and carry_skipped:
         raise EngineError("Release the skipped injects or carry them, not both.")
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "advance")
         if to_stage is not None and to_stage.scenario_id != ex.scenario_id:
             raise EngineError("That stage is not part of this scenario.")
@@ -225,8 +218,7 @@ def _release_first(ex: Exercise, actor: Actor, release_skipped: bool) -> None:
 
 def exercise_end(*, exercise: Exercise, actor: User) -> None:
     """Running or paused → ended: the clock stops and open prompts close."""
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "end")
         _end(ex, actor)
 
@@ -234,8 +226,7 @@ def exercise_end(*, exercise: Exercise, actor: User) -> None:
 def hotwash_save(*, exercise: Exercise, actor: User, notes: str) -> None:
     """Keep the facilitator's hot-wash notes (the debrief right after the exercise)."""
     require_length(notes, limit=TEXT_DOCUMENT, what="The hot-wash notes", plural=True)
-    with locked(exercise) as ex:
-        require_facilitator(ex, actor)
+    with locked(exercise, facilitator=actor) as ex:
         require_status(ex, "hotwash")
         ex.hotwash_notes = notes
         ex.save(update_fields=["hotwash_notes"])

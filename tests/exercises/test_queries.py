@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from exercises import engine, queries
-from exercises.engine.core import lock
+from exercises.engine.core import SYSTEM, lock
 from exercises.models import Decision, Event, Exercise, Participant, PromptWindow, Team
 from scenarios.models import Inject, Option, Prompt
 from tests import factories
@@ -83,13 +83,16 @@ def test_an_answer_window_of_a_prompt_without_options(running, bob):
     assert window.options == []
 
 
-def test_the_engine_lock_reads_the_whole_row(running, alice):
+def test_the_engine_lock_reads_the_whole_row(running, alice, bob):
     engine.exercise_pause(exercise=running, actor=alice)
     locked = lock(running)
     fresh = Exercise.objects.get(pk=running.pk)
     for field in Exercise._meta.concrete_fields:
         assert getattr(locked, field.attname) == getattr(fresh, field.attname), field.name
     assert locked.status == Exercise.Status.PAUSED
+    assert lock(running, facilitator=alice).pk == lock(running, facilitator=SYSTEM).pk
+    with pytest.raises(engine.EngineError, match="Only a facilitator"):
+        lock(running, facilitator=bob)  # a player
     with pytest.raises(Exercise.DoesNotExist):
         queries.exercise_for_update(0)
 
@@ -203,13 +206,18 @@ def test_an_inject_by_key_and_whether_a_release_key_was_released(running, alice)
     assert not queries.released(exercise_id=running.pk, release_key="never")
 
 
-def test_who_facilitates_an_exercise(running, alice, bob, mallory):
-    assert queries.facilitates(exercise_id=running.pk, user_id=alice.pk)
-    assert not queries.facilitates(exercise_id=running.pk, user_id=bob.pk)  # a player
-    assert not queries.facilitates(exercise_id=running.pk, user_id=mallory.pk)  # no seat
+def test_the_lock_tells_who_facilitates_the_exercise(running, alice, bob, mallory):
+    def facilitates(exercise, user) -> bool:
+        with transaction.atomic():
+            return queries.exercise_for_update(exercise.pk, user_id=user.pk if user else None)[1]
+
+    assert facilitates(running, alice)
+    assert not facilitates(running, bob)  # a player
+    assert not facilitates(running, mallory)  # no seat
+    assert not facilitates(running, None)
     other = factories.make_exercise(facilitator=bob)
-    assert not queries.facilitates(exercise_id=other.pk, user_id=alice.pk)
-    assert queries.facilitates(exercise_id=other.pk, user_id=bob.pk)
+    assert not facilitates(other, alice)
+    assert facilitates(other, bob)
 
 
 def test_a_catch_ups_stubs_and_events_are_the_orms(running, alice):
