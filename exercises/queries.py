@@ -221,7 +221,6 @@ def prompt_options(prompt_id: int) -> list[Option]:
 
 
 _EXERCISE_ROWS = (Rows(Exercise, "e"),)
-_EXERCISE = f"SELECT {_EXERCISE_ROWS[0].columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
 
 
 _STAGED_ROWS = (_EXERCISE_ROWS[0], Rows(Scenario, "s"), Rows(Stage, "g"))
