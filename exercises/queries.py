@@ -245,14 +245,14 @@ def exercise_with_stage(exercise_id: int) -> Exercise:
     return exercise
 
 
-# Whether a user facilitates the exercise ``e``: every engine verb a facilitator calls
-# checks it under the lock (``engine.core.lock``).
-_FACILITATES = f"""
-EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
+# The exercise row to lock, alone (every engine call, the decisions' included) or with
+# whether a user facilitates it (every engine verb a facilitator calls, ``engine.core.lock``).
+_FACILITATES = f"""EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
         WHERE p.exercise_id = e.id AND p.user_id = %s AND p.kind = %s)"""
-_FOR_UPDATE = f"""
-SELECT {_EXERCISE_ROWS[0].columns}, {_FACILITATES}
-FROM {Exercise._meta.db_table} e WHERE e.id = %s"""
+_LOCKED, _LOCKED_FACILITATES = (
+    f"SELECT {columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
+    for columns in (_EXERCISE_ROWS[0].columns, f"{_EXERCISE_ROWS[0].columns}, {_FACILITATES}")
+)
 
 
 def exercise_for_update(exercise_id: int, *, user_id: int | None = None) -> tuple[Exercise, bool]:
@@ -260,13 +260,19 @@ def exercise_for_update(exercise_id: int, *, user_id: int | None = None) -> tupl
     IMMEDIATE transaction already holds the database's write lock), and whether the user
     ``user_id`` facilitates it (False without one). Written out, and in one statement:
     every engine call takes the lock, and a facilitator's verb asked the second in a round
-    trip of its own, under the lock, a wait every writer of the exercise shares."""
-    sql = _FOR_UPDATE + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    params = [user_id, Participant.Kind.FACILITATOR, exercise_id]
+    trip of its own, under the lock, a wait every writer of the exercise shares. Without
+    ``user_id`` (a decision, the hottest write) the statement reads the row alone."""
+    if user_id is None:
+        sql, params = _LOCKED, [exercise_id]
+    else:
+        sql, params = _LOCKED_FACILITATES, [user_id, Participant.Kind.FACILITATOR, exercise_id]
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
     row = fetch_row(sql, params)
     if row is None:
         raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
-    return _EXERCISE_ROWS[0].build(row[:-1]), bool(row[-1])  # SQLite: EXISTS is 0/1
+    exercise = _EXERCISE_ROWS[0].build(row[: len(_EXERCISE_ROWS[0].attnames)])
+    return exercise, user_id is not None and bool(row[-1])  # SQLite: EXISTS is 0/1
 
 
 # ---------------------------------------------------------------- the console's inject list

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from exercises import engine, queries
 from exercises.engine.core import SYSTEM, lock
@@ -85,7 +86,10 @@ def test_an_answer_window_of_a_prompt_without_options(running, bob):
 
 def test_the_engine_lock_reads_the_whole_row(running, alice, bob):
     engine.exercise_pause(exercise=running, actor=alice)
-    locked = lock(running)
+    with CaptureQueriesContext(connection) as captured:
+        locked = lock(running)
+    # Without a facilitator to check (a decision's lock), the row alone.
+    assert [q["sql"] for q in captured if "participant" in q["sql"]] == []
     fresh = Exercise.objects.get(pk=running.pk)
     for field in Exercise._meta.concrete_fields:
         assert getattr(locked, field.attname) == getattr(fresh, field.attname), field.name
