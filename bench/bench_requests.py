@@ -5,7 +5,9 @@ No server and no socket: Django's test client drives the project's middleware (s
 CSRF with its cookie and header, auth, messages, CSP, axes, htmx), the views and the
 engine, with broadcasting to Redis after each commit, on the live bench's exercise
 (``bench_live.seed``) in its own PostgreSQL database. Prints, per request kind, the
-median CPU time of the process per request and the queries of one request:
+median CPU time of the process per request, the queries of one request and, for a
+request that publishes (a decision, a release), the wall time from its start to its
+first hand-over of frames to the channel layer (a release's players' frames):
 
     .venv/bin/python bench/bench_requests.py                 # 1000 players, 100 teams
     .venv/bin/python bench/bench_requests.py --profile decide  # cProfile, top 40
@@ -89,7 +91,7 @@ def main() -> None:
     from django.test import Client
 
     from config.asgi import application
-    from exercises import engine
+    from exercises import broadcast, engine
     from exercises.events import INJECT_RELEASED
     from exercises.models import Exercise, InjectRelease, Participant
     from scenarios.models import Inject, Prompt
@@ -192,6 +194,16 @@ def main() -> None:
         # never drawn before (``live_tags.inject_row``), so the next POST must too.
         Inject.objects.filter(pk=fresh.pk).update(title=f"Fresh inject {next(retitled)}")
 
+    # When each request first hands frames to the channel layer: a release's players'
+    # frames go first (``broadcast._send``), before the console's frame and the answer.
+    delivered: list[float] = []
+    deliver = broadcast._deliver
+
+    def timed_deliver(messages) -> None:
+        delivered.append(time.perf_counter())
+        deliver(messages)
+
+    broadcast._deliver = timed_deliver
     kinds = {"decide": decide, "room": room, "release": release, "connect": connect}
     resets = {"release": unrelease}
     if args.only:
@@ -211,16 +223,19 @@ def main() -> None:
             call(3)
         reset()
         profiler = cProfile.Profile(time.process_time) if args.profile == name else None
-        times = []
+        times, to_publish = [], []
         database = database_process(connection)
         database_ms = 0.0
         for n in range(args.requests):
             database_before = process_cpu(database)
             if profiler:
                 profiler.enable()
-            started = time.process_time()
+            started, wall = time.process_time(), time.perf_counter()
+            delivered.clear()
             call(n)
             times.append((time.process_time() - started) * 1000)
+            if delivered:
+                to_publish.append((delivered[0] - wall) * 1000)
             if profiler:
                 profiler.disable()
             database_ms += process_cpu(database) - database_before
@@ -241,6 +256,11 @@ def main() -> None:
                 f"{name:<8} {statistics.median(times):6.2f} ms CPU (median of {len(times)}),"
                 f" {database}"
             )
+            if to_publish and name != "connect":
+                print(
+                    f"{'':<8} {statistics.median(to_publish):6.2f} ms from the request's start"
+                    " to its first publish (wall clock, median)"
+                )
         if args.queries:
             for sql in queries:
                 print("   ", sql[:240])
