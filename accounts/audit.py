@@ -20,7 +20,30 @@ def audit_record(
     """Record an authoritative action. Call inside the transaction that makes the change,
     so the entry exists exactly when the change does. ``at``: when it happened, if not
     now (the live engine passes its clock's time)."""
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        actor=actor,
+        action=action,
+        exercise_code=exercise_code,
+        target=target,
+        details=details,
+        at=at,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    *,
+    actor: User | None,
+    action: str,
+    exercise_code: str = "",
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """The entry ``audit_record`` saves, unsaved: for a caller that writes it in the same
+    statement as the change (``exercises.writes``)."""
+    return AuditEntry(
         actor=actor,
         actor_label=str(actor) if actor else "system",
         action=action,

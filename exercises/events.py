@@ -18,13 +18,13 @@ reads the first three; a decision reads "closed" (``window_closed_since``).
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints
 
 from accounts.models import User
 from exercises.models import Event, Exercise
-from exercises.writes import Table, Update
+from exercises.writes import Table, Then, Update
 
 EXERCISE_STARTED = "exercise.started"
 EXERCISE_PAUSED = "exercise.paused"
@@ -483,10 +483,12 @@ def write_event(
     clock_seconds: float,
     team_ids: list[int] | None = None,
     actor: User | None = None,
+    then: Sequence[Then] = (),
 ) -> tuple[Event, dict[str, Any]]:
     """Store the next event of ``exercise`` and move ``last_seq`` and the visibility marks
     with it; returns the event and the marks as they were before it (what
-    ``broadcast.publish`` needs). Publishes nothing.
+    ``broadcast.publish`` needs). Publishes nothing. ``then``: rows written after the event
+    in the same statement (on PostgreSQL; ``writes.Table.insert``), a ``ref`` taking its id.
 
     Precondition: the caller holds the exercise row lock (``select_for_update`` inside
     ``transaction.atomic``) and passes the locked instance, so ``seq`` is gap-free and the
@@ -511,7 +513,8 @@ def write_event(
         clock_seconds=round(clock_seconds, 3),
         actor=actor,
     )
-    _EVENTS.insert(event, after=Update(_EXERCISES, exercise, ["last_seq", "visibility_marks"]))
+    moved = Update(_EXERCISES, exercise, ["last_seq", "visibility_marks"])
+    _EVENTS.insert(event, after=moved, then=then)
     return event, marks_before
 
 

@@ -9,8 +9,9 @@ SQL comes from the models' metadata, as ``exercises.queries``' reads do, and eve
 goes through its field's ``pre_save`` and ``get_db_prep_save``, as the ORM's own compiler
 does, so the rows are the ORM's (``tests/exercises/test_writes.py`` compares them on
 SQLite and PostgreSQL). No ``pre_save``/``post_save`` signal is sent: nothing listens for
-these models. On PostgreSQL the exercise's update and its event go in one statement
-(``Table.insert(after=...)``).
+these models. On PostgreSQL the exercise's update, its event and the rows written with the
+event (an inject's release, its audit entry) go in one statement
+(``Table.insert(after=..., then=...)``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ class Update:
     attnames: Sequence[str]
 
 
+@dataclass(frozen=True)
+class Then:
+    """The new instance ``obj`` of ``table``, inserted after another in the same statement;
+    ``ref``: its column (attname) that takes the other's new primary key."""
+
+    table: Table
+    obj: Model
+    ref: str = ""
+
+
 class Table:
     """One model's table: ``insert`` and ``update`` of its instances."""
 
@@ -44,31 +55,77 @@ class Table:
         self._inserted = [f for f in meta.concrete_fields if f is not meta.pk]
         columns = ", ".join(connection.ops.quote_name(f.column) for f in self._inserted)
         marks = ", ".join(["%s"] * len(self._inserted))
-        self._insert_sql = f"INSERT INTO {self._table} ({columns}) VALUES ({marks})"
+        self._insert_head = f"INSERT INTO {self._table} ({columns})"
+        self._insert_sql = f"{self._insert_head} VALUES ({marks})"
+        self._pk_column = connection.ops.quote_name(self._pk.column)
         # RETURNING needs SQLite 3.35; older ones give the id as the cursor's lastrowid.
         self._returning = connection.features.can_return_columns_from_insert
         if self._returning:
-            self._insert_sql += f" RETURNING {connection.ops.quote_name(self._pk.column)}"
+            self._insert_sql += f" RETURNING {self._pk_column}"
         self._updates: dict[tuple[str, ...], str] = {}
 
-    def insert(self, obj: Model, *, after: Update | None = None) -> None:
+    def insert(self, obj: Model, *, after: Update | None = None, then: Sequence[Then] = ()) -> None:
         """Insert the new instance ``obj`` and set its primary key, as ``obj.save()``.
 
-        ``after``: an update sent first, in the same statement on PostgreSQL (a
-        data-modifying ``WITH``), one round trip instead of two: under the exercise lock
-        every round trip is a wait all the exercise's writers share."""
-        sql = self._insert_sql
-        values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self._inserted]
-        if after is not None and connection.vendor == "postgresql":
+        ``after``: an update sent first; ``then``: inserts sent after (each ``ref`` set to
+        ``obj``'s key). On PostgreSQL all go in one statement (data-modifying ``WITH``s):
+        one round trip instead of several, and under the exercise lock every round trip
+        is a wait all the exercise's writers share."""
+        if connection.vendor != "postgresql" or not (after or then):
+            if after is not None:
+                after.table.update(after.obj, after.attnames)
+            self._insert_alone(obj)
+            for row in then:
+                if row.ref:
+                    setattr(row.obj, row.ref, obj.pk)
+                row.table._insert_alone(row.obj)
+            return
+        parts, values = [], []
+        if after is not None:
             update_sql, update_values = after.table._update_statement(after.obj, after.attnames)
-            sql, values = f"WITH moved AS ({update_sql}) {sql}", [*update_values, *values]
-        elif after is not None:
-            after.table.update(after.obj, after.attnames)
+            parts.append(f"moved AS ({update_sql})")
+            values += update_values
+        values += self._values(obj)
+        if then:
+            parts.append(f"w0 AS ({self._insert_sql})")
+            first_pk = f"(SELECT {self._pk_column} FROM w0)"
+            for n, row in enumerate(then, start=1):
+                sql, row_values = row.table._insert_statement(row.obj, ref=row.ref, value=first_pk)
+                parts.append(f"w{n} AS ({sql})")
+                values += row_values
+            body = f"SELECT * FROM {', '.join(f'w{n}' for n in range(len(then) + 1))}"
+        else:  # the statement a decision's event takes, as short as it can be
+            body = self._insert_sql
         with connection.cursor() as cursor:
-            cursor.execute(sql, values)
+            cursor.execute(f"WITH {', '.join(parts)} {body}", values)
+            pks = cursor.fetchone()
+        for instance, pk in zip([obj, *(row.obj for row in then)], pks, strict=True):
+            _saved(instance, pk)
+        for row in then:
+            if row.ref:
+                setattr(row.obj, row.ref, obj.pk)
+
+    def _insert_alone(self, obj: Model) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(self._insert_sql, self._values(obj))
             pk = cursor.fetchone()[0] if self._returning else cursor.lastrowid
-        setattr(obj, self._pk.attname, pk)
-        obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+        _saved(obj, pk)
+
+    def _values(self, obj: Model) -> list[Any]:
+        return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self._inserted]
+
+    def _insert_statement(self, obj: Model, *, ref: str, value: str) -> tuple[str, list[Any]]:
+        """The insert of ``obj`` with the SQL expression ``value`` as its column ``ref``, if
+        any (PostgreSQL: a data-modifying ``WITH``'s statement)."""
+        values = self._values(obj)
+        if not ref:
+            return self._insert_sql, values
+        marks = ["%s"] * len(self._inserted)
+        at = self._inserted.index(self._fields[ref])
+        marks[at] = value
+        del values[at]
+        sql = f"{self._insert_head} VALUES ({', '.join(marks)}) RETURNING {self._pk_column}"
+        return sql, values
 
     def update(self, obj: Model, attnames: Sequence[str]) -> None:
         """Write the columns ``attnames`` of the saved instance ``obj``, as
@@ -89,3 +146,9 @@ class Table:
             pk = connection.ops.quote_name(self._pk.column)
             sql = self._updates[key] = f"UPDATE {self._table} SET {sets} WHERE {pk} = %s"
         return sql
+
+
+def _saved(obj: Model, pk: Any) -> None:
+    """Mark the new instance ``obj`` saved with the primary key ``pk``, as ``save()`` does."""
+    setattr(obj, obj._meta.pk.attname, pk)
+    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS

@@ -9,17 +9,18 @@ called without an actor fails loudly instead of skipping the facilitator check.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
 from django.db import transaction
 
-from accounts.audit import audit_record
-from accounts.models import User
+from accounts.audit import audit_entry
+from accounts.models import AuditEntry, User
 from config import metrics
 from exercises import broadcast, clock, events, queries, states
 from exercises.models import Event, Exercise
+from exercises.writes import Table, Then
 
 
 class EngineError(Exception):
@@ -112,17 +113,22 @@ def emit(
     visibility: str,
     team_ids: Iterable[int] = (),
     actor: Actor,
+    clock_seconds: float | None = None,
+    then: Sequence[Then] = (),
 ) -> Event:
     """Append the next event of the locked ``exercise`` and publish it after the commit.
-    ``payload`` is the kind's ``TypedDict`` (``exercises.events``)."""
+    ``payload`` is the kind's ``TypedDict`` (``exercises.events``); ``clock_seconds``:
+    the exercise clock's time of the event (default: now); ``then``: rows written with
+    it (``events.write_event``)."""
     event, marks_before = events.write_event(
         exercise=exercise,
         kind=kind,
         payload=payload,
         visibility=visibility,
         team_ids=list(team_ids),
-        clock_seconds=clock.exercise_clock(exercise),
+        clock_seconds=clock.exercise_clock(exercise) if clock_seconds is None else clock_seconds,
         actor=user_of(actor),
+        then=then,
     )
     broadcast.publish(event, marks_before)
     return event
@@ -137,15 +143,24 @@ def announce(
     actor: Actor,
     visibility: str = Event.Visibility.ALL,
 ) -> None:
-    """An event whose whole payload is ``message``, and its audit entry ``action``."""
-    emit(exercise, kind, events.Announcement(message=message), visibility=visibility, actor=actor)
-    audit(exercise, actor, action)
+    """An event whose whole payload is ``message``, and its audit entry ``action`` (in the
+    event's statement)."""
+    entry = Then(AUDIT, audit_row(exercise, actor, action))
+    payload = events.Announcement(message=message)
+    emit(exercise, kind, payload, visibility=visibility, actor=actor, then=[entry])
 
 
 def audit(exercise: Exercise, actor: Actor, action: str, target: str = "", **details: Any) -> None:
-    """The audit entry of an authoritative action, stamped with the exercise clock's time
-    (so a demo played on a manual clock has consistent times)."""
-    audit_record(
+    """Write the audit entry of an authoritative action (``audit_row``)."""
+    AUDIT.insert(audit_row(exercise, actor, action, target, **details))
+
+
+def audit_row(
+    exercise: Exercise, actor: Actor, action: str, target: str = "", **details: Any
+) -> AuditEntry:
+    """The audit entry of an authoritative action, unsaved, stamped with the exercise
+    clock's time (so a demo played on a manual clock has consistent times)."""
+    return audit_entry(
         actor=user_of(actor),
         action=action,
         exercise_code=exercise.code,
@@ -153,3 +168,6 @@ def audit(exercise: Exercise, actor: Actor, action: str, target: str = "", **det
         details=details,
         at=clock.now(),
     )
+
+
+AUDIT = Table(AuditEntry)

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from accounts.models import AuditEntry
 from exercises import clock, events, queries
 from exercises.engine.core import (
+    AUDIT,
     Actor,
     EngineError,
     audit,
+    audit_row,
     emit,
     locked,
     require_status,
 )
 from exercises.engine.rules import inject_key
 from exercises.models import Event, Exercise, InjectRelease, PromptWindow, Team
-from exercises.writes import Table
+from exercises.writes import Table, Then
 from scenarios.models import Audience, Inject, Prompt, Tlp
 
 Vis = Event.Visibility
@@ -42,10 +45,9 @@ def inject_release(
         require_status(ex, "release")
         if inject.scenario_id != ex.scenario_id:
             raise EngineError("That inject is not part of this scenario.")
-        done = release(ex, inject, release_key=release_key, team_ids=team_ids, actor=actor)
-        if done is not None:
-            audit(ex, actor, "inject.release", inject.key, release_key=done.release_key)
-        return done
+        key = release_key or inject_key(inject.pk)
+        audited = audit_row(ex, actor, "inject.release", inject.key, release_key=key)
+        return release(ex, inject, release_key=key, team_ids=team_ids, actor=actor, audited=audited)
 
 
 def release(
@@ -56,9 +58,11 @@ def release(
     team_ids: Iterable[int] | None,
     actor: Actor,
     cascade: bool = False,
+    audited: AuditEntry | None = None,
 ) -> InjectRelease | None:
     """Release ``inject`` unless ``release_key`` was released already (then None).
-    ``cascade``: a consequence of a team's decision. Call holding the exercise lock."""
+    ``cascade``: a consequence of a team's decision; ``audited``: its audit entry,
+    written with it. Call holding the exercise lock."""
     key = release_key or inject_key(inject.pk)
     if queries.released(exercise_id=ex.pk, release_key=key):
         return None
@@ -75,18 +79,23 @@ def release(
         release_key=key,
         cascade=cascade,
     )
-    event = emit(
-        ex, events.INJECT_RELEASED, payload, visibility=visibility, team_ids=targets, actor=actor
-    )
+    seconds = round(clock.exercise_clock(ex), 3)
     done = InjectRelease(
-        exercise=ex,
-        inject=inject,
-        release_key=key,
-        team_ids=targets,
-        event=event,
-        clock_seconds=event.clock_seconds,
+        exercise=ex, inject=inject, release_key=key, team_ids=targets, clock_seconds=seconds
     )
-    _RELEASES.insert(done)
+    # The release row and its audit entry go in the event's statement: two round trips
+    # fewer under the lock before the players' frames leave.
+    rows = [Then(_RELEASES, done, ref="event_id"), *([Then(AUDIT, audited)] if audited else [])]
+    done.event = emit(
+        ex,
+        events.INJECT_RELEASED,
+        payload,
+        visibility=visibility,
+        team_ids=targets,
+        actor=actor,
+        clock_seconds=seconds,
+        then=rows,
+    )
     return done
 
 

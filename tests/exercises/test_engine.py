@@ -642,8 +642,13 @@ def test_it_runs_timed_work_as_the_system_actor_and_refuses_a_missing_actor(
         engine.inject_release(exercise=exercise, inject=news)  # actor= forgotten
     release = engine.inject_release(exercise=exercise, inject=news, actor=engine.SYSTEM)
     assert release.event.actor is None
+    stored = InjectRelease.objects.get(pk=release.pk)
+    assert (stored.event_id, stored.clock_seconds) == (release.event.pk, release.event.clock_seconds)
     entry = AuditEntry.objects.get(action="inject.release")
-    assert entry.actor_label == "system"
+    assert (entry.actor_label, entry.details) == ("system", {"release_key": release.release_key})
+    # Released already: no event, no second entry.
+    assert engine.inject_release(exercise=exercise, inject=news, actor=engine.SYSTEM) is None
+    assert AuditEntry.objects.filter(action="inject.release").count() == 1
 
 
 def test_every_verb_refuses_text_over_its_limit_whatever_the_entry_point(

@@ -11,9 +11,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.audit import audit_entry
+from accounts.models import AuditEntry
 from exercises import engine, events
 from exercises.models import Decision, DecisionRevision, Event, Exercise, InjectRelease, Team
-from exercises.writes import Table, Update
+from exercises.writes import Table, Then, Update
 from scenarios.models import Prompt
 
 pytestmark = pytest.mark.usefixtures("scheduled_sweeps")
@@ -234,3 +236,69 @@ def test_an_inject_release_is_the_row_save_writes(running, alice):
     assert row.pop("release_key") == "k-written"
     assert expected.pop("release_key") == "k-orm"
     assert row == expected
+
+
+def test_rows_written_after_an_insert_take_its_id_in_the_same_statement_on_postgresql(
+    running, alice
+):
+    """``engine.injects.release``'s write: the exercise's update, the event, the release
+    (its ``event_id`` the new event's) and the audit entry; the rows ``save()`` writes,
+    in one round trip on PostgreSQL."""
+    news = running.scenario.injects.get(key="news")
+    marks = {"teams": 7, "all": 7, "team": {}, "closed": 0}
+    seq = running.last_seq + 1
+
+    def event() -> Event:
+        return Event(
+            exercise=running, seq=seq, kind="inject.released", visibility="all", created_at=WHEN
+        )
+
+    def rows(event: Event | None) -> tuple[InjectRelease, AuditEntry]:
+        release = InjectRelease(
+            exercise=running,
+            inject=news,
+            release_key="k",
+            team_ids=[4, 2],
+            event=event,
+            released_at=WHEN,
+            clock_seconds=12.5,
+        )
+        entry = audit_entry(
+            actor=alice, action="inject.release", exercise_code=running.code, target="news", at=WHEN
+        )
+        return release, entry
+
+    running.last_seq, running.visibility_marks = seq, marks
+    running.save(update_fields=["last_seq", "visibility_marks"])
+    by_orm = event()
+    by_orm.save()
+    orm_release, orm_entry = rows(by_orm)
+    orm_release.save()
+    orm_entry.save()
+    expected = [stored(row) for row in (running, by_orm, orm_release, orm_entry)]
+    orm_event_id = by_orm.pk
+    for row in (orm_entry, orm_release, by_orm):
+        row.delete()
+    Exercise.objects.filter(pk=running.pk).update(last_seq=seq - 1, visibility_marks={})
+
+    written = event()
+    release, entry = rows(None)
+    with CaptureQueriesContext(connection) as captured:
+        Table(Event).insert(
+            written,
+            after=Update(Table(Exercise), running, ["last_seq", "visibility_marks"]),
+            then=[
+                Then(Table(InjectRelease), release, ref="event_id"),
+                Then(Table(AuditEntry), entry),
+            ],
+        )
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 4)
+    for row in (written, release, entry):
+        assert state(row) == (False, "default", True)
+    assert release.event_id == written.pk
+    assert InjectRelease.objects.get(pk=release.pk).event_id == written.pk
+    stored_release = stored(release)
+    expected_release = expected[2]
+    assert stored_release.pop("event_id") == written.pk
+    assert expected_release.pop("event_id") == orm_event_id
+    assert [stored(running), stored(written), stored_release, stored(entry)] == expected
