@@ -8,26 +8,10 @@ from typing import Any
 from accounts.models import AuditEntry, User
 
 
-def audit_record(
-    *,
-    actor: User | None,
-    action: str,
-    exercise_code: str = "",
-    target: str = "",
-    details: dict[str, Any] | None = None,
-    at: datetime | None = None,
-) -> AuditEntry:
-    """Record an authoritative action. Call inside the transaction that makes the change,
-    so the entry exists exactly when the change does. ``at``: when it happened, if not
-    now (the live engine passes its clock's time)."""
-    entry = audit_entry(
-        actor=actor,
-        action=action,
-        exercise_code=exercise_code,
-        target=target,
-        details=details,
-        at=at,
-    )
+def audit_record(**fields: Any) -> AuditEntry:
+    """Record an authoritative action (``audit_entry``'s fields). Call inside the
+    transaction that makes the change, so the entry exists exactly when the change does."""
+    entry = audit_entry(**fields)
     entry.save(force_insert=True)
     return entry
 
@@ -41,8 +25,9 @@ def audit_entry(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """The entry ``audit_record`` saves, unsaved: for a caller that writes it in the same
-    statement as the change (``exercises.writes``)."""
+    """The entry of an authoritative action, unsaved: ``audit_record`` saves it, the live
+    engine writes it in the statement of the change (``exercises.writes``). ``at``: when
+    it happened, if not now (the engine passes its clock's time)."""
     return AuditEntry(
         actor=actor,
         actor_label=str(actor) if actor else "system",
