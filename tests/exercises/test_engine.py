@@ -643,7 +643,8 @@ def test_it_runs_timed_work_as_the_system_actor_and_refuses_a_missing_actor(
     release = engine.inject_release(exercise=exercise, inject=news, actor=engine.SYSTEM)
     assert release.event.actor is None
     stored = InjectRelease.objects.get(pk=release.pk)
-    assert (stored.event_id, stored.clock_seconds) == (release.event.pk, release.event.clock_seconds)
+    event = release.event
+    assert (stored.event_id, stored.clock_seconds) == (event.pk, event.clock_seconds)
     entry = AuditEntry.objects.get(action="inject.release")
     assert (entry.actor_label, entry.details) == ("system", {"release_key": release.release_key})
     # Released already: no event, no second entry.
