@@ -220,10 +220,10 @@ def prompt_options(prompt_id: int) -> list[Option]:
         return [_OPTION_ROWS.build(row) for row in cursor.fetchall()]
 
 
-_EXERCISE_ROWS = (Rows(Exercise, "e"),)
+_EXERCISE_ROW = Rows(Exercise, "e")
 
 
-_STAGED_ROWS = (_EXERCISE_ROWS[0], Rows(Scenario, "s"), Rows(Stage, "g"))
+_STAGED_ROWS = (_EXERCISE_ROW, Rows(Scenario, "s"), Rows(Stage, "g"))
 _STAGED = f"""
 SELECT {", ".join(rows.columns for rows in _STAGED_ROWS)}
 FROM {Exercise._meta.db_table} e
@@ -251,7 +251,7 @@ _FACILITATES = f"""EXISTS (SELECT 1 FROM {Participant._meta.db_table} p
         WHERE p.exercise_id = e.id AND p.user_id = %s AND p.kind = %s)"""
 _LOCKED, _LOCKED_FACILITATES = (
     f"SELECT {columns} FROM {Exercise._meta.db_table} e WHERE e.id = %s"
-    for columns in (_EXERCISE_ROWS[0].columns, f"{_EXERCISE_ROWS[0].columns}, {_FACILITATES}")
+    for columns in (_EXERCISE_ROW.columns, f"{_EXERCISE_ROW.columns}, {_FACILITATES}")
 )
 
 
@@ -271,7 +271,7 @@ def exercise_for_update(exercise_id: int, *, user_id: int | None = None) -> tupl
     row = fetch_row(sql, params)
     if row is None:
         raise Exercise.DoesNotExist(f"No exercise {exercise_id}.")
-    exercise = _EXERCISE_ROWS[0].build(row[: len(_EXERCISE_ROWS[0].attnames)])
+    exercise = _EXERCISE_ROW.build(row[: len(_EXERCISE_ROW.attnames)])
     return exercise, user_id is not None and bool(row[-1])  # SQLite: EXISTS is 0/1
 
 

@@ -75,9 +75,8 @@ class Table:
             if after is not None:
                 after.table.update(after.obj, after.attnames)
             self._insert_alone(obj)
+            _refer(then, obj.pk)
             for row in then:
-                if row.ref:
-                    setattr(row.obj, row.ref, obj.pk)
                 row.table._insert_alone(row.obj)
             return
         parts, values = [], []
@@ -101,9 +100,7 @@ class Table:
             pks = cursor.fetchone()
         for instance, pk in zip([obj, *(row.obj for row in then)], pks, strict=True):
             _saved(instance, pk)
-        for row in then:
-            if row.ref:
-                setattr(row.obj, row.ref, obj.pk)
+        _refer(then, obj.pk)
 
     def _insert_alone(self, obj: Model) -> None:
         with connection.cursor() as cursor:
@@ -152,3 +149,10 @@ def _saved(obj: Model, pk: Any) -> None:
     """Mark the new instance ``obj`` saved with the primary key ``pk``, as ``save()`` does."""
     setattr(obj, obj._meta.pk.attname, pk)
     obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+
+
+def _refer(then: Sequence[Then], pk: Any) -> None:
+    """Set each row's ``ref`` to ``pk``, the first row's new primary key."""
+    for row in then:
+        if row.ref:
+            setattr(row.obj, row.ref, pk)
