@@ -483,7 +483,7 @@ def write_event(
     clock_seconds: float,
     team_ids: list[int] | None = None,
     actor: User | None = None,
-    then: Sequence[Then] = (),
+    then: Sequence[Then | Update] = (),
 ) -> tuple[Event, dict[str, Any]]:
     """Store the next event of ``exercise`` and move ``last_seq`` and the visibility marks
     with it; returns the event and the marks as they were before it (what

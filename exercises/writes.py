@@ -10,8 +10,8 @@ goes through its field's ``pre_save`` and ``get_db_prep_save``, as the ORM's own
 does, so the rows are the ORM's (``tests/exercises/test_writes.py`` compares them on
 SQLite and PostgreSQL). No ``pre_save``/``post_save`` signal is sent: nothing listens for
 these models. On PostgreSQL the exercise's update, its event and the rows written with the
-event (an inject's release, its audit entry) go in one statement
-(``Table.insert(after=..., then=...)``).
+event (a decision and its revision, an inject's release, an audit entry) go in one
+statement (``Table.insert(after=..., then=...)``).
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ class Update:
 @dataclass(frozen=True)
 class Then:
     """The new instance ``obj`` of ``table``, inserted after another in the same statement;
-    ``ref``: its column (attname) that takes the other's new primary key."""
+    ``ref``: its column (attname) that takes the new primary key of ``of``, a row inserted
+    before it in the statement (default: the statement's first)."""
 
     table: Table
     obj: Model
     ref: str = ""
+    of: Model | None = None
 
 
 class Table:
@@ -64,20 +66,25 @@ class Table:
             self._insert_sql += f" RETURNING {self._pk_column}"
         self._updates: dict[tuple[str, ...], str] = {}
 
-    def insert(self, obj: Model, *, after: Update | None = None, then: Sequence[Then] = ()) -> None:
+    def insert(
+        self, obj: Model, *, after: Update | None = None, then: Sequence[Then | Update] = ()
+    ) -> None:
         """Insert the new instance ``obj`` and set its primary key, as ``obj.save()``.
 
-        ``after``: an update sent first; ``then``: inserts sent after (each ``ref`` set to
-        ``obj``'s key). On PostgreSQL all go in one statement (data-modifying ``WITH``s):
-        one round trip instead of several, and under the exercise lock every round trip
-        is a wait all the exercise's writers share."""
+        ``after``: an update sent first; ``then``: inserts (``Then``) and updates sent
+        after, in their order. On PostgreSQL all go in one statement (data-modifying
+        ``WITH``s): one round trip instead of several, and under the exercise lock every
+        round trip is a wait all the exercise's writers share."""
         if connection.vendor != "postgresql" or not (after or then):
             if after is not None:
                 after.table.update(after.obj, after.attnames)
             self._insert_alone(obj)
-            _refer(then, obj.pk)
             for row in then:
-                row.table._insert_alone(row.obj)
+                if isinstance(row, Update):
+                    row.table.update(row.obj, row.attnames)
+                else:
+                    _refer(row, obj)
+                    row.table._insert_alone(row.obj)
             return
         parts, values = [], []
         if after is not None:
@@ -85,22 +92,31 @@ class Table:
             parts.append(f"moved AS ({update_sql})")
             values += update_values
         values += self._values(obj)
+        inserted = [obj]  # inserted[k]'s statement is w<k>
         if then:
             parts.append(f"w0 AS ({self._insert_sql})")
-            first_pk = f"(SELECT {self._pk_column} FROM w0)"
-            for n, row in enumerate(then, start=1):
-                sql, row_values = row.table._insert_statement(row.obj, ref=row.ref, value=first_pk)
-                parts.append(f"w{n} AS ({sql})")
+            for n, row in enumerate(then):
+                if isinstance(row, Update):
+                    sql, row_values = row.table._update_statement(row.obj, row.attnames)
+                    parts.append(f"u{n} AS ({sql})")
+                else:
+                    of = obj if row.of is None else row.of
+                    key = f"(SELECT {_quoted_pk(of)} FROM w{_position(inserted, of)})"
+                    sql, row_values = row.table._insert_statement(row.obj, ref=row.ref, value=key)
+                    parts.append(f"w{len(inserted)} AS ({sql})")
+                    inserted.append(row.obj)
                 values += row_values
-            body = f"SELECT * FROM {', '.join(f'w{n}' for n in range(len(then) + 1))}"
-        else:  # the statement a decision's event takes, as short as it can be
+            body = f"SELECT * FROM {', '.join(f'w{k}' for k in range(len(inserted)))}"
+        else:  # an event alone, as short as its statement can be
             body = self._insert_sql
         with connection.cursor() as cursor:
             cursor.execute(f"WITH {', '.join(parts)} {body}", values)
             pks = cursor.fetchone()
-        for instance, pk in zip([obj, *(row.obj for row in then)], pks, strict=True):
+        for instance, pk in zip(inserted, pks, strict=True):
             _saved(instance, pk)
-        _refer(then, obj.pk)
+        for row in then:
+            if isinstance(row, Then):
+                _refer(row, obj)
 
     def _insert_alone(self, obj: Model) -> None:
         with connection.cursor() as cursor:
@@ -151,8 +167,19 @@ def _saved(obj: Model, pk: Any) -> None:
     obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
 
 
-def _refer(then: Sequence[Then], pk: Any) -> None:
-    """Set each row's ``ref`` to ``pk``, the first row's new primary key."""
-    for row in then:
-        if row.ref:
-            setattr(row.obj, row.ref, pk)
+def _refer(row: Then, first: Model) -> None:
+    """Set ``row``'s ``ref`` to the primary key of the row it names (``first`` by default)."""
+    if row.ref:
+        setattr(row.obj, row.ref, (first if row.of is None else row.of).pk)
+
+
+def _position(inserted: list[Model], obj: Model) -> int:
+    """Where ``obj`` is in ``inserted``: a ``Then`` refers to a row inserted before it."""
+    for k, row in enumerate(inserted):
+        if row is obj:
+            return k
+    raise ValueError(f"{obj!r} is not inserted before the row that refers to it.")
+
+
+def _quoted_pk(obj: Model) -> str:
+    return connection.ops.quote_name(obj._meta.pk.column)

@@ -20,7 +20,7 @@ from accounts.models import AuditEntry, User
 from config import metrics
 from exercises import broadcast, clock, events, queries, states
 from exercises.models import Event, Exercise
-from exercises.writes import Table, Then
+from exercises.writes import Table, Then, Update
 
 
 class EngineError(Exception):
@@ -114,7 +114,7 @@ def emit(
     team_ids: Iterable[int] = (),
     actor: Actor,
     clock_seconds: float | None = None,
-    then: Sequence[Then] = (),
+    then: Sequence[Then | Update] = (),
 ) -> Event:
     """Append the next event of the locked ``exercise`` and publish it after the commit.
     ``payload`` is the kind's ``TypedDict`` (``exercises.events``); ``clock_seconds``:

@@ -33,7 +33,7 @@ from exercises.models import (
     PromptWindow,
     Team,
 )
-from exercises.writes import Table, Update
+from exercises.writes import Table, Then, Update
 from scenarios.models import Option, Prompt
 
 Vis = Event.Visibility
@@ -67,11 +67,12 @@ def decision_submit(
     Consequences of the chosen option are released (at once or after their delay).
 
     Decisions are the hottest write, so the exercise row is locked last and briefly: the
-    team's decision row is written first, under its own row lock (which orders one team's
+    team's decision row is read first, under its own row lock (which orders one team's
     submissions), and the exercise lock covers only re-checking that the prompt is still
-    open, the event and the commit. Two first answers of one team at once, or one token
-    sent twice at once, meet on a unique constraint; the loser decides again and finds
-    the other's row (a revision, or the replay).
+    open, one statement (on PostgreSQL) writing the event, the decision and its revision,
+    and the commit. Two first answers of one team at once, or one token sent twice at
+    once, meet on a unique constraint; the loser decides again and finds the other's row
+    (a revision, or the replay).
     """
     client_token = client_token.strip()[:64]
     if not client_token:
@@ -136,8 +137,10 @@ def _decide(
         decision = queries.team_decision(**mine, lock=True)
         if decision and decision.replayed:
             return decision
-        decision = _store_decision(
-            exercise,
+        ex = lock(exercise)
+        _recheck_window(ex, opened, running=running, copy=exercise, seen_seq=seen_seq)
+        decision, rows = _decision_rows(
+            ex,
             decision,
             team=team,
             prompt=prompt,
@@ -148,8 +151,6 @@ def _decide(
             latency=latency,
             client_token=client_token,
         )
-        ex = lock(exercise)
-        _recheck_window(ex, opened, running=running, copy=exercise, seen_seq=seen_seq)
         payload = events.DecisionSubmitted(
             prompt=prompt.key,
             question=prompt.question,
@@ -170,6 +171,7 @@ def _decide(
             visibility=Vis.SOME,
             team_ids=[team.pk],
             actor=author,
+            then=rows,
         )
         if opened.cascades:  # nothing else falls due because of a decision
             apply_due(ex)
@@ -265,7 +267,7 @@ def _recheck_window(
         raise EngineError("This prompt is not open for decisions.")
 
 
-def _store_decision(
+def _decision_rows(
     ex: Exercise,
     decision: Decision | None,
     *,
@@ -277,18 +279,15 @@ def _store_decision(
     rationale: str,
     latency: float,
     client_token: str,
-) -> Decision:
+) -> tuple[Decision, list[Then | Update]]:
+    """The team's decision (new, or ``decision`` revised) and its new revision, unsaved,
+    with the rows that write them in the event's statement."""
     now = clock.now()
     if decision is None:
         decision = Decision(exercise=ex, team=team, prompt=prompt, revision=0)
     decision.option, decision.text, decision.rationale = option, text, rationale
     decision.author, decision.latency_seconds, decision.submitted_at = author, latency, now
     decision.revision += 1
-    revised = None
-    if decision.pk is None:
-        _DECISIONS.insert(decision)
-    else:  # the columns a revision changes (the rest name the team, prompt and exercise)
-        revised = Update(_DECISIONS, decision, _REVISED)  # with the revision's INSERT
     revision = DecisionRevision(
         decision=decision,
         revision=decision.revision,
@@ -300,8 +299,13 @@ def _store_decision(
         latency_seconds=latency,
         submitted_at=now,
     )
-    _REVISIONS.insert(revision, after=revised)
-    return decision
+    if decision.pk is None:
+        return decision, [
+            Then(_DECISIONS, decision),
+            Then(_REVISIONS, revision, ref="decision_id", of=decision),
+        ]
+    # The columns a revision changes (the rest name the team, prompt and exercise).
+    return decision, [Update(_DECISIONS, decision, _REVISED), Then(_REVISIONS, revision)]
 
 
 # Written out (``exercises.writes``): the hottest write.

@@ -330,9 +330,9 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_one_write(
 ):
     """Decisions are the hottest write, and the exercise lock serialises the whole
     exercise: one read before any lock (window, exercise, seat, consequences), the team's
-    decision row locked, found with its token and written, and only then the exercise row
-    locked, for the seq and the event, in one statement on PostgreSQL (the window is not
-    read again: no prompt closed since the caller read the exercise,
+    decision row locked and found with its token, and only then the exercise row locked,
+    for one statement on PostgreSQL: the seq, the event, the decision row and its revision
+    (the window is not read again: no prompt closed since the caller read the exercise,
     ``events.window_closed_since``)."""
     cloud = team(running, "cloud")
     prompt = running.scenario.prompts.get(key="first-move")
@@ -353,18 +353,20 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_one_write(
         submit(bob, "t2")
     statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
     postgresql = connection.vendor == "postgresql"
-    # a revision's decision row and its revision: one statement on PostgreSQL too
-    assert len(statements) == (5 if postgresql else 7)
+    assert len(statements) == (4 if postgresql else 7)
     # the exercise row read alone (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
     # transaction holds the write lock throughout), written out (queries.exercise_for_update)
     locked_at = next(
         i for i, sql in enumerate(statements) if "FROM exercises_exercise e WHERE" in sql
     )
-    # the exercise's seq and marks, then the event: one statement on PostgreSQL
-    written = ["WITH"] if postgresql else ["UPDATE", "INSERT"]
+    # the exercise's seq and marks, the event, the decision's revised columns and its new
+    # revision: one statement on PostgreSQL
+    written = ["WITH"] if postgresql else ["UPDATE", "INSERT", "UPDATE", "INSERT"]
     assert [sql.split()[0] for sql in statements[locked_at + 1 :]] == written
-    assert 'INSERT INTO "exercises_event"' in statements[-1]
-    assert any('UPDATE "exercises_decision"' in sql for sql in statements[:locked_at])
+    for table in ("exercises_event", "exercises_decisionrevision"):
+        assert f'INSERT INTO "{table}"' in "".join(statements[locked_at + 1 :])
+    assert 'UPDATE "exercises_decision"' in "".join(statements[locked_at + 1 :])
+    assert all(sql.split()[0] == "SELECT" for sql in statements[:locked_at])  # reads only
     with django_assert_max_num_queries(4):  # a retried submission: same revision, no event
         assert submit(bob, "t2").revision == 2
     assert running.decisions.get(team=cloud).revision == 2

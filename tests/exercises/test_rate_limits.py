@@ -145,16 +145,16 @@ def test_a_decision_decided_again_after_a_race_takes_one_token(running, bob, mon
     """Losing a race on the decision's unique constraint makes the engine decide again: the
     same request, so no second token (with Redis taking tokens atomically, eight racing
     submissions of one team would otherwise spend the allowance on their retries)."""
-    taken, real_take, real_store = [], decisions.take, decisions._store_decision
+    taken, real_take, real_rows = [], decisions.take, decisions._decision_rows
     monkeypatch.setattr(decisions, "take", lambda *a, **k: taken.append(1) or real_take(*a, **k))
 
     def lose_once(*args, **kwargs):
         if not taken[1:]:
             taken.append("lost")
             raise IntegrityError("lost the race")
-        return real_store(*args, **kwargs)
+        return real_rows(*args, **kwargs)
 
-    monkeypatch.setattr(decisions, "_store_decision", lose_once)
+    monkeypatch.setattr(decisions, "_decision_rows", lose_once)
     cloud = team(running, "cloud")
     prompt = cloud.exercise.scenario.prompts.get(key="first-move")
     decision = engine.decision_submit(

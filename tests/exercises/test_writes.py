@@ -302,3 +302,55 @@ def test_rows_written_after_an_insert_take_its_id_in_the_same_statement_on_postg
     assert stored_release.pop("event_id") == written.pk
     assert expected_release.pop("event_id") == orm_event_id
     assert [stored(running), stored(written), stored_release, stored(entry)] == expected
+
+
+def test_rows_written_with_an_event_refer_to_each_other_and_update_in_its_statement(decided, bob):
+    """``engine.decisions``' write: with its event, a first answer (the revision's
+    ``decision_id`` the new decision's id), then a revision (the decision's changed
+    columns updated); each one round trip on PostgreSQL."""
+    exercise, team, prompt, option = decided
+    one_statement = connection.vendor == "postgresql"
+
+    def written_with_an_event(then) -> Event:
+        exercise.last_seq += 1
+        event = Event(exercise=exercise, seq=exercise.last_seq, kind="decision.submitted")
+        moved = Update(Table(Exercise), exercise, ["last_seq"])
+        with CaptureQueriesContext(connection) as captured:
+            Table(Event).insert(event, after=moved, then=then)
+        assert len(captured) == (1 if one_statement else 2 + len(then))
+        return event
+
+    timing = {"latency_seconds": 3.5, "submitted_at": WHEN}
+    decision = Decision(
+        exercise=exercise, team=team, prompt=prompt, option=option, author=bob, revision=1, **timing
+    )
+    first = DecisionRevision(
+        decision=decision, revision=1, option=option, client_token="a", **timing
+    )
+    written_with_an_event(
+        [
+            Then(Table(Decision), decision),
+            Then(Table(DecisionRevision), first, ref="decision_id", of=decision),
+        ]
+    )
+    assert state(decision) == state(first) == (False, "default", True)
+    assert first.decision_id == decision.pk
+    assert DecisionRevision.objects.get(pk=first.pk).decision_id == decision.pk
+
+    decision.text, decision.revision = "Isolate the region", 2
+    second = DecisionRevision(
+        decision=decision, revision=2, text=decision.text, client_token="b", **timing
+    )
+    event = written_with_an_event(
+        [
+            Update(Table(Decision), decision, ["text", "revision"]),
+            Then(Table(DecisionRevision), second),
+        ]
+    )
+    assert Exercise.objects.get(pk=exercise.pk).last_seq == event.seq
+    assert Decision.objects.filter(pk=decision.pk).values_list("text", "revision").get() == (
+        "Isolate the region",
+        2,
+    )
+    revisions = DecisionRevision.objects.filter(decision=decision).order_by("revision")
+    assert [(r.pk, r.client_token) for r in revisions] == [(first.pk, "a"), (second.pk, "b")]

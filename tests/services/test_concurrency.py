@@ -92,9 +92,9 @@ def test_it_stores_every_simultaneous_decision_exactly_once_with_gap_free_seqs()
 
 @pytest.mark.django_db(transaction=True)
 def test_one_teams_players_and_double_clicks_at_the_same_moment_each_count_once():
-    """The team's decision row is written before the exercise lock: two first answers at
-    once, or one token sent twice at once, meet on a unique constraint and the loser
-    decides again (a revision, or the replay) instead of failing."""
+    """Two first answers of one team at once, or one token sent twice at once, meet on the
+    decision's unique constraints and the loser decides again (a revision, or the replay)
+    instead of failing."""
     exercise, prompt, seats = build_world()
     team = seats[0][0]
     players = [factories.add_player(exercise, team).user for _ in range(4)]
@@ -124,7 +124,7 @@ def test_one_teams_players_and_double_clicks_at_the_same_moment_each_count_once(
 
 def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[list, object]:
     """Run a decision that stops just before taking the exercise lock (its decision row
-    already written), call ``overtake()`` meanwhile, then let it go on. Returns how many
+    read), call ``overtake()`` meanwhile, then let it go on. Returns how many
     times it reached the lock and its outcome (the decision or the EngineError)."""
     real_lock, arrivals, go = decisions.lock, [], threading.Event()
 
@@ -169,7 +169,6 @@ def test_a_decision_waiting_for_the_lock_is_refused_if_the_prompt_closes_meanwhi
 
     assert isinstance(outcome, engine.EngineError)
     assert "not open" in str(outcome)
-    # Its decision row, written before the lock, went with the refused transaction.
     assert not Decision.objects.filter(team=seats[0][0]).exists()
     kinds = list(Event.objects.filter(exercise=exercise).order_by("seq").values_list("kind"))
     assert kinds[-1] == ("prompt.closed",)
