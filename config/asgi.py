@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.startup import load_settings_or_exit, settle_garbage_collector
+from config.startup import load_settings_or_exit, load_what_requests_use, settle_garbage_collector
 
 load_settings_or_exit()
 
@@ -31,5 +31,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Last: everything above lives as long as the process (config/startup.py).
+# Last: everything above, and what requests use, lives as long as the process
+# (config/startup.py).
+load_what_requests_use()
 settle_garbage_collector()

@@ -1,11 +1,12 @@
 """What a server process does as it starts: a configuration error as one clear line
-instead of a traceback wall; the garbage collector settled (the start-up objects frozen,
-the young ones collected less often)."""
+instead of a traceback wall; what requests use loaded before the first one; the garbage
+collector settled (the start-up objects frozen, the young ones collected less often)."""
 
 from __future__ import annotations
 
 import gc
 import sys
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,6 +20,32 @@ def load_settings_or_exit() -> None:
     except ImproperlyConfigured as exc:
         print(f"cascade: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def load_what_requests_use() -> None:
+    """Import the URL configuration (and with it every view and form) and compile the
+    project's templates now, as each process's first request or frame would. In a
+    gunicorn worker that request paid ~0.25 s for each (bench/README.md, session 13), and
+    the ~70,000 objects they leave were born after the start-up objects were frozen, so
+    every full collection walked them; loaded here, ``settle_garbage_collector`` freezes
+    them with the rest. Templates only with the cached loader: under ``DEBUG`` every
+    render reads its template again."""
+    from django.conf import settings
+    from django.template import engines
+    from django.urls import reverse
+
+    reverse("home")  # imports config.urls and fills the resolver's maps
+    if settings.DEBUG:
+        return
+    engine = engines["django"]
+    for directory in engine.dirs:  # the project's templates: no app has its own
+        root = Path(directory)
+        for path in sorted(root.rglob("*")):
+            if path.suffix in TEMPLATE_SUFFIXES:
+                engine.get_template(path.relative_to(root).as_posix())
+
+
+TEMPLATE_SUFFIXES = (".html", ".txt")
 
 
 # Objects allocated and not yet freed before a young collection runs (CPython's default:

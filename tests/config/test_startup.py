@@ -1,7 +1,8 @@
-"""What a server process does as it starts (``config/startup.py``): its start-up objects
+"""What a server process does as it starts (``config/startup.py``): what requests use is
+loaded before the first one (the URL configuration, the templates), its start-up objects
 are frozen out of the garbage collector, so a full collection walks only what the server
 created since, and young objects are collected less often (bench/README.md, "Tenth
-pass")."""
+pass", session 13)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,35 @@ from config.startup import YOUNG_OBJECTS
 from tests.config.test_settings import run_with_env
 
 # After the import: how many objects are frozen, how many a full collection walks, and
-# how many young objects a collection waits for.
+# how many young objects a collection waits for; then whether the URL configuration was
+# imported, and how many templates the pages a player and a facilitator open compile.
 PROBE = """
-import gc, {module}
+import gc, sys, {module}
+from django.template import base, engines
 print(gc.get_freeze_count(), len(gc.get_objects()), gc.get_threshold()[0])
+compiled, compile = [], base.Template.compile_nodelist
+base.Template.compile_nodelist = lambda self: compiled.append(self) or compile(self)
+for name in ("exercises/live/room.html", "exercises/live/control.html#control-panel"):
+    engines["django"].get_template(name)
+print("config.urls" in sys.modules, len(compiled))
 """
 
 
 @pytest.mark.parametrize(
     ("module", "env"),
     [
-        ("config.asgi", {}),
+        ("config.asgi", {"SECRET_KEY": "x" * 50}),
         # The WSGI entry point refuses the embedded default's in-memory channel layer; the
         # import does not connect to Redis.
         ("config.wsgi", {"REDIS_URL": "redis://127.0.0.1:6379/15", "SECRET_KEY": "x" * 50}),
     ],
 )
 def test_a_server_process_settles_its_garbage_collector(module, env) -> None:
-    result = run_with_env(PROBE.format(module=module), **env)
+    result = run_with_env(PROBE.format(module=module), DEBUG="0", **env)
     assert result.returncode == 0, result.stderr
-    frozen, tracked, young = map(int, result.stdout.split())
-    assert frozen > 50_000  # Django, the apps, the URL patterns: ~130,000
+    settled, loaded = result.stdout.splitlines()
+    frozen, tracked, young = map(int, settled.split())
+    assert frozen > 100_000  # Django, the apps, the views, the templates: ~200,000
     assert tracked < frozen / 10  # what a full collection still walks
     assert young == YOUNG_OBJECTS
+    assert loaded == "True 0"  # imported, and compiled already
