@@ -34,6 +34,8 @@ renders the event whole over a normal GET.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -415,7 +417,30 @@ def _control_panel(sources: _Sources) -> str:
 
 def _inject_list(sources: _Sources) -> str:
     context = live_state.inject_list_context(sources.exercise) | {"oob": True}
-    return render_to_string("exercises/partials/inject_list.html", context)
+    html = render_to_string(INJECT_LIST, context)
+    if (kept := _kept_inject_lists.get()) is not None:
+        kept[sources.exercise.pk] = html
+    return html
+
+
+INJECT_LIST = "exercises/partials/inject_list.html"
+# Open only inside ``keeping_inject_lists``: the lists drawn there, by exercise id.
+_kept_inject_lists: ContextVar[dict[int, str] | None] = ContextVar(
+    "kept_inject_lists", default=None
+)
+
+
+@contextmanager
+def keeping_inject_lists() -> Iterator[dict[int, str]]:
+    """While open, keep the console's inject list each release's frame draws (by exercise
+    id), so the facilitator's answer to the release reuses it rather than drawing it again:
+    the frames are drawn in the request's thread, when its transaction commits."""
+    kept: dict[int, str] = {}
+    token = _kept_inject_lists.set(kept)
+    try:
+        yield kept
+    finally:
+        _kept_inject_lists.reset(token)
 
 
 @_from_payload

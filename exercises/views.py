@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from exercises import access, collab_state, engine, live_state, queries
+from exercises import access, collab_state, engine, fragments, live_state, queries
 from exercises.engine import EngineError
 from exercises.forms import (
     TLP_HELP,
@@ -210,10 +210,11 @@ def _control_action(
     its inject list, all a release changes there), others with a redirect."""
     exercise = access.require_facilitator(request.user, code)
     error = ""
-    try:
-        action(exercise)
-    except EngineError as exc:
-        error = str(exc)
+    with fragments.keeping_inject_lists() as drawn:
+        try:
+            action(exercise)
+        except EngineError as exc:
+            error = str(exc)
     if error:  # else the engine's lock left the committed state on it (engine.core.locked)
         exercise.refresh_from_db()
     if not request.htmx:
@@ -222,8 +223,12 @@ def _control_action(
         target = "lobby" if exercise.can("start") else "control"
         return redirect(f"exercises:{target}", code=exercise.code)
     if injects_only:  # the panel's team x prompt table is a dozen queries a release never changes
-        context = live_state.inject_list_context(exercise) | {"error": error}
-        return render(request, "exercises/partials/inject_list.html", context)
+        # Swapped out of band, as the console's frame is (the button swaps nothing): a
+        # release answers with the list its frame drew, not a second drawing of it.
+        if exercise.pk in drawn:
+            return HttpResponse(drawn[exercise.pk])
+        context = live_state.inject_list_context(exercise) | {"error": error, "oob": True}
+        return render(request, fragments.INJECT_LIST, context)
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
     return render(request, "exercises/live/control.html#control-panel", context)

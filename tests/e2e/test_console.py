@@ -124,6 +124,36 @@ def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
     dialog.wait_for(state="hidden")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_releasing_a_timed_inject_early_keeps_the_console_whole(
+    new_live_context, alice, bob, org_a
+):
+    """ "Release now" on the timeline answers with the inject list alone: it must replace
+    that list, not the panel holding it (the button once swapped the whole panel)."""
+    exercise = factories.make_exercise(facilitator=alice)
+    cloud = factories.make_team(exercise, "cloud", org_a)
+    factories.add_player(exercise, cloud, bob)
+    factories.add_timed_inject(exercise, "manual-ops", 900, title="Water: manual operations")
+    engine.exercise_start(exercise=exercise, actor=alice)
+    room = login(new_live_context(), "bob", PASSWORD)
+    room.goto(reverse("exercises:room", args=[exercise.code]))
+    console = login(new_live_context(), "alice", PASSWORD)
+    console.goto(reverse("exercises:control", args=[exercise.code]))
+    for page in (console, room):
+        page.wait_for_selector('#connection[data-state="connected"]')
+
+    console.get_by_role(
+        "button", name="Release now: Timed inject: Water: manual operations"
+    ).click()
+    room.locator("#feed", has_text="Water: manual operations").wait_for()
+    released = console.locator("#control-panel #control-injects .released")
+    released.filter(has_text="Water: manual operations").wait_for()
+    console.get_by_role("button", name="Advance").wait_for()  # the panel's own controls
+    assert console.locator("#control-injects").count() == 1
+    # Released, it leaves the timeline (fetched again after the frame).
+    console.locator("#due-next", has_text="Timed inject: Water").wait_for(state="detached")
+
+
 HIDE_TAB = """() => {
   Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
   document.dispatchEvent(new Event('visibilitychange'));

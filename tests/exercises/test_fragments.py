@@ -28,7 +28,7 @@ from exercises.fragments import (
     render_frames,
 )
 from exercises.models import Event, Exercise, Team
-from exercises.templatetags.live_tags import icon
+from exercises.templatetags.live_tags import _inject_row, icon
 from scenarios.models import Inject
 from tests import factories
 
@@ -462,11 +462,12 @@ class FrameLayer(BaseChannelLayer):
         self.frames[group] = message["html"]
 
 
+@pytest.mark.django_db(transaction=True)  # the frames are drawn when the release commits
 def test_a_release_posts_answer_is_its_console_frames_list_each_row_drawn_once(
-    client, running, alice, monkeypatch, django_capture_on_commit_callbacks
+    client, running, alice, monkeypatch
 ):
-    """The console's frame and the POST's answer show the same list (the answer without
-    the out-of-band swap), each row rendered once per content, whether the inject goes to
+    """The POST's answer is the list the console's frame drew (drawn once, swapped out
+    of band by both), each row rendered once per content, whether the inject goes to
     every team or to some; and once the exercise ended, its list offers no release."""
     stage = running.current_stage
     hospital = running.teams.get(role__key="hospital")
@@ -484,6 +485,7 @@ def test_a_release_posts_answer_is_its_console_frames_list_each_row_drawn_once(
     )
     layer = FrameLayer()
     monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    _inject_row.cache_clear()  # the start's frame drew the fixture's rows
     drawn = []
     template_rendered.connect(
         receiver := lambda sender, template, **kw: drawn.append(template.name)
@@ -496,15 +498,16 @@ def test_a_release_posts_answer_is_its_console_frames_list_each_row_drawn_once(
         ):
             layer.frames.clear()
             drawn.clear()
-            with django_capture_on_commit_callbacks(execute=True):
-                answer = client.post(
-                    reverse("exercises:inject_release", args=[running.code, key]),
-                    HTTP_HX_REQUEST="true",
-                ).content.decode()
+            answer = client.post(
+                reverse("exercises:inject_release", args=[running.code, key]),
+                HTTP_HX_REQUEST="true",
+            ).content.decode()
             assert f"exercise-{running.pk}{players}" in layer.frames
             console = layer.frames[f"exercise-{running.pk}-control"]
             listed = console[console.index('<div id="control-injects" hx-swap-oob="true">') :]
-            assert answer.strip() == listed.replace(' hx-swap-oob="true"', "", 1)
+            # The answer is the list the frame drew, swapped out of band as the frame's is.
+            assert answer.strip() == listed
+            assert drawn.count("exercises/partials/inject_list.html") == 1
             row = listed.split(
                 escape(Inject.objects.get(key=key, scenario=running.scenario).title)
             )[1]
@@ -521,3 +524,27 @@ def test_a_release_posts_answer_is_its_console_frames_list_each_row_drawn_once(
     assert 'class="field-error"' in ended
     assert "Release Spare" in answer
     assert "Release Spare" not in ended  # the same rows, but nothing may be released now
+
+
+class DownLayer(BaseChannelLayer):
+    """A channel layer whose Redis is gone."""
+
+    async def group_send(self, group, message):
+        raise ConnectionError("Redis is down")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_release_answers_with_its_list_when_no_frame_could_be_sent(
+    client, running, alice, monkeypatch
+):
+    """The players' frames fail first, so the console's is never drawn: the answer draws
+    the list itself, and the release stands."""
+    monkeypatch.setattr(broadcast, "get_channel_layer", DownLayer)
+    client.force_login(alice)
+    answer = client.post(
+        reverse("exercises:inject_release", args=[running.code, "news"]),
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert answer.strip().startswith('<div id="control-injects" hx-swap-oob="true">')
+    news_row = answer.split("News: outage")[1].split("</li>")[0]
+    assert '<span class="badge">released</span>' in news_row
