@@ -67,8 +67,8 @@ def _icon(name: str) -> SafeString:
 @register.simple_tag
 def inject_row(exercise: Exercise, row: InjectRow) -> SafeString:
     """A row of the console's inject list (``partials/inject_row.html``), rendered once
-    per content: a release changes one row of the list, and the request releasing it
-    draws the list twice (the console's frame, then the POST's answer)."""
+    per content: a release changes one row of the list, and each release's console frame
+    draws the whole list again (its POST answers with that drawing)."""
     can_release = exercise.can("release")
     return _inject_row(exercise.code, can_release, row.values, row.stage_started_at_clock)
 
