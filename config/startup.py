@@ -23,8 +23,9 @@ def load_settings_or_exit() -> None:
 
 
 def load_what_requests_use() -> None:
-    """Import the URL configuration (and with it every view and form) and compile the
-    project's templates now, as each process's first request or frame would. In a
+    """Import the URL configuration (and with it every view and form), build a Markdown
+    parser and compile the project's templates now, as each process's first request or
+    frame would. In a
     gunicorn worker that request paid ~0.25 s for each (bench/README.md, session 13), and
     the ~70,000 objects they leave were born after the start-up objects were frozen, so
     every full collection walked them; loaded here, ``settle_garbage_collector`` freezes
@@ -34,7 +35,10 @@ def load_what_requests_use() -> None:
     from django.template import engines
     from django.urls import reverse
 
+    from scenarios.services import prepare_markdown
+
     reverse("home")  # imports config.urls and fills the resolver's maps
+    prepare_markdown()
     if settings.DEBUG:
         return
     engine = engines["django"]
