@@ -88,10 +88,9 @@ def test_the_offline_badge_clears_when_the_network_returns(new_live_context, ali
     assert room.locator("#connection").inner_text().strip() == "Live"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
-    new_live_context, alice, bob, org_a
-):
+def _timed_inject_running(new_live_context, alice, bob, org_a):
+    """A running exercise whose first stage has a timed inject due at 15 min, its console
+    (alice) and a team's room (bob), both connected: (exercise, console, room)."""
     exercise = factories.make_exercise(facilitator=alice)
     cloud = factories.make_team(exercise, "cloud", org_a)
     factories.add_player(exercise, cloud, bob)
@@ -103,6 +102,14 @@ def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
     console.goto(reverse("exercises:control", args=[exercise.code]))
     for page in (console, room):
         page.wait_for_selector('#connection[data-state="connected"]')
+    return exercise, console, room
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
+    new_live_context, alice, bob, org_a
+):
+    exercise, console, room = _timed_inject_running(new_live_context, alice, bob, org_a)
 
     # Escape closes the confirmation: nothing changes.
     console.get_by_role("button", name="Advance").click()
@@ -128,19 +135,9 @@ def test_advancing_lists_the_injects_it_would_skip_and_can_release_them_first(
 def test_releasing_a_timed_inject_early_keeps_the_console_whole(
     new_live_context, alice, bob, org_a
 ):
-    """ "Release now" on the timeline answers with the inject list alone: it must replace
+    """The timeline's "release now" answers with the inject list alone: it must replace
     that list, not the panel holding it (the button once swapped the whole panel)."""
-    exercise = factories.make_exercise(facilitator=alice)
-    cloud = factories.make_team(exercise, "cloud", org_a)
-    factories.add_player(exercise, cloud, bob)
-    factories.add_timed_inject(exercise, "manual-ops", 900, title="Water: manual operations")
-    engine.exercise_start(exercise=exercise, actor=alice)
-    room = login(new_live_context(), "bob", PASSWORD)
-    room.goto(reverse("exercises:room", args=[exercise.code]))
-    console = login(new_live_context(), "alice", PASSWORD)
-    console.goto(reverse("exercises:control", args=[exercise.code]))
-    for page in (console, room):
-        page.wait_for_selector('#connection[data-state="connected"]')
+    _, console, room = _timed_inject_running(new_live_context, alice, bob, org_a)
 
     console.get_by_role(
         "button", name="Release now: Timed inject: Water: manual operations"
