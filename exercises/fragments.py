@@ -416,14 +416,19 @@ def _control_panel(sources: _Sources) -> str:
 
 
 def _inject_list(sources: _Sources) -> str:
-    context = live_state.inject_list_context(sources.exercise) | {"oob": True}
-    html = render_to_string(INJECT_LIST, context)
+    html = inject_list(sources.exercise)
     if (kept := _kept_inject_lists.get()) is not None:
         kept[sources.exercise.pk] = html
     return html
 
 
-INJECT_LIST = "exercises/partials/inject_list.html"
+def inject_list(exercise: Exercise, *, error: str = "") -> str:
+    """The console's inject list, swapped out of band: a release's console frame, and the
+    answer to a release POST (with ``error`` above it when refused)."""
+    context = live_state.inject_list_context(exercise) | {"oob": True, "error": error}
+    return render_to_string("exercises/partials/inject_list.html", context)
+
+
 # Open only inside ``keeping_inject_lists``: the lists drawn there, by exercise id.
 _kept_inject_lists: ContextVar[dict[int, str] | None] = ContextVar(
     "kept_inject_lists", default=None

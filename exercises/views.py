@@ -225,10 +225,7 @@ def _control_action(
     if injects_only:  # the panel's team x prompt table is a dozen queries a release never changes
         # Swapped out of band, as the console's frame is (the button swaps nothing): a
         # release answers with the list its frame drew, not a second drawing of it.
-        if exercise.pk in drawn:
-            return HttpResponse(drawn[exercise.pk])
-        context = live_state.inject_list_context(exercise) | {"error": error, "oob": True}
-        return render(request, fragments.INJECT_LIST, context)
+        return HttpResponse(drawn.get(exercise.pk) or fragments.inject_list(exercise, error=error))
     context = live_state.control_context(exercise)
     context.update(error=error, advance_form=AdvanceForm(exercise=exercise))
     return render(request, "exercises/live/control.html#control-panel", context)
