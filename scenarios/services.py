@@ -718,6 +718,9 @@ def stage_duplicate(*, stage: Stage) -> Stage:
     return copy
 
 
+MARKDOWN_EXTENSIONS = ["tables", "sane_lists"]
+
+
 # Every player's room renders the same briefing and inject bodies: at the start of an
 # exercise a thousand pages render the same few texts, and Markdown (a new parser per call)
 # was a tenth of a room page's CPU. The result depends on the text alone.
@@ -726,9 +729,6 @@ def render_markdown(text: str) -> str:
     """Author markdown as safe HTML: Markdown renders, nh3 strips anything unsafe."""
     html = markdown.markdown(text or "", extensions=MARKDOWN_EXTENSIONS)
     return nh3.clean(html, tags=MARKDOWN_TAGS, link_rel="noopener noreferrer")
-
-
-MARKDOWN_EXTENSIONS = ["tables", "sane_lists"]
 
 
 def prepare_markdown() -> None:
