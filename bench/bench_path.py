@@ -940,8 +940,13 @@ def run(args, env) -> list[str]:
         if args.seconds:
             revisions = DecisionRevision.objects.filter(decision__exercise=exercise)
             first = revisions.count()
+            # gunicorn's workers share one PROMETHEUS_MULTIPROC_DIR: one answers for all.
+            metrics_before = scrape_all(http_ports, env["METRICS_TOKEN"])
             statuses, decide_ms, elapsed = post_loop(http_ports, args.seconds, args.clients, decide)
             accepted = revisions.count() - first
+            lock = metrics_scrape.live_figures(
+                scrape_all(http_ports, env["METRICS_TOKEN"]), since=metrics_before
+            )
             cpu_decisions = cpu_seconds(every_server, swarm.pids)
             server_cpu = sum(cpu_decisions[:-1]) - sum(cpu_injects[:-1])
             cascade_rate = accepted / elapsed
@@ -956,6 +961,7 @@ def run(args, env) -> list[str]:
                     ("POST p50 / p95 / p99", spread(decide_ms)),
                     ("servers' CPU per decision", f"{server_cpu / max(accepted, 1) * 1000:.1f} ms"),
                     ("CPU s, servers | clients", _cpu_row(cpu_injects, cpu_decisions)),
+                    *lock_rows(lock, elapsed),
                 ],
             )
         swarm.settle()
@@ -1046,8 +1052,7 @@ def run(args, env) -> list[str]:
             summary += scale[1]
 
         # With one PROMETHEUS_MULTIPROC_DIR (gunicorn runs) any server answers for all.
-        scraped = http_ports if web else ports
-        server_figures(scraped, env["METRICS_TOKEN"])
+        server_figures(http_ports, env["METRICS_TOKEN"])
         sampler.stop.set()
         sampler.join()
         rss = ", ".join(f"{p / 2**20:.0f}" for p in sampler.peak)
@@ -1516,11 +1521,39 @@ def session_for(user) -> str:
 def server_figures(ports: list[int], token: str) -> None:
     """The servers' own figures from /metrics for the whole run (``bench/metrics_scrape.py``);
     each server is scraped, as they share no multiprocess directory."""
-    samples = metrics_scrape.combined(
+    figures = metrics_scrape.live_figures(scrape_all(ports, token))
+    report("Servers' /metrics, whole run", [(str(k), str(v)) for k, v in figures.items()])
+
+
+def scrape_all(ports: list[int], token: str) -> metrics_scrape.Samples:
+    """One scrape of every server's /metrics, added up (``metrics_scrape.combined``)."""
+    return metrics_scrape.combined(
         *(metrics_scrape.scrape(f"http://127.0.0.1:{port}/metrics", token) for port in ports)
     )
-    figures = metrics_scrape.live_figures(samples)
-    report("Servers' /metrics, whole run", [(str(k), str(v)) for k, v in figures.items()])
+
+
+LOCK_QUANTILES = ("wait_p50", "wait_p95", "held_p50", "held_p95")
+
+
+def lock_rows(figures: dict, elapsed: float) -> list[tuple[str, str]]:
+    """The exercise lock over a phase of ``elapsed`` seconds, from ``live_figures`` since
+    its start (pure). Every decision of the exercise takes that lock in turn, so the share
+    of the phase it was held is how near the decisions are to the rate the lock allows
+    one exercise: 1 / the mean hold."""
+    if not figures["lock_held_p50_s"]:
+        return []
+    held, count = figures["lock_held_s"], figures["decisions"]
+    return [
+        (
+            "exercise lock waited p50 / p95; held p50 / p95",
+            " / ".join(f"{figures[f'lock_{k}_s'] * 1000:.1f}" for k in LOCK_QUANTILES) + " ms",
+        ),
+        (
+            "exercise lock held, share of the phase",
+            f"{held / elapsed:.0%} (mean hold {held / max(count, 1) * 1000:.1f} ms:"
+            f" at most {count / held if held else 0:.0f} decisions/s in one exercise)",
+        ),
+    ]
 
 
 def _cpu_row(before: list[float], after: list[float]) -> str:

@@ -135,6 +135,8 @@ def live_figures(samples: Mapping[str, float], *, since: Mapping[str, float] | N
         "lock_wait_p95_s": quantile(samples, LOCK_WAIT, 0.95, since=since),
         "lock_held_p50_s": quantile(samples, LOCK_HELD, 0.5, since=since),
         "lock_held_p95_s": quantile(samples, LOCK_HELD, 0.95, since=since),
+        "lock_wait_s": grown(f"{LOCK_WAIT}_sum"),
+        "lock_held_s": grown(f"{LOCK_HELD}_sum"),
     }
 
 

@@ -28,6 +28,7 @@ from bench.bench_path import (
     joined,
     joined_together,
     layout_problem,
+    lock_rows,
     logged_errors,
     more_servers_rows,
     scale_rhythm,
@@ -229,3 +230,23 @@ def test_each_injects_frames_are_timed_from_its_own_post():
         "30 / 60 ms (slowest: inject 2 of 3, 40 / 100, its POST 25)"
     )
     assert inject_spans({7: []}, [5]) == "none received"
+
+
+def test_the_lock_rows_say_how_near_the_decisions_are_to_the_locks_rate():
+    figures = {
+        "decisions": 150,
+        "lock_wait_s": 3.0,
+        "lock_held_s": 0.75,  # 150 holds of 5 ms in a phase of 1 s
+        "lock_wait_p50_s": 0.008,
+        "lock_wait_p95_s": 0.04,
+        "lock_held_p50_s": 0.0045,
+        "lock_held_p95_s": 0.011,
+    }
+    quantiles, share = lock_rows(figures, 1.0)
+    assert quantiles[1] == "8.0 / 40.0 / 4.5 / 11.0 ms"
+    assert share[1] == "75% (mean hold 5.0 ms: at most 200 decisions/s in one exercise)"
+
+
+def test_no_lock_rows_when_no_decision_took_the_lock():
+    figures = {"decisions": 0, "lock_held_s": 0.0, "lock_held_p50_s": None}
+    assert lock_rows(figures, 20.0) == []

@@ -39,6 +39,8 @@ def test_it_reads_what_the_live_runtime_recorded_since_the_last_scrape(metrics_u
     assert figures["timed_lag_p95_s"] is None  # nothing timed ran since ``before``
     assert 0.001 <= figures["lock_wait_p50_s"] <= 0.002
     assert 0.002 <= figures["lock_held_p95_s"] <= 0.005
+    assert figures["lock_wait_s"] == pytest.approx(0.0015)
+    assert figures["lock_held_s"] == pytest.approx(0.004)
 
 
 def test_it_raises_on_a_refused_scrape(metrics_url):
