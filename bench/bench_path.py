@@ -1539,7 +1539,8 @@ def lock_rows(figures: dict, elapsed: float) -> list[tuple[str, str]]:
     """The exercise lock over a phase of ``elapsed`` seconds, from ``live_figures`` since
     its start (pure). Every decision of the exercise takes that lock in turn, so the share
     of the phase it was held is how near the decisions are to the rate the lock allows
-    one exercise: 1 / the mean hold."""
+    one exercise: 1 / the mean hold. (A decision that takes the lock in its writing
+    statement reports a hold a little short: ``config.metrics``.)"""
     if not figures["lock_held_p50_s"]:
         return []
     held, count = figures["lock_held_s"], figures["decisions"]

@@ -18,7 +18,10 @@ broadcast, timing) records with one call each:
   long a write waited for its exercise's row lock, and held it until its commit. Every
   write of an exercise (each decision, share, release) takes that lock, so when writers
   queue for it the held time, not the CPU, caps the exercise's writes per second
-  (PostgreSQL; on SQLite the write transaction itself is the lock).
+  (PostgreSQL; on SQLite the write transaction itself is the lock). A decision that
+  takes the lock in the statement that writes it (``engine.core.emit_for_team_if``)
+  counts that statement as its wait and the time from its answer to the commit as the
+  hold: the wait a little long, the hold a little short.
 
 With several processes on a host (Daphne processes, gunicorn's workers, a Celery worker),
 set ``PROMETHEUS_MULTIPROC_DIR`` to one empty directory for all of them: each writes its

@@ -20,11 +20,15 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints
 
+from django.db import connection
+
 from accounts.models import User
+from config.rows import Rows
 from exercises.models import Event, Exercise
-from exercises.writes import Table, Then, Update
+from exercises.writes import Lead, Table, Then, Update
 
 EXERCISE_STARTED = "exercise.started"
 EXERCISE_PAUSED = "exercise.paused"
@@ -516,6 +520,98 @@ def write_event(
     moved = Update(_EXERCISES, exercise, ["last_seq", "visibility_marks"])
     _EVENTS.insert(event, after=moved, then=then)
     return event, marks_before
+
+
+def write_team_event_if(
+    *,
+    exercise_id: int,
+    kind: str,
+    payload: Mapping[str, Any],
+    team_id: int,
+    clock_seconds: float,
+    actor: User | None,
+    then: Sequence[Then | Update],
+    statuses: Sequence[str],
+    running: tuple[float, datetime | None],
+    closed_by: int,
+) -> tuple[Exercise, Event, dict[str, Any]] | None:
+    """PostgreSQL: lock the exercise and ``write_event`` an event only ``team_id`` sees
+    (``SOME``), with ``then``, in one statement, if the locked exercise's status is one of
+    ``statuses``, its clock is ``running`` (offset, running since) and no prompt closed
+    after event ``closed_by``. Returns the locked exercise moved past the event, the event
+    and the marks before it, as ``lock`` and ``write_event`` would; None, having written
+    nothing, when a condition fails or the exercise is gone (the caller then takes the
+    lock and checks in Python, which says why).
+
+    ``lock`` then ``write_event`` hold the lock over two round trips, the caller's work
+    between them and, when the server's cores are busy, the waits for a core (or for the
+    interpreter's lock) after each answer: every other writer of the exercise waits
+    meanwhile (bench/README.md, session 17). Here the lock is held from this statement to
+    the commit. The marks are moved in SQL as ``advance_marks`` moves them."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown event kind {kind!r}.")
+    event = Event(
+        exercise_id=exercise_id,
+        kind=kind,
+        payload=dict(payload),
+        visibility=Event.Visibility.SOME,
+        team_ids=[team_id],
+        clock_seconds=round(clock_seconds, 3),
+        actor=actor,
+    )
+    offset, since = running
+    lead = Lead(
+        sql=_LOCK_AND_MOVE,
+        values=[exercise_id, str(team_id), list(statuses), offset, since, closed_by],
+        gate="moved",
+        fill={"seq": "moved.seq"},
+        out=_LOCKED_OUT,
+    )
+    answer = _EVENTS.insert_gated(event, lead=lead, then=then)
+    if answer is None or event.pk is None:
+        return None
+    exercise = _LOCKED_ROW.build(answer)
+    marks_before = exercise.visibility_marks
+    event.seq = exercise.last_seq = exercise.last_seq + 1
+    exercise.visibility_marks = advance_marks(
+        marks_before, event.seq, Event.Visibility.SOME, [team_id]
+    )
+    event.exercise = exercise
+    return exercise, event, marks_before
+
+
+def _lock_and_move() -> str:
+    """``write_team_event_if``'s first ``WITH``s: the exercise row locked (``locked``) and,
+    if the conditions hold, moved past one ``SOME`` event of one team (``moved``)."""
+    q = connection.ops.quote_name
+    table = q(Exercise._meta.db_table)
+    column = {f.attname: q(f.column) for f in Exercise._meta.concrete_fields}
+    seq, marks = column["last_seq"], column["visibility_marks"]
+
+    def mark(key: str, empty: str) -> str:
+        return f"COALESCE(locked.{marks} -> '{key}', '{empty}')"
+
+    return f"""
+locked AS (SELECT {Rows(Exercise, "e").columns} FROM {table} e WHERE e.id = %s FOR UPDATE),
+moved AS (
+  UPDATE {table} x
+  SET {seq} = locked.{seq} + 1,
+      {marks} = jsonb_build_object(
+        'teams', {mark("teams", "0")}, 'all', {mark("all", "0")},
+        'team', {mark("team", "{}")} || jsonb_build_object(%s::text, locked.{seq} + 1),
+        'closed', {mark("closed", "0")})
+  FROM locked
+  WHERE x.id = locked.id
+    AND locked.{column["status"]} = ANY(%s)
+    AND locked.{column["clock_offset_seconds"]} = %s
+    AND locked.{column["running_since"]} IS NOT DISTINCT FROM %s::timestamptz
+    AND COALESCE((locked.{marks} ->> 'closed')::bigint, 0) <= %s
+  RETURNING x.{seq} AS seq)"""
+
+
+_LOCKED_ROW = Rows(Exercise, "locked")
+_LOCKED_OUT = f"{_LOCKED_ROW.columns} FROM locked"
+_LOCK_AND_MOVE = _lock_and_move()
 
 
 def advance_marks(

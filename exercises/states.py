@@ -72,6 +72,13 @@ def allows(status: str, action: str) -> bool:
     return status in rule.statuses
 
 
+def allowing(action: str) -> list[str]:
+    """The statuses that allow ``action``, in a stable order (a statement's parameter)."""
+    if action not in RULES:
+        raise UnknownAction(f"No exercise action {action!r}.")
+    return sorted(RULES[action].statuses)
+
+
 def refusal(status: str, action: str) -> str:
     """The sentence refusing ``action`` in ``status``."""
     return f"Cannot {RULES[action].phrase} while the exercise is {Status(status).label}."

@@ -11,7 +11,8 @@ does, so the rows are the ORM's (``tests/exercises/test_writes.py`` compares the
 SQLite and PostgreSQL). No ``pre_save``/``post_save`` signal is sent: nothing listens for
 these models. On PostgreSQL the exercise's update, its event and the rows written with the
 event (a decision and its revision, an inject's release, an audit entry) go in one
-statement (``Table.insert(after=..., then=...)``).
+statement (``Table.insert(after=..., then=...)``); a decision's also take the exercise's
+lock in it (``Table.insert_gated``, ``events.write_team_event_if``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ class Then:
     obj: Model
     ref: str = ""
     of: Model | None = None
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The first ``WITH``s of a statement (``Table.insert_gated``): ``sql``, their text
+    (``name AS (...), ...``) with ``values``; ``gate``, the one whose row (none or one) lets
+    the statement write; ``fill``, columns (attnames) of the inserted row taken from the
+    gate's row (SQL over it); ``out``, what the statement answers after the new primary
+    keys (a select list and its ``FROM``)."""
+
+    sql: str
+    values: list[Any]
+    gate: str
+    fill: dict[str, str]
+    out: str
 
 
 class Table:
@@ -117,6 +133,56 @@ class Table:
         for row in then:
             if isinstance(row, Then):
                 _refer(row, obj)
+
+    def insert_gated(
+        self, obj: Model, *, lead: Lead, then: Sequence[Then | Update] = ()
+    ) -> tuple[Any, ...] | None:
+        """PostgreSQL: ``insert`` after ``lead``, in one statement, if its ``gate`` has a row
+        (its columns ``fill`` the new row's); ``then`` is written only with it. Returns the
+        ``lead``'s ``out`` columns (None if they have no row), and sets the primary keys of
+        what it wrote (none, if the gate had no row)."""
+        parts, values = [lead.sql], list(lead.values)
+        sql, row_values = self._select_statement(obj, fill=lead.fill, source=lead.gate)
+        parts.append(f"w0 AS ({sql})")
+        values += row_values
+        inserted = [obj]  # inserted[k]'s statement is w<k>
+        for n, row in enumerate(then):
+            if isinstance(row, Update):
+                sql, row_values = row.table._update_statement(row.obj, row.attnames)
+                parts.append(f"u{n} AS ({sql} AND EXISTS (SELECT 1 FROM w0))")
+            else:
+                of = obj if row.of is None else row.of
+                source = f"w{_position(inserted, of)}"
+                fill = {row.ref: f"{source}.{_quoted_pk(of)}"} if row.ref else {}
+                sql, row_values = row.table._select_statement(row.obj, fill=fill, source=source)
+                parts.append(f"w{len(inserted)} AS ({sql})")
+                inserted.append(row.obj)
+            values += row_values
+        keys = ", ".join(f"(SELECT {_quoted_pk(o)} FROM w{k})" for k, o in enumerate(inserted))
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} SELECT {keys}, {lead.out}", values)
+            answer = cursor.fetchone()
+        if answer is None or answer[0] is None:
+            return None if answer is None else answer[len(inserted) :]
+        for instance, pk in zip(inserted, answer, strict=False):
+            _saved(instance, pk)
+        for row in then:
+            if isinstance(row, Then):
+                _refer(row, obj)
+        return answer[len(inserted) :]
+
+    def _select_statement(
+        self, obj: Model, *, fill: dict[str, str], source: str
+    ) -> tuple[str, list[Any]]:
+        """The insert of ``obj`` as one row per row of ``source`` (none or one), its columns
+        ``fill`` taken as SQL over that row instead of from ``obj``."""
+        values, marks = self._values(obj), ["%s"] * len(self._inserted)
+        for at in sorted((self._inserted.index(self._fields[a]) for a in fill), reverse=True):
+            del values[at]
+        for attname, expression in fill.items():
+            marks[self._inserted.index(self._fields[attname])] = expression
+        sql = f"{self._insert_head} SELECT {', '.join(marks)} FROM {source}"
+        return f"{sql} RETURNING {self._pk_column}", values
 
     def _insert_alone(self, obj: Model) -> None:
         with connection.cursor() as cursor:

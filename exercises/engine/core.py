@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Final
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.audit import audit_entry
 from accounts.models import AuditEntry, User
@@ -132,6 +133,52 @@ def emit(
     )
     broadcast.publish(event, marks_before)
     return event
+
+
+def emit_for_team_if(
+    exercise: Exercise,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    team_id: int,
+    action: str,
+    actor: Actor,
+    then: Sequence[Then | Update] = (),
+    running: tuple[float, datetime | None],
+    closed_by: int,
+) -> Exercise | None:
+    """``lock`` and ``emit`` an event only ``team_id`` sees, in one statement, if the
+    locked exercise still allows ``action``, runs on the clock ``running`` (offset,
+    running since: as the caller read it) and closed no prompt after event ``closed_by``
+    (``events.write_team_event_if``). Returns the locked
+    exercise moved past the event (published after the commit); None, having written
+    nothing, when a condition fails or off PostgreSQL: ``lock`` and check then.
+
+    Its lock metrics: the statement's time as the wait (an upper bound: it also wrote
+    under the lock), the time from its answer to the commit as the hold (a lower bound)."""
+    if connection.vendor != "postgresql":
+        return None
+    asked = time.perf_counter()
+    written = events.write_team_event_if(
+        exercise_id=exercise.pk,
+        kind=kind,
+        payload=payload,
+        team_id=team_id,
+        clock_seconds=clock.elapsed_seconds(*running),
+        actor=user_of(actor),
+        then=then,
+        statuses=states.allowing(action),
+        running=running,
+        closed_by=closed_by,
+    )
+    if written is None:
+        return None
+    taken = time.perf_counter()
+    metrics.exercise_lock_taken(taken - asked)
+    transaction.on_commit(lambda: metrics.exercise_lock_released(time.perf_counter() - taken))
+    row, event, marks_before = written
+    broadcast.publish(event, marks_before)
+    return row
 
 
 def announce(

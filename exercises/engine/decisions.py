@@ -17,6 +17,7 @@ from exercises import clock, events, queries
 from exercises.engine.core import (
     EngineError,
     emit,
+    emit_for_team_if,
     lock,
     require_length,
     require_status,
@@ -68,9 +69,11 @@ def decision_submit(
 
     Decisions are the hottest write, so the exercise row is locked last and briefly: the
     team's decision row is read first, under its own row lock (which orders one team's
-    submissions), and the exercise lock covers only re-checking that the prompt is still
-    open, one statement (on PostgreSQL) writing the event, the decision and its revision,
-    and the commit. Two first answers of one team at once, or one token sent twice at
+    submissions). On PostgreSQL one statement then locks the exercise, checks it and
+    writes the event, the decision and its revision (``emit_for_team_if``), and the lock
+    covers it and the commit; when it finds the exercise moved (or off PostgreSQL, or
+    when a consequence falls due) the lock covers re-checking that the prompt is still
+    open (saying why not), one statement writing the rows, and the commit. Two first answers of one team at once, or one token sent twice at
     once, meet on a unique constraint; the loser decides again and finds the other's row
     (a revision, or the replay).
     """
@@ -137,10 +140,8 @@ def _decide(
         decision = queries.team_decision(**mine, lock=True)
         if decision and decision.replayed:
             return decision
-        ex = lock(exercise)
-        _recheck_window(ex, opened, running=running, copy=exercise, seen_seq=seen_seq)
         decision, rows = _decision_rows(
-            ex,
+            exercise,
             decision,
             team=team,
             prompt=prompt,
@@ -164,17 +165,36 @@ def _decide(
             author_label=author_label,
             latency_seconds=latency,
         )
-        emit(
-            ex,
-            events.DECISION_SUBMITTED,
-            payload,
-            visibility=Vis.SOME,
-            team_ids=[team.pk],
-            actor=author,
-            then=rows,
-        )
-        if opened.cascades:  # nothing else falls due because of a decision
-            apply_due(ex)
+        # At once: the exercise locked, checked and moved, and the rows written, in one
+        # statement. A chosen consequence falls due under the lock, and a condition
+        # that fails is said by the checks below.
+        ex = None
+        if not opened.cascades:
+            ex = emit_for_team_if(
+                exercise,
+                events.DECISION_SUBMITTED,
+                payload,
+                team_id=team.pk,
+                action="decide",
+                actor=author,
+                then=rows,
+                running=running,
+                closed_by=seen_seq,
+            )
+        if ex is None:
+            ex = lock(exercise)
+            _recheck_window(ex, opened, running=running, copy=exercise, seen_seq=seen_seq)
+            emit(
+                ex,
+                events.DECISION_SUBMITTED,
+                payload,
+                visibility=Vis.SOME,
+                team_ids=[team.pk],
+                actor=author,
+                then=rows,
+            )
+            if opened.cascades:  # nothing else falls due because of a decision
+                apply_due(ex)
     take_state(exercise, ex)
     return decision
 

@@ -8,6 +8,7 @@ redraws only the part of the page it changes.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from channels.layers import BaseChannelLayer
@@ -330,8 +331,9 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_one_write(
 ):
     """Decisions are the hottest write, and the exercise lock serialises the whole
     exercise: one read before any lock (window, exercise, seat, consequences), the team's
-    decision row locked and found with its token, and only then the exercise row locked,
-    for one statement on PostgreSQL: the seq, the event, the decision row and its revision
+    decision row locked and found with its token, and only then the exercise row locked:
+    on PostgreSQL in the statement that writes the seq, the event, the decision row and
+    its revision (``events.write_team_event_if``); on SQLite read alone, then the writes
     (the window is not read again: no prompt closed since the caller read the exercise,
     ``events.window_closed_since``)."""
     cloud = team(running, "cloud")
@@ -352,21 +354,29 @@ def test_it_takes_a_decision_holding_the_exercise_lock_for_one_write(
     with CaptureQueriesContext(connection) as captured:
         submit(bob, "t2")
     statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
-    postgresql = connection.vendor == "postgresql"
-    assert len(statements) == (4 if postgresql else 7)
-    # the exercise row read alone (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
-    # transaction holds the write lock throughout), written out (queries.exercise_for_update)
+    # the exercise row locked (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction
+    # holds the write lock throughout), written out
     locked_at = next(
-        i for i, sql in enumerate(statements) if "FROM exercises_exercise e WHERE" in sql
+        i for i, sql in enumerate(statements) if re.search(r'FROM "?exercises_exercise"? e ', sql)
     )
-    # the exercise's seq and marks, the event, the decision's revised columns and its new
-    # revision: one statement on PostgreSQL
-    written = ["WITH"] if postgresql else ["UPDATE", "INSERT", "UPDATE", "INSERT"]
-    assert [sql.split()[0] for sql in statements[locked_at + 1 :]] == written
-    for table in ("exercises_event", "exercises_decisionrevision"):
-        assert f'INSERT INTO "{table}"' in "".join(statements[locked_at + 1 :])
-    assert 'UPDATE "exercises_decision"' in "".join(statements[locked_at + 1 :])
     assert all(sql.split()[0] == "SELECT" for sql in statements[:locked_at])  # reads only
+    if connection.vendor == "postgresql":
+        # the lock, the exercise's seq and marks, the event, the decision's revised
+        # columns and its new revision: one statement, the last
+        assert len(statements) == 3 == locked_at + 1
+        written = statements[locked_at]
+        assert written.split()[0] == "WITH"
+        assert "FOR UPDATE" in written
+        assert 'UPDATE "exercises_exercise" x' in written
+    else:
+        assert len(statements) == 7
+        written = "".join(statements[locked_at + 1 :])
+        assert [sql.split()[0] for sql in statements[locked_at + 1 :]] == [
+            "UPDATE", "INSERT", "UPDATE", "INSERT"
+        ]  # fmt: skip
+    for table in ("exercises_event", "exercises_decisionrevision"):
+        assert f'INSERT INTO "{table}"' in written
+    assert 'UPDATE "exercises_decision"' in written
     with django_assert_max_num_queries(4):  # a retried submission: same revision, no event
         assert submit(bob, "t2").revision == 2
     assert running.decisions.get(team=cloud).revision == 2

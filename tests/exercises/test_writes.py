@@ -354,3 +354,92 @@ def test_rows_written_with_an_event_refer_to_each_other_and_update_in_its_statem
     )
     revisions = DecisionRevision.objects.filter(decision=decision).order_by("revision")
     assert [(r.pk, r.client_token) for r in revisions] == [(first.pk, "a"), (second.pk, "b")]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL")
+def test_a_team_event_written_at_once_moves_the_exercise_as_write_event_does(decided, bob):
+    """``events.write_team_event_if``: the lock, the checks, the exercise's move, the event
+    and the rows written with it in one round trip, the marks moved in SQL as
+    ``advance_marks`` moves them."""
+    exercise, team, prompt, option = decided
+    marks = {"teams": 4, "all": 2, "team": {"7": 5}, "closed": 3}
+    Exercise.objects.filter(pk=exercise.pk).update(last_seq=900, visibility_marks=marks)
+    exercise.refresh_from_db()
+    decision = Decision(
+        exercise=exercise, team=team, prompt=prompt, option=option, author=bob, revision=1,
+        latency_seconds=1.5, submitted_at=WHEN,
+    )  # fmt: skip
+    revision = DecisionRevision(
+        decision=decision, revision=1, option=option, author=bob, client_token="t",
+        latency_seconds=1.5, submitted_at=WHEN,
+    )  # fmt: skip
+    args = {
+        "exercise_id": exercise.pk,
+        "kind": events.DECISION_SUBMITTED,
+        "payload": {"revision": 1},
+        "team_id": team.pk,
+        "clock_seconds": 12.3456,
+        "actor": bob,
+        "statuses": ["running"],
+        "running": (exercise.clock_offset_seconds, exercise.running_since),
+        "closed_by": 3,
+    }
+    then = [
+        Then(Table(Decision), decision),
+        Then(Table(DecisionRevision), revision, ref="decision_id", of=decision),
+    ]
+    with CaptureQueriesContext(connection) as sent:
+        moved, event, before = events.write_team_event_if(**args, then=then)
+    assert len(sent) == 1
+    assert before == marks
+    expected = events.advance_marks(marks, 901, Event.Visibility.SOME, [team.pk])
+    stored_exercise = Exercise.objects.get(pk=exercise.pk)
+    assert (stored_exercise.last_seq, stored_exercise.visibility_marks) == (901, expected)
+    assert (moved.last_seq, moved.visibility_marks) == (901, expected)
+    row = Event.objects.get(pk=event.pk)
+    assert (row.seq, row.team_ids, row.visibility) == (901, [team.pk], "some")
+    assert (row.clock_seconds, row.actor, row.payload) == (12.346, bob, {"revision": 1})
+    assert (event.seq, event.exercise) == (901, moved)
+    assert DecisionRevision.objects.get(pk=revision.pk).decision_id == decision.pk
+    assert Decision.objects.get(pk=decision.pk).revision == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL")
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"statuses": ["paused"]},
+        {"running": (999.0, None)},
+        {"closed_by": 2},  # a prompt closed at event 3, after the caller's event 2
+    ],
+)
+def test_a_team_event_is_not_written_at_once_when_the_exercise_moved(decided, bob, changed):
+    exercise, team, prompt, _ = decided
+    marks = {"teams": 4, "all": 2, "team": {}, "closed": 3}
+    Exercise.objects.filter(pk=exercise.pk).update(last_seq=900, visibility_marks=marks)
+    exercise.refresh_from_db()
+    revision = DecisionRevision(
+        decision=Decision.objects.create(
+            exercise=exercise, team=team, prompt=prompt, author=bob, latency_seconds=1.0,
+            submitted_at=WHEN,
+        ),
+        revision=2, author=bob, client_token="t", latency_seconds=1.0, submitted_at=WHEN,
+    )  # fmt: skip
+    args = {
+        "exercise_id": exercise.pk,
+        "kind": events.DECISION_SUBMITTED,
+        "payload": {},
+        "team_id": team.pk,
+        "clock_seconds": 1.0,
+        "actor": bob,
+        "statuses": ["running"],
+        "running": (exercise.clock_offset_seconds, exercise.running_since),
+        "closed_by": 3,
+    } | changed
+    then = [Then(Table(DecisionRevision), revision)]
+    assert events.write_team_event_if(**args, then=then) is None
+    assert revision.pk is None
+    assert not DecisionRevision.objects.exists()
+    assert not Event.objects.filter(exercise=exercise, seq=901).exists()
+    stored_exercise = Exercise.objects.get(pk=exercise.pk)
+    assert (stored_exercise.last_seq, stored_exercise.visibility_marks) == (900, marks)

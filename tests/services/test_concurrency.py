@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from exercises import engine
 from exercises.engine import decisions
@@ -63,7 +63,7 @@ def test_it_stores_every_simultaneous_decision_exactly_once_with_gap_free_seqs()
     def submit(index: int) -> list[int]:
         team, player = seats[index]
         try:
-            barrier.wait(timeout=30)
+            barrier.wait(timeout=5)
             ids = []
             # Each team sends its decision twice with the same token (a double click or a
             # retry after a timeout) and then revises it once with a new token.
@@ -105,7 +105,7 @@ def test_one_teams_players_and_double_clicks_at_the_same_moment_each_count_once(
     def submit(call) -> int:
         player, token, option = call
         try:
-            barrier.wait(timeout=30)
+            barrier.wait(timeout=5)
             return decide(exercise, team, player, token, option).pk
         finally:
             connection.close()
@@ -122,19 +122,23 @@ def test_one_teams_players_and_double_clicks_at_the_same_moment_each_count_once(
     assert sorted(e.payload["revision"] for e in events) == [1, 2, 3, 4]
 
 
-def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[list, object]:
-    """Run a decision that stops just before taking the exercise lock (its decision row
-    read), call ``overtake()`` meanwhile, then let it go on. Returns how many
-    times it reached the lock and its outcome (the decision or the EngineError)."""
-    real_lock, arrivals, go = decisions.lock, [], threading.Event()
+def overtaken_decision(
+    monkeypatch, exercise, prompt, seat, overtake, go: threading.Event | None = None
+) -> tuple[list, object]:
+    """Run a decision that stops just before the statement that takes the exercise lock
+    and writes it (``emit_for_team_if``; its decision row read), call ``overtake()``
+    meanwhile, then let it go on. Returns when it reached that statement each time and its
+    outcome (the decision or the EngineError). ``go``: set by ``overtake`` to let the
+    decision go on before it returns."""
+    real_emit, arrivals, go = decisions.emit_for_team_if, [], go or threading.Event()
 
-    def gated(locked_exercise):
+    def gated(*args, **kwargs):
         if threading.current_thread().name == "decider":
             arrivals.append(time.monotonic())
-            go.wait(timeout=30)
-        return real_lock(locked_exercise)
+            go.wait(timeout=5)
+        return real_emit(*args, **kwargs)
 
-    monkeypatch.setattr(decisions, "lock", gated)
+    monkeypatch.setattr(decisions, "emit_for_team_if", gated)
     team, player = seat
     outcome = []
 
@@ -153,7 +157,7 @@ def overtaken_decision(monkeypatch, exercise, prompt, seat, overtake) -> tuple[l
         time.sleep(0.01)
     overtake()
     go.set()
-    decider.join(timeout=30)
+    decider.join(timeout=5)
     return arrivals, outcome[0]
 
 
@@ -172,6 +176,48 @@ def test_a_decision_waiting_for_the_lock_is_refused_if_the_prompt_closes_meanwhi
     assert not Decision.objects.filter(team=seats[0][0]).exists()
     kinds = list(Event.objects.filter(exercise=exercise).order_by("seq").values_list("kind"))
     assert kinds[-1] == ("prompt.closed",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_blocked_on_the_lock_while_the_prompt_closes_is_refused(monkeypatch):
+    """The decision's statement waits for the lock that an uncommitted close holds, then
+    reads the exercise as the close left it (PostgreSQL re-reads a row it waited for) and
+    writes nothing; the checks under the lock then refuse it."""
+    exercise, prompt, seats = build_world()
+    alice = exercise.participants.get(kind="facilitator").user
+
+    def close_while_it_waits() -> None:
+        with transaction.atomic():
+            engine.prompt_close(exercise=exercise, prompt=prompt, actor=alice)
+            threading.Timer(0.05, go.set).start()  # the decider's statement starts
+            assert waits_for_a_lock(DecisionRevision._meta.db_table, timeout=30)
+
+    go = threading.Event()
+    seat = seats[0]
+    _, outcome = overtaken_decision(monkeypatch, exercise, prompt, seat, close_while_it_waits, go)
+
+    assert isinstance(outcome, engine.EngineError)
+    assert "not open" in str(outcome)
+    assert not Decision.objects.filter(team=seats[0][0]).exists()
+    kinds = list(Event.objects.filter(exercise=exercise).order_by("seq").values_list("kind"))
+    assert kinds[-1] == ("prompt.closed",)
+
+
+def waits_for_a_lock(text: str, *, timeout: float) -> bool:
+    """Whether, within ``timeout`` seconds, another session's statement containing
+    ``text`` waits for a lock (PostgreSQL's ``pg_stat_activity``)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND pid <> pg_backend_pid() AND query LIKE %s",
+                [f"%{text}%"],
+            )
+            if cursor.fetchone():
+                return True
+            time.sleep(0.01)
+    return False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -207,7 +253,7 @@ def test_it_gives_simultaneous_imports_of_a_new_key_one_version_each():
 
     def run(_: int) -> int:
         try:
-            barrier.wait(timeout=30)
+            barrier.wait(timeout=5)
             return import_scenario(text).version
         finally:
             connection.close()
