@@ -66,17 +66,19 @@ class UnknownAction(LookupError):
 
 def allows(status: str, action: str) -> bool:
     """Whether an exercise in ``status`` allows ``action`` (a key of ``RULES``)."""
-    rule = RULES.get(action)
-    if rule is None:
-        raise UnknownAction(f"No exercise action {action!r}.")
-    return status in rule.statuses
+    return status in _rule_for(action).statuses
 
 
 def allowing(action: str) -> list[str]:
     """The statuses that allow ``action``, in a stable order (a statement's parameter)."""
-    if action not in RULES:
+    return sorted(_rule_for(action).statuses)
+
+
+def _rule_for(action: str) -> Rule:
+    rule = RULES.get(action)
+    if rule is None:
         raise UnknownAction(f"No exercise action {action!r}.")
-    return sorted(RULES[action].statuses)
+    return rule
 
 
 def refusal(status: str, action: str) -> str:

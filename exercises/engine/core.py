@@ -150,9 +150,9 @@ def emit_for_team_if(
     """``lock`` and ``emit`` an event only ``team_id`` sees, in one statement, if the
     locked exercise still allows ``action``, runs on the clock ``running`` (offset,
     running since: as the caller read it) and closed no prompt after event ``closed_by``
-    (``events.write_team_event_if``). Returns the locked
-    exercise moved past the event (published after the commit); None, having written
-    nothing, when a condition fails or off PostgreSQL: ``lock`` and check then.
+    (``events.write_team_event_if``). Returns the locked exercise moved past the event
+    (published after the commit); None, having written nothing, when a condition fails or
+    off PostgreSQL: ``lock`` and check then.
 
     Its lock metrics: the statement's time as the wait (an upper bound: it also wrote
     under the lock), the time from its answer to the commit as the hold (a lower bound)."""

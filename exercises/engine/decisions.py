@@ -73,9 +73,10 @@ def decision_submit(
     writes the event, the decision and its revision (``emit_for_team_if``), and the lock
     covers it and the commit; when it finds the exercise moved (or off PostgreSQL, or
     when a consequence falls due) the lock covers re-checking that the prompt is still
-    open (saying why not), one statement writing the rows, and the commit. Two first answers of one team at once, or one token sent twice at
-    once, meet on a unique constraint; the loser decides again and finds the other's row
-    (a revision, or the replay).
+    open (saying why not), one statement writing the rows, and the commit. Two first
+    answers of one team at once, or one token sent twice at once, meet on a unique
+    constraint; the loser decides again and finds the other's row (a revision, or the
+    replay).
     """
     client_token = client_token.strip()[:64]
     if not client_token:

@@ -631,6 +631,10 @@ def test_it_allows_each_action_only_in_the_statuses_of_the_one_table(live):
     with pytest.raises(states.UnknownAction):
         exercise.can("fly")
     assert states.refusal("paused", "decide") == "Cannot decide while the exercise is Paused."
+    assert states.allowing("decide") == ["running"]
+    assert states.allowing("end") == ["paused", "running"]
+    with pytest.raises(states.UnknownAction):
+        states.allowing("fly")
 
 
 def test_it_runs_timed_work_as_the_system_actor_and_refuses_a_missing_actor(
