@@ -108,31 +108,17 @@ class Table:
             parts.append(f"moved AS ({update_sql})")
             values += update_values
         values += self._values(obj)
-        inserted = [obj]  # inserted[k]'s statement is w<k>
         if then:
-            parts.append(f"w0 AS ({self._insert_sql})")
-            for n, row in enumerate(then):
-                if isinstance(row, Update):
-                    sql, row_values = row.table._update_statement(row.obj, row.attnames)
-                    parts.append(f"u{n} AS ({sql})")
-                else:
-                    of = obj if row.of is None else row.of
-                    key = f"(SELECT {_quoted_pk(of)} FROM w{_position(inserted, of)})"
-                    sql, row_values = row.table._insert_statement(row.obj, ref=row.ref, value=key)
-                    parts.append(f"w{len(inserted)} AS ({sql})")
-                    inserted.append(row.obj)
-                values += row_values
+            rows, row_values, inserted = _rows_after(obj, then, gated=False)
+            parts += [f"w0 AS ({self._insert_sql})", *rows]
+            values += row_values
             body = f"SELECT * FROM {', '.join(f'w{k}' for k in range(len(inserted)))}"
         else:  # an event alone, as short as its statement can be
-            body = self._insert_sql
+            inserted, body = [obj], self._insert_sql
         with connection.cursor() as cursor:
             cursor.execute(f"WITH {', '.join(parts)} {body}", values)
             pks = cursor.fetchone()
-        for instance, pk in zip(inserted, pks, strict=True):
-            _saved(instance, pk)
-        for row in then:
-            if isinstance(row, Then):
-                _refer(row, obj)
+        _written(obj, inserted, pks, then)
 
     def insert_gated(
         self, obj: Model, *, lead: Lead, then: Sequence[Then | Update] = ()
@@ -141,34 +127,19 @@ class Table:
         (its columns ``fill`` the new row's); ``then`` is written only with it. Returns the
         ``lead``'s ``out`` columns (None if they have no row), and sets the primary keys of
         what it wrote (none, if the gate had no row)."""
-        parts, values = [lead.sql], list(lead.values)
-        sql, row_values = self._select_statement(obj, fill=lead.fill, source=lead.gate)
-        parts.append(f"w0 AS ({sql})")
-        values += row_values
-        inserted = [obj]  # inserted[k]'s statement is w<k>
-        for n, row in enumerate(then):
-            if isinstance(row, Update):
-                sql, row_values = row.table._update_statement(row.obj, row.attnames)
-                parts.append(f"u{n} AS ({sql} AND EXISTS (SELECT 1 FROM w0))")
-            else:
-                of = obj if row.of is None else row.of
-                source = f"w{_position(inserted, of)}"
-                fill = {row.ref: f"{source}.{_quoted_pk(of)}"} if row.ref else {}
-                sql, row_values = row.table._select_statement(row.obj, fill=fill, source=source)
-                parts.append(f"w{len(inserted)} AS ({sql})")
-                inserted.append(row.obj)
-            values += row_values
+        sql, first_values = self._select_statement(obj, fill=lead.fill, source=lead.gate)
+        rows, row_values, inserted = _rows_after(obj, then, gated=True)
         keys = ", ".join(f"(SELECT {_quoted_pk(o)} FROM w{k})" for k, o in enumerate(inserted))
         with connection.cursor() as cursor:
-            cursor.execute(f"WITH {', '.join(parts)} SELECT {keys}, {lead.out}", values)
+            cursor.execute(
+                f"WITH {', '.join([lead.sql, f'w0 AS ({sql})', *rows])} SELECT {keys}, {lead.out}",
+                [*lead.values, *first_values, *row_values],
+            )
             answer = cursor.fetchone()
-        if answer is None or answer[0] is None:
-            return None if answer is None else answer[len(inserted) :]
-        for instance, pk in zip(inserted, answer, strict=False):
-            _saved(instance, pk)
-        for row in then:
-            if isinstance(row, Then):
-                _refer(row, obj)
+        if answer is None:
+            return None
+        if answer[0] is not None:
+            _written(obj, inserted, answer[: len(inserted)], then)
         return answer[len(inserted) :]
 
     def _select_statement(
@@ -193,19 +164,6 @@ class Table:
     def _values(self, obj: Model) -> list[Any]:
         return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self._inserted]
 
-    def _insert_statement(self, obj: Model, *, ref: str, value: str) -> tuple[str, list[Any]]:
-        """The insert of ``obj`` with the SQL expression ``value`` as its column ``ref``, if
-        any (PostgreSQL: a data-modifying ``WITH``'s statement)."""
-        values = self._values(obj)
-        if not ref:
-            return self._insert_sql, values
-        marks = ["%s"] * len(self._inserted)
-        at = self._inserted.index(self._fields[ref])
-        marks[at] = value
-        del values[at]
-        sql = f"{self._insert_head} VALUES ({', '.join(marks)}) RETURNING {self._pk_column}"
-        return sql, values
-
     def update(self, obj: Model, attnames: Sequence[str]) -> None:
         """Write the columns ``attnames`` of the saved instance ``obj``, as
         ``obj.save(update_fields=...)`` (it names the columns, not the relations)."""
@@ -225,6 +183,42 @@ class Table:
             pk = connection.ops.quote_name(self._pk.column)
             sql = self._updates[key] = f"UPDATE {self._table} SET {sets} WHERE {pk} = %s"
         return sql
+
+
+def _rows_after(
+    obj: Model, then: Sequence[Then | Update], *, gated: bool
+) -> tuple[list[str], list[Any], list[Model]]:
+    """The ``WITH``s writing ``then`` after ``obj``'s (``w0``), their values, and the rows
+    inserted (``inserted[k]``'s is ``w<k>``). A ``Then`` is inserted once per row of the
+    statement it refers to (one, or none when ``gated`` and the gate had none), its ``ref``
+    that row's key; an ``Update``, when ``gated``, only if ``w0`` wrote its row."""
+    parts: list[str] = []
+    values: list[Any] = []
+    inserted = [obj]
+    for n, row in enumerate(then):
+        if isinstance(row, Update):
+            sql, row_values = row.table._update_statement(row.obj, row.attnames)
+            parts.append(f"u{n} AS ({sql}{' AND EXISTS (SELECT 1 FROM w0)' if gated else ''})")
+        else:
+            of = obj if row.of is None else row.of
+            source = f"w{_position(inserted, of)}"
+            fill = {row.ref: f"{source}.{_quoted_pk(of)}"} if row.ref else {}
+            sql, row_values = row.table._select_statement(row.obj, fill=fill, source=source)
+            parts.append(f"w{len(inserted)} AS ({sql})")
+            inserted.append(row.obj)
+        values += row_values
+    return parts, values, inserted
+
+
+def _written(
+    obj: Model, inserted: list[Model], pks: Sequence[Any], then: Sequence[Then | Update]
+) -> None:
+    """Mark the rows a statement inserted saved with their keys, and set ``then``'s refs."""
+    for instance, pk in zip(inserted, pks, strict=True):
+        _saved(instance, pk)
+    for row in then:
+        if isinstance(row, Then):
+            _refer(row, obj)
 
 
 def _saved(obj: Model, pk: Any) -> None:
