@@ -498,18 +498,32 @@ def write_event(
     ``transaction.atomic``) and passes the locked instance, so ``seq`` is gap-free and the
     marks are exact.
     """
-    if kind not in KINDS:
-        raise ValueError(f"Unknown event kind {kind!r}.")
     team_ids = sorted(set(team_ids or [])) if visibility == Event.Visibility.SOME else []
+    event = _new_event(kind, payload, visibility, team_ids, clock_seconds, actor)
     seq = exercise.last_seq + 1
     marks_before = exercise.visibility_marks
     exercise.last_seq = seq
     exercise.visibility_marks = advance_marks(
         marks_before, seq, visibility, team_ids, closes_window=kind == PROMPT_CLOSED
     )
-    event = Event(
-        exercise=exercise,
-        seq=seq,
+    event.exercise, event.seq = exercise, seq
+    moved = Update(_EXERCISES, exercise, ["last_seq", "visibility_marks"])
+    _EVENTS.insert(event, after=moved, then=then)
+    return event, marks_before
+
+
+def _new_event(
+    kind: str,
+    payload: Mapping[str, Any],
+    visibility: str,
+    team_ids: list[int],
+    clock_seconds: float,
+    actor: User | None,
+) -> Event:
+    """The event of ``kind``, not yet placed in its exercise's timeline (no ``seq``)."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown event kind {kind!r}.")
+    return Event(
         kind=kind,
         payload=dict(payload),
         visibility=visibility,
@@ -517,9 +531,6 @@ def write_event(
         clock_seconds=round(clock_seconds, 3),
         actor=actor,
     )
-    moved = Update(_EXERCISES, exercise, ["last_seq", "visibility_marks"])
-    _EVENTS.insert(event, after=moved, then=then)
-    return event, marks_before
 
 
 def write_team_event_if(
@@ -548,17 +559,8 @@ def write_team_event_if(
     interpreter's lock) after each answer: every other writer of the exercise waits
     meanwhile (bench/README.md, session 17). Here the lock is held from this statement to
     the commit. The marks are moved in SQL as ``advance_marks`` moves them."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown event kind {kind!r}.")
-    event = Event(
-        exercise_id=exercise_id,
-        kind=kind,
-        payload=dict(payload),
-        visibility=Event.Visibility.SOME,
-        team_ids=[team_id],
-        clock_seconds=round(clock_seconds, 3),
-        actor=actor,
-    )
+    event = _new_event(kind, payload, Event.Visibility.SOME, [team_id], clock_seconds, actor)
+    event.exercise_id = exercise_id
     offset, since = running
     lead = Lead(
         sql=_LOCK_AND_MOVE,
