@@ -24,21 +24,28 @@ def load_settings_or_exit() -> None:
 
 def load_what_requests_use() -> None:
     """Import the URL configuration (and with it every view and form), build a Markdown
-    parser and compile the project's templates now, as each process's first request or
-    frame would. In a
-    gunicorn worker that request paid ~0.25 s for each (bench/README.md, session 13), and
-    the ~70,000 objects they leave were born after the start-up objects were frozen, so
-    every full collection walked them; loaded here, ``settle_garbage_collector`` freezes
-    them with the rest. Templates only with the cached loader: under ``DEBUG`` every
-    render reads its template again."""
+    parser and the channel layer and compile the project's templates now, as each
+    process's first request or frame would. In a gunicorn worker that request paid
+    ~0.25 s for each (bench/README.md, session 13), and the ~70,000 objects they leave
+    were born after the start-up objects were frozen, so every full collection walked
+    them; loaded here, ``settle_garbage_collector`` freezes them with the rest. Templates
+    only with the cached loader: under ``DEBUG`` every render reads its template again."""
+    from channels.layers import get_channel_layer
     from django.conf import settings
     from django.template import engines
     from django.urls import reverse
+    from django.utils import formats
 
     from scenarios.services import prepare_markdown
 
     reverse("home")  # imports config.urls and fills the resolver's maps
     prepare_markdown()
+    # Built on their first use, which was a fresh process's first released inject (each
+    # several ms on a slow machine: bench/README.md, session 18): the channel layer (its
+    # backend's modules) and the language's number formats (a scan of the locale
+    # directories; ``floatformat``).
+    get_channel_layer()
+    formats.get_format("DECIMAL_SEPARATOR")
     if settings.DEBUG:
         return
     engine = engines["django"]

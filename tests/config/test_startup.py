@@ -14,7 +14,9 @@ from tests.config.test_settings import run_with_env
 # After the import: how many objects are frozen, how many a full collection walks, and
 # how many young objects a collection waits for; then whether the URL configuration was
 # imported, how many templates the pages a player and a facilitator open compile, and
-# whether Markdown's extensions were looked up (a first parser's cost).
+# whether Markdown's extensions were looked up (a first parser's cost); then whether the
+# channel layer and the language's formats were built (each several ms of a fresh
+# process's first released inject).
 PROBE = """
 import gc, sys, {module}
 from django.template import base, engines
@@ -25,6 +27,12 @@ for name in ("exercises/live/room.html", "exercises/live/control.html#control-pa
     engines["django"].get_template(name)
 from markdown.util import get_installed_extensions
 print("config.urls" in sys.modules, len(compiled), get_installed_extensions.cache_info().currsize)
+from channels.layers import channel_layers
+from django.utils.translation import trans_real
+print(
+    list(channel_layers.backends),
+    trans_real.translation_catalog_exists.cache_info().currsize,
+)
 """
 
 
@@ -40,9 +48,10 @@ print("config.urls" in sys.modules, len(compiled), get_installed_extensions.cach
 def test_a_server_process_settles_its_garbage_collector(module, env) -> None:
     result = run_with_env(PROBE.format(module=module), DEBUG="0", **env)
     assert result.returncode == 0, result.stderr
-    settled, loaded = result.stdout.splitlines()
+    settled, loaded, built = result.stdout.splitlines()
     frozen, tracked, young = map(int, settled.split())
     assert frozen > 100_000  # Django, the apps, the views, the templates: ~200,000
     assert tracked < frozen / 10  # what a full collection still walks
     assert young == YOUNG_OBJECTS
     assert loaded == "True 0 1"  # imported, compiled, Markdown's extensions looked up
+    assert built == "['default'] 1"
