@@ -41,6 +41,12 @@ control_socket_disable = True
 os.environ.setdefault("DATABASE_POOL", str(threads))
 
 
+def post_worker_init(worker) -> None:
+    from config.startup import open_database_pool
+
+    open_database_pool()
+
+
 def child_exit(server, worker) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

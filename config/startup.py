@@ -5,10 +5,13 @@ collector settled (the start-up objects frozen, the young ones collected less of
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
 
 
 def load_settings_or_exit() -> None:
@@ -86,3 +89,36 @@ def settle_garbage_collector() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_OBJECTS, older, oldest)
+
+
+# How long a server process waits at its start for its database pool to fill.
+POOL_OPEN_SECONDS = 10.0
+
+
+def open_database_pool(timeout: float = POOL_OPEN_SECONDS) -> None:
+    """Open the process's PostgreSQL pool (``config.env``) and wait until it holds its
+    connections; nothing without one (SQLite, ``DATABASE_POOL=0``). Django opens it on
+    the first query, and that request waited while PostgreSQL started a backend for it:
+    a fresh gunicorn worker's first release POST took ~20 ms longer (bench/README.md,
+    session 18). Called from gunicorn's ``post_worker_init`` (``config/gunicorn.py``),
+    which serves the players' and the facilitator's POSTs, never on import: a forked
+    worker must not inherit the pool's threads, nor a test process its connections. A
+    database that does not answer within ``timeout`` is logged, not raised: requests then
+    open the pool as before, and fail as they would have while it is down (``/readyz``
+    says so)."""
+    from django.db import connection
+
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return
+    from psycopg_pool import PoolTimeout
+
+    try:
+        pool.open(wait=True, timeout=timeout)
+    except PoolTimeout:
+        # The pool closed itself and cannot reopen: the first query makes a new one.
+        connection.close_pool()
+        logger.warning(
+            "The database did not answer within %g s of the start; the first request tries again.",
+            timeout,
+        )

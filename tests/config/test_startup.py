@@ -55,3 +55,30 @@ def test_a_server_process_settles_its_garbage_collector(module, env) -> None:
     assert young == YOUNG_OBJECTS
     assert loaded == "True 0 1"  # imported, compiled, Markdown's extensions looked up
     assert built == "['default'] 1"
+
+
+# A gunicorn worker opens its database pool before it serves (``post_worker_init``); a
+# database that does not answer must not leave it a closed pool that cannot reopen.
+UNREACHABLE = """
+import django, logging
+logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+django.setup()
+from django.db import connection
+from config.startup import open_database_pool
+before = connection.pool
+open_database_pool(timeout=0.5)
+print(before.closed, connection.pool is not before, connection.pool.closed)
+"""
+
+
+def test_a_database_that_does_not_answer_at_the_start_is_tried_again_later() -> None:
+    result = run_with_env(
+        UNREACHABLE,
+        DATABASE_URL="postgres://postgres@127.0.0.1:9/cascade",  # discard: nothing listens
+        SECRET_KEY="x" * 50,
+        DEBUG="0",
+    )
+    assert result.returncode == 0, result.stderr
+    # The timed-out pool closed and dropped; the next query makes a new one, unopened.
+    assert result.stdout.split() == ["True", "True", "True"]
+    assert "config.startup: The database did not answer within 0.5 s" in result.stderr

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from bench import metrics_scrape
 from bench.live_servers import daphne_servers, gunicorn_server
@@ -100,3 +101,19 @@ def test_a_release_posted_to_gunicorn_reaches_a_socket_on_daphne(tmp_path):
     total = metrics_scrape.total
     assert total(samples, "cascade_events_published_total", kind="inject.released") == 2
     assert total(samples, "cascade_frames_pushed_total", source="live") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gunicorn_worker_opens_its_database_pool_before_it_serves(tmp_path):
+    """Its first request does not wait for PostgreSQL to start a backend
+    (``config.startup.open_database_pool``): by the time ``/healthz`` answers, which reads
+    nothing from the database, the worker holds one connection per thread."""
+    name = f"gunicorn-pool-{os.getpid()}"  # PGAPPNAME: libpq names the worker's connections
+    env = server_env(os.environ["REDIS_URL"], PGAPPNAME=name)
+    with (
+        gunicorn_server(env, workers=1, threads=3, log_dir=tmp_path),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [name])
+        (held,) = cursor.fetchone()
+    assert held == 3
