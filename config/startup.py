@@ -1,6 +1,7 @@
 """What a server process does as it starts: a configuration error as one clear line
 instead of a traceback wall; what requests use loaded before the first one; the garbage
-collector settled (the start-up objects frozen, the young ones collected less often)."""
+collector settled (the start-up objects frozen, the young ones collected less often); a
+gunicorn worker's database pool opened before it serves."""
 
 from __future__ import annotations
 
