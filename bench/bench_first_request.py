@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CSRF = "b" * 32  # any 32-character secret: the header must match the cookie
-INJECTS = 20  # in the stage, 5 of them released before: as bench_path's exercise
+INJECTS, RELEASED = 20, 5  # in the stage, and released before: as bench_path's exercise
 
 
 def main() -> None:
@@ -54,31 +54,22 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
     from bench.bench_path import session_for
     from bench.live_servers import gunicorn_server
-    from exercises import engine
-    from exercises.models import Exercise, InjectRelease, Participant
-    from scenarios.models import Inject
+    from exercises.models import Exercise, Participant
 
     if not args.reuse:
-        bench_live.recreate_database(args.database)
-        call_command("migrate", verbosity=0)
-        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, INJECTS)
-        for n in range(1, 6):
-            inject = exercise.scenario.injects.get(key=f"i{n}")
-            engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
+        bench_live.seed_released(args, INJECTS, RELEASED)
     exercise = Exercise.objects.get(name="Bench")
     user = Participant.objects.get(exercise=exercise, kind="facilitator").user
     cookie = f"{settings.SESSION_COOKIE_NAME}={session_for(user)}; csrftoken={CSRF}"
-    fresh = exercise.scenario.injects.get(key="i6")
+    fresh = exercise.scenario.injects.get(key=f"i{RELEASED + 1}")
     path = f"/exercises/{exercise.code}/injects/{fresh.key}/release/"
 
     def unrelease() -> None:
-        InjectRelease.objects.filter(exercise=exercise, inject=fresh).delete()
-        Inject.objects.filter(pk=fresh.pk).update(title=f"Fresh inject {time.time_ns()}")
+        bench_live.unrelease(exercise, fresh)
         connection.close()  # none of the bench's connections open during a POST
 
     trials = []

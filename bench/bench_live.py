@@ -90,6 +90,37 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def seed_released(args: argparse.Namespace, scripted: int, released: int):
+    """A new database at ``args.database`` holding ``seed``'s exercise of ``scripted``
+    injects, the first ``released`` of them released; returns ``seed``'s tuple."""
+    from django.core.management import call_command
+
+    from exercises import engine
+
+    recreate_database(args.database)
+    call_command("migrate", verbosity=0)
+    seeded = seed(args.participants, args.teams, scripted)
+    exercise, facilitator = seeded[0], seeded[1]
+    for n in range(1, released + 1):
+        inject = exercise.scenario.injects.get(key=f"i{n}")
+        engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
+    return seeded
+
+
+_retitled = itertools.count()
+
+
+def unrelease(exercise, inject) -> None:
+    """Take ``inject``'s release back and give it a new title: each release of a live
+    exercise draws a row of the console's list never drawn before
+    (``live_tags.inject_row``), so the next release POST of it must too."""
+    from exercises.models import InjectRelease
+    from scenarios.models import Inject
+
+    InjectRelease.objects.filter(exercise=exercise, inject=inject).delete()
+    Inject.objects.filter(pk=inject.pk).update(title=f"Fresh inject {next(_retitled)}")
+
+
 def seed(participants: int, teams: int, injects: int):
     """One running exercise; returns (exercise, facilitator, players with team ids, cookies)."""
     from django.conf import settings

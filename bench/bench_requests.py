@@ -86,25 +86,18 @@ def main() -> None:
     settings.ALLOWED_HOSTS = ["*"]
 
     from channels.testing import WebsocketCommunicator
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from config.asgi import application
-    from exercises import broadcast, engine
+    from exercises import broadcast
     from exercises.events import INJECT_RELEASED
-    from exercises.models import Exercise, InjectRelease, Participant
-    from scenarios.models import Inject, Prompt
+    from exercises.models import Exercise, Participant
+    from scenarios.models import Prompt
 
     bench_live.lift_decision_limit()
     if not args.reuse:
-        bench_live.recreate_database(args.database)
-        call_command("migrate", verbosity=0)
-        scripted = max(args.scripted, args.injects + 1)
-        exercise, facilitator, *_ = bench_live.seed(args.participants, args.teams, scripted)
-        for n in range(1, args.injects + 1):
-            inject = exercise.scenario.injects.get(key=f"i{n}")
-            engine.inject_release(exercise=exercise, inject=inject, actor=facilitator)
+        bench_live.seed_released(args, max(args.scripted, args.injects + 1), args.injects)
     exercise = Exercise.objects.get(name="Bench")
     prompt = Prompt.objects.get(scenario=exercise.scenario, key="choose")
     seats = list(
@@ -186,13 +179,8 @@ def main() -> None:
             hello.append(releases.values_list("seq", flat=True)[args.catch_up - 1] - 1)
         asyncio.run_coroutine_threadsafe(open_socket(n), loop).result()
 
-    retitled = itertools.count()
-
     def unrelease() -> None:
-        InjectRelease.objects.filter(exercise=exercise, inject=fresh).delete()
-        # A new title: each release of a live exercise draws a row of the console's list
-        # never drawn before (``live_tags.inject_row``), so the next POST must too.
-        Inject.objects.filter(pk=fresh.pk).update(title=f"Fresh inject {next(retitled)}")
+        bench_live.unrelease(exercise, fresh)
 
     # When each request first hands frames to the channel layer: a release's players'
     # frames go first (``broadcast._send``), before the console's frame and the answer.
