@@ -379,21 +379,23 @@ def test_it_classifies_every_url_pattern_of_the_project():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(ROWS))
-def test_it_answers_each_persona_as_the_table_says(name, settings):
-    # Readiness depends on the services, not on who asks: no Celery worker runs in tests.
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    world = build_world()
-    row = ROWS[name]
-    url = reverse(name, kwargs=row.kwargs(world))
-    got = {}
-    for persona in PERSONAS:
-        if row.fresh_target:  # an earlier persona may have deleted it
-            url = reverse(name, kwargs=row.kwargs(world))
-        client = client_for(world, persona)
-        call = client.post if row.method == "POST" else client.get
-        got[persona] = classify(call(url, row.data(world)))
-    assert got == row.expected, name
+class TestTheTable:
+    """Every row against one world (conftest.shared_world), each in a transaction of its own."""
+
+    @pytest.mark.parametrize("name", sorted(ROWS))
+    def test_it_answers_each_persona_as_the_table_says(self, name, world, settings):
+        # Readiness depends on the services, not on who asks: no Celery worker runs here.
+        settings.CELERY_TASK_ALWAYS_EAGER = True
+        row = ROWS[name]
+        url = reverse(name, kwargs=row.kwargs(world))
+        got = {}
+        for persona in PERSONAS:
+            if row.fresh_target:  # an earlier persona may have deleted it
+                url = reverse(name, kwargs=row.kwargs(world))
+            client = client_for(world, persona)
+            call = client.post if row.method == "POST" else client.get
+            got[persona] = classify(call(url, row.data(world)))
+        assert got == row.expected, name
 
 
 @pytest.mark.django_db

@@ -230,31 +230,35 @@ def client_for(world: World, persona: str) -> Client:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("surface", sorted(SURFACES))
-def test_it_never_answers_500_to_random_form_posts(surface):
-    world = build_world()
-    spec = SURFACES[surface]
-    client = client_for(world, spec.persona)
-    url = reverse(spec.url, kwargs=spec.kwargs(world))
-    pool = plausible(world)
-    names = [f"{spec.prefix}-{f}" if spec.prefix else f for f in spec.fields]
-    statuses = []
+class TestEveryForm:
+    """Every form against one world (conftest.shared_world), each in a transaction of its own."""
 
-    @EXAMPLES
-    @given(
-        values=st.fixed_dictionaries({name: form_data(pool) for name in names}),
-        junk=st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=10), max_size=2),
-        htmx=st.booleans(),
-    )
-    def post(values, junk, htmx):
-        headers = {"HX-Request": "true"} if htmx else {}
-        call = client.post if spec.method == "POST" else client.get
-        response = call(url, {**junk, **values}, headers=headers)
-        assert response.status_code < 500, (values, response.status_code)
-        statuses.append(response.status_code)
+    @pytest.mark.parametrize("surface", sorted(SURFACES))
+    def test_it_never_answers_500_to_random_form_posts(self, surface, world):
+        spec = SURFACES[surface]
+        client = client_for(world, spec.persona)
+        url = reverse(spec.url, kwargs=spec.kwargs(world))
+        pool = plausible(world)
+        names = [f"{spec.prefix}-{f}" if spec.prefix else f for f in spec.fields]
+        statuses = []
 
-    post()
-    assert statuses  # the examples really ran
+        @EXAMPLES
+        @given(
+            values=st.fixed_dictionaries({name: form_data(pool) for name in names}),
+            junk=st.dictionaries(
+                st.text(min_size=1, max_size=10), st.text(max_size=10), max_size=2
+            ),
+            htmx=st.booleans(),
+        )
+        def post(values, junk, htmx):
+            headers = {"HX-Request": "true"} if htmx else {}
+            call = client.post if spec.method == "POST" else client.get
+            response = call(url, {**junk, **values}, headers=headers)
+            assert response.status_code < 500, (values, response.status_code)
+            statuses.append(response.status_code)
+
+        post()
+        assert statuses  # the examples really ran
 
 
 @pytest.mark.django_db
