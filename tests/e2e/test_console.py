@@ -1,8 +1,8 @@
 """The control cell's trust in its pages: one clock truth, the connection badge.
 
 Clocks are compared with the server's exercise clock read in this process (Daphne serves
-from a thread of it, on the same database) right after the page's own reading, so the
-checks hold however fast the machine is; the short waits only let real time pass.
+from a thread of it, on the same database) just before and after the page's own reading,
+so the checks hold however fast the machine is; the short waits only let real time pass.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ def server_clock(exercise: Exercise) -> float:
 
 
 def assert_in_step(page, exercise: Exercise) -> None:
-    """The page's clock and its prompt countdown agree with the server within 1 s."""
-    shown = page.evaluate(PAGE_CLOCK)
-    server = server_clock(exercise)
-    assert abs(shown - server) < 1.0, (shown, server)
+    """The page's clock and its prompt countdown agree with the server within 1 s. The
+    server's clock is read just before and just after the page's, so the time the test
+    itself takes between readings (long on a loaded machine) is not counted as an error."""
     deadline = PromptWindow.objects.get(exercise=exercise, prompt__key="first-move").deadline_clock
+    before = server_clock(exercise)
+    shown = page.evaluate(PAGE_CLOCK)
     minutes, seconds = page.locator(COUNTDOWN).inner_text().split(":")
+    after = server_clock(exercise)
+    assert before - 1.0 < shown < after + 1.0, (before, shown, after)
     left = int(minutes) * 60 + int(seconds)
-    assert abs(left - (deadline - server_clock(exercise))) <= 1.5  # shown in whole seconds
+    assert deadline - after - 1.5 <= left <= deadline - before + 1.5  # shown in whole seconds
 
 
 @pytest.mark.django_db(transaction=True)
