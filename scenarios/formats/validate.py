@@ -278,8 +278,10 @@ class _Validator:
             self.error(path, f"has more than {MSEL_MAX_COLUMNS} columns")
             return
         for name in value:
-            if not isinstance(name, str) or not name.strip() or len(name) > 200:
-                self.error(path, f"{_show(name)} is not a column name (text, ≤200 characters)")
+            # PostgreSQL's JSON refuses a NUL in a key as in a value.
+            if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
+                shape = "text without NUL characters, ≤200 characters"
+                self.error(path, f"{_show(name)} is not a column name ({shape})")
             else:
                 self.text(value, name, path, max_length=TEXT_DOCUMENT)
 

@@ -356,3 +356,14 @@ def test_it_exports_xlsx_even_with_control_characters_in_text(db):
     scenario = make_scenario()
     Inject.objects.filter(scenario=scenario, key="news").update(title="News\x08 flash\x1b")
     assert read_msel(msel_export(scenario, "xlsx"), "xlsx")[2][6] == "News flash"
+
+
+def test_it_refuses_a_nul_in_a_header_it_keeps_as_text(rubric):
+    # Found by the fuzzer above on PostgreSQL: the header became a key of the inject's
+    # kept columns and the INSERT failed ("\u0000 cannot be converted to text"). A CSV
+    # carries a NUL; a workbook cannot.
+    rows = [[*COLUMNS, "Own\x00er"], *([*row, "x"] for row in NATIVE_ROWS[1:])]
+    with pytest.raises(ScenarioFormatError) as caught:
+        msel_import(as_csv(rows).encode(), fmt="csv", title="T", key="nul", rubric_key=rubric.key)
+    assert "is not a column name (text without NUL characters" in str(caught.value)
+    assert not Scenario.objects.filter(key="nul").exists()
