@@ -859,3 +859,14 @@ def test_an_option_with_consequences_a_row_cannot_show_keeps_them(client, author
     assert pay.label == "Pay them"
     assert sorted(pay.consequences.values_list("inject__key", flat=True)) == ["leak", "news"]
     assert draft.injects.get(key="leak").title != "ignored: the cell is disabled"
+
+
+def test_it_names_a_nul_in_an_msel_header_instead_of_failing(client, author, draft):
+    csv = client.get(url("scenario_export", draft.code, "csv")).content.decode("utf-8-sig")
+    header, *rows = csv.splitlines()
+    damaged = "\n".join([header + ",Own\x00er", *(row + ",x" for row in rows)]).encode()
+    data = {"file": SimpleUploadedFile("plan.csv", damaged), "title": "T", "key": "nul-header"}
+    response = client.post(url("scenario_import"), data)
+    assert response.status_code == 400
+    assert "is not a column name (text without NUL characters" in response.content.decode()
+    assert not Scenario.objects.filter(key="nul-header").exists()
