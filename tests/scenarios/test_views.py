@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -15,6 +17,7 @@ from scenarios.formats import export_document
 from scenarios.forms import ClockDurationField, PromptWithOptionsForm
 from scenarios.models import Inject, Scenario, Transition
 from tests import factories
+from tests.scenarios.test_msel import as_csv
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -862,9 +865,9 @@ def test_an_option_with_consequences_a_row_cannot_show_keeps_them(client, author
 
 
 def test_it_names_a_nul_in_an_msel_header_instead_of_failing(client, author, draft):
-    csv = client.get(url("scenario_export", draft.code, "csv")).content.decode("utf-8-sig")
-    header, *rows = csv.splitlines()
-    damaged = "\n".join([header + ",Own\x00er", *(row + ",x" for row in rows)]).encode()
+    exported = client.get(url("scenario_export", draft.code, "csv")).content.decode("utf-8-sig")
+    header, *rows = csv.reader(io.StringIO(exported))  # cells may span lines
+    damaged = as_csv([[*header, "Own\x00er"], *([*row, "x"] for row in rows)]).encode()
     data = {"file": SimpleUploadedFile("plan.csv", damaged), "title": "T", "key": "nul-header"}
     response = client.post(url("scenario_import"), data)
     assert response.status_code == 400
