@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from django.utils.text import slugify
+from openpyxl.utils import get_column_letter
 
 from accounts.models import Sector
 from config.limits import MSEL_MAX_CELLS, MSEL_MAX_COLUMNS, MSEL_MAX_ROWS
@@ -26,7 +27,7 @@ from scenarios.formats.cells import restore_csv_text
 from scenarios.formats.errors import FormatError
 from scenarios.formats.parse import format_duration, parse_duration
 from scenarios.formats.spreadsheet import Formula, SpreadsheetError, check_limit, xlsx_rows
-from scenarios.formats.validate import FORMAT
+from scenarios.formats.validate import FORMAT, column_name_problem
 from scenarios.models import Channel, Severity, Tlp
 
 # Canonical column → header spellings, normalised (lowercase, letters, digits and '#').
@@ -322,13 +323,13 @@ class _Builder:
             if name is None or name in columns:
                 # Columns Cascade has no field for (owner, status, a second notes column)
                 # are kept as text and written back on export.
-                self.kept_columns[index] = text
-                ignored.append(text)
+                if self._keep(row, index, text):
+                    ignored.append(text)
                 continue
             columns[name] = index
             self.headers[name] = text
             if name in KEPT_AS_TEXT:
-                self.kept_columns[index] = text
+                self._keep(row, index, text)
         mapped = ", ".join(f"{self.headers[name]} → {name}" for name in columns)
         self.reading.report.append(f"columns: {mapped}")
         if ignored:
@@ -337,6 +338,16 @@ class _Builder:
             columns["inject"] = columns.pop("description")
             self.headers["inject"] = self.headers.pop("description")
         return columns
+
+    def _keep(self, row: int, index: int, text: str) -> bool:
+        """Keeps column ``index`` as text, unless its header cannot name one: then says so
+        at the header's row, not at the first inject's where the document would."""
+        if problem := column_name_problem(text):
+            where = f"row {row}, column {get_column_letter(index + 1)}"  # as a spreadsheet shows it
+            self.reading.errors.append(FormatError(where, problem))
+            return False
+        self.kept_columns[index] = text
+        return True
 
     # -- rows
 

@@ -278,10 +278,8 @@ class _Validator:
             self.error(path, f"has more than {MSEL_MAX_COLUMNS} columns")
             return
         for name in value:
-            # PostgreSQL's JSON refuses a NUL in a key as in a value.
-            if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
-                shape = "text without NUL characters, ≤200 characters"
-                self.error(path, f"{_show(name)} is not a column name ({shape})")
+            if problem := column_name_problem(name):
+                self.error(path, problem)
             else:
                 self.text(value, name, path, max_length=TEXT_DOCUMENT)
 
@@ -524,6 +522,15 @@ def _kind(value: Any) -> str:
         type(None): "empty",
     }
     return names.get(type(value), f"a {type(value).__name__}")
+
+
+def column_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot head a column kept as text, or None. An MSEL's reader asks it of
+    the header row too, so the refusal names that row rather than the first inject's."""
+    # PostgreSQL's JSON refuses a NUL in a key as in a value.
+    if isinstance(name, str) and name.strip() and len(name) <= 200 and "\x00" not in name:
+        return None
+    return f"{_show(name)} is not a column name (text without NUL characters, ≤200 characters)"
 
 
 def _show(value: Any) -> str:

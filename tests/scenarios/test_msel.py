@@ -358,12 +358,19 @@ def test_it_exports_xlsx_even_with_control_characters_in_text(db):
     assert read_msel(msel_export(scenario, "xlsx"), "xlsx")[2][6] == "News flash"
 
 
-def test_it_refuses_a_nul_in_a_header_it_keeps_as_text(rubric):
-    # Found by the fuzzer above on PostgreSQL: the header became a key of the inject's
-    # kept columns and the INSERT failed ("\u0000 cannot be converted to text"). A CSV
-    # carries a NUL; a workbook cannot.
-    rows = [[*COLUMNS, "Own\x00er"], *([*row, "x"] for row in NATIVE_ROWS[1:])]
+@pytest.mark.parametrize(
+    ("header", "shown"), [("Own\x00er", "'Own\\x00er'"), ("O" * 201, "'OOOOOOOOOO")]
+)
+def test_it_refuses_a_header_it_keeps_as_text_that_names_no_column(rubric, header, shown):
+    # Found by the fuzzer above on PostgreSQL: a NUL in a header became a key of the
+    # inject's kept columns and the INSERT failed ("\u0000 cannot be converted to text").
+    # A CSV carries a NUL; a workbook cannot.
+    rows = [[*COLUMNS, header], *([*row, "x"] for row in NATIVE_ROWS[1:])]
     with pytest.raises(ScenarioFormatError) as caught:
         msel_import(as_csv(rows).encode(), fmt="csv", title="T", key="nul", rubric_key=rubric.key)
-    assert "is not a column name (text without NUL characters" in str(caught.value)
+    # Named where the header is, once; not at each inject's row.
+    assert len(COLUMNS) == 12  # the header's 13th column, M
+    where = f"row 1, column M: {shown}"
+    assert str(caught.value).count("is not a column name") == 1
+    assert where in str(caught.value)
     assert not Scenario.objects.filter(key="nul").exists()

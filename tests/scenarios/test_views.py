@@ -871,5 +871,9 @@ def test_it_names_a_nul_in_an_msel_header_instead_of_failing(client, author, dra
     data = {"file": SimpleUploadedFile("plan.csv", damaged), "title": "T", "key": "nul-header"}
     response = client.post(url("scenario_import"), data)
     assert response.status_code == 400
-    assert "is not a column name (text without NUL characters" in response.content.decode()
+    page = response.content.decode()
+    assert len(header) == 12
+    assert "<code>row 1, column M</code>" in page  # the header row's 13th column, the NUL's
+    assert "1 problem<" in page  # not one more at each inject's row
+    assert "is not a column name (text without NUL characters" in page
     assert not Scenario.objects.filter(key="nul-header").exists()
