@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -73,6 +74,16 @@ def _socket_threads_give_back_their_connections():
 
     with mock.patch.object(communicator, "no_op", close_unless_main_thread):
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_root_exists() -> None:
+    """With a database URL, settings leave STATIC_ROOT to ``collectstatic``, as a
+    deployment runs it; whitenoise serves the tests from the finders but warns, once per
+    handler, that the folder is missing (hundreds of lines that would hide a real one)."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
